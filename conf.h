@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+#ifndef PGD_CONF_H
+#define PGD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PGD_DEFAULT_CONF_PATH "/etc/security/pam_pgsql_dovecot.conf"
+/* Dovecot's auth_username_chars default. */
+#define PGD_DEFAULT_USERNAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+/* Limits checked before any database work; documented in the README. */
+#define PGD_MAX_USER_LEN 256
+#define PGD_MAX_PASSWORD_LEN 4096
+/* The conf file may not be larger than this. */
+#define PGD_MAX_CONF_SIZE (64 * 1024)
+
+/* Everything the module knows about what to do; one instance per PAM call. */
+struct pgd_conf {
+	/* module arguments (pam.d) */
+	char *path; /* conf= */
+	bool debug;
+	bool nodelay;
+	bool nullok;
+	bool use_first_pass;
+	bool try_first_pass;
+
+	/* conf file keys (dovecot-sql.conf.ext syntax) */
+	char *driver;              /* must be "pgsql" */
+	char *connect;             /* libpq conninfo; secret: may hold a password */
+	char *password_query;      /* Dovecot %-variables */
+	char *default_pass_scheme; /* default "MD5" */
+	char *username_format;     /* Dovecot's auth_username_format, default "%Lu" */
+	char *username_chars;      /* Dovecot's auth_username_chars; "" allows every byte */
+	char *default_domain;      /* Dovecot's auth_default_realm; NULL if unset */
+	unsigned long max_crypt_rounds;
+	unsigned long max_bcrypt_cost;
+};
+
+enum pgd_conf_result {
+	PGD_CONF_OK,
+	PGD_CONF_INVALID, /* err holds one line naming file and line, or the argument */
+	PGD_CONF_NOMEM,
+};
+
+/* Sets every field to its default (strings owned, NULL where unset). */
+enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf);
+
+/*
+ * Reads the module arguments: conf=PATH first, then the file (opened safely: absolute path,
+ * no symlink, regular file, owned by root or by the effective uid, not group/world-writable,
+ * at most PGD_MAX_CONF_SIZE), then the other arguments, which override file keys (except
+ * connect, which only the file may set). Validates the result. conf must come from
+ * pgd_conf_init. On failure err (errlen bytes) holds a one-line message without secrets.
+ */
+enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char **argv, char *err,
+				   size_t errlen);
+
+/*
+ * Parses conf file text of len bytes (need not be NUL-terminated); name is used in messages
+ * ("NAME line N: ..."). Keys are set on conf; no validation of the whole.
+ */
+enum pgd_conf_result pgd_conf_parse(struct pgd_conf *conf, const char *name, const char *text,
+				    size_t len, char *err, size_t errlen);
+
+/* Sets one key (conf file key or module argument value); the one setter for both. */
+enum pgd_conf_result pgd_conf_set(struct pgd_conf *conf, const char *key, const char *value,
+				  char *err, size_t errlen);
+
+/* Checks the whole: driver, connect and password_query present and valid, schemes known. */
+enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, size_t errlen);
+
+/* Frees every field (wiping connect) and leaves conf zeroed. */
+void pgd_conf_free(struct pgd_conf *conf);
+
+#endif

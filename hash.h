@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#ifndef PGD_HASH_H
+#define PGD_HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What a verification concluded. Only PGD_HASH_MATCH lets a user in. */
+enum pgd_hash_result {
+	PGD_HASH_MATCH,
+	PGD_HASH_MISMATCH,
+	PGD_HASH_MALFORMED,   /* the stored value is not valid for its scheme */
+	PGD_HASH_UNSUPPORTED, /* unknown scheme, or one this build cannot verify */
+	PGD_HASH_TOO_COSTLY,  /* its cost is above the configured cap */
+	PGD_HASH_NOMEM,
+};
+
+/* Defaults for the cost caps (conf keys max_crypt_rounds, max_bcrypt_cost). */
+#define PGD_DEFAULT_MAX_CRYPT_ROUNDS 1000000UL
+#define PGD_DEFAULT_MAX_BCRYPT_COST 14UL
+
+struct pgd_hash_policy {
+	/* Scheme for stored values without a {SCHEME} prefix; NULL means "MD5" (Dovecot's SQL default). */
+	const char *default_scheme;
+	/* Highest rounds= accepted for SHA256-CRYPT and SHA512-CRYPT ($5$, $6$). */
+	unsigned long max_crypt_rounds;
+	/* Highest cost accepted for BLF-CRYPT ($2a$, $2b$, $2y$). */
+	unsigned long max_bcrypt_cost;
+	/* The login name, for schemes that hash it in (DIGEST-MD5); may be NULL. */
+	const char *login_user;
+};
+
+/* Filled by pgd_hash_verify for the caller's log line; never holds the stored value. */
+struct pgd_hash_info {
+	char scheme[32];  /* canonical scheme name used, e.g. "SHA512-CRYPT"; "" if none found */
+	char detail[128]; /* why, for MALFORMED / UNSUPPORTED / TOO_COSTLY; "" otherwise */
+};
+
+/*
+ * Verifies the NUL-terminated password against a stored value as Dovecot 2.3 would:
+ * "{SCHEME[.b64|.base64|.hex]}value", a bare "$1$..." (MD5-CRYPT), or an unprefixed value
+ * read with policy->default_scheme. Secrets it copies are wiped; comparisons are constant
+ * time. info may be NULL. Neither argument is kept.
+ */
+enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
+				     const struct pgd_hash_policy *policy, struct pgd_hash_info *info);
+
+/*
+ * Makes a new stored value "{SCHEME}..." for password with a fresh random salt.
+ * rounds = 0 picks the scheme's default (Dovecot's: 5000 for SHA*-CRYPT, 5 for BLF-CRYPT).
+ * On PGD_HASH_MATCH *out is a heap string the caller frees with pgd_free_secret();
+ * otherwise *out is NULL and the result says why (UNSUPPORTED, MALFORMED for bad rounds, NOMEM).
+ */
+enum pgd_hash_result pgd_hash_generate(const char *scheme, const char *password,
+				       unsigned long rounds, char **out);
+
+/* True if name (case-insensitive, with an optional .b64/.base64/.hex suffix) is a scheme this
+ * build can verify. */
+bool pgd_hash_scheme_known(const char *name);
+
+/* A short English name for a result, for log lines. */
+const char *pgd_hash_result_str(enum pgd_hash_result r);
+
+#endif

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#ifndef PGD_QUERY_H
+#define PGD_QUERY_H
+
+#include <stddef.h>
+
+/* The values Dovecot's %-variables expand to. NULL reads as "". */
+struct pgd_vars {
+	const char *user;    /* %u %{user}; %n %{username} and %d %{domain} derive from it */
+	const char *service; /* %s %{service} */
+	const char *rip;     /* %r %{rip}: remote IP (PAM_RHOST) */
+	const char *lip;     /* %l %{lip}: local IP */
+};
+
+/* A query ready for PQexecParams: SQL text with $1..$n and the n values it binds. */
+struct pgd_query {
+	char *sql;
+	int nparams;
+	char **values;
+};
+
+enum pgd_query_result {
+	PGD_QUERY_OK,
+	PGD_QUERY_INVALID, /* err holds one line */
+	PGD_QUERY_NOMEM,
+};
+
+/*
+ * Turns a password_query template into SQL text plus bound values. A variable outside quotes
+ * becomes $k; a single-quoted literal holding variables ('%u', '%n@%d') becomes one $k whose
+ * value is the literal's expanded content; nothing from vars ever reaches q->sql. On success the
+ * caller frees q with pgd_query_free; on failure q is left empty.
+ */
+enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *vars,
+				     struct pgd_query *q, char *err, size_t errlen);
+
+/* Checks a template without values: every variable known, quotes closed. */
+enum pgd_query_result pgd_query_check(const char *tmpl, char *err, size_t errlen);
+
+/* Frees what pgd_query_bind made and zeroes q. */
+void pgd_query_free(struct pgd_query *q);
+
+/* Plain %-expansion (no SQL), as for auth_username_format. *out is the caller's to free. */
+enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, char **out,
+				 char *err, size_t errlen);
+
+enum pgd_user_result {
+	PGD_USER_OK,
+	PGD_USER_INVALID, /* empty, too long, or a byte outside username_chars; err says which */
+	PGD_USER_NOMEM,
+};
+
+/*
+ * Dovecot's username fix-up: append "@default_domain" when the name has no '@' and a domain is
+ * set, refuse bytes outside chars ("" or NULL allows all but control bytes), then expand format
+ * ("%Lu" lowercases) with vars (whose user field is ignored). *out is the caller's to free.
+ */
+enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format,
+					const char *chars, const char *default_domain,
+					const struct pgd_vars *vars, char **out, char *err,
+					size_t errlen);
+
+#endif

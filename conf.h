@@ -9,9 +9,12 @@
 /* Dovecot's auth_username_chars default. */
 #define PGD_DEFAULT_USERNAME_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+/* Dovecot 2.3's password_query when dovecot-sql.conf.ext sets none. */
+#define PGD_DEFAULT_PASSWORD_QUERY                                                                 \
+	"SELECT username, domain, password FROM users WHERE username = '%n' AND domain = '%d'"
 /* Limits checked before any database work; documented in the README. */
 #define PGD_MAX_USER_LEN 256
-#define PGD_MAX_PASSWORD_LEN 4096
+#define PGD_MAX_PASSWORD_LEN 1024
 /* The conf file may not be larger than this. */
 #define PGD_MAX_CONF_SIZE (64 * 1024)
 

@@ -37,8 +37,8 @@ struct pgd_hash_info {
 };
 
 /*
- * Verifies the NUL-terminated password against a stored value as Dovecot 2.3 would:
- * "{SCHEME[.b64|.base64|.hex]}value", a bare "$1$..." (MD5-CRYPT), or an unprefixed value
+ * Verifies the NUL-terminated password against a stored value as Dovecot 2.3's SQL passdb
+ * would: "{SCHEME[.b64|.base64|.hex]}value", or an unprefixed value (a bare "$1$..." included)
  * read with policy->default_scheme. Secrets it copies are wiped; comparisons are constant
  * time. info may be NULL. Neither argument is kept.
  */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#ifndef PGD_LOGIN_H
+#define PGD_LOGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+
+/* What became of one login; the entry points map each to one PAM code and one log line. */
+enum pgd_outcome {
+	PGD_LOGIN_OK,          /* the password matches (or, for a lookup, the user may log in) */
+	PGD_WRONG_PASSWORD,    /* also an over-long password */
+	PGD_EMPTY_PASSWORD,    /* refused without nullok, before any database work */
+	PGD_BAD_STORED_HASH,   /* NULL/empty, malformed, unknown scheme or over the cost cap */
+	PGD_NOLOGIN,           /* the row has a nologin column */
+	PGD_UNKNOWN_USER,      /* no row */
+	PGD_BAD_USERNAME,      /* refused before any database work: empty, too long, bad byte */
+	PGD_DB_DOWN,           /* cannot connect or the connection broke */
+	PGD_DB_ERROR,          /* query refused by the server, or a result we cannot use */
+	PGD_LOGIN_CONF_ERROR,  /* the conf is unusable for this login (e.g. a bad username_format) */
+	PGD_LOGIN_NOMEM,
+};
+
+/* One login: the caller fills the inputs, pgd_login_* fill the outputs. */
+struct pgd_login {
+	/* inputs, not owned */
+	const char *user;    /* as the application gave it to PAM */
+	const char *service; /* PAM_SERVICE */
+	const char *rhost;   /* PAM_RHOST, may be NULL */
+	/* outputs, owned; free with pgd_login_free */
+	char *canonical;     /* the name after default_domain and username_format */
+	char scheme[32];     /* scheme of the stored hash, when one was read */
+	char detail[256];    /* why, for the log line; never a secret */
+};
+
+/*
+ * Checks password for login->user: normalize the name, bind the query, read the row, verify
+ * the hash as Dovecot would. The password is not kept.
+ */
+enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login *login,
+				  const char *password);
+
+/* Looks the user up without a password (acct_mgmt): OK, NOLOGIN, UNKNOWN_USER or a failure. */
+enum pgd_outcome pgd_login_lookup(const struct pgd_conf *conf, struct pgd_login *login);
+
+void pgd_login_free(struct pgd_login *login);
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Installs what building and testing need, from Debian 12's packages. Daemons that packages
+# would start (dovecot) are kept from starting; a policy-rc.d we put there is removed after.
+set -euo pipefail
+packages=(
+	gcc meson ninja-build pkg-config python3
+	libpam0g-dev libpq-dev libcrypt-dev libssl-dev
+	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
+	postgresql postgresql-client
+	dovecot-core
+	"$@"
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages (run as root to install): ${missing[*]}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+ours=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	ours=1
+fi
+trap '[ -n "$ours" ] && rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

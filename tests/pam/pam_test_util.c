@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+#include "pam_test_util.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <security/pam_appl.h>
+
+static char conf_dir[] = "/tmp/pgd-pam-test.XXXXXX";
+
+const char *pgd_test_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || v[0] == '\0')
+		fail_msg("environment variable %s is not set", name);
+	return v;
+}
+
+char *pgd_test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long len;
+
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)len + 1);
+	assert_non_null(buf);
+	if (len > 0 && fread(buf, 1, (size_t)len, f) != (size_t)len)
+		fail_msg("cannot read %s", path);
+	fclose(f);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) != 0)
+		fail_msg("cannot write %s", path);
+	close(fd);
+}
+
+/* text with every %CONNECT% replaced by the module's conninfo */
+static char *fill_conf(const char *text)
+{
+	const char *conninfo = pgd_test_env("PGD_TEST_CONNINFO");
+	size_t cap = strlen(text) + 8 * strlen(conninfo) + 1;
+	char *out = calloc(1, cap);
+	const char *p = text, *hit;
+
+	assert_non_null(out);
+	while ((hit = strstr(p, "%CONNECT%")) != NULL) {
+		strncat(out, p, (size_t)(hit - p));
+		strcat(out, conninfo);
+		p = hit + strlen("%CONNECT%");
+	}
+	strcat(out, p);
+	return out;
+}
+
+void pgd_test_write_service(const char *name, const char *args, const char *conf, mode_t mode,
+			    int no_conf)
+{
+	const char *module = pgd_test_env("PGD_MODULE");
+	char conf_path[256], svc_path[512], line[2048];
+
+	if (conf_dir[sizeof(conf_dir) - 2] == 'X' && mkdtemp(conf_dir) == NULL)
+		fail_msg("mkdtemp failed");
+	snprintf(conf_path, sizeof(conf_path), "%s/%s%s.conf", conf_dir, name,
+		 no_conf ? "-missing" : "");
+	if (!no_conf) {
+		char *text = fill_conf(conf);
+
+		write_file(conf_path, text, mode);
+		free(text);
+	}
+	snprintf(svc_path, sizeof(svc_path), "%s/%s", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"),
+		 name);
+	snprintf(line, sizeof(line),
+		 "auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n", module,
+		 conf_path, args, module, conf_path, args);
+	write_file(svc_path, line, 0644);
+}
+
+/* Sends stderr to a fresh temporary file; returns the saved stderr and the file's fd. */
+static int capture_start(int *file_fd)
+{
+	char path[] = "/tmp/pgd-pam-log.XXXXXX";
+	int saved;
+
+	fflush(stderr);
+	*file_fd = mkstemp(path);
+	if (*file_fd < 0)
+		fail_msg("mkstemp failed");
+	unlink(path);
+	saved = dup(STDERR_FILENO);
+	dup2(*file_fd, STDERR_FILENO);
+	return saved;
+}
+
+static char *capture_end(int saved, int file_fd)
+{
+	off_t len;
+	char *buf;
+
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	len = lseek(file_fd, 0, SEEK_END);
+	buf = calloc(1, (size_t)len + 1);
+	assert_non_null(buf);
+	if (len > 0 && pread(file_fd, buf, (size_t)len, 0) != len)
+		fail_msg("cannot read the captured log");
+	close(file_fd);
+	return buf;
+}
+
+int pgd_test_login(const char *service, const char *user, const char *password,
+		   enum pamtest_ops op, char **log)
+{
+	const char *answers[] = {password, NULL};
+	struct pamtest_conv_data conv = {.in_echo_off = answers};
+	struct pam_testcase tests[] = {pam_test(op, PAM_SUCCESS)};
+	int saved, file_fd;
+	char *text;
+	enum pamtest_err perr;
+
+	saved = capture_start(&file_fd);
+	perr = run_pamtest(service, user, &conv, tests, NULL);
+	text = capture_end(saved, file_fd);
+	if (perr != PAMTEST_ERR_OK && perr != PAMTEST_ERR_CASE)
+		fail_msg("run_pamtest: %s", pamtest_strerror(perr));
+	if (log != NULL)
+		*log = text;
+	else
+		free(text);
+	return tests[0].op_rv;
+}
+
+int pgd_test_auth_then_acct(const char *service, const char *user, const char *password,
+			    int auth_expected, int acct_expected)
+{
+	const char *answers[] = {password, NULL};
+	struct pamtest_conv_data conv = {.in_echo_off = answers};
+	struct pam_testcase tests[] = {
+		pam_test(PAMTEST_AUTHENTICATE, auth_expected),
+		pam_test(PAMTEST_ACCOUNT, acct_expected),
+	};
+	enum pamtest_err perr = run_pamtest(service, user, &conv, tests, NULL);
+
+	if (perr != PAMTEST_ERR_OK) {
+		print_message("%s: authenticate gave %d, acct_mgmt gave %d (%s)\n", user,
+			      tests[0].op_rv, tests[1].op_rv, pamtest_strerror(perr));
+		return -1;
+	}
+	return 0;
+}

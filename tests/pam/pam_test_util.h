@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+#ifndef PGD_PAM_TEST_UTIL_H
+#define PGD_PAM_TEST_UTIL_H
+
+#include <sys/types.h>
+
+#include <libpamtest.h>
+
+/* The value of an environment variable the test needs; fails the test when unset. */
+const char *pgd_test_env(const char *name);
+
+/* A whole file as a NUL-terminated heap string; fails the test when unreadable. */
+char *pgd_test_read_file(const char *path);
+
+/*
+ * Writes pam.d file NAME in $PAM_WRAPPER_SERVICE_DIR with auth and account lines for the module
+ * (conf=, nodelay, then args), and its conf file (text with %CONNECT% replaced by
+ * $PGD_TEST_CONNINFO) with the given mode in a private folder. no_conf: conf= names a missing file.
+ */
+void pgd_test_write_service(const char *name, const char *args, const char *conf, mode_t mode,
+			    int no_conf);
+
+/*
+ * Runs one PAM operation (PAMTEST_AUTHENTICATE, PAMTEST_ACCOUNT, PAM_SETCRED) for user with password
+ * answering the prompt, and returns the PAM code. If log is not NULL, *log receives what the
+ * module logged (pam_wrapper's stderr at PAM_WRAPPER_DEBUGLEVEL); free it.
+ */
+int pgd_test_login(const char *service, const char *user, const char *password,
+		   enum pamtest_ops op, char **log);
+
+/* authenticate then acct_mgmt in one transaction; 0 when both gave the expected codes. */
+int pgd_test_auth_then_acct(const char *service, const char *user, const char *password,
+			    int auth_expected, int acct_expected);
+
+#endif

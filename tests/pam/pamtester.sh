@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# pamtester, as an admin would run it, under pam_wrapper (nothing written to /etc), against the
+# test cluster; the conf file is in dovecot-sql.conf.ext syntax. Prints TAP.
+# Needs: PGD_MODULE, PGD_TEST_CONNINFO, PGD_TEST_PGDIR, PGD_TEST_EXTERNAL, PAM_WRAPPER_SO.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/pgd-pamtester.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/pam.d"
+conf=$work/dovecot-sql.conf.ext
+cat >"$conf" <<CONF
+# the same file Dovecot read
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+default_pass_scheme = SHA512-CRYPT
+password_query = \\
+  SELECT userid AS username, domain, password \\
+  FROM users WHERE userid = '%n' AND domain = '%d'
+user_query = SELECT '/var/vmail/%d/%n' AS home, 5000 AS uid, 5000 AS gid
+CONF
+chmod 600 "$conf"
+printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' \
+	"$PGD_MODULE" "$conf" "$PGD_MODULE" "$conf" >"$work/pam.d/imap"
+
+n=0
+failed=0
+# check NAME EXPECTED-OUTPUT USER PASSWORD [pamtester operations...]
+check() {
+	local name=$1 expected=$2 user=$3 password=$4 out
+	shift 4
+	out=$(printf '%s\n' "$password" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+		pamtester -v imap "$user" "${@:-authenticate}" 2>&1)
+	n=$((n + 1))
+	if grep -qF -- "$expected" <<<"$out"; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name"
+		sed 's/^/# /' <<<"$out"
+		failed=1
+	fi
+}
+
+check "right password logs in" "successfully authenticated" alice@example.org 'correct horse battery'
+check "authenticate then acct_mgmt, as saslauthd" "account management done" \
+	alice@example.org 'correct horse battery' authenticate acct_mgmt
+check "wrong password is PAM_AUTH_ERR" "Authentication failure" alice@example.org 'wrong'
+check "wrong password is logged as pam_unix does" "authentication failure; logname=" \
+	alice@example.org 'wrong'
+check "unknown user is PAM_USER_UNKNOWN" "User not known to the underlying authentication module" \
+	nobody@example.org 'correct horse battery'
+check "the password never reaches the log" "Authentication failure" alice@example.org 'Sekr1t-marker'
+if grep -q 'Sekr1t-marker' <<<"$(printf 'Sekr1t-marker\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" \
+	PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+	pamtester -v imap alice@example.org authenticate 2>&1)"; then
+	n=$((n + 1)); echo "not ok $n - password found in the log"; failed=1
+else
+	n=$((n + 1)); echo "ok $n - password absent from the log"
+fi
+
+if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
+	n=$((n + 1)); echo "ok $n - database stopped # SKIP external server"
+else
+	"$here/../pg-cluster.sh" halt "$PGD_TEST_PGDIR"
+	check "database stopped is PAM_AUTHINFO_UNAVAIL" \
+		"Authentication information cannot be recovered" alice@example.org 'correct horse battery'
+	check "database stopped is logged" "database unavailable" alice@example.org 'x'
+	"$here/../pg-cluster.sh" resume "$PGD_TEST_PGDIR"
+	check "database back: logins work again" "successfully authenticated" \
+		alice@example.org 'correct horse battery'
+fi
+echo "1..$n"
+exit $failed

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The real libpam (under pam_wrapper) loads the built module, which talks to a real PostgreSQL
+ * (tests/pg-cluster.sh). Each row: service (= a pam.d file with its conf), user, password,
+ * the PAM code a user would see, and a piece of the log line the admin would read.
+ *
+ * Environment: PGD_MODULE (the .so), PGD_TEST_ADMIN (conninfo to load fixtures),
+ * PGD_TEST_CONNINFO (conninfo for the module), PGD_FIXTURES (fixtures.sql),
+ * PAM_WRAPPER_SERVICE_DIR (where this test writes its pam.d files).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpamtest.h>
+#include <libpq-fe.h>
+#include <security/pam_appl.h>
+
+#include "pam_test_util.h"
+
+#define GOOD_QUERY                                                                                 \
+	"SELECT userid || '@' || domain AS user, password, "                                       \
+	"CASE WHEN active THEN NULL ELSE 'Y' END AS nologin "                                      \
+	"FROM users WHERE userid = '%n' AND domain = '%d'"
+
+/* One pam.d service and the conf file it points at. */
+struct service {
+	const char *name;
+	const char *args;     /* extra module arguments */
+	const char *conf;     /* conf text; %CONNECT% becomes the module's conninfo */
+	mode_t mode;          /* conf file mode */
+	bool no_conf;         /* conf= points at a file that does not exist */
+};
+
+static const struct service services[] = {
+	{"imap", "", "driver = pgsql\nconnect = %CONNECT%\n"
+		     "# Dovecot's own file layout: comments, continuation\n"
+		     "password_query = SELECT userid || '@' || domain AS user, password, \\\n"
+		     "  CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\\n"
+		     "  FROM users WHERE userid = '%n' AND domain = '%d'\n"
+		     "default_pass_scheme = SHA512-CRYPT\nuser_query = SELECT 1\n", 0600, false},
+	{"nullok", "nullok", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n",
+	 0600, false},
+	{"realm", "default_domain=example.org",
+	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
+	{"anychars", "", "driver = pgsql\nconnect = %CONNECT%\nusername_chars =\n"
+			 "password_query = " GOOD_QUERY "\n", 0600, false},
+	{"down", "", "driver = pgsql\nconnect = host=127.0.0.1 port=1 dbname=mail connect_timeout=2\n"
+		     "password_query = " GOOD_QUERY "\n", 0600, false},
+	{"unknownkey", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY
+			   "\npasword_scheme = MD5\n", 0600, false},
+	{"badconnect", "", "driver = pgsql\nconnect = host=127.0.0.1 port=notaport\n"
+			   "password_query = " GOOD_QUERY "\n", 0600, false},
+	{"nocolumn", "", "driver = pgsql\nconnect = %CONNECT%\n"
+			 "password_query = SELECT userid FROM users WHERE userid = '%n'\n", 0600, false},
+	{"badsql", "", "driver = pgsql\nconnect = %CONNECT%\n"
+		       "password_query = SELEKT password FROM users WHERE userid = '%n'\n", 0600, false},
+	{"mysql", "", "driver = mysql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600,
+	 false},
+	{"insecure", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n",
+	 0666, false},
+	{"noconf", "", NULL, 0600, true},
+	{"lowcap", "max_crypt_rounds=1000",
+	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
+	{"argsecret", "connect=host=127.0.0.1",
+	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
+};
+
+struct login_case {
+	const char *service;
+	const char *user;
+	const char *password;
+	int expected;
+	const char *log; /* a piece of the module's log line, or NULL */
+};
+
+static const struct login_case cases[] = {
+	/* the passwords Dovecot accepted are accepted */
+	{"imap", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
+	{"imap", "ALICE@Example.ORG", "correct horse battery", PAM_SUCCESS, NULL},
+	{"imap", "alice@other.org", "other secret", PAM_SUCCESS, NULL},
+	{"imap", "carol@example.org", "carol pw", PAM_SUCCESS, NULL},
+	{"imap", "utf8@example.org", "P\xc3\xa4ssw\xc3\xb6rd 1", PAM_SUCCESS, NULL},
+	{"imap", "blf@example.org", "blf pw", PAM_SUCCESS, NULL},
+	{"imap", "md5@example.org", "md5 pw", PAM_SUCCESS, NULL},
+	{"imap", "md5crypt@example.org", "md5crypt pw", PAM_SUCCESS, NULL},
+	{"imap", "plain@example.org", "plain pw", PAM_SUCCESS, NULL},
+	{"imap", "bare@example.org", "bare pw", PAM_SUCCESS, NULL},
+	{"realm", "alice", "correct horse battery", PAM_SUCCESS, NULL},
+	{"nullok", "empty@example.org", "", PAM_SUCCESS, NULL},
+	/* and nothing else */
+	{"imap", "alice@example.org", "correct horse batter", PAM_AUTH_ERR,
+	 "authentication failure; logname="},
+	{"imap", "alice@example.org", "other secret", PAM_AUTH_ERR, "user=alice@example.org"},
+	{"imap", "alice@other.org", "correct horse battery", PAM_AUTH_ERR, "rhost="},
+	{"imap", "utf8@example.org", "Passwort 1", PAM_AUTH_ERR, NULL},
+	{"imap", "md5@example.org", "MD5 pw", PAM_AUTH_ERR, NULL},
+	{"imap", "nobody@example.org", "correct horse battery", PAM_USER_UNKNOWN, "user unknown"},
+	{"imap", "bob@example.org", "bob pw", PAM_AUTH_ERR, "nologin"},
+	{"imap", "empty@example.org", "", PAM_AUTH_ERR, "empty password refused"},
+	{"nullok", "empty@example.org", "x", PAM_AUTH_ERR, NULL},
+	{"imap", "nullpw@example.org", "x", PAM_AUTH_ERR, "stored password is NULL"},
+	{"imap", "emptypw@example.org", "x", PAM_AUTH_ERR, "stored password is empty"},
+	{"nullok", "emptypw@example.org", "", PAM_AUTH_ERR, "stored password is empty"},
+	{"imap", "unknown@example.org", "abcdef", PAM_AUTH_ERR, "FOO-HASH"},
+	{"imap", "malformed@example.org", "x", PAM_AUTH_ERR, "cannot verify"},
+	{"imap", "costly@example.org", "x", PAM_AUTH_ERR, "999999999"},
+	{"lowcap", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
+	{"imap", "dup@example.org", "dup pw", PAM_AUTHINFO_UNAVAIL, "2 rows"},
+	/* usernames that are not names */
+	{"imap", "x' OR '1'='1@example.org", "injected", PAM_USER_UNKNOWN, "0x27"},
+	{"anychars", "x' OR '1'='1@example.org", "injected", PAM_SUCCESS, NULL},
+	{"anychars", "x' OR '1'='1@example.org", "x", PAM_AUTH_ERR, NULL},
+	{"anychars", "' OR 1=1 --@example.org", "injected", PAM_USER_UNKNOWN, NULL},
+	{"anychars", "alice\n@example.org", "correct horse battery", PAM_USER_UNKNOWN, "0x0a"},
+	{"imap", "a\xff@example.org", "x", PAM_USER_UNKNOWN, "0xff"},
+	/* the database and the conf */
+	{"down", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+	 "database unavailable"},
+	{"badconnect", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+	 "database unavailable"},
+	{"nocolumn", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+	 "no 'password' column"},
+	{"badsql", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+	 "syntax error"},
+	{"unknownkey", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR,
+	 "line 4: unknown key"},
+	{"mysql", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "driver"},
+	{"insecure", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "writable"},
+	{"noconf", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "No such file"},
+	{"argsecret", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "connect"},
+};
+
+static void load_fixtures(void)
+{
+	PGconn *conn = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
+	char *sql = pgd_test_read_file(pgd_test_env("PGD_FIXTURES"));
+	PGresult *res;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		fail_msg("cannot connect for fixtures: %s", PQerrorMessage(conn));
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fail_msg("fixtures: %s", PQerrorMessage(conn));
+	PQclear(res);
+	PQfinish(conn);
+	free(sql);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	load_fixtures();
+	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+		pgd_test_write_service(services[i].name, services[i].args, services[i].conf,
+				       services[i].mode, services[i].no_conf);
+	return 0;
+}
+
+static void test_logins(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct login_case *c = &cases[i];
+		char *log = NULL;
+		int rc = pgd_test_login(c->service, c->user, c->password, PAMTEST_AUTHENTICATE, &log);
+
+		if (rc != c->expected)
+			fail_msg("case %zu (%s, %s): got %s, expected %s; log: %s", i, c->service,
+				 c->user, pam_strerror(NULL, rc), pam_strerror(NULL, c->expected),
+				 log);
+		if (c->log != NULL && strstr(log, c->log) == NULL)
+			fail_msg("case %zu (%s, %s): log lacks \"%s\": %s", i, c->service, c->user,
+				 c->log, log);
+		/* never the password, in any line, at any outcome */
+		if (strlen(c->password) >= 3 && strstr(log, c->password) != NULL)
+			fail_msg("case %zu: the password appears in the log: %s", i, log);
+		if (strstr(log, "password=pgd") != NULL || strstr(log, "$6$") != NULL)
+			fail_msg("case %zu: a secret appears in the log: %s", i, log);
+		free(log);
+	}
+}
+
+/* saslauthd's order: authenticate then acct_mgmt in one transaction. */
+static void test_account(void **state)
+{
+	struct {
+		const char *user;
+		const char *password;
+		int auth;
+		int acct;
+	} rows[] = {
+		{"alice@example.org", "correct horse battery", PAM_SUCCESS, PAM_SUCCESS},
+		{"bob@example.org", "bob pw", PAM_AUTH_ERR, PAM_PERM_DENIED},
+		{"nobody@example.org", "x", PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int rc = pgd_test_auth_then_acct("imap", rows[i].user, rows[i].password,
+						 rows[i].auth, rows[i].acct);
+		if (rc != 0)
+			fail_msg("row %zu (%s) failed", i, rows[i].user);
+	}
+	/* acct_mgmt alone (no authenticate before it, as after an sshd key login) asks the db */
+	assert_int_equal(pgd_test_login("imap", "alice@example.org", "", PAMTEST_ACCOUNT, NULL),
+			 PAM_SUCCESS);
+	assert_int_equal(pgd_test_login("imap", "bob@example.org", "", PAMTEST_ACCOUNT, NULL),
+			 PAM_PERM_DENIED);
+	assert_int_equal(pgd_test_login("imap", "nobody@example.org", "", PAMTEST_ACCOUNT, NULL),
+			 PAM_USER_UNKNOWN);
+	assert_int_equal(pgd_test_login("down", "alice@example.org", "", PAMTEST_ACCOUNT, NULL),
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(pgd_test_login("imap", "alice@example.org", "", PAMTEST_SETCRED, NULL),
+			 PAM_SUCCESS);
+}
+
+/* Over-long input is refused before any database work. */
+static void test_limits(void **state)
+{
+	char *user = malloc(400);
+	char *password = malloc(2000);
+	char *log = NULL;
+
+	(void)state;
+	assert_non_null(user);
+	assert_non_null(password);
+	memset(user, 'a', 300);
+	strcpy(user + 300, "@example.org");
+	assert_int_equal(pgd_test_login("imap", user, "x", PAMTEST_AUTHENTICATE, &log), PAM_USER_UNKNOWN);
+	assert_non_null(strstr(log, "longer than"));
+	free(log);
+	memset(password, 'p', 1999);
+	password[1999] = '\0';
+	assert_int_equal(
+		pgd_test_login("imap", "alice@example.org", password, PAMTEST_AUTHENTICATE, &log),
+		PAM_AUTH_ERR);
+	assert_non_null(strstr(log, "password longer than"));
+	free(log);
+	/* the same request against a dead server answers the same: no database work was done */
+	assert_int_equal(
+		pgd_test_login("down", "alice@example.org", password, PAMTEST_AUTHENTICATE, NULL),
+		PAM_AUTH_ERR);
+	free(user);
+	free(password);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_logins),
+		cmocka_unit_test(test_account),
+		cmocka_unit_test(test_limits),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: MIT
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "hash.h"
+#include "secret.h"
+
+/* Hashes of "secret" made by doveadm pw / crypt(3). */
+#define SHA512_SECRET                                                                              \
+	"$6$TYTuKSovyugSQICY$BmfvHe/diKeL/"                                                        \
+	"X0Ncp59E.m.6B6p83x5sTNfbN31kPI1I85QXAHbV1npLtukTxOe2L5rQ/"                                \
+	"A/6UrhD3xcIW/fN/"
+#define SHA512_1000_SECRET                                                                         \
+	"$6$rounds=1000$abc$MqEcPZUYRGGcOeq7PhMpfjfu/"                                             \
+	"F0HrVEI0OlZBijWvO8mSG77iNUDP5MqFceKpJTBc8iITVt"                                           \
+	"NyLiNTRNCxv6oh0"
+#define MD5CRYPT_SECRET "$1$iSetJBOB$KjbSuxAro4KilATcf8YGG."
+#define BCRYPT_SECRET "$2y$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a"
+#define DES_SECRET "XYZJ1viSbBT0A"
+#define MD5HEX_SECRET "5ebe2294ecd0e0f08eab7690d2a6ee69"
+#define MD5B64_SECRET "Xr4ilOzQ4PCOq3aQ0qbuaQ=="
+
+struct verify_case {
+	const char *stored;
+	const char *password;
+	const char *default_scheme;
+	enum pgd_hash_result result;
+	const char *scheme; /* expected info.scheme */
+	const char *detail; /* substring expected in info.detail; NULL: must be empty */
+};
+
+static void run_verify_cases(const struct verify_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct verify_case *c = &cases[i];
+		struct pgd_hash_policy policy = {.default_scheme = c->default_scheme};
+		struct pgd_hash_info info;
+		enum pgd_hash_result r = pgd_hash_verify(c->stored, c->password, &policy, &info);
+
+		if (r != c->result)
+			fail_msg("case %zu (%s): got %s, want %s (%s)", i, c->stored,
+			         pgd_hash_result_str(r), pgd_hash_result_str(c->result),
+			         info.detail);
+		if (strcmp(info.scheme, c->scheme) != 0)
+			fail_msg("case %zu (%s): scheme \"%s\", want \"%s\"", i, c->stored,
+			         info.scheme, c->scheme);
+		if (c->detail == NULL && info.detail[0] != '\0')
+			fail_msg("case %zu (%s): unexpected detail \"%s\"", i, c->stored,
+			         info.detail);
+		if (c->detail != NULL && strstr(info.detail, c->detail) == NULL)
+			fail_msg("case %zu (%s): detail \"%s\" lacks \"%s\"", i, c->stored,
+			         info.detail, c->detail);
+	}
+}
+
+static void test_parse(void **state)
+{
+	static const struct verify_case cases[] = {
+	    {"{SHA512-CRYPT}" SHA512_SECRET, "secret", NULL, PGD_HASH_MATCH, "SHA512-CRYPT", NULL},
+	    {"{SHA512-CRYPT}" SHA512_SECRET, "Secret", NULL, PGD_HASH_MISMATCH, "SHA512-CRYPT",
+	     NULL},
+	    {"{sha512-crypt}" SHA512_SECRET, "secret", NULL, PGD_HASH_MATCH, "SHA512-CRYPT", NULL},
+	    {"{Sha512-Crypt}" SHA512_SECRET, "secret", NULL, PGD_HASH_MATCH, "SHA512-CRYPT", NULL},
+	    {"{md5-crypt}" MD5CRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "MD5-CRYPT", NULL},
+	    {"{PLAIN-MD5.b64}" MD5B64_SECRET, "secret", NULL, PGD_HASH_MATCH, "PLAIN-MD5", NULL},
+	    {"{plain-md5.BASE64}" MD5B64_SECRET, "secret", NULL, PGD_HASH_MATCH, "PLAIN-MD5", NULL},
+	    {"{PLAIN-MD5.HEX}" MD5HEX_SECRET, "secret", NULL, PGD_HASH_MATCH, "PLAIN-MD5", NULL},
+	    {"{PLAIN-MD5}" MD5HEX_SECRET, "secret", NULL, PGD_HASH_MATCH, "PLAIN-MD5", NULL},
+	    {"{PLAIN-MD5}" MD5B64_SECRET, "secret", NULL, PGD_HASH_MATCH, "PLAIN-MD5", NULL},
+	    {"{PLAIN-MD5}5EBE2294ECD0E0F08EAB7690D2A6EE69", "secret", NULL, PGD_HASH_MATCH,
+	     "PLAIN-MD5", NULL},
+	    {"{PLAIN.hex}736563726574", "secret", NULL, PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"{PLAIN.b64}c2VjcmV0", "secret", NULL, PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"{PLAIN.b64} c2Vj\r\ncmV0\t", "secret", NULL, PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"{PLAIN.b64}YR==", "a", NULL, PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"{PLAIN}secret", "secret", NULL, PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"{PLAIN}secret", "secret ", NULL, PGD_HASH_MISMATCH, "PLAIN", NULL},
+	    {"{PLAIN}", "", NULL, PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"{PLAIN}", "x", NULL, PGD_HASH_MISMATCH, "PLAIN", NULL},
+	    {"{CLEAR}secret", "secret", NULL, PGD_HASH_MATCH, "CLEAR", NULL},
+	    {"{cleartext}secret", "secret", NULL, PGD_HASH_MATCH, "CLEARTEXT", NULL},
+	    {"{PLAIN}}{x", "}{x", NULL, PGD_HASH_MATCH, "PLAIN", NULL},
+	    /* bare $1$ and other unprefixed values: default scheme, as Dovecot's SQL passdb */
+	    {MD5CRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "MD5", NULL},
+	    {MD5CRYPT_SECRET, "secreT", NULL, PGD_HASH_MISMATCH, "MD5", NULL},
+	    {MD5CRYPT_SECRET "$junk", "secret", NULL, PGD_HASH_MISMATCH, "MD5", NULL},
+	    {MD5CRYPT_SECRET, "secret", "SHA512-CRYPT", PGD_HASH_MATCH, "SHA512-CRYPT", NULL},
+	    {MD5CRYPT_SECRET, "secret", "md5-crypt", PGD_HASH_MATCH, "MD5-CRYPT", NULL},
+	    {MD5HEX_SECRET, "secret", NULL, PGD_HASH_MATCH, "MD5", NULL},
+	    {MD5B64_SECRET, "secret", NULL, PGD_HASH_MATCH, "MD5", NULL},
+	    {MD5HEX_SECRET, "secret", "PLAIN-MD5", PGD_HASH_MATCH, "PLAIN-MD5", NULL},
+	    {"secret", "secret", "PLAIN", PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"c2VjcmV0", "secret", "PLAIN.b64", PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"secret", "secret", NULL, PGD_HASH_MALFORMED, "MD5", "MD5-CRYPT or PLAIN-MD5"},
+	    {SHA512_SECRET, "secret", "SHA512-CRYPT", PGD_HASH_MATCH, "SHA512-CRYPT", NULL},
+	    {SHA512_SECRET, "secret", "crypt", PGD_HASH_MATCH, "CRYPT", NULL},
+	    {SHA512_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "MD5", "PLAIN-MD5"},
+	    {"x", "x", "NOPE", PGD_HASH_UNSUPPORTED, "", "unknown scheme NOPE"},
+	    /* no closing brace: the whole value goes to the default scheme */
+	    {"{PLAINsecret", "secret", NULL, PGD_HASH_MALFORMED, "MD5", "PLAIN-MD5"},
+	    {"{PLAINsecret", "{PLAINsecret", "PLAIN", PGD_HASH_MATCH, "PLAIN", NULL},
+	    {"{", "{", "PLAIN", PGD_HASH_MATCH, "PLAIN", NULL},
+	    /* unknown schemes and suffixes */
+	    {"{FOO}bar", "bar", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme FOO"},
+	    {"{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "x", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme SSHA"},
+	    {"{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA", "x", NULL,
+	     PGD_HASH_UNSUPPORTED, "", "unknown scheme ARGON2ID"},
+	    {"{PLAIN.xyz}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme PLAIN.xyz"},
+	    {"{PLAIN.}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme PLAIN."},
+	    {"{PLAIN.b64.hex}c2VjcmV0", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown"},
+	    {"{.hex}00", "", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme .hex"},
+	    {"{}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme (empty)"},
+	    {"{ PLAIN}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme  PLAIN"},
+	    {"{PLA\xc3\x8dN}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme PLA??N"},
+	    {"{\x01\x1b[31mEVIL\x7f}x", "x", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme ??[31mEVIL?"},
+	    {"{AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA}x", "x", NULL,
+	     PGD_HASH_UNSUPPORTED, "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA..."},
+	    /* the crypt family runs crypt() on whatever value it gets */
+	    {"{SHA512-CRYPT}" MD5CRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "SHA512-CRYPT",
+	     NULL},
+	    {"{SHA512-CRYPT}" BCRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "SHA512-CRYPT", NULL},
+	    {"{SHA256-CRYPT}" DES_SECRET, "secret", NULL, PGD_HASH_MATCH, "SHA256-CRYPT", NULL},
+	    {"{DES-CRYPT}" DES_SECRET, "secret", NULL, PGD_HASH_MATCH, "DES-CRYPT", NULL},
+	    {"{DES-CRYPT}" DES_SECRET, "secret-longer", NULL, PGD_HASH_MISMATCH, "DES-CRYPT", NULL},
+	    {"{DES-CRYPT}" DES_SECRET, "secret", NULL, PGD_HASH_MATCH, "DES-CRYPT", NULL},
+	    {"{CRYPT}" SHA512_SECRET, "secret", NULL, PGD_HASH_MATCH, "CRYPT", NULL},
+	    {"{CRYPT}" BCRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "CRYPT", NULL},
+	    {"{BLF-CRYPT}" BCRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "BLF-CRYPT", NULL},
+	    {"{BLF-CRYPT}" BCRYPT_SECRET, "Secret", NULL, PGD_HASH_MISMATCH, "BLF-CRYPT", NULL},
+	    {"{BLF-CRYPT}" SHA512_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "BLF-CRYPT",
+	     "not a bcrypt hash"},
+	    {"{MD5-CRYPT}" DES_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "MD5-CRYPT",
+	     "not an MD5-CRYPT hash"},
+	    {"{MD5-CRYPT}" SHA512_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "MD5-CRYPT",
+	     "not an MD5-CRYPT hash"},
+	    {"{MD5}" MD5CRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "MD5", NULL},
+	    {"{MD5}" MD5HEX_SECRET, "secret", NULL, PGD_HASH_MATCH, "MD5", NULL},
+	    {"{MD5}" SHA512_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "MD5", "PLAIN-MD5"},
+	    {"{SHA512-CRYPT.hex}24312469536574"
+	     "4a424f42244b6a6253757841726f344b696c4154636638594747 2e",
+	     "secret", NULL, PGD_HASH_MALFORMED, "SHA512-CRYPT", "hex"},
+	    /* md5crypt salts libxcrypt would refuse (from openssl passwd -1 -salt) */
+	    {"{MD5-CRYPT}$1$a b$tLOzUF0jdQOfXD3oaJ67E0", "secret", NULL, PGD_HASH_MATCH,
+	     "MD5-CRYPT", NULL},
+	    {"$1$s\xc3\xa4l$1nPG5UeAoTr5Y8EhgCV1W.", "secret", NULL, PGD_HASH_MATCH, "MD5", NULL},
+	};
+
+	(void)state;
+	run_verify_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_malformed(void **state)
+{
+	static const struct verify_case cases[] = {
+	    {"", "secret", NULL, PGD_HASH_MALFORMED, "", "empty stored value"},
+	    {"", "", "PLAIN", PGD_HASH_MALFORMED, "", "empty stored value"},
+	    /* a truncated crypt value still hashes; it just cannot match */
+	    {"{SHA512-CRYPT}$6$TYTuKSovyugSQICY$Bmfv", "secret", NULL, PGD_HASH_MISMATCH,
+	     "SHA512-CRYPT", NULL},
+	    {"{SHA512-CRYPT}$6$", "secret", NULL, PGD_HASH_MISMATCH, "SHA512-CRYPT", NULL},
+	    {"{SHA512-CRYPT}" SHA512_SECRET "x", "secret", NULL, PGD_HASH_MISMATCH, "SHA512-CRYPT",
+	     NULL},
+	    {"{SHA512-CRYPT}*0", "secret", NULL, PGD_HASH_MALFORMED, "SHA512-CRYPT", "crypt()"},
+	    {"{CRYPT}*0", "*0", NULL, PGD_HASH_MALFORMED, "CRYPT", "crypt()"},
+	    {"{CRYPT}!", "secret", NULL, PGD_HASH_MALFORMED, "CRYPT", "crypt()"},
+	    {"{CRYPT}x", "secret", NULL, PGD_HASH_MALFORMED, "CRYPT", "crypt()"},
+	    {"{SHA512-CRYPT}$6$rounds=999$abc$x", "secret", NULL, PGD_HASH_MALFORMED,
+	     "SHA512-CRYPT", "crypt()"},
+	    {"{SHA512-CRYPT}$6$rounds=01000$abc$x", "secret", NULL, PGD_HASH_MALFORMED,
+	     "SHA512-CRYPT", "crypt()"},
+	    {"{SHA512-CRYPT}", "", NULL, PGD_HASH_MALFORMED, "SHA512-CRYPT", "empty hash"},
+	    {"{CRYPT}", "", NULL, PGD_HASH_MALFORMED, "CRYPT", "empty hash"},
+	    {"{BLF-CRYPT}", "", NULL, PGD_HASH_MALFORMED, "BLF-CRYPT", "empty hash"},
+	    {"{MD5-CRYPT}", "", NULL, PGD_HASH_MALFORMED, "MD5-CRYPT", "empty hash"},
+	    {"{BLF-CRYPT}$2y$05$abc", "secret", NULL, PGD_HASH_MALFORMED, "BLF-CRYPT",
+	     "not a bcrypt hash"},
+	    {"{BLF-CRYPT}$2y$05$abcdefghijklmnopqrstuu", "secret", NULL, PGD_HASH_MALFORMED,
+	     "BLF-CRYPT", "not a bcrypt hash"},
+	    {"{BLF-CRYPT}$2y$05$abcdefghijklmnopqrstuuO", "secret", NULL, PGD_HASH_MISMATCH,
+	     "BLF-CRYPT", NULL},
+	    {"{BLF-CRYPT}$2c$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a", "secret",
+	     NULL, PGD_HASH_MALFORMED, "BLF-CRYPT", "crypt()"},
+	    {"{BLF-CRYPT}$2y$03$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a", "secret",
+	     NULL, PGD_HASH_MALFORMED, "BLF-CRYPT", "crypt()"},
+	    {"{BLF-CRYPT}" BCRYPT_SECRET "x", "secret", NULL, PGD_HASH_MISMATCH, "BLF-CRYPT", NULL},
+	    {"{PLAIN.hex}abc", "secret", NULL, PGD_HASH_MALFORMED, "PLAIN", "hex"},
+	    {"{PLAIN.hex}zz", "secret", NULL, PGD_HASH_MALFORMED, "PLAIN", "hex"},
+	    {"{PLAIN.hex}736563726574 ", "secret", NULL, PGD_HASH_MALFORMED, "PLAIN", "hex"},
+	    {"{PLAIN.b64}c2VjcmV", "secret", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}YQ", "a", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}YQ=", "a", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}YQ==x", "a", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}YQ==YQ==", "aa", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}Y===", "a", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}YW=E", "aa", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}c2VjcmV0-_", "secret", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN.b64}\vYQ==", "a", NULL, PGD_HASH_MALFORMED, "PLAIN", "base64"},
+	    {"{PLAIN-MD5}5ebe2294ecd0e0f08eab7690d2a6ee", "secret", NULL, PGD_HASH_MALFORMED,
+	     "PLAIN-MD5", "base64"},
+	    {"{PLAIN-MD5}5ebe2294ecd0e0f08eab7690d2a6", "secret", NULL, PGD_HASH_MALFORMED,
+	     "PLAIN-MD5", "decoded length 21 instead of 16"},
+	    {"{PLAIN-MD5}" MD5HEX_SECRET "00", "secret", NULL, PGD_HASH_MALFORMED, "PLAIN-MD5",
+	     "base64"},
+	    {"{PLAIN-MD5}Xr4ilOzQ4PCOq3aQ0qbuaQ", "secret", NULL, PGD_HASH_MALFORMED, "PLAIN-MD5",
+	     "base64"},
+	    {"{PLAIN-MD5}abcdefghijklmnopqrstuvwxyzABCDEF", "secret", NULL, PGD_HASH_MALFORMED,
+	     "PLAIN-MD5", "decoded length 24 instead of 16"},
+	    {"{PLAIN-MD5.hex}" MD5B64_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "PLAIN-MD5",
+	     "hex"},
+	    {"{PLAIN-MD5.b64}" MD5HEX_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "PLAIN-MD5",
+	     "decoded length"},
+	    {"{PLAIN-MD5}", "", NULL, PGD_HASH_MALFORMED, "PLAIN-MD5", "decoded length 0"},
+	    {"{MD5}secret", "secret", NULL, PGD_HASH_MALFORMED, "MD5", "MD5-CRYPT or PLAIN-MD5"},
+	    {"{MD5}", "", NULL, PGD_HASH_MALFORMED, "MD5", "MD5-CRYPT or PLAIN-MD5"},
+	    /* Dovecot makes the decoded bytes a C string for crypt: a NUL ends the hash */
+	    {"{PLAIN.hex}73656372657400", "secret", NULL, PGD_HASH_MISMATCH, "PLAIN", NULL},
+	};
+	struct pgd_hash_info info;
+
+	(void)state;
+	run_verify_cases(cases, sizeof(cases) / sizeof(cases[0]));
+
+	assert_int_equal(pgd_hash_verify(NULL, "x", NULL, &info), PGD_HASH_MALFORMED);
+	assert_int_equal(pgd_hash_verify("{PLAIN}x", NULL, NULL, &info), PGD_HASH_MISMATCH);
+	assert_int_equal(pgd_hash_verify("{PLAIN}x", "x", NULL, NULL), PGD_HASH_MATCH);
+	assert_int_equal(pgd_hash_verify("{FOO}x", "x", NULL, NULL), PGD_HASH_UNSUPPORTED);
+	assert_int_equal(pgd_hash_verify("x", "x", NULL, NULL), PGD_HASH_MALFORMED);
+}
+
+/* Never echo the stored value or the password, whatever goes wrong. */
+static void test_detail_keeps_secrets(void **state)
+{
+	static const char *const stored[] = {
+	    "{SHA512-CRYPT}$6$rounds=5000000$hunter2salt$hunter2hash",
+	    "{BLF-CRYPT}$2y$20$hunter2hunter2hunter2hunter2hunter2",
+	    "{BLF-CRYPT}hunter2",
+	    "{MD5-CRYPT}hunter2",
+	    "{CRYPT}hunter2*",
+	    "{PLAIN.hex}hunter2",
+	    "{PLAIN.b64}hunter2",
+	    "{PLAIN-MD5}hunter2",
+	    "{MD5}hunter2",
+	    "hunter2",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(stored) / sizeof(stored[0]); i++) {
+		struct pgd_hash_info info;
+		enum pgd_hash_result r = pgd_hash_verify(stored[i], "hunter2", NULL, &info);
+
+		assert_true(r != PGD_HASH_MATCH);
+		if (info.detail[0] == '\0' || strstr(info.detail, "hunter2") != NULL)
+			fail_msg("case %zu: detail \"%s\"", i, info.detail);
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct cap_case {
+	const char *stored;
+	unsigned long max_rounds, max_cost;
+	enum pgd_hash_result result;
+	const char *detail;
+};
+
+static void test_caps(void **state)
+{
+	static const struct cap_case cases[] = {
+	    {"{SHA512-CRYPT}$6$rounds=999999999$abc$def", 0, 0, PGD_HASH_TOO_COSTLY,
+	     "rounds 999999999 above cap 1000000"},
+	    {"{SHA256-CRYPT}$5$rounds=1000001$abc$def", 0, 0, PGD_HASH_TOO_COSTLY,
+	     "rounds 1000001 above cap 1000000"},
+	    {"{CRYPT}$6$rounds=99999999999999999999999999$abc$def", 0, 0, PGD_HASH_TOO_COSTLY,
+	     "above cap 1000000"},
+	    {"{DES-CRYPT}$5$rounds=2000000$abc$def", 0, 0, PGD_HASH_TOO_COSTLY, "rounds 2000000"},
+	    {"{SHA512-CRYPT}" SHA512_1000_SECRET, 999, 0, PGD_HASH_TOO_COSTLY,
+	     "rounds 1000 above cap 999"},
+	    {"{SHA512-CRYPT}" SHA512_1000_SECRET, 1000, 0, PGD_HASH_MATCH, NULL},
+	    {"{BLF-CRYPT}$2y$31$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a", 0, 0,
+	     PGD_HASH_TOO_COSTLY, "bcrypt cost 31 above cap 14"},
+	    {"{BLF-CRYPT}$2b$15$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a", 0, 0,
+	     PGD_HASH_TOO_COSTLY, "bcrypt cost 15 above cap 14"},
+	    {"{SHA512-CRYPT}$2a$20$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a", 0, 0,
+	     PGD_HASH_TOO_COSTLY, "bcrypt cost 20"},
+	    {"{CRYPT}$2y$99$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a", 0, 0,
+	     PGD_HASH_TOO_COSTLY, "bcrypt cost 99"},
+	    {"{BLF-CRYPT}" BCRYPT_SECRET, 0, 4, PGD_HASH_TOO_COSTLY, "bcrypt cost 5 above cap 4"},
+	    {"{BLF-CRYPT}" BCRYPT_SECRET, 0, 5, PGD_HASH_MATCH, NULL},
+	    /* the cap only looks at costs it can read; crypt() judges the rest */
+	    {"{SHA512-CRYPT}$6$rounds=x$abc$def", 0, 0, PGD_HASH_MALFORMED, "crypt()"},
+	};
+	double start = now();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct cap_case *c = &cases[i];
+		struct pgd_hash_policy policy = {.max_crypt_rounds = c->max_rounds,
+		                                 .max_bcrypt_cost = c->max_cost};
+		struct pgd_hash_info info;
+		enum pgd_hash_result r = pgd_hash_verify(c->stored, "secret", &policy, &info);
+
+		if (r != c->result)
+			fail_msg("case %zu: got %s, want %s", i, pgd_hash_result_str(r),
+			         pgd_hash_result_str(c->result));
+		if (c->detail != NULL && strstr(info.detail, c->detail) == NULL)
+			fail_msg("case %zu: detail \"%s\" lacks \"%s\"", i, info.detail, c->detail);
+	}
+	/* Refusals come before any hashing: all of this is a few cheap hashes at most. */
+	if (now() - start > 2.0)
+		fail_msg("cap checks took %.2f s", now() - start);
+}
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decodes lowercase hex into a NUL-terminated string; false on bad input or an inner NUL. */
+static bool unhex(const char *hex, size_t len, char *out)
+{
+	if (len % 2 != 0)
+		return false;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_nibble(hex[i]), lo = hex_nibble(hex[i + 1]);
+
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return false;
+		out[i / 2] = (char)(hi << 4 | lo);
+	}
+	out[len / 2] = '\0';
+	return true;
+}
+
+/* Every row of the doveadm-made vector file, with Dovecot's default scheme MD5. */
+static void test_vectors(void **state)
+{
+	const char *dir = getenv("PGD_VECTORS");
+	char path[4096], line[8192], password[4096];
+	unsigned lineno = 0, rows = 0, bad = 0, stricter = 0;
+	FILE *f;
+
+	(void)state;
+	if (dir == NULL) {
+		print_message("# PGD_VECTORS is not set; run through meson test\n");
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/crypt-schemes.tsv", dir);
+	f = fopen(path, "r");
+	if (f == NULL)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *verdict = line, *hex, *stored, *end;
+		struct pgd_hash_info info;
+		enum pgd_hash_result r;
+		bool ok = false;
+
+		lineno++;
+		end = strchr(line, '\n');
+		if (end == NULL)
+			fail_msg("%s:%u: line too long or unterminated", path, lineno);
+		*end = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		hex = strchr(verdict, '\t');
+		stored = hex != NULL ? strchr(hex + 1, '\t') : NULL;
+		if (hex == NULL || stored == NULL) {
+			fail_msg("%s:%u: not three tab-separated fields", path, lineno);
+			continue;
+		}
+		*hex++ = '\0';
+		*stored++ = '\0';
+		if (strlen(hex) / 2 >= sizeof(password) || !unhex(hex, strlen(hex), password))
+			fail_msg("%s:%u: bad password hex", path, lineno);
+
+		rows++;
+		r = pgd_hash_verify(stored, password, NULL, &info);
+		if (strcmp(verdict, "match") == 0) {
+			ok = r == PGD_HASH_MATCH;
+		} else if (strcmp(verdict, "mismatch") == 0) {
+			/* Dovecot calls some broken hashes a mismatch; we say why (never a login)
+			 */
+			ok = r == PGD_HASH_MISMATCH || r == PGD_HASH_MALFORMED;
+			if (r == PGD_HASH_MALFORMED)
+				stricter++;
+		} else if (strcmp(verdict, "fail") == 0) {
+			ok = r == PGD_HASH_MALFORMED || r == PGD_HASH_UNSUPPORTED;
+		} else {
+			fail_msg("%s:%u: unknown verdict \"%s\"", path, lineno, verdict);
+		}
+		if (!ok) {
+			bad++;
+			print_message("# %s:%u: doveadm says %s, we say %s (%s) for %s\n", path,
+			              lineno, verdict, pgd_hash_result_str(r), info.detail, stored);
+		}
+		pgd_wipe(password, sizeof(password));
+	}
+	fclose(f);
+	print_message("# %u vectors, %u where doveadm says mismatch and we say malformed\n", rows,
+	              stricter);
+	assert_true(rows > 500);
+	assert_int_equal(bad, 0);
+}
+
+/* Exit status of `doveadm pw -t stored -p password`, or -1 if doveadm cannot run here. */
+static int doveadm_verify(const char *stored, const char *password)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execlp("doveadm", "doveadm", "pw", "-t", stored, "-p", password, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127)
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+struct gen_case {
+	const char *scheme;
+	unsigned long rounds;
+	const char *prefix; /* what the output must start with */
+};
+
+static void test_generate_round_trip(void **state)
+{
+	static const struct gen_case cases[] = {
+	    {"SHA512-CRYPT", 0, "{SHA512-CRYPT}$6$"},
+	    {"SHA512-CRYPT", 5000, "{SHA512-CRYPT}$6$"},
+	    {"SHA512-CRYPT", 1000, "{SHA512-CRYPT}$6$rounds=1000$"},
+	    {"sha512-crypt", 6000, "{SHA512-CRYPT}$6$rounds=6000$"},
+	    {"SHA256-CRYPT", 0, "{SHA256-CRYPT}$5$"},
+	    {"SHA256-CRYPT", 2000, "{SHA256-CRYPT}$5$rounds=2000$"},
+	    {"BLF-CRYPT", 0, "{BLF-CRYPT}$2y$05$"},
+	    {"BLF-CRYPT", 4, "{BLF-CRYPT}$2y$04$"},
+	    {"CRYPT", 0, "{CRYPT}$2y$05$"},
+	    {"MD5-CRYPT", 0, "{MD5-CRYPT}$1$"},
+	    {"MD5", 0, "{MD5}$1$"},
+	    {"DES-CRYPT", 0, "{DES-CRYPT}"},
+	    {"PLAIN", 0, "{PLAIN}"},
+	    {"CLEAR", 0, "{CLEAR}"},
+	    {"CLEARTEXT", 0, "{CLEARTEXT}"},
+	    {"PLAIN-MD5", 0, "{PLAIN-MD5}"},
+	    {"PLAIN-MD5.b64", 0, "{PLAIN-MD5.B64}"},
+	    {"PLAIN-MD5.hex", 0, "{PLAIN-MD5.HEX}"},
+	    {"PLAIN.hex", 0, "{PLAIN.HEX}"},
+	    {"PLAIN.base64", 0, "{PLAIN.BASE64}"},
+	    {"SHA512-CRYPT.hex", 0, "{SHA512-CRYPT.HEX}243624"},
+	    {"MD5-CRYPT.b64", 0, "{MD5-CRYPT.B64}JDEk"},
+	};
+	static const char *const passwords[] = {
+	    "secret", "", "p\xc3\xa4sswort \xe6\x97\xa5", "tab\there", "\xff\xfe", "$1${}:'\"",
+	};
+	bool doveadm_seen = false, doveadm_missing = false;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct gen_case *c = &cases[i];
+
+		for (size_t j = 0; j < sizeof(passwords) / sizeof(passwords[0]); j++) {
+			char wrong[64];
+			char *out = NULL;
+			enum pgd_hash_result r =
+			    pgd_hash_generate(c->scheme, passwords[j], c->rounds, &out);
+
+			if (r != PGD_HASH_MATCH || out == NULL)
+				fail_msg("%s/%zu: generate says %s", c->scheme, j,
+				         pgd_hash_result_str(r));
+			if (strncmp(out, c->prefix, strlen(c->prefix)) != 0)
+				fail_msg("%s/%zu: %s lacks prefix %s", c->scheme, j, out,
+				         c->prefix);
+			if (c->rounds == 0 && strstr(out, "rounds=") != NULL)
+				fail_msg("%s: default rounds must not be spelled out: %s",
+				         c->scheme, out);
+			r = pgd_hash_verify(out, passwords[j], NULL, NULL);
+			if (r != PGD_HASH_MATCH)
+				fail_msg("%s/%zu: %s does not verify: %s", c->scheme, j, out,
+				         pgd_hash_result_str(r));
+			/* a different first byte: DES only reads 8 bytes, bcrypt 72 */
+			snprintf(wrong, sizeof(wrong), "x%s", passwords[j]);
+			r = pgd_hash_verify(out, wrong, NULL, NULL);
+			if (r != PGD_HASH_MISMATCH)
+				fail_msg("%s/%zu: wrong password gives %s", c->scheme, j,
+				         pgd_hash_result_str(r));
+			if (!doveadm_missing && strchr(out, '\t') == NULL) {
+				int rc = doveadm_verify(out, passwords[j]);
+
+				if (rc < 0)
+					doveadm_missing = true;
+				else if (rc != 0)
+					fail_msg("doveadm pw -t rejects %s (exit %d)", out, rc);
+				else
+					doveadm_seen = true;
+			}
+			pgd_free_secret(out);
+		}
+	}
+	if (!doveadm_seen)
+		print_message("# doveadm not found: generated hashes not checked by Dovecot\n");
+}
+
+static void test_generate_salts_differ(void **state)
+{
+	static const char *const schemes[] = {"SHA512-CRYPT", "BLF-CRYPT", "MD5-CRYPT",
+	                                      "DES-CRYPT"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		char *a = NULL, *b = NULL;
+
+		assert_int_equal(pgd_hash_generate(schemes[i], "secret", 0, &a), PGD_HASH_MATCH);
+		assert_int_equal(pgd_hash_generate(schemes[i], "secret", 0, &b), PGD_HASH_MATCH);
+		/* DES has 4096 salts: a clash is possible but rare enough to ignore */
+		assert_string_not_equal(a, b);
+		pgd_free_secret(a);
+		pgd_free_secret(b);
+	}
+}
+
+struct gen_fail_case {
+	const char *scheme;
+	const char *password;
+	unsigned long rounds;
+	enum pgd_hash_result result;
+};
+
+static void test_generate_refusals(void **state)
+{
+	static const struct gen_fail_case cases[] = {
+	    {"FOO", "x", 0, PGD_HASH_UNSUPPORTED},
+	    {"SSHA", "x", 0, PGD_HASH_UNSUPPORTED},
+	    {"ARGON2ID", "x", 0, PGD_HASH_UNSUPPORTED},
+	    {"PLAIN.xyz", "x", 0, PGD_HASH_UNSUPPORTED},
+	    {"", "x", 0, PGD_HASH_UNSUPPORTED},
+	    {"SHA512-CRYPT", "x", 999, PGD_HASH_MALFORMED},
+	    {"SHA512-CRYPT", "x", 1000000000, PGD_HASH_MALFORMED},
+	    {"SHA256-CRYPT", "x", 1, PGD_HASH_MALFORMED},
+	    {"BLF-CRYPT", "x", 3, PGD_HASH_MALFORMED},
+	    {"BLF-CRYPT", "x", 32, PGD_HASH_MALFORMED},
+	    {"CRYPT", "x", 32, PGD_HASH_MALFORMED},
+	    {"DES-CRYPT", "x", 1, PGD_HASH_MALFORMED},
+	    {"MD5-CRYPT", "x", 1000, PGD_HASH_MALFORMED},
+	    {"PLAIN", "x", 5, PGD_HASH_MALFORMED},
+	    {"PLAIN-MD5", "x", 5, PGD_HASH_MALFORMED},
+	    {NULL, "x", 0, PGD_HASH_MALFORMED},
+	    {"PLAIN", NULL, 0, PGD_HASH_MALFORMED},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct gen_fail_case *c = &cases[i];
+		static char untouched[] = "untouched";
+		char *out = untouched;
+		enum pgd_hash_result r = pgd_hash_generate(c->scheme, c->password, c->rounds, &out);
+
+		if (r != c->result)
+			fail_msg("case %zu: got %s, want %s", i, pgd_hash_result_str(r),
+			         pgd_hash_result_str(c->result));
+		assert_null(out);
+	}
+	assert_int_equal(pgd_hash_generate("PLAIN", "x", 0, NULL), PGD_HASH_MALFORMED);
+}
+
+static void test_known_hex_and_b64_output(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(pgd_hash_generate("PLAIN-MD5", "secret", 0, &out), PGD_HASH_MATCH);
+	assert_string_equal(out, "{PLAIN-MD5}" MD5HEX_SECRET);
+	pgd_free_secret(out);
+	assert_int_equal(pgd_hash_generate("PLAIN-MD5.b64", "secret", 0, &out), PGD_HASH_MATCH);
+	assert_string_equal(out, "{PLAIN-MD5.B64}" MD5B64_SECRET);
+	pgd_free_secret(out);
+	assert_int_equal(pgd_hash_generate("plain.b64", "a", 0, &out), PGD_HASH_MATCH);
+	assert_string_equal(out, "{PLAIN.B64}YQ==");
+	pgd_free_secret(out);
+	assert_int_equal(pgd_hash_generate("PLAIN.b64", "aa", 0, &out), PGD_HASH_MATCH);
+	assert_string_equal(out, "{PLAIN.B64}YWE=");
+	pgd_free_secret(out);
+	assert_int_equal(pgd_hash_generate("PLAIN.hex", "", 0, &out), PGD_HASH_MATCH);
+	assert_string_equal(out, "{PLAIN.HEX}");
+	pgd_free_secret(out);
+}
+
+struct known_case {
+	const char *name;
+	bool known;
+};
+
+static void test_scheme_known(void **state)
+{
+	static const struct known_case cases[] = {
+	    {"SHA512-CRYPT", true},  {"sha512-crypt", true},
+	    {"SHA256-CRYPT", true},  {"BLF-CRYPT", true},
+	    {"CRYPT", true},         {"DES-CRYPT", true},
+	    {"MD5-CRYPT", true},     {"MD5", true},
+	    {"PLAIN-MD5", true},     {"PLAIN", true},
+	    {"CLEAR", true},         {"CLEARTEXT", true},
+	    {"PLAIN-MD5.b64", true}, {"PLAIN.HEX", true},
+	    {"plain.Base64", true},  {"PLAIN.xyz", false},
+	    {"PLAIN.", false},       {"PLAIN.b64.hex", false},
+	    {".hex", false},         {"", false},
+	    {"SSHA", false},         {"ARGON2ID", false},
+	    {"SHA512", false},       {"{PLAIN}", false},
+	    {"PLAIN ", false},       {"MD5-CRYPTX", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (pgd_hash_scheme_known(cases[i].name) != cases[i].known)
+			fail_msg("scheme_known(\"%s\") should be %d", cases[i].name,
+			         cases[i].known);
+	}
+	assert_false(pgd_hash_scheme_known(NULL));
+}
+
+static void test_result_str(void **state)
+{
+	static const enum pgd_hash_result all[] = {
+	    PGD_HASH_MATCH,       PGD_HASH_MISMATCH,   PGD_HASH_MALFORMED,
+	    PGD_HASH_UNSUPPORTED, PGD_HASH_TOO_COSTLY, PGD_HASH_NOMEM,
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		assert_non_null(pgd_hash_result_str(all[i]));
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(pgd_hash_result_str(all[i]),
+			                        pgd_hash_result_str(all[j]));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_detail_keeps_secrets),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_generate_round_trip),
+	    cmocka_unit_test(test_generate_salts_differ),
+	    cmocka_unit_test(test_generate_refusals),
+	    cmocka_unit_test(test_known_hex_and_b64_output),
+	    cmocka_unit_test(test_scheme_known),
+	    cmocka_unit_test(test_result_str),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

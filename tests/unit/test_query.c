@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Dovecot %-variables and their binding: every row is one TAP test named after what an admin
+ * would check.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conf.h"
+#include "query.h"
+
+#define MAXV 4
+
+struct bind_case {
+	const char *name;
+	const char *tmpl;
+	const char *user;
+	enum pgd_query_result want;
+	const char *sql;          /* expected SQL, or for errors a substring of err */
+	const char *values[MAXV]; /* expected values, in $k order */
+	int nparams;
+};
+
+#define ALICE "alice@example.org"
+
+/* A bound query: the SQL text and up to MAXV values. */
+#define BIND_OK(name, tmpl, user, sql, n, ...)                                                     \
+	{                                                                                          \
+		name, tmpl, user, PGD_QUERY_OK, sql, {__VA_ARGS__}, n                              \
+	}
+/* A refused template: err is a substring of the message. */
+#define BIND_BAD(name, tmpl, err)                                                                  \
+	{                                                                                          \
+		name, tmpl, ALICE, PGD_QUERY_INVALID, err, {NULL}, 0                               \
+	}
+
+static const struct bind_case bind_cases[] = {
+    /* What Dovecot ships and documents */
+    BIND_OK("dovecot default password_query",
+            "SELECT username, domain, password FROM users WHERE username = '%n' AND domain = '%d'",
+            ALICE,
+            "SELECT username, domain, password FROM users WHERE username = $1 AND domain = $2", 2,
+            "alice", "example.org"),
+    BIND_OK("dovecot-sql.conf.ext example with AS user",
+            "SELECT username AS user, password FROM users WHERE username = '%n' AND domain = '%d'",
+            ALICE,
+            "SELECT username AS user, password FROM users WHERE username = $1 AND domain = $2", 2,
+            "alice", "example.org"),
+    BIND_OK("'%u' is one parameter", "SELECT password FROM users WHERE userid = '%u'", ALICE,
+            "SELECT password FROM users WHERE userid = $1", 1, ALICE),
+    BIND_OK("'%n@%d' is one parameter", "SELECT password FROM users WHERE email = '%n@%d'", ALICE,
+            "SELECT password FROM users WHERE email = $1", 1, ALICE),
+    BIND_OK("%{user} long form", "SELECT password FROM users WHERE userid = '%{user}'", ALICE,
+            "SELECT password FROM users WHERE userid = $1", 1, ALICE),
+    BIND_OK("%{username}@%{domain} long forms", "SELECT 1 WHERE e = '%{username}@%{domain}'", ALICE,
+            "SELECT 1 WHERE e = $1", 1, ALICE),
+    BIND_OK("unquoted variable becomes $1", "SELECT password FROM users WHERE userid = %u", ALICE,
+            "SELECT password FROM users WHERE userid = $1", 1, ALICE),
+    BIND_OK("unquoted variable before a cast", "SELECT password FROM users WHERE id = %u::text",
+            ALICE, "SELECT password FROM users WHERE id = $1::text", 1, ALICE),
+    BIND_OK("quoted variable before a cast", "SELECT 1 WHERE u = '%u'::citext", ALICE,
+            "SELECT 1 WHERE u = $1::citext", 1, ALICE),
+    BIND_OK("function call around a variable", "SELECT 1 WHERE u = lower('%u')", ALICE,
+            "SELECT 1 WHERE u = lower($1)", 1, ALICE),
+    BIND_OK("each occurrence gets its own number", "SELECT 1 WHERE u = '%u' OR alias = '%u'", ALICE,
+            "SELECT 1 WHERE u = $1 OR alias = $2", 2, ALICE, ALICE),
+
+    /* Injection: whatever the user typed stays in a value */
+    BIND_OK("injection in %u stays a value", "SELECT password FROM users WHERE userid = '%u'",
+            "x' OR '1'='1", "SELECT password FROM users WHERE userid = $1", 1, "x' OR '1'='1"),
+    BIND_OK("injection in %n and %d stays in values",
+            "SELECT password FROM users WHERE username = '%n' AND domain = '%d'",
+            "a'--@b'; DROP TABLE users; --",
+            "SELECT password FROM users WHERE username = $1 AND domain = $2", 2, "a'--",
+            "b'; DROP TABLE users; --"),
+    BIND_OK("injection unquoted stays a value", "SELECT password FROM users WHERE userid = %u",
+            "1 OR 1=1", "SELECT password FROM users WHERE userid = $1", 1, "1 OR 1=1"),
+    BIND_OK("dollar and percent in a user name", "SELECT 1 WHERE u = '%u'", "$1%u%%'$$",
+            "SELECT 1 WHERE u = $1", 1, "$1%u%%'$$"),
+    BIND_OK("backslash in a user name", "SELECT 1 WHERE u = '%u'", "a\\' OR 1=1 --",
+            "SELECT 1 WHERE u = $1", 1, "a\\' OR 1=1 --"),
+
+    /* %n and %d as Dovecot splits them */
+    BIND_OK("no @: %n is the whole name, %d empty", "SELECT 1 WHERE n = '%n' AND d = '%d'", "bob",
+            "SELECT 1 WHERE n = $1 AND d = $2", 2, "bob", ""),
+    BIND_OK("two @: split at the first", "SELECT 1 WHERE n = '%n' AND d = '%d'", "a@b@c",
+            "SELECT 1 WHERE n = $1 AND d = $2", 2, "a", "b@c"),
+    BIND_OK("NULL user reads as empty", "SELECT 1 WHERE u = '%u'", NULL, "SELECT 1 WHERE u = $1", 1,
+            ""),
+
+    /* Modifiers */
+    BIND_OK("%Lu lowercases", "SELECT 1 WHERE u = '%Lu'", "Alice@Example.ORG",
+            "SELECT 1 WHERE u = $1", 1, ALICE),
+    BIND_OK("%Ud uppercases the domain", "SELECT 1 WHERE d = '%Ud'", ALICE, "SELECT 1 WHERE d = $1",
+            1, "EXAMPLE.ORG"),
+    BIND_OK("%L{user} long form with modifier", "SELECT 1 WHERE u = '%L{user}'", "Bob@X.Org",
+            "SELECT 1 WHERE u = $1", 1, "bob@x.org"),
+    BIND_OK("%Ln@%Ud inside one literal", "SELECT 1 WHERE u = '%Ln@%Ud'", "Bob@x.org",
+            "SELECT 1 WHERE u = $1", 1, "bob@X.ORG"),
+    BIND_OK("stacked modifiers apply in order (%LUu)", "SELECT 1 WHERE u = '%LUu'", "Bob",
+            "SELECT 1 WHERE u = $1", 1, "BOB"),
+    BIND_OK("modifiers leave non-ASCII bytes alone", "SELECT 1 WHERE u = '%Lu'",
+            "\xc3\x84"
+            "Bc",
+            "SELECT 1 WHERE u = $1", 1,
+            "\xc3\x84"
+            "bc"),
+
+    /* Literal text and %% */
+    BIND_OK("%% outside quotes is a percent sign",
+            "SELECT password FROM users WHERE id %% 2 = 0 AND u = '%u'", ALICE,
+            "SELECT password FROM users WHERE id % 2 = 0 AND u = $1", 1, ALICE),
+    BIND_OK("%% in a LIKE literal stays verbatim", "SELECT 1 WHERE n LIKE 'adm%%' AND u = '%u'",
+            ALICE, "SELECT 1 WHERE n LIKE 'adm%' AND u = $1", 1, ALICE),
+    BIND_OK("%% inside a bound literal", "SELECT 1 WHERE u LIKE '%n%%'", ALICE,
+            "SELECT 1 WHERE u LIKE $1", 1, "alice%"),
+    BIND_OK("literal without variables stays verbatim",
+            "SELECT password FROM users WHERE active = 'yes' AND u = '%u'", ALICE,
+            "SELECT password FROM users WHERE active = 'yes' AND u = $1", 1, ALICE),
+    BIND_OK("'' inside a verbatim literal", "SELECT 1 WHERE note = 'it''s' AND u = '%u'", ALICE,
+            "SELECT 1 WHERE note = 'it''s' AND u = $1", 1, ALICE),
+    BIND_OK("'' inside a bound literal becomes '", "SELECT 1 WHERE u = '%n''s'", ALICE,
+            "SELECT 1 WHERE u = $1", 1, "alice's"),
+    BIND_OK("empty literal", "SELECT 1 WHERE u = '%u' AND x <> ''", ALICE,
+            "SELECT 1 WHERE u = $1 AND x <> ''", 1, ALICE),
+    BIND_OK("no variables at all", "SELECT 1", ALICE, "SELECT 1", 0, NULL),
+
+    /* Other Dovecot variables */
+    BIND_OK("%s %r %l", "SELECT 1 WHERE s = '%s' AND r = %r AND l = '%l'", ALICE,
+            "SELECT 1 WHERE s = $1 AND r = $2 AND l = $3", 3, "imap", "203.0.113.9", "192.0.2.1"),
+    BIND_OK("%{service} %{rip} %{lip}", "SELECT 1 WHERE s = '%{service}' AND r = '%{rip}/%{lip}'",
+            ALICE, "SELECT 1 WHERE s = $1 AND r = $2", 2, "imap", "203.0.113.9/192.0.2.1"),
+
+    /* SQL syntax the scanner must step over */
+    BIND_OK("line comment kept", "SELECT password -- the hash\nFROM users WHERE u = '%u'", ALICE,
+            "SELECT password -- the hash\nFROM users WHERE u = $1", 1, ALICE),
+    BIND_OK("quote inside a line comment", "SELECT password -- don't\nFROM users WHERE u = '%u'",
+            ALICE, "SELECT password -- don't\nFROM users WHERE u = $1", 1, ALICE),
+    BIND_OK("block comment kept", "SELECT /* it's */ password FROM users WHERE u = '%u'", ALICE,
+            "SELECT /* it's */ password FROM users WHERE u = $1", 1, ALICE),
+    BIND_OK("nested block comment", "SELECT /* a /* b' */ c' */ 1 WHERE u = '%u'", ALICE,
+            "SELECT /* a /* b' */ c' */ 1 WHERE u = $1", 1, ALICE),
+    BIND_OK("double-quoted identifiers", "SELECT \"pass'word\" FROM \"Users\"\"x\" WHERE u = '%u'",
+            ALICE, "SELECT \"pass'word\" FROM \"Users\"\"x\" WHERE u = $1", 1, ALICE),
+    BIND_OK("E'' string with escaped quote", "SELECT E'it\\'s %%' AS x FROM t WHERE u = '%u'",
+            ALICE, "SELECT E'it\\'s %' AS x FROM t WHERE u = $1", 1, ALICE),
+    BIND_OK("dollar-quoted string", "SELECT $$it's$$ FROM t WHERE u = '%u'", ALICE,
+            "SELECT $$it's$$ FROM t WHERE u = $1", 1, ALICE),
+    BIND_OK("tagged dollar quote", "SELECT $q$a $$ 'b$q$ FROM t WHERE u = '%u'", ALICE,
+            "SELECT $q$a $$ 'b$q$ FROM t WHERE u = $1", 1, ALICE),
+    BIND_OK("$ inside an identifier", "SELECT pass$word FROM t WHERE u = '%u'", ALICE,
+            "SELECT pass$word FROM t WHERE u = $1", 1, ALICE),
+    BIND_OK("typed literal with a blank", "SELECT 1 WHERE u = text '%u'", ALICE,
+            "SELECT 1 WHERE u = text $1", 1, ALICE),
+    BIND_OK("multi-line query", "SELECT password\n  FROM users\n WHERE u = '%u'\n", ALICE,
+            "SELECT password\n  FROM users\n WHERE u = $1\n", 1, ALICE),
+
+    /* Refused: the password must never reach the database */
+    BIND_BAD("%w refused", "SELECT 1 WHERE p = '%w'", "%w"),
+    BIND_BAD("%{password} refused", "SELECT 1 WHERE p = %{password}", "%{password}"),
+    BIND_BAD("%Lw refused", "SELECT 1 WHERE p = '%Lw'", "%w"),
+
+    /* Refused: variables and modifiers this module does not expand */
+    BIND_BAD("unknown variable %x", "SELECT 1 WHERE u = '%x'", "%x"),
+    BIND_BAD("unsupported %h (home)", "SELECT 1 WHERE u = '%h'", "%h"),
+    BIND_BAD("unknown %{foo}", "SELECT 1 WHERE u = '%{foo}'", "%{foo}"),
+    BIND_BAD("%{env:HOME} refused", "SELECT 1 WHERE u = '%{env:HOME}'", "%{env:HOME}"),
+    BIND_BAD("unterminated %{", "SELECT 1 WHERE u = '%{user'", "unterminated %{"),
+    BIND_BAD("lone % at the end", "SELECT 1 WHERE u = 1 %", "end"),
+    BIND_BAD("% before a quote (LIKE 'a%')", "SELECT 1 WHERE n LIKE 'a%'", "unknown"),
+    BIND_BAD("%E modifier refused", "SELECT 1 WHERE u = '%Eu'", "%E"),
+    BIND_BAD("%M modifier refused", "SELECT 1 WHERE u = '%Mu'", "%M"),
+    BIND_BAD("%X after %L refused", "SELECT 1 WHERE u = '%LXu'", "%X"),
+    BIND_BAD("width refused", "SELECT 1 WHERE u = '%3n'", "width"),
+    BIND_BAD("offset refused", "SELECT 1 WHERE u = '%.1n'", "width"),
+    BIND_BAD("negative width refused", "SELECT 1 WHERE u = '%-1n'", "width"),
+
+    /* Refused: places where a value cannot be bound */
+    BIND_BAD("variable in a double-quoted identifier", "SELECT \"%u\" FROM t", "identifier"),
+    BIND_BAD("variable in an E'' string", "SELECT 1 WHERE u = E'%u'", "E'"),
+    BIND_BAD("variable in a U&'' string", "SELECT 1 WHERE u = U&'%u'", "U&'"),
+    BIND_BAD("variable in a dollar-quoted string", "SELECT 1 WHERE u = $$%u$$", "dollar"),
+    BIND_BAD("variable in a line comment", "SELECT 1 -- for %u\nWHERE u = '%u'", "comment"),
+    BIND_BAD("variable in a block comment", "SELECT 1 /* %u */ WHERE u = '%u'", "comment"),
+    BIND_BAD("variable in N'' literal", "SELECT 1 WHERE u = N'%u'", "prefixed"),
+    BIND_BAD("variable in X'' literal", "SELECT 1 WHERE u = X'%u'", "prefixed"),
+    BIND_BAD("variable glued to a word", "SELECT 1 WHERE u = x%u", "glued"),
+    BIND_BAD("variable glued to a digit after", "SELECT 1 WHERE u = %u1", "glued"),
+    BIND_BAD("two variables side by side unquoted", "SELECT 1 WHERE u = %n%d", "glued"),
+    BIND_BAD("bound literal glued to a digit", "SELECT 1 WHERE u = '%u'5", "glued"),
+    BIND_BAD("positional $1 already there", "SELECT password FROM users WHERE u = $1",
+             "positional"),
+    BIND_BAD("positional $1 next to a variable", "SELECT 1 WHERE u = $1 OR v = '%u'", "positional"),
+
+    /* Refused: broken SQL */
+    BIND_BAD("unterminated literal", "SELECT 1 WHERE u = '%u", "unterminated string literal"),
+    BIND_BAD("unterminated plain literal", "SELECT 'abc", "unterminated"),
+    BIND_BAD("unterminated identifier", "SELECT \"abc FROM t", "unterminated"),
+    BIND_BAD("unterminated block comment", "SELECT 1 /* abc", "unterminated comment"),
+    BIND_BAD("unterminated nested comment", "SELECT 1 /* a /* b */", "unterminated comment"),
+    BIND_BAD("unterminated dollar quote", "SELECT $$abc", "unterminated"),
+    BIND_BAD("unterminated E'' string", "SELECT E'abc\\'", "unterminated"),
+    BIND_BAD("empty template", "", "empty"),
+    BIND_BAD("NULL template", NULL, "empty"),
+};
+
+static void check_bind(void **state)
+{
+	const struct bind_case *c = *state;
+	struct pgd_vars vars = {
+	    .user = c->user, .service = "imap", .rip = "203.0.113.9", .lip = "192.0.2.1"};
+	struct pgd_query q;
+	char err[256] = "";
+	enum pgd_query_result r;
+	int i;
+
+	memset(&q, 0x5a, sizeof(q));
+	r = pgd_query_bind(c->tmpl, &vars, &q, err, sizeof(err));
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r != PGD_QUERY_OK) {
+		assert_null(q.sql);
+		assert_null(q.values);
+		assert_int_equal(q.nparams, 0);
+		if (strstr(err, c->sql) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->sql);
+		/* A message names the template's problem, never the user's input. */
+		if (c->user != NULL && strlen(c->user) > 3)
+			assert_null(strstr(err, c->user));
+		/* pgd_query_check agrees with the binder. */
+		assert_int_equal(pgd_query_check(c->tmpl, err, sizeof(err)), c->want);
+		return;
+	}
+	assert_string_equal(q.sql, c->sql);
+	assert_int_equal(q.nparams, c->nparams);
+	for (i = 0; i < c->nparams; i++)
+		assert_string_equal(q.values[i], c->values[i]);
+	/* Nothing the user typed reaches the SQL text. */
+	if (c->user != NULL && strlen(c->user) > 3 && strstr(c->tmpl, c->user) == NULL)
+		assert_null(strstr(q.sql, c->user));
+	pgd_query_free(&q);
+	assert_null(q.sql);
+	assert_int_equal(q.nparams, 0);
+	assert_int_equal(pgd_query_check(c->tmpl, err, sizeof(err)), PGD_QUERY_OK);
+}
+
+static void too_many_variables(void **state)
+{
+	char tmpl[2048] = "SELECT 1 WHERE u IN (";
+	struct pgd_vars vars = {.user = ALICE};
+	struct pgd_query q;
+	char err[256] = "";
+	int i;
+
+	(void)state;
+	for (i = 0; i < 101; i++)
+		strcat(tmpl, i == 0 ? "'%u'" : ",'%u'");
+	strcat(tmpl, ")");
+	assert_int_equal(pgd_query_bind(tmpl, &vars, &q, err, sizeof(err)), PGD_QUERY_INVALID);
+	assert_non_null(strstr(err, "more than"));
+	assert_null(q.sql);
+}
+
+static void bind_null_vars(void **state)
+{
+	struct pgd_query q;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(
+	    pgd_query_bind("SELECT 1 WHERE u = '%u' AND s = %s", NULL, &q, err, sizeof(err)),
+	    PGD_QUERY_OK);
+	assert_string_equal(q.sql, "SELECT 1 WHERE u = $1 AND s = $2");
+	assert_string_equal(q.values[0], "");
+	assert_string_equal(q.values[1], "");
+	pgd_query_free(&q);
+	pgd_query_free(&q); /* twice is harmless */
+	pgd_query_free(NULL);
+}
+
+struct expand_case {
+	const char *name;
+	const char *tmpl;
+	const char *user;
+	enum pgd_query_result want;
+	const char *out; /* result, or a substring of err */
+};
+
+#define EXPAND(name, tmpl, user, want, out)                                                        \
+	{                                                                                          \
+		name, tmpl, user, want, out                                                        \
+	}
+
+static const struct expand_case expand_cases[] = {
+    EXPAND("%Lu (Dovecot's default username_format)", "%Lu", "Alice@Example.ORG", PGD_QUERY_OK,
+           "alice@example.org"),
+    EXPAND("%Uu", "%Uu", "Alice@Example.org", PGD_QUERY_OK, "ALICE@EXAMPLE.ORG"),
+    EXPAND("%n drops the domain", "%n", ALICE, PGD_QUERY_OK, "alice"),
+    EXPAND("%d keeps only the domain", "%d", ALICE, PGD_QUERY_OK, "example.org"),
+    EXPAND("%Ln@%d", "%Ln@%d", "Alice@Example.org", PGD_QUERY_OK, "alice@Example.org"),
+    EXPAND("%{user} in text", "user=%{user};", "bob", PGD_QUERY_OK, "user=bob;"),
+    EXPAND("%% and text", "100%% %n", "bob", PGD_QUERY_OK, "100% bob"),
+    EXPAND("quotes are plain text here", "'%u'", "o'hara", PGD_QUERY_OK, "'o'hara'"),
+    EXPAND("service and IPs", "%s/%r/%l", "bob", PGD_QUERY_OK, "imap/203.0.113.9/192.0.2.1"),
+    EXPAND("no variables", "plain", "bob", PGD_QUERY_OK, "plain"),
+    EXPAND("empty template", "", "bob", PGD_QUERY_OK, ""),
+    EXPAND("%ULu lowercases (last modifier wins)", "%ULu", "BoB", PGD_QUERY_OK, "bob"),
+    EXPAND("%w refused", "%w", "bob", PGD_QUERY_INVALID, "password"),
+    EXPAND("%{password} refused", "%{password}", "bob", PGD_QUERY_INVALID, "password"),
+    EXPAND("unknown %q", "%q", "bob", PGD_QUERY_INVALID, "%q"),
+    EXPAND("non-printable variable letter is shown as hex", "%\x01", "bob", PGD_QUERY_INVALID,
+           "\\x01"),
+    EXPAND("unterminated %{user", "%{user", "bob", PGD_QUERY_INVALID, "unterminated"),
+    EXPAND("trailing %", "%u%", "bob", PGD_QUERY_INVALID, "end"),
+    EXPAND("%T modifier refused", "%Tu", "bob", PGD_QUERY_INVALID, "%T"),
+};
+
+static void check_expand(void **state)
+{
+	const struct expand_case *c = *state;
+	struct pgd_vars vars = {
+	    .user = c->user, .service = "imap", .rip = "203.0.113.9", .lip = "192.0.2.1"};
+	char err[256] = "";
+	char *out = (char *)1;
+	enum pgd_query_result r = pgd_expand(c->tmpl, &vars, &out, err, sizeof(err));
+
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r != PGD_QUERY_OK) {
+		assert_null(out);
+		if (strstr(err, c->out) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->out);
+		return;
+	}
+	assert_string_equal(out, c->out);
+	free(out);
+}
+
+struct user_case {
+	const char *name;
+	const char *user;
+	const char *format;
+	const char *chars; /* "D" stands for PGD_DEFAULT_USERNAME_CHARS */
+	const char *domain;
+	const char *service; /* NULL stands for "imap" */
+	enum pgd_user_result want;
+	const char *out; /* normalized name, or a substring of err */
+};
+
+/* chars "D" stands for PGD_DEFAULT_USERNAME_CHARS; the service is "imap". */
+#define USER_OK(name, user, format, chars, domain, out)                                            \
+	{                                                                                          \
+		name, user, format, chars, domain, NULL, PGD_USER_OK, out                          \
+	}
+#define USER_BAD(name, user, format, chars, domain, err)                                           \
+	{                                                                                          \
+		name, user, format, chars, domain, NULL, PGD_USER_INVALID, err                     \
+	}
+
+static const struct user_case user_cases[] = {
+    USER_OK("%Lu lowercases", "Alice@Example.ORG", "%Lu", "D", NULL, "alice@example.org"),
+    USER_OK("default domain appended", "alice", "%Lu", "D", "example.org", "alice@example.org"),
+    USER_OK("default domain appended before %Lu", "Alice", "%Lu", "D", "Example.ORG",
+            "alice@example.org"),
+    USER_OK("existing domain kept", "alice@other.org", "%Lu", "D", "example.org",
+            "alice@other.org"),
+    USER_OK("empty default domain means none", "alice", "%Lu", "D", "", "alice"),
+    USER_OK("%n after the default domain", "alice", "%n", "D", "example.org", "alice"),
+    USER_OK("%d after the default domain", "alice", "%d", "D", "example.org", "example.org"),
+    USER_OK("NULL format leaves the name", "Alice", NULL, "D", NULL, "Alice"),
+    USER_OK("empty format leaves the name", "Alice", "", "D", NULL, "Alice"),
+    USER_OK("format with the service", "bob", "%u+%s", "D", NULL, "bob+imap"),
+    USER_OK("all default chars accepted", "Az09.-_@x", "%u", "D", NULL, "Az09.-_@x"),
+    USER_BAD("blank refused by default chars", "ali ce", "%Lu", "D", NULL, "0x20"),
+    USER_BAD("quote refused by default chars", "al'ice", "%Lu", "D", NULL, "0x27"),
+    USER_BAD("slash refused by default chars", "alice/../x", "%Lu", "D", NULL, "0x2f"),
+    USER_BAD("percent refused by default chars", "%u", "%Lu", "D", NULL, "0x25"),
+    USER_BAD("UTF-8 refused by default chars", "j\xc3\xb6rg", "%Lu", "D", NULL, "0xc3"),
+    USER_BAD("default domain checked against chars", "alice", "%Lu", "D", "ex ample.org", "0x20"),
+    USER_OK("custom chars", "bob+tag", "%u", "abcgot+", NULL, "bob+tag"),
+    USER_BAD("custom chars refuse the rest", "bob-tag", "%u", "abcgot+", NULL, "0x2d"),
+    USER_OK("empty chars allow a blank", "ali ce", "%u", "", NULL, "ali ce"),
+    USER_OK("NULL chars allow UTF-8", "j\xc3\xb6rg", "%u", NULL, NULL, "j\xc3\xb6rg"),
+    USER_BAD("empty chars still refuse newline", "ali\nce", "%u", "", NULL, "control byte 0x0a"),
+    USER_BAD("empty chars still refuse tab", "ali\tce", "%u", "", NULL, "0x09"),
+    USER_BAD("empty chars still refuse DEL", "alice\x7f", "%u", "", NULL, "0x7f"),
+    {"control byte from the service refused", "bob", "%u%s", "", NULL, "imap\r", PGD_USER_INVALID,
+     "0x0d"},
+    USER_BAD("empty name refused", "", "%Lu", "D", NULL, "empty"),
+    USER_BAD("empty name refused even with a domain", "", "%Lu", "D", "example.org", "empty"),
+    USER_BAD("NULL name refused", NULL, "%Lu", "D", NULL, "empty"),
+    USER_BAD("format making it empty refused", "bob", "%d", "D", NULL, "empty"),
+    USER_BAD("bad format refused", "bob", "%x", "D", NULL, "%x"),
+    USER_BAD("password in format refused", "bob", "%w", "D", NULL, "password"),
+};
+
+static void check_user(void **state)
+{
+	const struct user_case *c = *state;
+	const char *chars =
+	    c->chars != NULL && strcmp(c->chars, "D") == 0 ? PGD_DEFAULT_USERNAME_CHARS : c->chars;
+	struct pgd_vars vars = {.user = "ignored",
+	                        .service = c->service != NULL ? c->service : "imap"};
+	char err[256] = "";
+	char *out = (char *)1;
+	enum pgd_user_result r =
+	    pgd_user_normalize(c->user, c->format, chars, c->domain, &vars, &out, err, sizeof(err));
+
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r != PGD_USER_OK) {
+		assert_null(out);
+		if (strstr(err, c->out) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->out);
+		/* The refused name itself is never copied into the message. */
+		if (c->user != NULL && strlen(c->user) > 3)
+			assert_null(strstr(err, c->user));
+		return;
+	}
+	assert_string_equal(out, c->out);
+	free(out);
+}
+
+static void user_length_limits(void **state)
+{
+	char name[PGD_MAX_USER_LEN + 2];
+	char err[256] = "";
+	char *out = NULL;
+
+	(void)state;
+	memset(name, 'a', PGD_MAX_USER_LEN);
+	name[PGD_MAX_USER_LEN] = '\0';
+	assert_int_equal(pgd_user_normalize(name, "%Lu", PGD_DEFAULT_USERNAME_CHARS, NULL, NULL,
+	                                    &out, err, sizeof(err)),
+	                 PGD_USER_OK);
+	assert_int_equal(strlen(out), PGD_MAX_USER_LEN);
+	free(out);
+
+	name[PGD_MAX_USER_LEN] = 'a';
+	name[PGD_MAX_USER_LEN + 1] = '\0';
+	assert_int_equal(pgd_user_normalize(name, "%Lu", PGD_DEFAULT_USERNAME_CHARS, NULL, NULL,
+	                                    &out, err, sizeof(err)),
+	                 PGD_USER_INVALID);
+	assert_non_null(strstr(err, "longer than"));
+	assert_null(out);
+
+	/* The limit holds for the name after the default domain is added. */
+	name[PGD_MAX_USER_LEN - 4] = '\0';
+	assert_int_equal(pgd_user_normalize(name, "%Lu", PGD_DEFAULT_USERNAME_CHARS, "example.org",
+	                                    NULL, &out, err, sizeof(err)),
+	                 PGD_USER_INVALID);
+	assert_non_null(strstr(err, "longer than"));
+}
+
+#define ADD_ROWS(cases, fn, prefix)                                                                \
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                                   \
+		snprintf(names[n], sizeof(names[n]), "%s: %s", prefix, cases[i].name);             \
+		tests[n] =                                                                         \
+		    (struct CMUnitTest){names[n], fn, NULL, NULL, (void *)(uintptr_t)&cases[i]};   \
+		n++;                                                                               \
+	}
+
+#define NROWS                                                                                      \
+	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
+	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
+	 sizeof(user_cases) / sizeof(user_cases[0]) + 3)
+
+int main(void)
+{
+	static struct CMUnitTest tests[NROWS];
+	static char names[NROWS][128];
+	size_t i, n = 0;
+
+	ADD_ROWS(bind_cases, check_bind, "bind");
+	ADD_ROWS(expand_cases, check_expand, "expand");
+	ADD_ROWS(user_cases, check_user, "user");
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(too_many_variables);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(bind_null_vars);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(user_length_limits);
+	/* The group runner is what cmocka_run_group_tests expands to; the table is built at run
+	 * time so that each row is one named TAP test. */
+	return _cmocka_run_group_tests("query", tests, n, NULL, NULL);
+}

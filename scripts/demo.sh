@@ -52,7 +52,7 @@ printf 'auth    required %s conf=%s\naccount required %s conf=%s\n' \
 echo "--- pam.d/imap:"
 cat "$work/pam.d/imap"
 
-wrapper=$(pkg-config --variable=libdir pam_wrapper)/libpam_wrapper.so
+wrapper=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 pamtester_run() {
 	printf '%s\n' "$2" | env LD_PRELOAD="$wrapper" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \

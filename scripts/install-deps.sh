@@ -8,7 +8,7 @@ packages=(
 	libpam0g-dev libpq-dev libcrypt-dev libssl-dev
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
-	dovecot-core
+	dovecot-core sasl2-bin libsodium-dev valgrind
 	"$@"
 )
 missing=()
@@ -28,5 +28,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	chmod 755 /usr/sbin/policy-rc.d
 	ours=1
 fi
-trap '[ -n "$ours" ] && rm -f /usr/sbin/policy-rc.d' EXIT
+trap 'if [ -n "$ours" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -21,8 +21,8 @@ INSERT INTO users (userid, domain, password, active) VALUES ('empty', 'example.o
 INSERT INTO users (userid, domain, password, active) VALUES ('nullpw', 'example.org', NULL, true);
 INSERT INTO users (userid, domain, password, active) VALUES ('emptypw', 'example.org', '', true);
 INSERT INTO users (userid, domain, password, active) VALUES ('unknown', 'example.org', '{FOO-HASH}abcdef', true);
-INSERT INTO users (userid, domain, password, active) VALUES ('malformed', 'example.org', '{SHA512-CRYPT}$6$short', true);
+INSERT INTO users (userid, domain, password, active) VALUES ('malformed', 'example.org', '{PLAIN-MD5}5ebe2294ecd0e0f08eab7690d2a6ee', true);
 INSERT INTO users (userid, domain, password, active) VALUES ('costly', 'example.org', '{SHA512-CRYPT}$6$rounds=999999999$abcdefgh$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', true);
 INSERT INTO users (userid, domain, password, active) VALUES ('dup', 'example.org', '{PLAIN}dup pw', true);
 INSERT INTO users (userid, domain, password, active) VALUES ('dup', 'example.org', '{PLAIN}dup pw', true);
-INSERT INTO users (userid, domain, password, active) VALUES ('x'' OR ''1''=''1', 'example.org', '{PLAIN}injected', true);
+INSERT INTO users (userid, domain, password, active) VALUES ('x'' or ''1''=''1', 'example.org', '{PLAIN}injected', true);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pam_test_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,6 +96,20 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 		 "auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n", module,
 		 conf_path, args, module, conf_path, args);
 	write_file(svc_path, line, 0644);
+}
+
+void pgd_test_remove_confs(void)
+{
+	DIR *dir = opendir(conf_dir);
+	struct dirent *e;
+
+	if (dir == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL)
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(dir), e->d_name, 0);
+	closedir(dir);
+	rmdir(conf_dir);
 }
 
 /* Sends stderr to a fresh temporary file; returns the saved stderr and the file's fd. */

@@ -20,6 +20,9 @@ char *pgd_test_read_file(const char *path);
 void pgd_test_write_service(const char *name, const char *args, const char *conf, mode_t mode,
 			    int no_conf);
 
+/* Removes the conf files pgd_test_write_service wrote, and their folder. */
+void pgd_test_remove_confs(void);
+
 /*
  * Runs one PAM operation (PAMTEST_AUTHENTICATE, PAMTEST_ACCOUNT, PAM_SETCRED) for user with password
  * answering the prompt, and returns the PAM code. If log is not NULL, *log receives what the

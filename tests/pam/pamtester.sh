@@ -64,7 +64,7 @@ if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
 else
 	"$here/../pg-cluster.sh" halt "$PGD_TEST_PGDIR"
 	check "database stopped is PAM_AUTHINFO_UNAVAIL" \
-		"Authentication information cannot be recovered" alice@example.org 'correct horse battery'
+		"Authentication service cannot retrieve authentication info" alice@example.org 'correct horse battery'
 	check "database stopped is logged" "database unavailable" alice@example.org 'x'
 	"$here/../pg-cluster.sh" resume "$PGD_TEST_PGDIR"
 	check "database back: logins work again" "successfully authenticated" \

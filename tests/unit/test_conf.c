@@ -159,7 +159,7 @@ static const struct parse_case parse_cases[] = {
              "iterate_query = SELECT username AS user FROM users\n"
              "update_query = UPDATE users SET password = '%w' WHERE userid = '%u'\n"
              "userdb_warning_disable = yes\n",
-             {"password_query", NULL}),
+             {"password_query", PGD_DEFAULT_PASSWORD_QUERY}),
     PARSE_OK("our own keys",
              "username_format = %n\nusername_chars =\ndefault_domain = example.org\n"
              "max_crypt_rounds = 500000\nmax_bcrypt_cost = 12\n",

@@ -13,10 +13,11 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "Building"
 build=$root/build-demo
 [ -d "$build" ] || meson setup "$build" -Dtests=disabled >/dev/null
-meson compile -C "$build" pam_pgsql_dovecot.so >/dev/null
+meson compile -C "$build" >/dev/null
 echo "$build/pam_pgsql_dovecot.so"
 
 work=$(mktemp -d /tmp/pgd-demo.XXXXXX)
+chmod 711 "$work" # the postgres user runs the cluster in $work/pg
 cleanup() {
 	tests/pg-cluster.sh stop "$work/pg" || true
 	rm -rf "$work"
@@ -24,7 +25,8 @@ cleanup() {
 trap cleanup EXIT
 
 say "Starting a throwaway PostgreSQL on 127.0.0.1"
-eval "$(tests/pg-cluster.sh start "$work/pg")"
+env_lines=$(tests/pg-cluster.sh start "$work/pg")
+eval "$env_lines"
 # The users table as Dovecot left it; the hash is what `doveadm pw -s SHA512-CRYPT` made for
 # the password "correct horse battery".
 psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" <<'SQL'
@@ -56,7 +58,9 @@ wrapper=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper
 pamtester_run() {
 	printf '%s\n' "$2" | env LD_PRELOAD="$wrapper" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v imap "$1" authenticate acct_mgmt 2>&1 | sed 's/^PWRAP_[A-Z]*([0-9]*) - /  log: /'
+		pamtester -v imap "$1" authenticate acct_mgmt 2>&1 |
+		grep -v -e 'pwrap_init\|copy_confdir\|pwrap_load_lib\|no default config other' -e '^$' |
+		sed 's/PWRAP_[A-Z]*\[[^]]*\] - SYSLOG([0-9]*): /\n  syslog: /'
 }
 
 say "pamtester imap alice@example.org, right password"

@@ -37,8 +37,13 @@ start_own() {
 	local bin port try
 	bin=$(pgbin)
 	mkdir -p "$dir"
-	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
-	as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1
+	if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+	if ! as_pg test -w "$dir"; then
+		echo "pg-cluster: user postgres cannot write $dir (is a folder above it private?)" >&2
+		exit 1
+	fi
+	as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 ||
+		{ echo "pg-cluster: initdb failed, see $dir/initdb.log" >&2; exit 1; }
 	for try in $(seq 1 20); do
 		port=$((50000 + RANDOM % 15000))
 		if as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \

@@ -49,6 +49,10 @@ static const char *field_text(const struct pgd_conf *c, const char *field, char 
 		snprintf(buf, n, "%lu", c->max_crypt_rounds);
 	else if (strcmp(field, "max_bcrypt_cost") == 0)
 		snprintf(buf, n, "%lu", c->max_bcrypt_cost);
+	else if (strcmp(field, "query_timeout") == 0)
+		snprintf(buf, n, "%lu", c->query_timeout);
+	else if (strcmp(field, "connection_cache") == 0)
+		snprintf(buf, n, "%s", c->connection_cache ? "yes" : "no");
 	else if (strcmp(field, "flags") == 0)
 		snprintf(buf, n, "%d%d%d%d%d", c->debug, c->nodelay, c->nullok, c->use_first_pass,
 		         c->try_first_pass);
@@ -165,6 +169,15 @@ static const struct parse_case parse_cases[] = {
              "max_crypt_rounds = 500000\nmax_bcrypt_cost = 12\n",
              {"username_format", "%n"}, {"username_chars", ""}, {"default_domain", "example.org"},
              {"max_crypt_rounds", "500000"}),
+    PARSE_OK("database defaults", "", {"connection_cache", "yes"}, {"query_timeout", "5"}),
+    PARSE_OK("database keys", "connection_cache = no\nquery_timeout = 300\n",
+             {"connection_cache", "no"}, {"query_timeout", "300"}),
+    PARSE_OK("connection_cache is a Dovecot boolean", "connection_cache = YES\n",
+             {"connection_cache", "yes"}),
+    PARSE_BAD("connection_cache: not a boolean", "connection_cache = off\n",
+              "connection_cache: expected yes or no", NULL),
+    PARSE_BAD("query_timeout: zero", "query_timeout = 0\n", "query_timeout", NULL),
+    PARSE_BAD("query_timeout: above 300", "query_timeout = 301\n", "query_timeout", NULL),
     PARSE_OK("range edges", "max_crypt_rounds = 999999999\nmax_bcrypt_cost = 4\n",
              {"max_crypt_rounds", "999999999"}, {"max_bcrypt_cost", "4"}),
     PARSE_OK("empty file", "", {"driver", NULL}),

@@ -77,6 +77,17 @@ static const struct option options[] = {
     {"max_bcrypt_cost", OPT_ULONG, FIELD(max_bcrypt_cost), FROM_FILE | FROM_ARG, 4, 31},
     {"connection_cache", OPT_BOOL, FIELD(connection_cache), FROM_FILE | FROM_ARG, 0, 0},
     {"query_timeout", OPT_ULONG, FIELD(query_timeout), FROM_FILE | FROM_ARG, 1, 300},
+    {"account_query", OPT_STR, FIELD(account_query), FROM_FILE | FROM_ARG, 0, 0},
+    {"password_update_query", OPT_STR, FIELD(password_update_query), FROM_FILE | FROM_ARG, 0, 0},
+    {"update_scheme", OPT_STR, FIELD(update_scheme), FROM_FILE | FROM_ARG, 0, 0},
+    /* 0 is the scheme's default; the generator refuses what its scheme cannot take. */
+    {"update_rounds", OPT_ULONG, FIELD(update_rounds), FROM_FILE | FROM_ARG, 0, 999999999},
+    {"rehash", OPT_BOOL, FIELD(rehash), FROM_FILE | FROM_ARG, 0, 0},
+    {"allow_nopassword", OPT_BOOL, FIELD(allow_nopassword), FROM_FILE | FROM_ARG, 0, 0},
+    {"session_open_query", OPT_STR, FIELD(session_open_query), FROM_FILE | FROM_ARG, 0, 0},
+    {"session_close_query", OPT_STR, FIELD(session_close_query), FROM_FILE | FROM_ARG, 0, 0},
+    {"auth_success_query", OPT_STR, FIELD(auth_success_query), FROM_FILE | FROM_ARG, 0, 0},
+    {"auth_failure_query", OPT_STR, FIELD(auth_failure_query), FROM_FILE | FROM_ARG, 0, 0},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -256,8 +267,10 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf)
 	conf->username_format = strdup("%Lu");
 	conf->username_chars = strdup(PGD_DEFAULT_USERNAME_CHARS);
 	conf->password_query = strdup(PGD_DEFAULT_PASSWORD_QUERY);
+	conf->update_scheme = strdup(PGD_DEFAULT_UPDATE_SCHEME);
 	if (conf->default_pass_scheme == NULL || conf->username_format == NULL ||
-	    conf->username_chars == NULL || conf->password_query == NULL) {
+	    conf->username_chars == NULL || conf->password_query == NULL ||
+	    conf->update_scheme == NULL) {
 		pgd_conf_free(conf);
 		return PGD_CONF_NOMEM;
 	}
@@ -276,6 +289,13 @@ void pgd_conf_free(struct pgd_conf *conf)
 	free(conf->username_format);
 	free(conf->username_chars);
 	free(conf->default_domain);
+	free(conf->account_query);
+	free(conf->password_update_query);
+	free(conf->update_scheme);
+	free(conf->session_open_query);
+	free(conf->session_close_query);
+	free(conf->auth_success_query);
+	free(conf->auth_failure_query);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -608,6 +628,19 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 	return pgd_conf_validate(conf, err, errlen);
 }
 
+/* The optional queries, checked like password_query when they are set. */
+static const struct {
+	const char *name;
+	size_t offset;
+} optional_queries[] = {
+    {"account_query", FIELD(account_query)},
+    {"password_update_query", FIELD(password_update_query)},
+    {"session_open_query", FIELD(session_open_query)},
+    {"session_close_query", FIELD(session_close_query)},
+    {"auth_success_query", FIELD(auth_success_query)},
+    {"auth_failure_query", FIELD(auth_failure_query)},
+};
+
 enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, size_t errlen)
 {
 	char shown[64], msg[256];
@@ -642,6 +675,32 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 	case PGD_QUERY_NOMEM:
 		set_err(err, errlen, "out of memory");
 		return PGD_CONF_NOMEM;
+	}
+	for (size_t i = 0; i < sizeof(optional_queries) / sizeof(optional_queries[0]); i++) {
+		const char *q = *(char *const *)((const char *)conf + optional_queries[i].offset);
+
+		if (q == NULL || *q == '\0')
+			continue;
+		switch (pgd_query_check(q, msg, sizeof(msg))) {
+		case PGD_QUERY_OK:
+			break;
+		case PGD_QUERY_INVALID:
+			set_err(err, errlen, "%s: %s: %s", wshown, optional_queries[i].name, msg);
+			return PGD_CONF_INVALID;
+		case PGD_QUERY_NOMEM:
+			set_err(err, errlen, "out of memory");
+			return PGD_CONF_NOMEM;
+		}
+	}
+	if (conf->rehash && (conf->password_update_query == NULL || *conf->password_update_query == '\0')) {
+		set_err(err, errlen, "%s: rehash = yes needs password_update_query", wshown);
+		return PGD_CONF_INVALID;
+	}
+	if (conf->update_scheme == NULL || !pgd_hash_scheme_known(conf->update_scheme)) {
+		set_err(err, errlen, "%s: update_scheme '%s' is not a known scheme", wshown,
+		        printable(conf->update_scheme != NULL ? conf->update_scheme : "", shown,
+		                  sizeof(shown)));
+		return PGD_CONF_INVALID;
 	}
 	if (conf->default_pass_scheme == NULL || *conf->default_pass_scheme == '\0') {
 		set_err(err, errlen, "%s: default_pass_scheme is empty", wshown);

@@ -15,6 +15,8 @@
 /* Limits checked before any database work; documented in the README. */
 #define PGD_MAX_USER_LEN 256
 #define PGD_MAX_PASSWORD_LEN 1024
+/* New hashes (chauthtok, rehash) are made in this scheme unless update_scheme says otherwise. */
+#define PGD_DEFAULT_UPDATE_SCHEME "SHA512-CRYPT"
 /* Seconds a lookup may take (connect and query), unless query_timeout says otherwise. */
 #define PGD_DEFAULT_QUERY_TIMEOUT 5
 /* The conf file may not be larger than this. */
@@ -42,6 +44,18 @@ struct pgd_conf {
 	unsigned long max_bcrypt_cost;
 	bool connection_cache;       /* keep one connection per process; default yes */
 	unsigned long query_timeout; /* seconds; default PGD_DEFAULT_QUERY_TIMEOUT */
+
+	/* accounts, password changes, upgrade on login, sessions, audit: all optional */
+	char *account_query;         /* acct_mgmt's own query; NULL: reuse password_query */
+	char *password_update_query; /* chauthtok and rehash; %{hash} is the new stored value */
+	char *update_scheme;         /* scheme of new hashes, default PGD_DEFAULT_UPDATE_SCHEME */
+	unsigned long update_rounds; /* rounds/cost of new hashes; 0: the scheme's default */
+	bool rehash;                 /* upgrade weaker hashes on a successful login */
+	bool allow_nopassword;       /* honour a nopassword column */
+	char *session_open_query;
+	char *session_close_query;
+	char *auth_success_query;
+	char *auth_failure_query;
 };
 
 enum pgd_conf_result {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,10 +130,14 @@ static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err,
 	PGconn *conn;
 
 	snprintf(timeout, sizeof(timeout), "%u", timeout_sec);
-	if (!env_hide(&env))
+	if (!env_hide(&env)) {
+		snprintf(err, errlen, "cannot connect: out of memory");
 		return NULL;
+	}
 	conn = PQconnectdbParams(keys, values, 1);
 	env_restore(&env);
+	if (conn == NULL)
+		snprintf(err, errlen, "cannot connect: out of memory");
 	if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
 		set_err(err, errlen, "cannot connect: ", PQerrorMessage(conn));
 		PQfinish(conn);
@@ -298,15 +303,16 @@ static enum pgd_db_result run_query(PGconn *conn, const struct pgd_query *q, int
 		set_err(err, errlen, "query failed: ", PQerrorMessage(conn));
 		return PGD_DB_QUERY_FAILED;
 	}
-	if (PQresultStatus(*res) != PGRES_TUPLES_OK) {
+	if (PQresultStatus(*res) != PGRES_TUPLES_OK && PQresultStatus(*res) != PGRES_COMMAND_OK) {
 		set_err(err, errlen, "query failed: ", PQresultErrorMessage(*res));
 		return PGD_DB_QUERY_FAILED;
 	}
 	return PGD_DB_OK;
 }
 
-static char *dup_value(const PGresult *res, int col, bool *nomem)
+static char *dup_value(const PGresult *res, const char *column, bool *nomem)
 {
+	int col = PQfnumber(res, column);
 	char *s;
 
 	if (col < 0 || PQgetisnull(res, 0, col))
@@ -317,28 +323,53 @@ static char *dup_value(const PGresult *res, int col, bool *nomem)
 	return s;
 }
 
+/* Dovecot's extra fields count when present and not NULL, whatever their value. */
+static bool present(const PGresult *res, const char *column)
+{
+	int col = PQfnumber(res, column);
+
+	return col >= 0 && !PQgetisnull(res, 0, col);
+}
+
+/* Our own flags read a boolean: PostgreSQL's 't', or true, y, yes, 1, on in any case. */
+static bool truthy(const PGresult *res, const char *column)
+{
+	static const char *const yes[] = {"t", "true", "y", "yes", "1", "on"};
+	int col = PQfnumber(res, column);
+
+	if (col < 0 || PQgetisnull(res, 0, col))
+		return false;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(PQgetvalue(res, 0, col), yes[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Reads the single row of a successful result into *row. */
-static enum pgd_db_result read_row(const PGresult *res, struct pgd_row *row, char *err,
-				   size_t errlen)
+static enum pgd_db_result read_row(const PGresult *res, bool password_optional,
+				   struct pgd_row *row, char *err, size_t errlen)
 {
 	int ntuples = PQntuples(res);
-	int pw_col = PQfnumber(res, "password");
-	int nologin_col = PQfnumber(res, "nologin");
 	bool nomem = false;
 
-	if (pw_col < 0) {
+	if (!password_optional && PQfnumber(res, "password") < 0) {
 		snprintf(err, errlen, "password_query returned no 'password' column");
 		return PGD_DB_BAD_RESULT;
 	}
 	if (ntuples == 0)
 		return PGD_DB_NO_ROW;
 	if (ntuples > 1) {
-		snprintf(err, errlen, "password_query returned %d rows, expected one", ntuples);
+		snprintf(err, errlen, "the query returned %d rows, expected one", ntuples);
 		return PGD_DB_BAD_RESULT;
 	}
-	row->password = dup_value(res, pw_col, &nomem);
-	row->user = dup_value(res, PQfnumber(res, "user"), &nomem);
-	row->nologin = nologin_col >= 0 && !PQgetisnull(res, 0, nologin_col);
+	row->password = dup_value(res, "password", &nomem);
+	row->user = dup_value(res, "user", &nomem);
+	row->reason = dup_value(res, "reason", &nomem);
+	row->allow_nets = dup_value(res, "allow_nets", &nomem);
+	row->nologin = present(res, "nologin");
+	row->nopassword = present(res, "nopassword");
+	row->account_expired = truthy(res, "account_expired");
+	row->password_expired = truthy(res, "password_expired");
 	if (nomem) {
 		pgd_row_free(row);
 		return PGD_DB_NOMEM;
@@ -346,28 +377,24 @@ static enum pgd_db_result read_row(const PGresult *res, struct pgd_row *row, cha
 	return PGD_DB_OK;
 }
 
-enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_options *opts,
-				 const struct pgd_query *q, struct pgd_row *row, char *err,
-				 size_t errlen)
+/*
+ * Runs q on the cached (or a new) connection before deadline. A connection that broke while
+ * idle (server restart, idle timeout) is opened anew and q sent once more; a query the server
+ * refused, or one that timed out, is not.
+ */
+static enum pgd_db_result execute(const struct pgd_db_options *opts, const struct pgd_query *q,
+				  int64_t deadline, PGresult **res, char *err, size_t errlen)
 {
-	int64_t deadline = now_ms() + (int64_t)opts->query_timeout_sec * 1000;
 	enum pgd_db_result result = PGD_DB_UNAVAILABLE;
-	PGresult *res = NULL;
 
-	memset(row, 0, sizeof(*row));
-	if (errlen > 0)
-		err[0] = '\0';
-	if (!cache_select(conninfo))
-		return PGD_DB_NOMEM;
-	/* A connection that broke while idle (server restart, idle timeout) is opened anew and
-	 * the query sent once more; a query the server refused, or one that timed out, is not. */
+	*res = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool reused, timed_out;
 		PGconn *conn = get_conn(opts, &reused, err, errlen);
 
 		if (conn == NULL)
 			return PGD_DB_UNAVAILABLE;
-		result = run_query(conn, q, deadline, &res, &timed_out, err, errlen);
+		result = run_query(conn, q, deadline, res, &timed_out, err, errlen);
 		if (result == PGD_DB_UNAVAILABLE) {
 			release();
 			if (reused && !timed_out)
@@ -375,17 +402,149 @@ enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_optio
 		}
 		break;
 	}
+	return result;
+}
+
+static int64_t start(const char *conninfo, const struct pgd_db_options *opts, char *err,
+		     size_t errlen, bool *nomem)
+{
+	if (errlen > 0)
+		err[0] = '\0';
+	*nomem = !cache_select(conninfo);
+	return now_ms() + (int64_t)opts->query_timeout_sec * 1000;
+}
+
+enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_options *opts,
+				 const struct pgd_query *q, struct pgd_row *row, char *err,
+				 size_t errlen)
+{
+	PGresult *res = NULL;
+	enum pgd_db_result result;
+	bool nomem;
+	int64_t deadline = start(conninfo, opts, err, errlen, &nomem);
+
+	memset(row, 0, sizeof(*row));
+	if (nomem)
+		return PGD_DB_NOMEM;
+	result = execute(opts, q, deadline, &res, err, errlen);
 	if (result == PGD_DB_OK)
-		result = read_row(res, row, err, errlen);
+		result = read_row(res, opts->password_optional, row, err, errlen);
 	clear_result(res);
 	if (!opts->cache)
 		release();
 	return result;
 }
 
+enum pgd_db_result pgd_db_exec(const char *conninfo, const struct pgd_db_options *opts,
+			       const struct pgd_query *q, long *affected, char *err, size_t errlen)
+{
+	PGresult *res = NULL;
+	enum pgd_db_result result;
+	bool nomem;
+	int64_t deadline = start(conninfo, opts, err, errlen, &nomem);
+
+	if (affected != NULL)
+		*affected = 0;
+	if (nomem)
+		return PGD_DB_NOMEM;
+	result = execute(opts, q, deadline, &res, err, errlen);
+	if (result == PGD_DB_OK && affected != NULL)
+		*affected = strtol(PQcmdTuples(res), NULL, 10);
+	clear_result(res);
+	if (!opts->cache)
+		release();
+	return result;
+}
+
+/* Ends the open transaction without its changes; a connection that cannot is dropped. */
+static void abort_transaction(int64_t deadline)
+{
+	static char rollback[] = "ROLLBACK";
+	const struct pgd_query rb = {.sql = rollback};
+	PGresult *res = NULL;
+	bool timed_out = false;
+
+	if (cache.conn != NULL && PQstatus(cache.conn) == CONNECTION_OK &&
+	    run_query(cache.conn, &rb, deadline, &res, &timed_out, NULL, 0) == PGD_DB_OK) {
+		clear_result(res);
+		return;
+	}
+	clear_result(res);
+	release();
+}
+
+/* Runs one statement of an open transaction; aborts the transaction on failure. */
+static bool in_transaction(const struct pgd_query *q, int64_t deadline, PGresult **res,
+			   char *err, size_t errlen)
+{
+	bool timed_out;
+
+	if (run_query(cache.conn, q, deadline, res, &timed_out, err, errlen) == PGD_DB_OK)
+		return true;
+	clear_result(*res);
+	*res = NULL;
+	if (timed_out)
+		release();
+	else
+		abort_transaction(deadline);
+	return false;
+}
+
+enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_options *opts,
+				    const struct pgd_query *check, const char *expected,
+				    const struct pgd_query *update, char *err, size_t errlen)
+{
+	static char begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ", commit_sql[] = "COMMIT";
+	const struct pgd_query begin = {.sql = begin_sql}, commit = {.sql = commit_sql};
+	enum pgd_db_swap_result out = PGD_DB_SWAP_FAILED;
+	struct pgd_row row = {0};
+	PGresult *res = NULL;
+	bool nomem;
+	int64_t deadline = start(conninfo, opts, err, errlen, &nomem);
+
+	if (nomem) {
+		snprintf(err, errlen, "out of memory");
+		return PGD_DB_SWAP_FAILED;
+	}
+	if (execute(opts, &begin, deadline, &res, err, errlen) != PGD_DB_OK)
+		goto done;
+	clear_result(res);
+	res = NULL;
+	if (!in_transaction(check, deadline, &res, err, errlen))
+		goto done;
+	if (read_row(res, false, &row, err, errlen) != PGD_DB_OK || row.password == NULL ||
+	    strcmp(row.password, expected) != 0) {
+		out = PGD_DB_CHANGED;
+		abort_transaction(deadline);
+		goto done;
+	}
+	clear_result(res);
+	res = NULL;
+	if (!in_transaction(update, deadline, &res, err, errlen))
+		goto done;
+	if (strcmp(PQcmdTuples(res), "1") != 0) {
+		snprintf(err, errlen, "password_update_query changed %s rows, expected one",
+			 PQcmdTuples(res)[0] != '\0' ? PQcmdTuples(res) : "no");
+		abort_transaction(deadline);
+		goto done;
+	}
+	clear_result(res);
+	res = NULL;
+	if (in_transaction(&commit, deadline, &res, err, errlen))
+		out = PGD_DB_SWAPPED;
+done:
+	clear_result(res);
+	pgd_row_free(&row);
+	if (!opts->cache)
+		release();
+	return out;
+}
+
 void pgd_row_free(struct pgd_row *row)
 {
 	pgd_free_secret(row->password);
 	free(row->user);
+	free(row->reason);
+	free(row->allow_nets);
 	memset(row, 0, sizeof(*row));
 }

@@ -18,14 +18,20 @@ enum pgd_db_result {
 
 /* What a password_query row says about a user; the columns are read by name, as Dovecot does. */
 struct pgd_row {
-	char *password; /* NULL when the column is SQL NULL; secret */
-	char *user;     /* the "user" column, NULL when absent or NULL */
-	bool nologin;   /* a non-NULL "nologin" column, whatever its value (Dovecot 2.3) */
+	char *password;        /* NULL when the column is SQL NULL or absent; secret */
+	char *user;            /* the "user" column, NULL when absent or NULL */
+	char *reason;          /* Dovecot's "reason" (why nologin), NULL when absent or NULL */
+	char *allow_nets;      /* Dovecot's "allow_nets", NULL when absent or NULL */
+	bool nologin;          /* a non-NULL "nologin" column, whatever its value (Dovecot 2.3) */
+	bool nopassword;       /* a non-NULL "nopassword" column, as nologin */
+	bool account_expired;  /* "account_expired" is true (t, true, y, yes, 1, on) */
+	bool password_expired; /* "password_expired" is true */
 };
 
 struct pgd_db_options {
 	bool cache;                 /* keep the connection for this process's next lookup */
 	unsigned query_timeout_sec; /* deadline for the query; also connect_timeout if unset */
+	bool password_optional;     /* the row may lack a password column (account_query) */
 };
 
 /*
@@ -45,6 +51,29 @@ struct pgd_db_options {
 enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_options *opts,
 				 const struct pgd_query *q, struct pgd_row *row, char *err,
 				 size_t errlen);
+
+/*
+ * Runs a statement that returns no row the caller needs (session and audit queries, a password
+ * update); *affected (may be NULL) gets the number of rows it changed. Same connection,
+ * deadline and retry as pgd_db_lookup.
+ */
+enum pgd_db_result pgd_db_exec(const char *conninfo, const struct pgd_db_options *opts,
+			       const struct pgd_query *q, long *affected, char *err, size_t errlen);
+
+enum pgd_db_swap_result {
+	PGD_DB_SWAPPED,   /* the row held expected and now holds what update wrote */
+	PGD_DB_CHANGED,   /* the row no longer holds expected (or is gone): nothing written */
+	PGD_DB_SWAP_FAILED, /* err says why: connection, permission, read-only server, ... */
+};
+
+/*
+ * In one REPEATABLE READ transaction: runs check (the password_query), and only if its row's
+ * password equals expected, runs update, which must change exactly one row. A concurrent
+ * change of the row makes the transaction fail rather than be overwritten.
+ */
+enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_options *opts,
+				    const struct pgd_query *check, const char *expected,
+				    const struct pgd_query *update, char *err, size_t errlen);
 
 /* Frees and wipes what pgd_db_lookup put in *row, and zeroes it. */
 void pgd_row_free(struct pgd_row *row);

@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "hash.h"
+#include "nets.h"
 #include "query.h"
 #include "secret.h"
 
@@ -29,13 +30,14 @@ static enum pgd_outcome from_db(enum pgd_db_result r)
 	return PGD_DB_ERROR;
 }
 
-/* Normalizes the name and reads its row; on PGD_LOGIN_OK the caller frees *row. */
+/* Normalizes the name and reads its row with tmpl; on PGD_LOGIN_OK the caller frees *row. */
 static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login *login,
-				  struct pgd_row *row)
+				  const char *tmpl, struct pgd_row *row)
 {
 	struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
 	struct pgd_db_options db_opts = {.cache = conf->connection_cache,
-					 .query_timeout_sec = (unsigned)conf->query_timeout};
+					 .query_timeout_sec = (unsigned)conf->query_timeout,
+					 .password_optional = tmpl != conf->password_query};
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
 	enum pgd_db_result dbr;
@@ -52,7 +54,7 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 		return PGD_LOGIN_NOMEM;
 	}
 	vars.user = login->canonical;
-	switch (pgd_query_bind(conf->password_query, &vars, &q, login->detail,
+	switch (pgd_query_bind(tmpl, &vars, &q, login->detail,
 			       sizeof(login->detail))) {
 	case PGD_QUERY_OK:
 		break;
@@ -126,32 +128,82 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	}
 	if (pwlen == 0 && !conf->nullok)
 		return PGD_EMPTY_PASSWORD;
-	out = fetch_row(conf, login, &row);
+	out = fetch_row(conf, login, conf->password_query, &row);
 	if (out != PGD_LOGIN_OK)
 		return out;
-	out = check_hash(conf, login, &row, password);
+	/* Dovecot's nopassword takes any password; only where the admin said so. */
+	if (row.nopassword && conf->allow_nopassword)
+		out = PGD_LOGIN_OK;
+	else
+		out = check_hash(conf, login, &row, password);
 	/* A disabled account is refused only after the password was checked, as in Dovecot. */
-	if (out == PGD_LOGIN_OK && row.nologin)
+	if (out == PGD_LOGIN_OK && row.nologin) {
 		out = PGD_NOLOGIN;
+		if (row.reason != NULL)
+			snprintf(login->detail, sizeof(login->detail), "%s", row.reason);
+	}
+	if (out == PGD_LOGIN_OK && row.allow_nets != NULL &&
+	    !pgd_nets_allow(row.allow_nets, login->rhost, login->detail, sizeof(login->detail)))
+		out = PGD_NET_REFUSED;
+	if (out == PGD_LOGIN_OK) {
+		login->account_expired = row.account_expired;
+		login->password_expired = row.password_expired;
+		if (row.password != NULL && !row.nopassword) {
+			login->stored = strdup(row.password);
+			if (login->stored == NULL)
+				out = PGD_LOGIN_NOMEM;
+		}
+	}
 	pgd_row_free(&row);
 	return out;
+}
+
+/* What a row says about an account, in pam_unix's order of checks. */
+static enum pgd_outcome account_state(const struct pgd_row *row, struct pgd_login *login)
+{
+	if (row->account_expired)
+		return PGD_ACCT_EXPIRED;
+	if (row->nologin) {
+		if (row->reason != NULL)
+			snprintf(login->detail, sizeof(login->detail), "%s", row->reason);
+		return PGD_NOLOGIN;
+	}
+	if (row->allow_nets != NULL &&
+	    !pgd_nets_allow(row->allow_nets, login->rhost, login->detail, sizeof(login->detail)))
+		return PGD_NET_REFUSED;
+	if (row->password_expired)
+		return PGD_PASSWORD_EXPIRED;
+	return PGD_LOGIN_OK;
 }
 
 enum pgd_outcome pgd_login_lookup(const struct pgd_conf *conf, struct pgd_login *login)
 {
 	struct pgd_row row;
-	enum pgd_outcome out = fetch_row(conf, login, &row);
+	const char *tmpl = conf->account_query != NULL && conf->account_query[0] != '\0'
+			       ? conf->account_query
+			       : conf->password_query;
+	enum pgd_outcome out = fetch_row(conf, login, tmpl, &row);
 
 	if (out != PGD_LOGIN_OK)
 		return out;
-	if (row.nologin)
-		out = PGD_NOLOGIN;
+	out = account_state(&row, login);
 	pgd_row_free(&row);
 	return out;
+}
+
+enum pgd_outcome pgd_login_account_from(const struct pgd_login *authenticated)
+{
+	if (authenticated->account_expired)
+		return PGD_ACCT_EXPIRED;
+	if (authenticated->password_expired)
+		return PGD_PASSWORD_EXPIRED;
+	return PGD_LOGIN_OK;
 }
 
 void pgd_login_free(struct pgd_login *login)
 {
 	free(login->canonical);
 	login->canonical = NULL;
+	pgd_free_secret(login->stored);
+	login->stored = NULL;
 }

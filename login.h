@@ -20,6 +20,10 @@ enum pgd_outcome {
 	PGD_DB_ERROR,          /* query refused by the server, or a result we cannot use */
 	PGD_LOGIN_CONF_ERROR,  /* the conf is unusable for this login (e.g. a bad username_format) */
 	PGD_LOGIN_NOMEM,
+	PGD_NET_REFUSED,       /* allow_nets does not list the remote address */
+	PGD_ACCT_EXPIRED,      /* account_expired is true */
+	PGD_PASSWORD_EXPIRED,  /* password_expired is true: a new password is needed */
+	PGD_UPDATE_FAILED,     /* password_update_query changed no row, or no hash could be made */
 };
 
 /* One login: the caller fills the inputs, pgd_login_* fill the outputs. */
@@ -30,6 +34,9 @@ struct pgd_login {
 	const char *rhost;   /* PAM_RHOST, may be NULL */
 	/* outputs, owned; free with pgd_login_free */
 	char *canonical;     /* the name after default_domain and username_format */
+	char *stored;        /* the stored value the password matched; secret */
+	bool account_expired;  /* what the row said, for acct_mgmt after authenticate */
+	bool password_expired;
 	char scheme[32];     /* scheme of the stored hash, when one was read */
 	char detail[256];    /* why, for the log line; never a secret */
 };
@@ -41,8 +48,35 @@ struct pgd_login {
 enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login *login,
 				  const char *password);
 
-/* Looks the user up without a password (acct_mgmt): OK, NOLOGIN, UNKNOWN_USER or a failure. */
+/*
+ * Looks the user up without a password (acct_mgmt) with account_query, or password_query when
+ * it is not set: OK, UNKNOWN_USER, ACCT_EXPIRED, NOLOGIN, NET_REFUSED, PASSWORD_EXPIRED or a
+ * failure.
+ */
 enum pgd_outcome pgd_login_lookup(const struct pgd_conf *conf, struct pgd_login *login);
+
+/* acct_mgmt right after a successful authenticate of the same user: what its row said. */
+enum pgd_outcome pgd_login_account_from(const struct pgd_login *authenticated);
+
+/*
+ * chauthtok: checks old_password as pgd_login_verify does, then stores a hash of new_password
+ * (update_scheme, update_rounds) through password_update_query. The passwords are not kept.
+ */
+enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
+					   const char *old_password, const char *new_password);
+
+/*
+ * After a successful pgd_login_verify with rehash = yes: when the stored hash is weaker than
+ * update_scheme/update_rounds, replaces it with a new hash of password, only if the row still
+ * holds it. Returns OK when nothing needed doing or the hash was replaced, else a failure with
+ * login->detail saying why; a failure never changes the login's answer.
+ */
+enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,
+				  const char *password);
+
+/* Runs one of the session or audit queries for login (whose name was normalized, or is). */
+enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *login,
+			       const char *query);
 
 void pgd_login_free(struct pgd_login *login);
 

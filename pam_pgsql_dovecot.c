@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -15,25 +16,51 @@
 #include "conf.h"
 #include "login.h"
 
-/* pam_set_data key: the PAM_USER that authenticated in this transaction, for acct_mgmt. */
-#define AUTHENTICATED_USER "pam_pgsql_dovecot_authenticated_user"
+/* pam_set_data key: who authenticated in this transaction and what the row said, for acct_mgmt. */
+#define AUTHENTICATED "pam_pgsql_dovecot_authenticated"
 #define FAIL_DELAY_USEC 2000000U
+/* Failures of rehash, session and audit queries: at most one log line per this many seconds. */
+#define SIDE_LOG_INTERVAL 60
 
-/* Copies s into buf for a log line: printable ASCII kept, anything else as \xNN, truncated. */
-static const char *sanitize(const char *s, char *buf, size_t len)
+/* What a PAM call was asked to do: the same outcome maps to different codes. */
+enum op {
+	OP_AUTH,
+	OP_ACCOUNT,
+	OP_PASSWORD,
+};
+
+static const char *const op_names[] = {"authentication", "account", "password change"};
+
+/*
+ * Copies s into buf for a log line: printable ASCII kept (blanks too when keep_blank), anything
+ * else as \xNN, truncated.
+ */
+static const char *escape(const char *s, char *buf, size_t len, bool keep_blank)
 {
 	size_t n = 0;
 
 	for (; s != NULL && *s != '\0' && n + 5 < len; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c > 0x20 && c < 0x7f && c != '\\')
+		if ((c > 0x20 || (c == 0x20 && keep_blank)) && c < 0x7f && c != '\\')
 			buf[n++] = (char)c;
 		else
 			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+/* A user name, an item: one word. */
+static const char *sanitize(const char *s, char *buf, size_t len)
+{
+	return escape(s, buf, len, false);
+}
+
+/* A message that may come from the database (reason, server error): blanks kept. */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	return escape(s, buf, len, true);
 }
 
 static const char *get_item_str(pam_handle_t *pamh, int type)
@@ -87,61 +114,77 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 
 /* The one switch from a login's outcome to a PAM code, each case with its log line. */
 static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outcome out,
-		  const struct pgd_login *login, bool account)
+		  const struct pgd_login *login, enum op op)
 {
-	char u[160];
+	char u[160], d[300];
+	const char *detail = login->detail[0] != '\0' ? printable(login->detail, d, sizeof(d)) : NULL;
+	bool account = op == OP_ACCOUNT;
 
+	sanitize(login->user, u, sizeof(u));
 	switch (out) {
 	case PGD_LOGIN_OK:
 		if (conf->debug)
-			pam_syslog(pamh, LOG_DEBUG, "%s ok for user=%s%s%s",
-				   account ? "account" : "authentication",
-				   sanitize(login->user, u, sizeof(u)),
+			pam_syslog(pamh, LOG_DEBUG, "%s ok for user=%s%s%s", op_names[op], u,
 				   login->scheme[0] != '\0' ? " scheme=" : "", login->scheme);
 		return PAM_SUCCESS;
 	case PGD_WRONG_PASSWORD:
-		log_failure(pamh, login->user, login->detail[0] != '\0' ? login->detail : NULL);
+		log_failure(pamh, login->user, detail);
 		return PAM_AUTH_ERR;
 	case PGD_EMPTY_PASSWORD:
 		log_failure(pamh, login->user, "empty password refused without nullok");
 		return PAM_AUTH_ERR;
 	case PGD_BAD_STORED_HASH:
-		pam_syslog(pamh, LOG_ERR, "cannot verify user=%s: %s",
-			   sanitize(login->user, u, sizeof(u)), login->detail);
+		pam_syslog(pamh, LOG_ERR, "cannot verify user=%s: %s", u, detail);
 		return PAM_AUTH_ERR;
 	case PGD_NOLOGIN:
 		if (account) {
-			pam_syslog(pamh, LOG_NOTICE, "account disabled (nologin) for user=%s",
-				   sanitize(login->user, u, sizeof(u)));
+			pam_syslog(pamh, LOG_NOTICE, "account disabled (nologin) for user=%s%s%s%s",
+				   u, detail != NULL ? " (" : "", detail != NULL ? detail : "",
+				   detail != NULL ? ")" : "");
 			return PAM_PERM_DENIED;
 		}
 		log_failure(pamh, login->user, "account disabled: nologin");
 		return PAM_AUTH_ERR;
+	case PGD_NET_REFUSED:
+		if (account) {
+			pam_syslog(pamh, LOG_NOTICE, "account refused for user=%s: %s", u, detail);
+			return PAM_PERM_DENIED;
+		}
+		log_failure(pamh, login->user, detail);
+		return PAM_AUTH_ERR;
+	case PGD_ACCT_EXPIRED:
+		pam_syslog(pamh, LOG_NOTICE, "account expired for user=%s", u);
+		return PAM_ACCT_EXPIRED;
+	case PGD_PASSWORD_EXPIRED:
+		pam_syslog(pamh, LOG_NOTICE, "password expired for user=%s: a new one is needed", u);
+		return PAM_NEW_AUTHTOK_REQD;
 	case PGD_UNKNOWN_USER:
 		if (account)
-			pam_syslog(pamh, LOG_NOTICE, "account check: user unknown user=%s",
-				   sanitize(login->user, u, sizeof(u)));
+			pam_syslog(pamh, LOG_NOTICE, "account check: user unknown user=%s", u);
 		else
 			log_failure(pamh, login->user, "user unknown");
 		return PAM_USER_UNKNOWN;
 	case PGD_BAD_USERNAME:
 		if (account)
-			pam_syslog(pamh, LOG_NOTICE, "account check: %s", login->detail);
+			pam_syslog(pamh, LOG_NOTICE, "account check: %s", detail);
 		else
-			log_failure(pamh, login->user, login->detail);
+			log_failure(pamh, login->user, detail);
 		return PAM_USER_UNKNOWN;
 	case PGD_DB_DOWN:
 		/* No detail: inside the back-off window of a failure already logged. */
-		if (login->detail[0] != '\0')
-			pam_syslog(pamh, LOG_ERR, "database unavailable: %s", login->detail);
+		if (detail != NULL)
+			pam_syslog(pamh, LOG_ERR, "database unavailable: %s", detail);
 		else if (conf->debug)
 			pam_syslog(pamh, LOG_DEBUG, "database unavailable: not retrying yet");
-		return PAM_AUTHINFO_UNAVAIL;
+		return op == OP_PASSWORD ? PAM_AUTHTOK_ERR : PAM_AUTHINFO_UNAVAIL;
 	case PGD_DB_ERROR:
-		pam_syslog(pamh, LOG_ERR, "database error: %s", login->detail);
-		return PAM_AUTHINFO_UNAVAIL;
+		pam_syslog(pamh, LOG_ERR, "database error: %s", detail);
+		return op == OP_PASSWORD ? PAM_AUTHTOK_ERR : PAM_AUTHINFO_UNAVAIL;
+	case PGD_UPDATE_FAILED:
+		pam_syslog(pamh, LOG_ERR, "password not changed for user=%s: %s", u, detail);
+		return PAM_AUTHTOK_ERR;
 	case PGD_LOGIN_CONF_ERROR:
-		pam_syslog(pamh, LOG_ERR, "configuration error: %s", login->detail);
+		pam_syslog(pamh, LOG_ERR, "configuration error: %s", detail);
 		return PAM_SERVICE_ERR;
 	case PGD_LOGIN_NOMEM:
 		break;
@@ -150,20 +193,55 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 	return PAM_BUF_ERR;
 }
 
-static void free_string(pam_handle_t *pamh, void *data, int error_status)
+/*
+ * Rehash, session and audit queries never change a login's answer; when they fail, one line
+ * per SIDE_LOG_INTERVAL seconds says so, with how many failures it stands for.
+ */
+static void side_failure(pam_handle_t *pamh, const char *what, const struct pgd_login *login)
 {
-	(void)pamh;
-	(void)error_status;
-	free(data);
+	static time_t last;
+	static unsigned long quiet;
+	time_t now = time(NULL);
+	char d[300];
+
+	if (last != 0 && now - last < SIDE_LOG_INTERVAL) {
+		quiet++;
+		return;
+	}
+	pam_syslog(pamh, LOG_WARNING, "%s failed (the login's answer stands): %s%s", what,
+		   printable(login->detail, d, sizeof(d)), quiet > 0 ? " (and earlier failures)" : "");
+	last = now;
+	quiet = 0;
 }
 
-/* Remembers who authenticated, so that acct_mgmt in the same transaction needs no query. */
-static void remember_user(pam_handle_t *pamh, const char *user)
-{
-	char *copy = strdup(user);
+/* What authenticate leaves for acct_mgmt in the same transaction. */
+struct authenticated {
+	char *user;
+	bool account_expired;
+	bool password_expired;
+};
 
-	if (copy != NULL && pam_set_data(pamh, AUTHENTICATED_USER, copy, free_string) != PAM_SUCCESS)
-		free(copy);
+static void free_authenticated(pam_handle_t *pamh, void *data, int error_status)
+{
+	struct authenticated *a = data;
+
+	(void)pamh;
+	(void)error_status;
+	free(a->user);
+	free(a);
+}
+
+static void remember(pam_handle_t *pamh, const struct pgd_login *login)
+{
+	struct authenticated *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return;
+	a->user = strdup(login->user);
+	a->account_expired = login->account_expired;
+	a->password_expired = login->password_expired;
+	if (a->user == NULL || pam_set_data(pamh, AUTHENTICATED, a, free_authenticated) != PAM_SUCCESS)
+		free_authenticated(pamh, a, 0);
 }
 
 /* Fills the login's inputs from PAM; returns PAM_SUCCESS or the code to give back. */
@@ -182,6 +260,49 @@ static int start_login(pam_handle_t *pamh, struct pgd_login *login)
 	return PAM_SUCCESS;
 }
 
+/* A password from the application (item is PAM_AUTHTOK or PAM_OLDAUTHTOK). */
+static int get_password(pam_handle_t *pamh, int item, const char **password)
+{
+	int rc = pam_get_authtok(pamh, item, password, NULL);
+
+	if (rc != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_NOTICE, "cannot get the password: %s", pam_strerror(pamh, rc));
+		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
+	}
+	return PAM_SUCCESS;
+}
+
+static bool have(const char *query)
+{
+	return query != NULL && query[0] != '\0';
+}
+
+/* After authenticate: the audit query of its result, and the upgrade of a weak hash. */
+static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
+			       struct pgd_login *login, const char *password, int rc)
+{
+	const char *audit = rc == PAM_SUCCESS ? conf->auth_success_query
+			    : rc == PAM_AUTH_ERR || rc == PAM_USER_UNKNOWN ? conf->auth_failure_query
+									   : NULL;
+	char u[160];
+
+	if (rc == PAM_SUCCESS && conf->rehash) {
+		login->detail[0] = '\0';
+		if (pgd_login_rehash(conf, login, password) != PGD_LOGIN_OK)
+			side_failure(pamh, "rehash", login);
+		else if (login->detail[0] != '\0')
+			pam_syslog(pamh, LOG_INFO, "rehash for user=%s: %s",
+				   sanitize(login->user, u, sizeof(u)), login->detail);
+	}
+	if (have(audit) && login->canonical != NULL) {
+		login->detail[0] = '\0';
+		if (pgd_login_run(conf, login, audit) != PGD_LOGIN_OK)
+			side_failure(pamh, rc == PAM_SUCCESS ? "auth_success_query"
+							     : "auth_failure_query",
+				     login);
+	}
+}
+
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pgd_conf conf;
@@ -196,19 +317,14 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 	if (!conf.nodelay)
 		(void)pam_fail_delay(pamh, FAIL_DELAY_USEC);
 	rc = start_login(pamh, &login);
+	if (rc == PAM_SUCCESS)
+		rc = get_password(pamh, PAM_AUTHTOK, &password);
 	if (rc == PAM_SUCCESS) {
-		rc = pam_get_authtok(pamh, PAM_AUTHTOK, &password, NULL);
-		if (rc != PAM_SUCCESS) {
-			pam_syslog(pamh, LOG_NOTICE, "cannot get the password: %s",
-				   pam_strerror(pamh, rc));
-			rc = rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
-		} else {
-			rc = report(pamh, &conf, pgd_login_verify(&conf, &login, password), &login,
-				    false);
-		}
+		rc = report(pamh, &conf, pgd_login_verify(&conf, &login, password), &login, OP_AUTH);
+		after_authenticate(pamh, &conf, &login, password, rc);
 	}
 	if (rc == PAM_SUCCESS)
-		remember_user(pamh, login.user);
+		remember(pamh, &login);
 	pgd_login_free(&login);
 	pgd_conf_free(&conf);
 	return rc;
@@ -227,7 +343,7 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pgd_conf conf;
 	struct pgd_login login = {0};
-	const void *authenticated = NULL;
+	const void *data = NULL;
 	int rc;
 
 	(void)flags;
@@ -236,13 +352,99 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return rc;
 	rc = start_login(pamh, &login);
 	if (rc == PAM_SUCCESS) {
-		if (pam_get_data(pamh, AUTHENTICATED_USER, &authenticated) == PAM_SUCCESS &&
-		    strcmp(authenticated, login.user) == 0)
-			rc = report(pamh, &conf, PGD_LOGIN_OK, &login, true);
-		else
-			rc = report(pamh, &conf, pgd_login_lookup(&conf, &login), &login, true);
+		const struct authenticated *a = NULL;
+		enum pgd_outcome out;
+
+		/* saslauthd's acct_mgmt right after authenticate: no second query */
+		if (pam_get_data(pamh, AUTHENTICATED, &data) == PAM_SUCCESS)
+			a = data;
+		if (a != NULL && !have(conf.account_query) && strcmp(a->user, login.user) == 0) {
+			struct pgd_login seen = {.account_expired = a->account_expired,
+						 .password_expired = a->password_expired};
+
+			out = pgd_login_account_from(&seen);
+		} else {
+			out = pgd_login_lookup(&conf, &login);
+		}
+		rc = report(pamh, &conf, out, &login, OP_ACCOUNT);
 	}
 	pgd_login_free(&login);
 	pgd_conf_free(&conf);
 	return rc;
+}
+
+/*
+ * The prelim pass checks the old password; the update pass checks it again (as pam_unix does:
+ * the row may have changed between the passes) and stores a hash of the new one.
+ */
+int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct pgd_conf conf;
+	struct pgd_login login = {0};
+	const char *old_password = NULL, *new_password = NULL;
+	int rc;
+
+	rc = load_conf(pamh, &conf, argc, argv);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	if (!have(conf.password_update_query)) {
+		pam_syslog(pamh, LOG_ERR, "configuration error: password_update_query not set");
+		pgd_conf_free(&conf);
+		return PAM_SERVICE_ERR;
+	}
+	rc = start_login(pamh, &login);
+	if (rc == PAM_SUCCESS)
+		rc = get_password(pamh, PAM_OLDAUTHTOK, &old_password);
+	if (rc == PAM_SUCCESS && (flags & PAM_PRELIM_CHECK) != 0) {
+		rc = report(pamh, &conf, pgd_login_verify(&conf, &login, old_password), &login,
+			    OP_PASSWORD);
+	} else if (rc == PAM_SUCCESS && (flags & PAM_UPDATE_AUTHTOK) != 0) {
+		rc = get_password(pamh, PAM_AUTHTOK, &new_password);
+		if (rc == PAM_SUCCESS)
+			rc = report(pamh, &conf,
+				    pgd_login_change_password(&conf, &login, old_password,
+							      new_password),
+				    &login, OP_PASSWORD);
+		if (rc == PAM_SUCCESS) {
+			char u[160];
+
+			pam_syslog(pamh, LOG_NOTICE, "password changed for user=%s (%s)",
+				   sanitize(login.user, u, sizeof(u)), conf.update_scheme);
+		}
+	}
+	pgd_login_free(&login);
+	pgd_conf_free(&conf);
+	return rc;
+}
+
+/* The session queries: logged when they fail, and the session goes on. */
+static int session(pam_handle_t *pamh, int argc, const char **argv, bool open)
+{
+	struct pgd_conf conf;
+	struct pgd_login login = {0};
+	const char *query;
+	int rc;
+
+	rc = load_conf(pamh, &conf, argc, argv);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	query = open ? conf.session_open_query : conf.session_close_query;
+	if (have(query) && start_login(pamh, &login) == PAM_SUCCESS &&
+	    pgd_login_run(&conf, &login, query) != PGD_LOGIN_OK)
+		side_failure(pamh, open ? "session_open_query" : "session_close_query", &login);
+	pgd_login_free(&login);
+	pgd_conf_free(&conf);
+	return PAM_SUCCESS;
+}
+
+int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	return session(pamh, argc, argv, true);
+}
+
+int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	return session(pamh, argc, argv, false);
 }

@@ -31,6 +31,7 @@ enum var_key {
 	VAR_SERVICE,
 	VAR_RIP,
 	VAR_LIP,
+	VAR_HASH,
 };
 
 enum var_case {
@@ -54,6 +55,7 @@ struct var_name {
 static const struct var_name var_names[] = {
     {'u', "user", VAR_USER},       {'n', "username", VAR_USERNAME}, {'d', "domain", VAR_DOMAIN},
     {'s', "service", VAR_SERVICE}, {'r', "rip", VAR_RIP},           {'l', "lip", VAR_LIP},
+    {'\0', "hash", VAR_HASH}, /* long form only: ours, for password_update_query */
 };
 
 /* A growing NUL-terminated string; failed is sticky so callers check once at the end. */
@@ -288,6 +290,9 @@ static void append_var(struct buf *b, const struct var_ref *v, const struct pgd_
 		break;
 	case VAR_LIP:
 		val = vars != NULL && vars->lip != NULL ? vars->lip : "";
+		break;
+	case VAR_HASH:
+		val = vars != NULL && vars->hash != NULL ? vars->hash : "";
 		break;
 	}
 	start = b->len;

@@ -10,6 +10,7 @@ struct pgd_vars {
 	const char *service; /* %s %{service} */
 	const char *rip;     /* %r %{rip}: remote IP (PAM_RHOST) */
 	const char *lip;     /* %l %{lip}: local IP */
+	const char *hash;    /* %{hash}: the new stored value (password_update_query) */
 };
 
 /* A query ready for PQexecParams: SQL text with $1..$n and the n values it binds. */

@@ -194,24 +194,37 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 }
 
 /*
- * Rehash, session and audit queries never change a login's answer; when they fail, one line
- * per SIDE_LOG_INTERVAL seconds says so, with how many failures it stands for.
+ * Rehash, session and audit queries never change a login's answer; when one of them fails, one
+ * line per SIDE_LOG_INTERVAL seconds and per query says so.
  */
-static void side_failure(pam_handle_t *pamh, const char *what, const struct pgd_login *login)
+enum side {
+	SIDE_REHASH,
+	SIDE_AUTH_SUCCESS,
+	SIDE_AUTH_FAILURE,
+	SIDE_SESSION_OPEN,
+	SIDE_SESSION_CLOSE,
+	SIDE_COUNT,
+};
+
+static const char *const side_names[] = {"rehash", "auth_success_query", "auth_failure_query",
+					  "session_open_query", "session_close_query"};
+
+static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_login *login)
 {
-	static time_t last;
-	static unsigned long quiet;
+	static time_t last[SIDE_COUNT];
+	static unsigned long quiet[SIDE_COUNT];
 	time_t now = time(NULL);
 	char d[300];
 
-	if (last != 0 && now - last < SIDE_LOG_INTERVAL) {
-		quiet++;
+	if (last[what] != 0 && now - last[what] < SIDE_LOG_INTERVAL) {
+		quiet[what]++;
 		return;
 	}
-	pam_syslog(pamh, LOG_WARNING, "%s failed (the login's answer stands): %s%s", what,
-		   printable(login->detail, d, sizeof(d)), quiet > 0 ? " (and earlier failures)" : "");
-	last = now;
-	quiet = 0;
+	pam_syslog(pamh, LOG_WARNING, "%s failed (the login's answer stands): %s%s",
+		   side_names[what], printable(login->detail, d, sizeof(d)),
+		   quiet[what] > 0 ? " (and earlier failures not logged)" : "");
+	last[what] = now;
+	quiet[what] = 0;
 }
 
 /* What authenticate leaves for acct_mgmt in the same transaction. */
@@ -289,7 +302,7 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 	if (rc == PAM_SUCCESS && conf->rehash) {
 		login->detail[0] = '\0';
 		if (pgd_login_rehash(conf, login, password) != PGD_LOGIN_OK)
-			side_failure(pamh, "rehash", login);
+			side_failure(pamh, SIDE_REHASH, login);
 		else if (login->detail[0] != '\0')
 			pam_syslog(pamh, LOG_INFO, "rehash for user=%s: %s",
 				   sanitize(login->user, u, sizeof(u)), login->detail);
@@ -297,8 +310,7 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 	if (have(audit) && login->canonical != NULL) {
 		login->detail[0] = '\0';
 		if (pgd_login_run(conf, login, audit) != PGD_LOGIN_OK)
-			side_failure(pamh, rc == PAM_SUCCESS ? "auth_success_query"
-							     : "auth_failure_query",
+			side_failure(pamh, rc == PAM_SUCCESS ? SIDE_AUTH_SUCCESS : SIDE_AUTH_FAILURE,
 				     login);
 	}
 }
@@ -431,7 +443,7 @@ static int session(pam_handle_t *pamh, int argc, const char **argv, bool open)
 	query = open ? conf.session_open_query : conf.session_close_query;
 	if (have(query) && start_login(pamh, &login) == PAM_SUCCESS &&
 	    pgd_login_run(&conf, &login, query) != PGD_LOGIN_OK)
-		side_failure(pamh, open ? "session_open_query" : "session_close_query", &login);
+		side_failure(pamh, open ? SIDE_SESSION_OPEN : SIDE_SESSION_CLOSE, &login);
 	pgd_login_free(&login);
 	pgd_conf_free(&conf);
 	return PAM_SUCCESS;

@@ -94,8 +94,10 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 	snprintf(svc_path, sizeof(svc_path), "%s/%s", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"),
 		 name);
 	snprintf(line, sizeof(line),
-		 "auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n", module,
-		 conf_path, args, module, conf_path, args);
+		 "auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n"
+		 "password required %s conf=%s %s\nsession required %s conf=%s %s\n",
+		 module, conf_path, args, module, conf_path, args, module, conf_path, args, module,
+		 conf_path, args);
 	write_file(svc_path, line, 0644);
 }
 
@@ -132,7 +134,7 @@ int pgd_test_run_in_child(char **argv)
 }
 
 /* Sends stderr to a fresh temporary file; returns the saved stderr and the file's fd. */
-static int capture_start(int *file_fd)
+int pgd_test_capture_start(int *file_fd)
 {
 	char path[] = "/tmp/pgd-pam-log.XXXXXX";
 	int saved;
@@ -147,7 +149,7 @@ static int capture_start(int *file_fd)
 	return saved;
 }
 
-static char *capture_end(int saved, int file_fd)
+char *pgd_test_capture_end(int saved, int file_fd)
 {
 	off_t len;
 	char *buf;
@@ -174,9 +176,9 @@ int pgd_test_login(const char *service, const char *user, const char *password,
 	char *text;
 	enum pamtest_err perr;
 
-	saved = capture_start(&file_fd);
+	saved = pgd_test_capture_start(&file_fd);
 	perr = run_pamtest(service, user, &conv, tests, NULL);
-	text = capture_end(saved, file_fd);
+	text = pgd_test_capture_end(saved, file_fd);
 	if (perr != PAMTEST_ERR_OK && perr != PAMTEST_ERR_CASE)
 		fail_msg("run_pamtest: %s", pamtest_strerror(perr));
 	if (log != NULL)

@@ -27,6 +27,12 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
  */
 int pgd_test_run_in_child(char **argv);
 
+/* Sends stderr (where pam_wrapper logs) to a temporary file; returns the saved stderr. */
+int pgd_test_capture_start(int *file_fd);
+
+/* Puts stderr back and returns what was logged since pgd_test_capture_start; free it. */
+char *pgd_test_capture_end(int saved, int file_fd);
+
 /*
  * Runs one PAM operation (PAMTEST_AUTHENTICATE, PAMTEST_ACCOUNT, PAM_SETCRED) for user with password
  * answering the prompt, and returns the PAM code. If log is not NULL, *log receives what the

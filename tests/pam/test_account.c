@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Accounts, password changes, upgrade on login, session and audit queries, through the real
+ * libpam (under pam_wrapper) against the test's PostgreSQL, with a table of its own. New
+ * hashes are checked with our verifier and with the real `doveadm pw -t`.
+ *
+ * Environment: as test_pam (PGD_MODULE, PGD_TEST_ADMIN, PGD_TEST_CONNINFO,
+ * PAM_WRAPPER_SERVICE_DIR).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <security/pam_appl.h>
+
+#include "db.h"
+#include "hash.h"
+#include "pam_test_util.h"
+#include "query.h"
+
+#define PW_QUERY                                                                                   \
+	"password_query = SELECT userid AS user, password, "                                       \
+	"CASE WHEN NOT active THEN 'y' END AS nologin, reason, nets AS allow_nets, "                \
+	"CASE WHEN nopw THEN 'y' END AS nopassword, expired AS account_expired, "                   \
+	"pw_expired AS password_expired FROM acct_users WHERE userid = '%n'\n"
+#define ACCOUNT_QUERY                                                                              \
+	"account_query = SELECT CASE WHEN NOT active THEN 'y' END AS nologin, reason, "             \
+	"expired AS account_expired, pw_expired AS password_expired, nets AS allow_nets "          \
+	"FROM acct_users WHERE userid = '%n'\n"
+#define UPDATE_QUERY                                                                               \
+	"password_update_query = UPDATE acct_users SET password = %{hash} WHERE userid = '%n'\n"
+#define AUDIT                                                                                      \
+	"auth_success_query = UPDATE acct_users SET last_login = now(), last_ip = '%r' "            \
+	"WHERE userid = '%n'\n"                                                                     \
+	"auth_failure_query = UPDATE acct_users SET failures = failures + 1 WHERE userid = '%n'\n"  \
+	"session_open_query = UPDATE acct_users SET sessions = sessions + 1 WHERE userid = '%n'\n"  \
+	"session_close_query = UPDATE acct_users SET sessions = sessions - 1 WHERE userid = '%n'\n"
+#define BASE "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY UPDATE_QUERY
+
+static const struct {
+	const char *name;
+	const char *conf;
+} services[] = {
+    {"acct", BASE ACCOUNT_QUERY AUDIT},
+    {"reuse", BASE},
+    {"nopw", BASE "allow_nopassword = yes\n"},
+    {"rehash", BASE "rehash = yes\n"},
+    {"rehashro", "driver = pgsql\n"
+		 "connect = %CONNECT% options=-cdefault_transaction_read_only=on\n" PW_QUERY
+		     UPDATE_QUERY "rehash = yes\n"},
+    {"brokenaudit", BASE "auth_success_query = UPDATE no_such_table SET x = 1\n"
+			 "session_open_query = UPDATE no_such_table SET x = 1\n"},
+    {"noupdate", "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY},
+};
+
+static PGconn *admin;
+
+static void sql(const char *text)
+{
+	PGresult *res = PQexec(admin, text);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", text, PQerrorMessage(admin));
+	PQclear(res);
+}
+
+/* One column of a user's row, as text ("" for NULL); free it. */
+static char *column(const char *userid, const char *col)
+{
+	char q[256];
+	PGresult *res;
+	char *v;
+
+	snprintf(q, sizeof(q), "SELECT %s FROM acct_users WHERE userid = '%s'", col, userid);
+	res = PQexec(admin, q);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		fail_msg("%s: %s", q, PQerrorMessage(admin));
+	v = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	assert_non_null(v);
+	return v;
+}
+
+/* Adds a user whose password is a fresh hash of password in scheme (or stored as given). */
+static void add_user(const char *userid, const char *scheme, const char *password,
+		     const char *extra_cols, const char *extra_vals)
+{
+	char *stored = NULL;
+	char q[1024];
+	const char *params[1];
+	PGresult *res;
+
+	if (scheme != NULL)
+		assert_int_equal(pgd_hash_generate(scheme, password, 0, &stored), PGD_HASH_MATCH);
+	params[0] = scheme != NULL ? stored : password;
+	snprintf(q, sizeof(q), "INSERT INTO acct_users (userid, password%s) VALUES ('%s', $1%s)",
+		 extra_cols, userid, extra_vals);
+	res = PQexecParams(admin, q, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", q, PQerrorMessage(admin));
+	PQclear(res);
+	free(stored);
+}
+
+/* The conversation: answers every prompt in turn from a NULL-terminated list. */
+struct answers {
+	const char *const *list;
+	size_t next;
+};
+
+static int converse(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct answers *a = data;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF && msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+			continue;
+		if (a->list[a->next] == NULL) {
+			free(r);
+			return PAM_CONV_ERR;
+		}
+		r[i].resp = strdup(a->list[a->next++]);
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, END };
+
+/*
+ * One PAM transaction: pam_start(service, user), PAM_RHOST = rhost (may be NULL), then each
+ * step in order; rcs[i] gets step i's code. The log goes to *log when log is not NULL.
+ */
+static void transaction(const char *service, const char *user, const char *rhost,
+			const char *const *answers, const enum step *steps, int *rcs, char **log)
+{
+	struct answers a = {.list = answers};
+	struct pam_conv conv = {.conv = converse, .appdata_ptr = &a};
+	pam_handle_t *pamh = NULL;
+	int saved, fd;
+
+	saved = pgd_test_capture_start(&fd);
+	assert_int_equal(pam_start(service, user, &conv, &pamh), PAM_SUCCESS);
+	if (rhost != NULL)
+		pam_set_item(pamh, PAM_RHOST, rhost);
+	for (int i = 0; steps[i] != END; i++) {
+		switch (steps[i]) {
+		case AUTH:
+			rcs[i] = pam_authenticate(pamh, PAM_SILENT);
+			break;
+		case ACCT:
+			rcs[i] = pam_acct_mgmt(pamh, PAM_SILENT);
+			break;
+		case CHAUTHTOK:
+			rcs[i] = pam_chauthtok(pamh, PAM_SILENT);
+			break;
+		case OPEN:
+			rcs[i] = pam_open_session(pamh, PAM_SILENT);
+			break;
+		case CLOSE:
+			rcs[i] = pam_close_session(pamh, PAM_SILENT);
+			break;
+		case END:
+			break;
+		}
+	}
+	pam_end(pamh, PAM_SUCCESS);
+	if (log != NULL)
+		*log = pgd_test_capture_end(saved, fd);
+	else
+		free(pgd_test_capture_end(saved, fd));
+}
+
+static int auth(const char *service, const char *user, const char *rhost, const char *password)
+{
+	const char *answers[] = {password, NULL};
+	const enum step steps[] = {AUTH, END};
+	int rc[1];
+
+	transaction(service, user, rhost, answers, steps, rc, NULL);
+	return rc[0];
+}
+
+/* authenticate + acct_mgmt in one transaction, as saslauthd does; returns acct_mgmt's code. */
+static int auth_acct(const char *service, const char *user, const char *rhost,
+		     const char *password, int auth_expected)
+{
+	const char *answers[] = {password, NULL};
+	const enum step steps[] = {AUTH, ACCT, END};
+	int rc[2];
+
+	transaction(service, user, rhost, answers, steps, rc, NULL);
+	assert_int_equal(rc[0], auth_expected);
+	return rc[1];
+}
+
+static int acct_only(const char *service, const char *user, const char *rhost, char **log)
+{
+	const char *answers[] = {NULL};
+	const enum step steps[] = {ACCT, END};
+	int rc[1];
+
+	transaction(service, user, rhost, answers, steps, rc, log);
+	return rc[0];
+}
+
+static bool doveadm_verifies(const char *stored, const char *password)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "doveadm pw -t '%s' -p '%s' >/dev/null 2>&1", stored, password);
+	return system(cmd) == 0;
+}
+
+static bool we_verify(const char *stored, const char *password)
+{
+	struct pgd_hash_policy policy = {.max_crypt_rounds = PGD_DEFAULT_MAX_CRYPT_ROUNDS,
+					 .max_bcrypt_cost = PGD_DEFAULT_MAX_BCRYPT_COST};
+
+	return pgd_hash_verify(stored, password, &policy, NULL) == PGD_HASH_MATCH;
+}
+
+static void test_account_query(void **state)
+{
+	char *log = NULL;
+
+	(void)state;
+	assert_int_equal(acct_only("acct", "ok", NULL, NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "expired", NULL, NULL), PAM_ACCT_EXPIRED);
+	assert_int_equal(acct_only("acct", "pwexp", NULL, NULL), PAM_NEW_AUTHTOK_REQD);
+	assert_int_equal(acct_only("acct", "disabled", NULL, &log), PAM_PERM_DENIED);
+	assert_non_null(strstr(log, "moved to the new server"));
+	free(log);
+	assert_int_equal(acct_only("acct", "nobody", NULL, NULL), PAM_USER_UNKNOWN);
+	/* allow_nets against PAM_RHOST */
+	assert_int_equal(acct_only("acct", "nets", "192.0.2.9", NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "nets", "2001:db8::1", NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "nets", "::ffff:192.0.2.10", NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "nets", "198.51.100.1", &log), PAM_PERM_DENIED);
+	assert_non_null(strstr(log, "198.51.100.1 is not in the allowed networks"));
+	free(log);
+	assert_int_equal(acct_only("acct", "nets", NULL, NULL), PAM_PERM_DENIED);
+	assert_int_equal(acct_only("acct", "nets", "mail.example.org", NULL), PAM_PERM_DENIED);
+	assert_int_equal(acct_only("acct", "netslocal", NULL, NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "netslocal", "192.0.2.9", NULL), PAM_PERM_DENIED);
+}
+
+/* Without account_query, acct_mgmt after authenticate uses what authenticate read. */
+static void test_account_after_authenticate(void **state)
+{
+	(void)state;
+	assert_int_equal(auth_acct("reuse", "ok", NULL, "ok pw", PAM_SUCCESS), PAM_SUCCESS);
+	assert_int_equal(auth_acct("reuse", "expired", NULL, "expired pw", PAM_SUCCESS),
+			 PAM_ACCT_EXPIRED);
+	assert_int_equal(auth_acct("reuse", "pwexp", NULL, "pwexp pw", PAM_SUCCESS),
+			 PAM_NEW_AUTHTOK_REQD);
+	/* nologin and allow_nets already refuse the password, as in Dovecot */
+	assert_int_equal(auth_acct("reuse", "disabled", NULL, "disabled pw", PAM_AUTH_ERR),
+			 PAM_PERM_DENIED);
+	assert_int_equal(auth("reuse", "nets", "192.0.2.9", "nets pw"), PAM_SUCCESS);
+	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "nets pw"), PAM_AUTH_ERR);
+	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "wrong"), PAM_AUTH_ERR);
+}
+
+static void test_nopassword(void **state)
+{
+	(void)state;
+	/* refused unless the conf allows it; then any password does */
+	assert_int_equal(auth("reuse", "nopw", NULL, "anything"), PAM_AUTH_ERR);
+	assert_int_equal(auth("nopw", "nopw", NULL, "anything"), PAM_SUCCESS);
+	assert_int_equal(auth("nopw", "ok", NULL, "wrong"), PAM_AUTH_ERR);
+}
+
+static void test_chauthtok(void **state)
+{
+	const char *right[] = {"old pw", "new pw 2", "new pw 2", NULL};
+	const char *wrong[] = {"not the old pw", "x1", "x1", NULL};
+	const enum step steps[] = {CHAUTHTOK, END};
+	char *before = column("change", "password"), *after, *log = NULL;
+	int rc[1];
+
+	(void)state;
+	/* a wrong old password changes nothing */
+	transaction("acct", "change", NULL, wrong, steps, rc, NULL);
+	assert_int_equal(rc[0], PAM_AUTH_ERR);
+	after = column("change", "password");
+	assert_string_equal(after, before);
+	free(after);
+	/* no password_update_query: a configuration error */
+	transaction("noupdate", "change", NULL, right, steps, rc, &log);
+	assert_int_equal(rc[0], PAM_SERVICE_ERR);
+	assert_non_null(strstr(log, "password_update_query not set"));
+	free(log);
+	/* the right one stores a SHA512-CRYPT hash Dovecot reads, never the plaintext */
+	transaction("acct", "change", NULL, right, steps, rc, &log);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_null(strstr(log, "new pw 2"));
+	free(log);
+	after = column("change", "password");
+	assert_true(strncmp(after, "{SHA512-CRYPT}$6$", 17) == 0);
+	assert_null(strstr(after, "new pw 2"));
+	assert_true(we_verify(after, "new pw 2"));
+	assert_true(doveadm_verifies(after, "new pw 2"));
+	assert_false(doveadm_verifies(after, "old pw"));
+	free(after);
+	free(before);
+	assert_int_equal(auth("acct", "change", NULL, "new pw 2"), PAM_SUCCESS);
+	assert_int_equal(auth("acct", "change", NULL, "old pw"), PAM_AUTH_ERR);
+}
+
+static void test_rehash(void **state)
+{
+	static const char *const weak[] = {"weak-plain-md5", "weak-md5-crypt", "weak-plain",
+					    "weak-sha256-crypt"};
+	char *before, *after;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		before = column(weak[i], "password");
+		assert_int_equal(auth("rehash", weak[i], NULL, "weak pw"), PAM_SUCCESS);
+		after = column(weak[i], "password");
+		if (strncmp(after, "{SHA512-CRYPT}$6$", 17) != 0)
+			fail_msg("%s: %s was not replaced: %s", weak[i], before, after);
+		assert_true(we_verify(after, "weak pw"));
+		assert_true(doveadm_verifies(after, "weak pw"));
+		assert_int_equal(auth("rehash", weak[i], NULL, "weak pw"), PAM_SUCCESS);
+		assert_int_equal(auth("rehash", weak[i], NULL, "wrong"), PAM_AUTH_ERR);
+		free(before);
+		free(after);
+	}
+	/* a hash as strong as update_scheme stays as it is; a failed login rehashes nothing */
+	before = column("ok", "password");
+	assert_int_equal(auth("rehash", "ok", NULL, "ok pw"), PAM_SUCCESS);
+	after = column("ok", "password");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	before = column("weak-wrong", "password");
+	assert_int_equal(auth("rehash", "weak-wrong", NULL, "wrong"), PAM_AUTH_ERR);
+	after = column("weak-wrong", "password");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+/* Eight logins of one weak user at once: all succeed and one strong hash remains. */
+static void test_concurrent_rehash(void **state)
+{
+	int go[2], status, ok = 0;
+	pid_t kids[8];
+	char *after;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	fflush(NULL);
+	for (int i = 0; i < 8; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			char c;
+
+			close(go[1]);
+			(void)read(go[0], &c, 1); /* all start when the pipe closes */
+			_exit(auth("rehash", "concurrent", NULL, "weak pw") == PAM_SUCCESS ? 0 : 1);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int i = 0; i < 8; i++)
+		if (waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			ok++;
+	assert_int_equal(ok, 8);
+	after = column("concurrent", "password");
+	assert_true(strncmp(after, "{SHA512-CRYPT}$6$", 17) == 0);
+	assert_true(we_verify(after, "weak pw"));
+	free(after);
+}
+
+/* A row changed between our read and our write is not overwritten. */
+static void test_swap_keeps_a_concurrent_change(void **state)
+{
+	struct pgd_db_options opts = {.cache = false, .query_timeout_sec = 5};
+	struct pgd_vars vars = {.user = "swapped", .hash = "{PLAIN}ours"};
+	struct pgd_query check = {0}, update = {0};
+	char err[256], *after;
+
+	(void)state;
+	assert_int_equal(pgd_query_bind("SELECT password FROM acct_users WHERE userid = '%u'", &vars,
+					&check, err, sizeof(err)),
+			 PGD_QUERY_OK);
+	assert_int_equal(pgd_query_bind("UPDATE acct_users SET password = %{hash} "
+					"WHERE userid = '%u'",
+					&vars, &update, err, sizeof(err)),
+			 PGD_QUERY_OK);
+	/* what we verified was {PLAIN}old; the row now says {PLAIN}theirs */
+	assert_int_equal(pgd_db_swap(pgd_test_env("PGD_TEST_CONNINFO"), &opts, &check, "{PLAIN}old",
+				     &update, err, sizeof(err)),
+			 PGD_DB_CHANGED);
+	after = column("swapped", "password");
+	assert_string_equal(after, "{PLAIN}theirs");
+	free(after);
+	assert_int_equal(pgd_db_swap(pgd_test_env("PGD_TEST_CONNINFO"), &opts, &check,
+				     "{PLAIN}theirs", &update, err, sizeof(err)),
+			 PGD_DB_SWAPPED);
+	after = column("swapped", "password");
+	assert_string_equal(after, "{PLAIN}ours");
+	free(after);
+	pgd_query_free(&check);
+	pgd_query_free(&update);
+}
+
+static void test_rehash_on_a_read_only_server(void **state)
+{
+	const char *answers[] = {"weak pw", NULL};
+	const enum step steps[] = {AUTH, END};
+	char *before = column("readonly", "password"), *after, *log = NULL;
+	int rc[1];
+
+	(void)state;
+	transaction("rehashro", "readonly", NULL, answers, steps, rc, &log);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_non_null(strstr(log, "rehash failed (the login's answer stands)"));
+	assert_non_null(strstr(log, "read-only transaction"));
+	assert_null(strstr(log, "weak pw"));
+	free(log);
+	after = column("readonly", "password");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void test_audit_and_session(void **state)
+{
+	const char *answers[] = {"ok pw", NULL};
+	const enum step session[] = {AUTH, ACCT, OPEN, END};
+	const enum step closing[] = {CLOSE, END};
+	char *v, *log = NULL;
+	int rc[3];
+
+	(void)state;
+	transaction("acct", "ok", "192.0.2.7", answers, session, rc, NULL);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_int_equal(rc[1], PAM_SUCCESS);
+	assert_int_equal(rc[2], PAM_SUCCESS);
+	v = column("ok", "last_ip");
+	assert_string_equal(v, "192.0.2.7");
+	free(v);
+	v = column("ok", "last_login IS NOT NULL");
+	assert_string_equal(v, "t");
+	free(v);
+	v = column("ok", "sessions");
+	assert_string_equal(v, "1");
+	free(v);
+	transaction("acct", "ok", NULL, answers, closing, rc, NULL);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	v = column("ok", "sessions");
+	assert_string_equal(v, "0");
+	free(v);
+	assert_int_equal(auth("acct", "ok", NULL, "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth("acct", "ok", NULL, "wrong"), PAM_AUTH_ERR);
+	v = column("ok", "failures");
+	assert_string_equal(v, "2");
+	free(v);
+	/* their failures never change the answer */
+	transaction("brokenaudit", "ok", NULL, answers, session, rc, &log);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_int_equal(rc[2], PAM_SUCCESS);
+	assert_non_null(strstr(log, "auth_success_query failed"));
+	assert_non_null(strstr(log, "no_such_table"));
+	free(log);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
+	if (PQstatus(admin) != CONNECTION_OK)
+		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
+	sql("DROP TABLE IF EXISTS acct_users");
+	sql("CREATE TABLE acct_users (userid text PRIMARY KEY, password text, "
+	    "active boolean NOT NULL DEFAULT true, expired boolean NOT NULL DEFAULT false, "
+	    "pw_expired boolean NOT NULL DEFAULT false, nets text, reason text, "
+	    "nopw boolean NOT NULL DEFAULT false, last_login timestamptz, last_ip text, "
+	    "failures int NOT NULL DEFAULT 0, sessions int NOT NULL DEFAULT 0)");
+	sql("GRANT SELECT, UPDATE ON acct_users TO PUBLIC");
+	add_user("ok", "SHA512-CRYPT", "ok pw", "", "");
+	add_user("expired", "SHA512-CRYPT", "expired pw", ", expired", ", true");
+	add_user("pwexp", "SHA512-CRYPT", "pwexp pw", ", pw_expired", ", true");
+	add_user("disabled", "SHA512-CRYPT", "disabled pw", ", active, reason",
+		 ", false, 'moved to the new server'");
+	add_user("nets", "SHA512-CRYPT", "nets pw", ", nets", ", '192.0.2.0/24, 2001:db8::/32'");
+	add_user("netslocal", "SHA512-CRYPT", "netslocal pw", ", nets", ", 'local'");
+	add_user("nopw", NULL, NULL, ", nopw", ", true");
+	add_user("change", "SHA512-CRYPT", "old pw", "", "");
+	add_user("weak-plain-md5", "PLAIN-MD5", "weak pw", "", "");
+	add_user("weak-md5-crypt", "MD5-CRYPT", "weak pw", "", "");
+	add_user("weak-plain", "PLAIN", "weak pw", "", "");
+	add_user("weak-sha256-crypt", "SHA256-CRYPT", "weak pw", "", "");
+	add_user("weak-wrong", "MD5-CRYPT", "weak pw", "", "");
+	add_user("concurrent", "MD5-CRYPT", "weak pw", "", "");
+	add_user("readonly", "MD5-CRYPT", "weak pw", "", "");
+	add_user("swapped", NULL, "{PLAIN}theirs", "", "");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	PQfinish(admin);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_account_query),
+	    cmocka_unit_test(test_account_after_authenticate),
+	    cmocka_unit_test(test_nopassword),
+	    cmocka_unit_test(test_chauthtok),
+	    cmocka_unit_test(test_rehash),
+	    cmocka_unit_test(test_concurrent_rehash),
+	    cmocka_unit_test(test_swap_keeps_a_concurrent_change),
+	    cmocka_unit_test(test_rehash_on_a_read_only_server),
+	    cmocka_unit_test(test_audit_and_session),
+	};
+
+	(void)argc;
+	if (getenv("PGD_TEST_CHILD") == NULL) {
+		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+			pgd_test_write_service(services[i].name, "", services[i].conf, 0600, 0);
+		return pgd_test_run_in_child(argv);
+	}
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

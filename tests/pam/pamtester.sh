@@ -59,6 +59,54 @@ else
 	n=$((n + 1)); echo "ok $n - password absent from the log"
 fi
 
+# authenticate, acct_mgmt and chauthtok in one pamtester run, as an admin would try them.
+psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<'SQL'
+DROP TABLE IF EXISTS chpw_users;
+CREATE TABLE chpw_users (userid text, domain text, password text);
+GRANT SELECT, UPDATE ON chpw_users TO PUBLIC;
+INSERT INTO chpw_users VALUES ('carol', 'example.org', '{PLAIN-MD5}1f3870be274f6c49b3e31a0c6728957f');
+SQL
+cat >"$work/chpw.conf" <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+password_query = SELECT password FROM chpw_users WHERE userid = '%n' AND domain = '%d'
+password_update_query = UPDATE chpw_users SET password = %{hash} \\
+  WHERE userid = '%n' AND domain = '%d'
+CONF
+chmod 600 "$work/chpw.conf"
+for t in auth account password; do
+	printf '%s required %s conf=%s nodelay\n' "$t" "$PGD_MODULE" "$work/chpw.conf"
+done >"$work/pam.d/chpw"
+out=$(printf '%s\n' apple apple 'pear tree' 'pear tree' | env LD_PRELOAD="$PAM_WRAPPER_SO" \
+	PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+	pamtester -v chpw carol@example.org authenticate acct_mgmt chauthtok 2>&1)
+n=$((n + 1))
+if grep -q "authentication token altered successfully" <<<"$out"; then
+	echo "ok $n - pamtester authenticate acct_mgmt chauthtok"
+else
+	echo "not ok $n - pamtester authenticate acct_mgmt chauthtok"
+	sed 's/^/# /' <<<"$out"
+	failed=1
+fi
+stored=$(psql -At "$PGD_TEST_ADMIN" -c "SELECT password FROM chpw_users WHERE userid = 'carol'")
+n=$((n + 1))
+if [[ $stored == '{SHA512-CRYPT}$6$'* ]] && doveadm pw -t "$stored" -p 'pear tree' >/dev/null 2>&1; then
+	echo "ok $n - the new hash is SHA512-CRYPT and doveadm pw -t verifies it"
+else
+	echo "not ok $n - the new hash is SHA512-CRYPT and doveadm pw -t verifies it"
+	failed=1
+fi
+out=$(printf 'pear tree\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+	PAM_WRAPPER_SERVICE_DIR="$work/pam.d" pamtester chpw carol@example.org authenticate 2>&1)
+n=$((n + 1))
+if grep -q "successfully authenticated" <<<"$out"; then
+	echo "ok $n - the new password logs in"
+else
+	echo "not ok $n - the new password logs in"
+	failed=1
+fi
+psql -q "$PGD_TEST_ADMIN" -c "DROP TABLE chpw_users" >/dev/null
+
 if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
 	n=$((n + 1)); echo "ok $n - database stopped # SKIP external server"
 else

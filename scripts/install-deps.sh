@@ -9,6 +9,9 @@ packages=(
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
 	dovecot-core sasl2-bin libsodium-dev valgrind
+	# deployment: man pages, the Debian package, the Ansible role (tests/e2e, deb, ansible)
+	scdoc groff-base man-db debhelper dpkg-dev fakeroot lintian
+	ansible-core ansible-lint python3-apt
 	"$@"
 )
 missing=()

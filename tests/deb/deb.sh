@@ -68,7 +68,7 @@ doc=/usr/share/doc/libpam-pgsql-dovecot
 has '-rw-r--r--' "$doc/examples/pam.d.example" "pam.d example under $doc/examples"
 has '-rw-r--r--' "$doc/examples/pam_pgsql_dovecot.conf" "example conf under $doc/examples"
 has '-rw-r--r--' "$doc/examples/saslauthd.default" "saslauthd defaults under $doc/examples"
-has '-rw-r--r--' "$doc/migrating-from-dovecot.md" "the migration guide under $doc"
+has '-rw-r--r--' "$doc/migrating-from-dovecot.md(.gz)?" "the migration guide under $doc"
 if [ -f "$src/tools/meson.build" ]; then
 	has '-rwxr-xr-x' /usr/bin/pam-pgsql-dovecot "the admin command is in /usr/bin"
 else

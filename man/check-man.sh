@@ -69,6 +69,17 @@ else
 		not_ok "(5) names every %-variable of query.c"; echo "# missing: $missing" | tr '\n' ' '; echo; fi
 fi
 
+# Every PAM code the entry points return, in (8)'s RETURN VALUES.
+mapfile -t codes < <(grep -oE 'return (rc == [A-Z_]+ \? )?PAM_[A-Z_]+|rc = PAM_[A-Z_]+|\? PAM_[A-Z_]+ : [a-z]+|return PAM_[A-Z_]+' \
+	"$src/pam_pgsql_dovecot.c" | grep -oE 'PAM_[A-Z_]+' | grep -vE '^PAM_CONV_AGAIN$' | sort -u)
+if [ ${#codes[@]} -lt 5 ]; then
+	not_ok "the PAM codes of pam_pgsql_dovecot.c could be read"
+else
+	missing=$(has "$mod8" "${codes[@]}")
+	if [ -z "$missing" ]; then ok "(8) names every PAM code the module returns (${#codes[@]})"; else
+		not_ok "(8) names every PAM code the module returns"; echo "# missing: $missing" | tr '\n' ' '; echo; fi
+fi
+
 missing=$(has "$cmd1" pw check -s -r -u -t -V -l -p --password-file -c)
 if [ -z "$missing" ]; then ok "(1) documents pw (-s -r -u -t -V -l -p --password-file) and check (-c)"; else
 	not_ok "(1) documents pw and check"; echo "# missing: $missing" | tr '\n' ' '; echo; fi

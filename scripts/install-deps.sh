@@ -9,7 +9,11 @@ packages=(
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
 	dovecot-core sasl2-bin libsodium-dev valgrind
+	# scale-out tests: PgBouncer, certificates
 	pgbouncer openssl
+	# deployment: man pages, the Debian package, the Ansible role (tests/e2e, deb, ansible)
+	scdoc groff-base man-db debhelper dpkg-dev fakeroot lintian
+	ansible-core ansible-lint python3-apt
 	"$@"
 )
 missing=()

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The examples, the Ansible role and the migration guide say the same thing. Prints TAP.
+Usage: examples.py SOURCE-ROOT"""
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+root = Path(sys.argv[1])
+ex = root / "examples"
+role = ex / "ansible" / "roles" / "pam_pgsql_dovecot"
+defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+n = 0
+failed = False
+
+
+def check(name, cond, detail=""):
+    global n, failed
+    n += 1
+    print(f"{'ok' if cond else 'not ok'} {n} - {name}")
+    if not cond:
+        failed = True
+        for line in str(detail).splitlines():
+            print(f"# {line}")
+
+
+def settings(text, sep):
+    """key SEP value lines, comments and blank lines left out."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or sep not in line:
+            continue
+        k, v = line.split(sep, 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def render(text):
+    """The role's simple templates: {{ var }} from the defaults, comments dropped."""
+    text = re.sub(r"\{\{ *(\w+) *\}\}", lambda m: str(defaults.get(m.group(1), m.group(0))), text)
+    return [l for l in text.splitlines() if l.strip() and not l.startswith("#")]
+
+
+run_dir = defaults["pam_pgsql_dovecot_saslauthd_run_dir"]
+sasl = settings((ex / "saslauthd.default").read_text(), "=")
+check("examples/saslauthd.default: -r, no -c, socket in the role's run dir",
+      sasl.get("OPTIONS") == f'"-r -m {run_dir}"' and not defaults["pam_pgsql_dovecot_saslauthd_cache"],
+      sasl.get("OPTIONS"))
+check("examples/saslauthd.default: MECHANISMS=pam", sasl.get("MECHANISMS") == '"pam"')
+smtpd = [l for l in (ex / "postfix" / "smtpd.conf").read_text().splitlines()
+         if l.strip() and not l.startswith("#")]
+check("examples/postfix/smtpd.conf is what the role writes",
+      smtpd == render((role / "templates" / "smtpd.conf.j2").read_text()), smtpd)
+tmpfiles = [l for l in (ex / "saslauthd-tmpfiles.conf").read_text().splitlines()
+            if l.strip() and not l.startswith("#")]
+check("examples/saslauthd-tmpfiles.conf is what the role writes",
+      tmpfiles == render((role / "templates" / "saslauthd-tmpfiles.conf.j2").read_text()), tmpfiles)
+main_cf = settings((ex / "postfix" / "main.cf").read_text(), "=")
+wrong = {k: (v, main_cf.get(k)) for k, v in defaults["pam_pgsql_dovecot_postfix_settings"].items()
+         if main_cf.get(k) != str(v)}
+check("examples/postfix/main.cf has the role's Postfix settings", not wrong, wrong)
+check("Postfix's smtpd_sasl_path 'smtpd' names sasl/smtpd.conf",
+      main_cf.get("smtpd_sasl_path") == "smtpd" and main_cf.get("smtpd_sasl_type") == "cyrus")
+socket = settings((ex / "postfix" / "smtpd.conf").read_text(), ":").get("saslauthd_path", "")
+check("smtpd.conf's saslauthd_path, inside the chroot, is saslauthd's -m folder",
+      "/var/spool/postfix" + socket == run_dir + "/mux", socket)
+master = (ex / "postfix" / "master.cf").read_text()
+check("master.cf: lmtp without chroot, smtpd chrooted",
+      re.search(r"^lmtp\s+unix\s+-\s+-\s+n\s", master, re.M) is not None
+      and re.search(r"^smtp\s+inet\s+n\s+-\s+y\s", master, re.M) is not None)
+lmtp = main_cf.get("virtual_transport", "")
+cyrus = (ex / "cyrus" / "cyrus.conf").read_text()
+check("Postfix's LMTP socket is the one cyrus.conf listens on",
+      lmtp.startswith("lmtp:unix:") and f'listen="{lmtp[len("lmtp:unix:"):]}"' in cyrus, lmtp)
+haproxy = (ex / "haproxy" / "haproxy.cfg").read_text()
+m = re.search(r"^\s*server \S+ (127\.0\.0\.1:\d+)", haproxy, re.M)
+check("HAProxy's backend is cyrus.conf's loopback service",
+      m is not None and f'listen="{m.group(1)}"' in cyrus, m and m.group(1))
+imapd = settings((ex / "cyrus" / "imapd.conf").read_text(), ":")
+check("imapd.conf: saslauthd, plaintext only on the loopback service",
+      imapd.get("sasl_pwcheck_method") == "saslauthd" and imapd.get("allowplaintext") == "no"
+      and imapd.get("imaplocal_allowplaintext") == "yes" and "imaplocal " in cyrus)
+
+guide = (root / "docs" / "migrating-from-dovecot.md").read_text()
+links = sorted(set(re.findall(r"\]\(\.\./([^)#]+)\)", guide)))
+missing = [l for l in links if not (root / l).exists()]
+check(f"every file the guide links exists ({len(links)})", not missing, missing)
+for topic, pattern in [
+        ("dovecot-sql.conf.ext reuse", r"conf=/etc/dovecot/dovecot-sql\.conf\.ext"),
+        ("/etc/pam.d/imap, sieve, smtp", r"/etc/pam\.d/imap.*/etc/pam\.d/sieve.*/etc/pam\.d/smtp"),
+        ("saslauthd -a pam -r", r"-a pam -r"),
+        ("Debian's -c cache", r"Debian's default .*-c"),
+        ("smtpd_sasl_type = cyrus", r"smtpd_sasl_type = cyrus"),
+        ("smtpd.conf", r"/etc/postfix/sasl/smtpd\.conf"),
+        ("the chroot socket and its symlink", r"/var/spool/postfix/var/run/saslauthd.*symlink"),
+        ("LMTP with chroot off", r"lmtp +unix +- +- +n"),
+        ("HAProxy TLS/SNI", r"HAProxy.*SNI"),
+        ("ManageSieve STARTTLS", r"ManageSieve.*STARTTLS"),
+        ("pamtester", r"pamtester imap"),
+        ("testsaslauthd", r"testsaslauthd -s imap"),
+        ("the admin command's check", r"pam-pgsql-dovecot check")]:
+    check(f"the guide covers {topic}", re.search(pattern, guide, re.S) is not None)
+print(f"1..{n}")
+sys.exit(1 if failed else 0)

@@ -92,8 +92,8 @@ static const struct pgd_scheme schemes[] = {
     {"PLAIN", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
     {"CLEAR", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
     {"CLEARTEXT", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
-    {"PLAIN-TRUNC", PGD_ENC_NONE, 0, verify_plain_trunc, generate_plain, PGD_DIGEST_NONE, NULL,
-     NO_ROUNDS},
+    {"PLAIN-TRUNC", PGD_ENC_NONE, 0, verify_plain_trunc, generate_plain_trunc, PGD_DIGEST_NONE,
+     NULL, NO_ROUNDS},
 };
 
 #define N_SCHEMES (sizeof(schemes) / sizeof(schemes[0]))
@@ -444,6 +444,24 @@ static enum pgd_hash_result generate_plain(const struct pgd_scheme *s, const cha
 	(void)rounds;
 	(void)info;
 	return pgd_raw_set(out, password, strlen(password)) ? PGD_HASH_MATCH : PGD_HASH_NOMEM;
+}
+
+/* "<length>-<password>". doveadm pw -s PLAIN-TRUNC prints the bare password, which its own
+ * verifier then refuses; we print the form it verifies. */
+static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, const char *password,
+                                                 const char *user, unsigned long rounds,
+                                                 struct pgd_raw *out, struct pgd_hash_info *info)
+{
+	size_t len = strlen(password);
+
+	(void)s;
+	(void)user;
+	(void)rounds;
+	(void)info;
+	if (!pgd_raw_alloc(out, len + 24))
+		return PGD_HASH_NOMEM;
+	out->len = (size_t)snprintf((char *)out->heap, out->heap_size, "%zu-%s", len, password);
+	return PGD_HASH_MATCH;
 }
 
 /*

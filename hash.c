@@ -39,6 +39,10 @@ static enum pgd_hash_result generate_plain(const struct pgd_scheme *s, const cha
                                            const char *user, unsigned long rounds,
                                            struct pgd_raw *out, struct pgd_hash_info *info);
 
+static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, const char *password,
+                                                 const char *user, unsigned long rounds,
+                                                 struct pgd_raw *out, struct pgd_hash_info *info);
+
 #define SHA_CRYPT_ROUNDS 5000, 1000, 999999999
 #define BLF_COST 5, 4, 31
 #define NO_ROUNDS 0, 0, 0

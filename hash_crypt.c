@@ -271,7 +271,8 @@ static unsigned long scrypt_kib(unsigned long log2_n, unsigned long r, unsigned 
 {
 	unsigned long kib = r / 8 + (r % 8 != 0); /* 128 * r bytes, rounded up to KiB */
 
-	if (log2_n >= 64 || (kib != 0 && log2_n >= 64 - (unsigned long)__builtin_clzl(kib)))
+	/* kib << log2_n overflows once log2_n reaches the count of leading zero bits */
+	if (log2_n >= 64 || (kib != 0 && log2_n >= (unsigned long)__builtin_clzl(kib)))
 		return ULONG_MAX;
 	kib <<= log2_n;
 	if (p != 0 && kib > ULONG_MAX / p)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Dovecot 2.3 password schemes, reimplemented from the behaviour of src/auth/password-scheme*.c
- * and checked against `doveadm pw` (tests/vectors/).
+ * and checked against `doveadm pw` (tests/vectors/). This file reads "{SCHEME.enc}value",
+ * decodes it and hands it to the scheme; the schemes live in hash_crypt.c (crypt(3) family),
+ * hash_digest.c (libcrypto digests, PBKDF2, SCRAM), hash_cram.c, hash_otp.c and hash_argon2.c.
  *
  * How Dovecot's SQL passdb reads a password column, which is what we copy:
  *   - auth_request_set_password(): a value that starts with '{' and contains '}' keeps its
@@ -10,94 +12,100 @@
  *     default MD5 such a row is verified by md5_verify() on the whole string.
  *   - password_decode(): ".b64"/".base64"/".hex" suffixes; schemes with a fixed digest length
  *     guess hex (exactly twice the length) or base64, and the decoded length must match.
- *   - DES-CRYPT, SHA256-CRYPT, SHA512-CRYPT and CRYPT all run crypt() on the whole value
- *     (crypt_verify), except that "$2?$" values go to the BLF-CRYPT verifier.
- *   - BLF-CRYPT only takes "$2[a-z]$" values of at least 30 characters.
- *   - MD5-CRYPT and the "$1$" branch of MD5 use Dovecot's own md5crypt, which accepts any salt
- *     byte; libxcrypt refuses some, so we carry our own md5crypt too.
+ *   - password_verify(): a scheme with its own verifier uses it; the others (SHA*, PLAIN-MD*,
+ *     CRAM-MD5, DIGEST-MD5, PLAIN) make the value from the password and compare the bytes.
+ *   - Schemes Dovecot 2.3.19 dropped (NTLM, LANMAN, RPA, SKEY) are unknown schemes, as there.
  */
 #include "hash.h"
+#include "hash_impl.h"
 #include "secret.h"
 
-#include <crypt.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
-#include <openssl/evp.h>
-
-#define MD5_LEN 16
-/* "$1$" + 8 salt bytes + "$" + 22 characters + NUL */
-#define MD5CRYPT_OUT_LEN 35
-/* Dovecot hands crypt_blowfish_rn() the first 30 characters: "$2y$NN$", 22 salt, 1 more. */
-#define BLF_SETTING_LEN 30
 /* Longest scheme name we echo in a detail line. */
 #define NAME_ECHO_MAX 40
 
-enum verifier {
-	VERIFY_CRYPT,
-	VERIFY_BLF_CRYPT,
-	VERIFY_MD5_CRYPT,
-	VERIFY_MD5,
-	VERIFY_PLAIN,
-	VERIFY_PLAIN_MD5,
-};
+static enum pgd_hash_result verify_plain_trunc(const struct pgd_scheme *s,
+                                               const struct pgd_raw *raw, const char *password,
+                                               const struct pgd_hash_policy *policy,
+                                               struct pgd_hash_info *info);
+static enum pgd_hash_result generate_plain(const struct pgd_scheme *s, const char *password,
+                                           const char *user, unsigned long rounds,
+                                           struct pgd_raw *out, struct pgd_hash_info *info);
 
-enum encoding {
-	ENC_NONE,
-	ENC_HEX,
-	ENC_BASE64,
-};
+static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, const char *password,
+                                                 const char *user, unsigned long rounds,
+                                                 struct pgd_raw *out, struct pgd_hash_info *info);
 
-enum generator {
-	GEN_CRYPT,
-	GEN_MD5_CRYPT,
-	GEN_PLAIN,
-	GEN_PLAIN_MD5,
-};
+#define SHA_CRYPT_ROUNDS 5000, 1000, 999999999
+#define BLF_COST 5, 4, 31
+#define NO_ROUNDS 0, 0, 0
 
-struct scheme {
-	const char *name;
-	enum verifier verifier;
-	enum encoding default_encoding;
-	size_t raw_len; /* decoded length every value must have, or 0 */
-	enum generator generator;
-	const char *crypt_prefix; /* for crypt_gensalt_rn */
-	unsigned long rounds_default, rounds_min, rounds_max;
-};
-
-static const struct scheme schemes[] = {
-    {"SHA512-CRYPT", VERIFY_CRYPT, ENC_NONE, 0, GEN_CRYPT, "$6$", 5000, 1000, 999999999},
-    {"SHA256-CRYPT", VERIFY_CRYPT, ENC_NONE, 0, GEN_CRYPT, "$5$", 5000, 1000, 999999999},
-    {"BLF-CRYPT", VERIFY_BLF_CRYPT, ENC_NONE, 0, GEN_CRYPT, "$2y$", 5, 4, 31},
+/* Dovecot 2.3.19's list (doveadm pw -l), in that program's spelling. */
+static const struct pgd_scheme schemes[] = {
+    {"SHA512-CRYPT", PGD_ENC_NONE, 0, pgd_verify_crypt, pgd_generate_crypt, PGD_DIGEST_NONE, "$6$",
+     SHA_CRYPT_ROUNDS},
+    {"SHA256-CRYPT", PGD_ENC_NONE, 0, pgd_verify_crypt, pgd_generate_crypt, PGD_DIGEST_NONE, "$5$",
+     SHA_CRYPT_ROUNDS},
+    {"BLF-CRYPT", PGD_ENC_NONE, 0, pgd_verify_blf, pgd_generate_crypt, PGD_DIGEST_NONE, "$2y$",
+     BLF_COST},
     /* Dovecot generates bcrypt for plain CRYPT too. */
-    {"CRYPT", VERIFY_CRYPT, ENC_NONE, 0, GEN_CRYPT, "$2y$", 5, 4, 31},
-    {"DES-CRYPT", VERIFY_CRYPT, ENC_NONE, 0, GEN_CRYPT, "", 0, 0, 0},
-    {"MD5-CRYPT", VERIFY_MD5_CRYPT, ENC_NONE, 0, GEN_MD5_CRYPT, "$1$", 0, 0, 0},
-    {"MD5", VERIFY_MD5, ENC_NONE, 0, GEN_MD5_CRYPT, "$1$", 0, 0, 0},
-    {"PLAIN-MD5", VERIFY_PLAIN_MD5, ENC_HEX, MD5_LEN, GEN_PLAIN_MD5, NULL, 0, 0, 0},
-    {"PLAIN", VERIFY_PLAIN, ENC_NONE, 0, GEN_PLAIN, NULL, 0, 0, 0},
-    {"CLEAR", VERIFY_PLAIN, ENC_NONE, 0, GEN_PLAIN, NULL, 0, 0, 0},
-    {"CLEARTEXT", VERIFY_PLAIN, ENC_NONE, 0, GEN_PLAIN, NULL, 0, 0, 0},
+    {"CRYPT", PGD_ENC_NONE, 0, pgd_verify_crypt, pgd_generate_crypt, PGD_DIGEST_NONE, "$2y$",
+     BLF_COST},
+    {"DES-CRYPT", PGD_ENC_NONE, 0, pgd_verify_crypt, pgd_generate_crypt, PGD_DIGEST_NONE, "",
+     NO_ROUNDS},
+    {"MD5-CRYPT", PGD_ENC_NONE, 0, pgd_verify_md5_crypt, pgd_generate_md5_crypt, PGD_DIGEST_NONE,
+     "$1$", NO_ROUNDS},
+    {"MD5", PGD_ENC_NONE, 0, pgd_verify_md5, pgd_generate_md5_crypt, PGD_DIGEST_NONE, "$1$",
+     NO_ROUNDS},
+    {"PLAIN-MD5", PGD_ENC_HEX, 16, NULL, pgd_generate_digest, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
+    {"LDAP-MD5", PGD_ENC_BASE64, 16, NULL, pgd_generate_digest, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
+    {"PLAIN-MD4", PGD_ENC_HEX, 16, NULL, pgd_generate_digest, PGD_DIGEST_MD4, NULL, NO_ROUNDS},
+    {"SHA", PGD_ENC_BASE64, 20, NULL, pgd_generate_digest, PGD_DIGEST_SHA1, NULL, NO_ROUNDS},
+    {"SHA1", PGD_ENC_BASE64, 20, NULL, pgd_generate_digest, PGD_DIGEST_SHA1, NULL, NO_ROUNDS},
+    {"SHA256", PGD_ENC_BASE64, 32, NULL, pgd_generate_digest, PGD_DIGEST_SHA256, NULL, NO_ROUNDS},
+    {"SHA512", PGD_ENC_BASE64, 64, NULL, pgd_generate_digest, PGD_DIGEST_SHA512, NULL, NO_ROUNDS},
+    {"SMD5", PGD_ENC_BASE64, 0, pgd_verify_salted, pgd_generate_salted, PGD_DIGEST_MD5, NULL,
+     NO_ROUNDS},
+    {"SSHA", PGD_ENC_BASE64, 0, pgd_verify_salted, pgd_generate_salted, PGD_DIGEST_SHA1, NULL,
+     NO_ROUNDS},
+    {"SSHA256", PGD_ENC_BASE64, 0, pgd_verify_salted, pgd_generate_salted, PGD_DIGEST_SHA256, NULL,
+     NO_ROUNDS},
+    {"SSHA512", PGD_ENC_BASE64, 0, pgd_verify_salted, pgd_generate_salted, PGD_DIGEST_SHA512, NULL,
+     NO_ROUNDS},
+    {"PBKDF2", PGD_ENC_NONE, 0, pgd_verify_pbkdf2, pgd_generate_pbkdf2, PGD_DIGEST_SHA1, NULL, 5000,
+     1, 4294967295UL},
+    {"SCRAM-SHA-1", PGD_ENC_NONE, 0, pgd_verify_scram, pgd_generate_scram, PGD_DIGEST_SHA1, NULL,
+     4096, 1, 2147483647UL},
+    {"SCRAM-SHA-256", PGD_ENC_NONE, 0, pgd_verify_scram, pgd_generate_scram, PGD_DIGEST_SHA256,
+     NULL, 4096, 1, 2147483647UL},
+    {"ARGON2I", PGD_ENC_NONE, 0, pgd_verify_argon2, pgd_generate_argon2, PGD_DIGEST_NONE,
+     "$argon2i$", 4, 3, 4294967295UL},
+    {"ARGON2ID", PGD_ENC_NONE, 0, pgd_verify_argon2, pgd_generate_argon2, PGD_DIGEST_NONE,
+     "$argon2id$", 2, 1, 4294967295UL},
+    {"CRAM-MD5", PGD_ENC_HEX, 32, NULL, pgd_generate_cram_md5, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
+    {"HMAC-MD5", PGD_ENC_HEX, 32, NULL, pgd_generate_cram_md5, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
+    {"DIGEST-MD5", PGD_ENC_HEX, 16, NULL, pgd_generate_digest_md5, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
+    {"OTP", PGD_ENC_NONE, 0, pgd_verify_otp, pgd_generate_otp, PGD_DIGEST_SHA1, NULL, NO_ROUNDS},
+    {"PLAIN", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
+    {"CLEAR", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
+    {"CLEARTEXT", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
+    {"PLAIN-TRUNC", PGD_ENC_NONE, 0, verify_plain_trunc, generate_plain_trunc, PGD_DIGEST_NONE,
+     NULL, NO_ROUNDS},
 };
+
+#define N_SCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char crypt_alphabet[] =
     "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/* A decoded stored value: data points into the caller's string, or into heap (heap_size
- * bytes, NUL-terminated after len) that we wipe. */
-struct raw {
-	const unsigned char *data;
-	size_t len;
-	unsigned char *heap;
-	size_t heap_size;
-};
 
 static unsigned char ascii_upper(unsigned char c)
 {
@@ -118,20 +126,7 @@ static bool ascii_caseeq(const char *a, size_t alen, const char *b)
 	return true;
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool has_prefix(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static void set_detail(struct pgd_hash_info *info, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_detail(struct pgd_hash_info *info, const char *fmt, ...)
+void pgd_hash_set_detail(struct pgd_hash_info *info, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -146,6 +141,11 @@ static void set_scheme(struct pgd_hash_info *info, const char *name)
 {
 	if (info != NULL)
 		snprintf(info->scheme, sizeof(info->scheme), "%s", name);
+}
+
+unsigned long pgd_policy_cap(unsigned long value, unsigned long fallback)
+{
+	return value != 0 ? value : fallback;
 }
 
 /* Copies a scheme name the database gave us into out as printable ASCII, shortened, so that
@@ -166,19 +166,25 @@ static void sanitize_name(const char *name, size_t len, char out[NAME_ECHO_MAX +
 	out[i] = '\0';
 }
 
+/* False for a scheme in the table whose library this build lacks. */
+static bool scheme_built(const struct pgd_scheme *s)
+{
+	return s->verify != pgd_verify_argon2 || pgd_argon2_available();
+}
+
 /*
  * Finds the scheme for "NAME[.SUFFIX]" (len bytes, not NUL-terminated) as Dovecot's
  * password_scheme_lookup() does: the name ends at the first '.', an unknown suffix makes the
  * whole scheme unknown. Returns NULL if unknown; *explicit_enc says whether a suffix was given.
  */
-static const struct scheme *scheme_lookup(const char *name, size_t len, enum encoding *enc,
-                                          bool *explicit_enc)
+static const struct pgd_scheme *scheme_lookup(const char *name, size_t len, enum pgd_encoding *enc,
+                                              bool *explicit_enc)
 {
 	const char *dot = memchr(name, '.', len);
 	size_t base_len = dot != NULL ? (size_t)(dot - name) : len;
-	const struct scheme *found = NULL;
+	const struct pgd_scheme *found = NULL;
 
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+	for (size_t i = 0; i < N_SCHEMES; i++) {
 		if (ascii_caseeq(name, base_len, schemes[i].name)) {
 			found = &schemes[i];
 			break;
@@ -197,9 +203,9 @@ static const struct scheme *scheme_lookup(const char *name, size_t len, enum enc
 
 	*explicit_enc = true;
 	if (ascii_caseeq(suffix, suffix_len, "b64") || ascii_caseeq(suffix, suffix_len, "base64"))
-		*enc = ENC_BASE64;
+		*enc = PGD_ENC_BASE64;
 	else if (ascii_caseeq(suffix, suffix_len, "hex"))
-		*enc = ENC_HEX;
+		*enc = PGD_ENC_HEX;
 	else
 		return NULL;
 	return found;
@@ -218,7 +224,7 @@ static int hex_value(char c)
 
 /* Strict hex as Dovecot's hex_to_binary(): pairs of hex digits, either case, nothing else.
  * out needs len / 2 bytes. Returns false on any other input. */
-static bool hex_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
+bool pgd_hex_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
 {
 	if (len % 2 != 0)
 		return false;
@@ -252,7 +258,7 @@ static bool b64_space(char c)
  * nothing but those after the padding, unused low bits not checked. out needs len * 3 / 4
  * bytes. Returns false on any other input.
  */
-static bool b64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
+bool pgd_b64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
 {
 	unsigned int quad[4];
 	size_t nq = 0, n = 0;
@@ -291,346 +297,240 @@ static bool b64_decode(const char *in, size_t len, unsigned char *out, size_t *o
 	return true;
 }
 
-static void raw_release(struct raw *raw)
+void pgd_hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+void pgd_b64_encode(const unsigned char *in, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned long w = (unsigned long)in[i] << 16;
+
+		if (i + 1 < len)
+			w |= (unsigned long)in[i + 1] << 8;
+		if (i + 2 < len)
+			w |= in[i + 2];
+		out[o++] = b64_alphabet[(w >> 18) & 0x3f];
+		out[o++] = b64_alphabet[(w >> 12) & 0x3f];
+		out[o++] = i + 1 < len ? b64_alphabet[(w >> 6) & 0x3f] : '=';
+		out[o++] = i + 2 < len ? b64_alphabet[w & 0x3f] : '=';
+	}
+	out[o] = '\0';
+}
+
+bool pgd_raw_alloc(struct pgd_raw *out, size_t size)
+{
+	*out = (struct pgd_raw){0};
+	out->heap = calloc(1, size + 1);
+	if (out->heap == NULL)
+		return false;
+	out->heap_size = size + 1;
+	out->data = out->heap;
+	return true;
+}
+
+bool pgd_raw_set(struct pgd_raw *out, const void *data, size_t len)
+{
+	if (!pgd_raw_alloc(out, len))
+		return false;
+	if (len > 0)
+		memcpy(out->heap, data, len);
+	out->len = len;
+	return true;
+}
+
+void pgd_raw_release(struct pgd_raw *raw)
 {
 	if (raw->heap != NULL) {
 		pgd_wipe(raw->heap, raw->heap_size);
 		free(raw->heap);
 	}
-	raw->data = NULL;
-	raw->heap = NULL;
-	raw->len = raw->heap_size = 0;
+	*raw = (struct pgd_raw){0};
+}
+
+bool pgd_random_bytes(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+bool pgd_random_salt(char *out, size_t len)
+{
+	unsigned char *bytes = (unsigned char *)out;
+
+	if (!pgd_random_bytes(out, len))
+		return false;
+	/* 256 is a multiple of 64: no bias */
+	for (size_t i = 0; i < len; i++)
+		out[i] = crypt_alphabet[bytes[i] % 64];
+	out[len] = '\0';
+	return true;
 }
 
 /*
  * Decodes value for scheme s as Dovecot's password_decode() does. On success fills raw, which
  * the caller releases, and returns true; otherwise sets *res and the detail and returns false.
  */
-static bool decode_value(const struct scheme *s, enum encoding enc, bool explicit_enc,
-                         const char *value, struct raw *raw, enum pgd_hash_result *res,
+static bool decode_value(const struct pgd_scheme *s, enum pgd_encoding enc, bool explicit_enc,
+                         const char *value, struct pgd_raw *raw, enum pgd_hash_result *res,
                          struct pgd_hash_info *info)
 {
 	size_t len = strlen(value);
 	bool guessed = false;
 	bool ok = false;
 
-	*raw = (struct raw){.data = (const unsigned char *)value, .len = len};
-	if (enc != ENC_NONE && s->raw_len != 0 && !explicit_enc) {
+	*raw = (struct pgd_raw){.data = (const unsigned char *)value, .len = len};
+	if (enc != PGD_ENC_NONE && s->raw_len != 0 && !explicit_enc) {
 		/* Dovecot guesses: exactly twice the digest length is hex, anything else base64 */
-		enc = len == s->raw_len * 2 ? ENC_HEX : ENC_BASE64;
+		enc = len == s->raw_len * 2 ? PGD_ENC_HEX : PGD_ENC_BASE64;
 		guessed = true;
 	}
-	if (enc != ENC_NONE) {
+	if (enc != PGD_ENC_NONE) {
 		/* big enough for either decoding, plus the NUL the crypt verifiers rely on */
-		raw->heap_size = len / 2 + len / 4 + 4;
-		raw->heap = calloc(1, raw->heap_size);
-		if (raw->heap == NULL) {
+		if (!pgd_raw_alloc(raw, len / 2 + len / 4 + 4)) {
 			*res = PGD_HASH_NOMEM;
 			return false;
 		}
-		raw->data = raw->heap;
-		if (enc == ENC_HEX) {
-			ok = hex_decode(value, len, raw->heap, &raw->len);
+		if (enc == PGD_ENC_HEX) {
+			ok = pgd_hex_decode(value, len, raw->heap, &raw->len);
 			if (!ok && !guessed) {
-				set_detail(info, "stored value is not valid hex");
+				pgd_hash_set_detail(info, "stored value is not valid hex");
 				*res = PGD_HASH_MALFORMED;
-				raw_release(raw);
+				pgd_raw_release(raw);
 				return false;
 			}
 		}
 		/* a guessed hex that is not hex may still be base64 */
-		if (!ok && !b64_decode(value, len, raw->heap, &raw->len)) {
-			set_detail(info, "stored value is not valid base64");
+		if (!ok && !pgd_b64_decode(value, len, raw->heap, &raw->len)) {
+			pgd_hash_set_detail(info, "stored value is not valid base64");
 			*res = PGD_HASH_MALFORMED;
-			raw_release(raw);
+			pgd_raw_release(raw);
 			return false;
 		}
 		raw->heap[raw->len] = '\0';
 	}
 	if (s->raw_len != 0 && raw->len != s->raw_len) {
-		set_detail(info, "decoded length %zu instead of %zu", raw->len, s->raw_len);
+		pgd_hash_set_detail(info, "decoded length %zu instead of %zu", raw->len,
+		                    s->raw_len);
 		*res = PGD_HASH_MALFORMED;
-		raw_release(raw);
+		pgd_raw_release(raw);
 		return false;
 	}
 	return true;
 }
 
-/* One-shot MD5 through libcrypto. Returns false if libcrypto cannot give us MD5 (FIPS mode). */
-static bool md5_digest(const void *data, size_t len, unsigned char out[MD5_LEN])
+static enum pgd_hash_result generate_plain(const struct pgd_scheme *s, const char *password,
+                                           const char *user, unsigned long rounds,
+                                           struct pgd_raw *out, struct pgd_hash_info *info)
 {
-	unsigned int out_len = 0;
-
-	return EVP_Digest(data, len, out, &out_len, EVP_md5(), NULL) == 1 && out_len == MD5_LEN;
+	(void)s;
+	(void)user;
+	(void)rounds;
+	(void)info;
+	return pgd_raw_set(out, password, strlen(password)) ? PGD_HASH_MATCH : PGD_HASH_NOMEM;
 }
 
-static bool md5_begin(EVP_MD_CTX *ctx)
+/* "<length>-<password>". doveadm pw -s PLAIN-TRUNC prints the bare password, which its own
+ * verifier then refuses; we print the form it verifies. */
+static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, const char *password,
+                                                 const char *user, unsigned long rounds,
+                                                 struct pgd_raw *out, struct pgd_hash_info *info)
 {
-	return EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
-}
+	size_t len = strlen(password);
 
-static bool md5_add(EVP_MD_CTX *ctx, const void *data, size_t len)
-{
-	return EVP_DigestUpdate(ctx, data, len) == 1;
-}
-
-static bool md5_end(EVP_MD_CTX *ctx, unsigned char out[MD5_LEN])
-{
-	return EVP_DigestFinal_ex(ctx, out, NULL) == 1;
-}
-
-static void crypt_b64(char **p, unsigned long v, int n)
-{
-	while (n-- > 0) {
-		*(*p)++ = crypt_alphabet[v & 0x3f];
-		v >>= 6;
-	}
+	(void)s;
+	(void)user;
+	(void)rounds;
+	(void)info;
+	if (!pgd_raw_alloc(out, len + 24))
+		return PGD_HASH_NOMEM;
+	out->len = (size_t)snprintf((char *)out->heap, out->heap_size, "%zu-%s", len, password);
+	return PGD_HASH_MATCH;
 }
 
 /*
- * Poul-Henning Kamp's md5crypt as Dovecot computes it: an optional "$1$", then the salt up to
- * the first '$' or 8 bytes, whatever those bytes are. Writes "$1$salt$hash" into out.
- * Returns false only if libcrypto fails.
+ * Dovecot's plain_trunc_verify(): "<length>-<password>", the length read as a size_t that
+ * wraps around (doveadm verifies "18446744073709551619-sec" as "3-sec"). A stored password
+ * exactly <length> long also accepts any longer password that starts with it.
  */
-static bool md5crypt(const char *pw, const char *setting, char out[MD5CRYPT_OUT_LEN])
+static enum pgd_hash_result verify_plain_trunc(const struct pgd_scheme *s,
+                                               const struct pgd_raw *raw, const char *password,
+                                               const struct pgd_hash_policy *policy,
+                                               struct pgd_hash_info *info)
 {
-	const char *salt = has_prefix(setting, "$1$") ? setting + 3 : setting;
-	size_t sl = 0, pl = strlen(pw);
-	unsigned char sum[MD5_LEN];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = ctx != NULL;
+	size_t i, trunc_len = 0, pw_len = strlen(password), stored_len;
+	const unsigned char *stored;
 
-	while (sl < 8 && salt[sl] != '\0' && salt[sl] != '$')
-		sl++;
-
-	/* the "alternate sum": MD5(pw salt pw) */
-	ok = ok && md5_begin(ctx) && md5_add(ctx, pw, pl) && md5_add(ctx, salt, sl) &&
-	     md5_add(ctx, pw, pl) && md5_end(ctx, sum);
-	ok = ok && md5_begin(ctx) && md5_add(ctx, pw, pl) && md5_add(ctx, "$1$", 3) &&
-	     md5_add(ctx, salt, sl);
-	for (size_t left = pl; ok && left > 0; left -= left > MD5_LEN ? MD5_LEN : left)
-		ok = md5_add(ctx, sum, left > MD5_LEN ? MD5_LEN : left);
-	/* one byte per bit of the length: a NUL for a set bit, else the first password byte */
-	for (size_t bits = pl; ok && bits > 0; bits >>= 1)
-		ok = md5_add(ctx, (bits & 1) != 0 ? "" : pw, 1);
-	ok = ok && md5_end(ctx, sum);
-	for (int i = 0; ok && i < 1000; i++) {
-		ok = md5_begin(ctx);
-		ok = ok && ((i & 1) != 0 ? md5_add(ctx, pw, pl) : md5_add(ctx, sum, MD5_LEN));
-		if (ok && i % 3 != 0)
-			ok = md5_add(ctx, salt, sl);
-		if (ok && i % 7 != 0)
-			ok = md5_add(ctx, pw, pl);
-		ok = ok && ((i & 1) != 0 ? md5_add(ctx, sum, MD5_LEN) : md5_add(ctx, pw, pl));
-		ok = ok && md5_end(ctx, sum);
-	}
-	EVP_MD_CTX_free(ctx);
-	if (ok) {
-		char *p = out;
-
-		memcpy(p, "$1$", 3);
-		p += 3;
-		memcpy(p, salt, sl);
-		p += sl;
-		*p++ = '$';
-		crypt_b64(&p, (unsigned long)sum[0] << 16 | (unsigned long)sum[6] << 8 | sum[12],
-		          4);
-		crypt_b64(&p, (unsigned long)sum[1] << 16 | (unsigned long)sum[7] << 8 | sum[13],
-		          4);
-		crypt_b64(&p, (unsigned long)sum[2] << 16 | (unsigned long)sum[8] << 8 | sum[14],
-		          4);
-		crypt_b64(&p, (unsigned long)sum[3] << 16 | (unsigned long)sum[9] << 8 | sum[15],
-		          4);
-		crypt_b64(&p, (unsigned long)sum[4] << 16 | (unsigned long)sum[10] << 8 | sum[5],
-		          4);
-		crypt_b64(&p, sum[11], 2);
-		*p = '\0';
-	}
-	pgd_wipe(sum, sizeof(sum));
-	return ok;
-}
-
-static enum pgd_hash_result verify_md5crypt(const char *password, const char *hash,
-                                            struct pgd_hash_info *info)
-{
-	char out[MD5CRYPT_OUT_LEN];
-	enum pgd_hash_result res;
-
-	if (!md5crypt(password, hash, out)) {
-		set_detail(info, "MD5 is not available from libcrypto");
-		return PGD_HASH_UNSUPPORTED;
-	}
-	res = pgd_ct_streq(out, hash) ? PGD_HASH_MATCH : PGD_HASH_MISMATCH;
-	pgd_wipe(out, sizeof(out));
-	return res;
-}
-
-/* crypt_rn(password, setting) compared in constant time with expected. */
-static enum pgd_hash_result crypt_compare(const char *password, const char *setting,
-                                          const char *expected, struct pgd_hash_info *info)
-{
-	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	enum pgd_hash_result res;
-	const char *out;
-
-	if (cd == NULL)
-		return PGD_HASH_NOMEM;
-	errno = 0;
-	out = crypt_rn(password, setting, cd, (int)sizeof(*cd));
-	if (out == NULL && errno == ENOMEM) {
-		res = PGD_HASH_NOMEM;
-	} else if (out == NULL || out[0] == '*') {
-		set_detail(info, "crypt() rejects the stored hash");
-		res = PGD_HASH_MALFORMED;
-	} else {
-		res = pgd_ct_streq(out, expected) ? PGD_HASH_MATCH : PGD_HASH_MISMATCH;
-	}
-	pgd_wipe(cd, sizeof(*cd));
-	free(cd);
-	return res;
-}
-
-static enum pgd_hash_result verify_blf(const char *password, const char *hash,
-                                       const struct pgd_hash_policy *policy,
-                                       struct pgd_hash_info *info)
-{
-	unsigned long cap =
-	    policy->max_bcrypt_cost != 0 ? policy->max_bcrypt_cost : PGD_DEFAULT_MAX_BCRYPT_COST;
-	char setting[BLF_SETTING_LEN + 1];
-	enum pgd_hash_result res;
-
-	if (hash[0] == '\0') {
-		set_detail(info, "empty hash");
+	(void)s;
+	(void)policy;
+	for (i = 0; i < raw->len && raw->data[i] >= '0' && raw->data[i] <= '9'; i++)
+		trunc_len = trunc_len * 10 + (size_t)(raw->data[i] - '0');
+	if (i == raw->len || raw->data[i] != '-') {
+		pgd_hash_set_detail(info, "PLAIN-TRUNC value lacks its length- prefix");
 		return PGD_HASH_MALFORMED;
 	}
-	if (strlen(hash) < BLF_SETTING_LEN || hash[0] != '$' || hash[1] != '2' || hash[2] < 'a' ||
-	    hash[2] > 'z' || hash[3] != '$') {
-		set_detail(info, "not a bcrypt hash");
-		return PGD_HASH_MALFORMED;
-	}
-	if (is_digit(hash[4]) && is_digit(hash[5]) && hash[6] == '$') {
-		unsigned long cost = (unsigned long)((hash[4] - '0') * 10 + (hash[5] - '0'));
-
-		if (cost > cap) {
-			set_detail(info, "bcrypt cost %lu above cap %lu", cost, cap);
-			return PGD_HASH_TOO_COSTLY;
-		}
-	}
-	memcpy(setting, hash, BLF_SETTING_LEN);
-	setting[BLF_SETTING_LEN] = '\0';
-	res = crypt_compare(password, setting, hash, info);
-	pgd_wipe(setting, sizeof(setting));
-	return res;
+	stored = raw->data + i + 1;
+	stored_len = raw->len - i - 1;
+	if (stored_len == trunc_len && pw_len >= trunc_len)
+		return pgd_ct_memeq(stored, password, trunc_len) ? PGD_HASH_MATCH
+		                                                 : PGD_HASH_MISMATCH;
+	if (pw_len != stored_len)
+		return PGD_HASH_MISMATCH;
+	return pgd_ct_memeq(stored, password, pw_len) ? PGD_HASH_MATCH : PGD_HASH_MISMATCH;
 }
 
-/* Dovecot's crypt_verify(): crypt() of the whole value, bcrypt by its own verifier. */
-static enum pgd_hash_result verify_crypt(const char *password, const char *hash,
-                                         const struct pgd_hash_policy *policy,
-                                         struct pgd_hash_info *info)
-{
-	unsigned long cap =
-	    policy->max_crypt_rounds != 0 ? policy->max_crypt_rounds : PGD_DEFAULT_MAX_CRYPT_ROUNDS;
-
-	if (strlen(hash) > 4 && hash[0] == '$' && hash[1] == '2' && hash[3] == '$')
-		return verify_blf(password, hash, policy, info);
-	if (hash[0] == '\0') {
-		set_detail(info, "empty hash");
-		return PGD_HASH_MALFORMED;
-	}
-	if ((has_prefix(hash, "$5$rounds=") || has_prefix(hash, "$6$rounds=")) &&
-	    is_digit(hash[10])) {
-		unsigned long rounds = 0;
-		bool saturated = false;
-
-		for (const char *p = hash + 10; is_digit(*p); p++) {
-			unsigned long d = (unsigned long)(*p - '0');
-
-			if (rounds > (ULONG_MAX - d) / 10) {
-				saturated = true;
-				break;
-			}
-			rounds = rounds * 10 + d;
-		}
-		if (saturated || rounds > cap) {
-			set_detail(info, "rounds %lu%s above cap %lu", rounds, saturated ? "+" : "",
-			           cap);
-			return PGD_HASH_TOO_COSTLY;
-		}
-	}
-	return crypt_compare(password, hash, hash, info);
-}
-
-static enum pgd_hash_result verify_plain_md5(const char *password, const unsigned char *digest,
+/* Dovecot's generic verification: make the value from the password, compare the bytes. */
+static enum pgd_hash_result verify_generated(const struct pgd_scheme *s, const struct pgd_raw *raw,
+                                             const char *password,
+                                             const struct pgd_hash_policy *policy,
                                              struct pgd_hash_info *info)
 {
-	unsigned char sum[MD5_LEN];
-	enum pgd_hash_result res;
+	struct pgd_raw mine = {0};
+	enum pgd_hash_result res = s->generate(s, password, policy->login_user, 0, &mine, info);
 
-	if (!md5_digest(password, strlen(password), sum)) {
-		set_detail(info, "MD5 is not available from libcrypto");
-		return PGD_HASH_UNSUPPORTED;
-	}
-	res = pgd_ct_memeq(sum, digest, MD5_LEN) ? PGD_HASH_MATCH : PGD_HASH_MISMATCH;
-	pgd_wipe(sum, sizeof(sum));
+	if (res == PGD_HASH_MATCH)
+		res = mine.len == raw->len && pgd_ct_memeq(mine.data, raw->data, raw->len)
+		          ? PGD_HASH_MATCH
+		          : PGD_HASH_MISMATCH;
+	pgd_raw_release(&mine);
 	return res;
 }
 
-/* Dovecot's md5_verify(): "$1$" is md5crypt, anything else must decode as PLAIN-MD5. */
-static enum pgd_hash_result verify_md5(const char *password, const char *hash,
-                                       struct pgd_hash_info *info)
+enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *password,
+                                              const struct pgd_hash_policy *policy,
+                                              struct pgd_hash_info *info)
 {
-	const struct scheme *plain_md5;
-	enum pgd_hash_result res = PGD_HASH_MALFORMED;
-	enum encoding enc;
+	enum pgd_encoding enc;
 	bool explicit_enc;
-	struct raw digest;
+	const struct pgd_scheme *s = scheme_lookup("PLAIN-MD5", 9, &enc, &explicit_enc);
+	enum pgd_hash_result res = PGD_HASH_MALFORMED;
+	struct pgd_raw digest;
 
-	if (has_prefix(hash, "$1$"))
-		return verify_md5crypt(password, hash, info);
-	plain_md5 = scheme_lookup("PLAIN-MD5", 9, &enc, &explicit_enc);
-	if (!decode_value(plain_md5, enc, explicit_enc, hash, &digest, &res, info)) {
-		if (res == PGD_HASH_MALFORMED)
-			set_detail(info, "not a valid MD5-CRYPT or PLAIN-MD5 hash");
+	if (!decode_value(s, enc, explicit_enc, value, &digest, &res, info))
 		return res;
-	}
-	res = verify_plain_md5(password, digest.data, info);
-	raw_release(&digest);
+	res = verify_generated(s, &digest, password, policy, info);
+	pgd_raw_release(&digest);
 	return res;
-}
-
-static enum pgd_hash_result verify_raw(const struct scheme *s, const struct raw *raw,
-                                       const char *password, const struct pgd_hash_policy *policy,
-                                       struct pgd_hash_info *info)
-{
-	/* Dovecot turns the decoded bytes into a C string for the crypt family */
-	const char *hash = (const char *)raw->data;
-
-	switch (s->verifier) {
-	case VERIFY_CRYPT:
-		return verify_crypt(password, hash, policy, info);
-	case VERIFY_BLF_CRYPT:
-		return verify_blf(password, hash, policy, info);
-	case VERIFY_MD5_CRYPT:
-		if (hash[0] == '\0') {
-			set_detail(info, "empty hash");
-			return PGD_HASH_MALFORMED;
-		}
-		if (!has_prefix(hash, "$1$")) {
-			set_detail(info, "not an MD5-CRYPT hash");
-			return PGD_HASH_MALFORMED;
-		}
-		return verify_md5crypt(password, hash, info);
-	case VERIFY_MD5:
-		return verify_md5(password, hash, info);
-	case VERIFY_PLAIN:
-		if (raw->len != strlen(password))
-			return PGD_HASH_MISMATCH;
-		return pgd_ct_memeq(raw->data, password, raw->len) ? PGD_HASH_MATCH
-		                                                   : PGD_HASH_MISMATCH;
-	case VERIFY_PLAIN_MD5:
-		return verify_plain_md5(password, raw->data, info);
-	}
-	return PGD_HASH_UNSUPPORTED;
 }
 
 enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
@@ -640,10 +540,10 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 	static const struct pgd_hash_policy defaults = {0};
 	const char *name, *value, *brace;
 	size_t name_len;
-	const struct scheme *s;
-	enum encoding enc;
+	const struct pgd_scheme *s;
+	enum pgd_encoding enc;
 	bool explicit_enc;
-	struct raw raw;
+	struct pgd_raw raw;
 	enum pgd_hash_result res = PGD_HASH_MALFORMED;
 
 	if (info != NULL) {
@@ -653,7 +553,7 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 	if (policy == NULL)
 		policy = &defaults;
 	if (stored == NULL || stored[0] == '\0') {
-		set_detail(info, "empty stored value");
+		pgd_hash_set_detail(info, "empty stored value");
 		return PGD_HASH_MALFORMED;
 	}
 	if (password == NULL)
@@ -676,103 +576,40 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 		char shown[NAME_ECHO_MAX + 4];
 
 		sanitize_name(name, name_len, shown);
-		set_detail(info, "unknown scheme %s", name_len > 0 ? shown : "(empty)");
+		pgd_hash_set_detail(info, "unknown scheme %s", name_len > 0 ? shown : "(empty)");
 		return PGD_HASH_UNSUPPORTED;
 	}
 	set_scheme(info, s->name);
+	if (!scheme_built(s)) {
+		pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
+		return PGD_HASH_UNSUPPORTED;
+	}
 
 	if (!decode_value(s, enc, explicit_enc, value, &raw, &res, info))
 		return res;
-	res = verify_raw(s, &raw, password, policy, info);
-	raw_release(&raw);
+	if (s->verify != NULL)
+		res = s->verify(s, &raw, password, policy, info);
+	else
+		res = verify_generated(s, &raw, password, policy, info);
+	pgd_raw_release(&raw);
 	return res;
 }
 
-static void hex_encode(const unsigned char *in, size_t len, char *out)
+enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *password,
+                                          const char *user, unsigned long rounds, char **out,
+                                          struct pgd_hash_info *info)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
-}
-
-static void b64_encode(const unsigned char *in, size_t len, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned long w = (unsigned long)in[i] << 16;
-
-		if (i + 1 < len)
-			w |= (unsigned long)in[i + 1] << 8;
-		if (i + 2 < len)
-			w |= in[i + 2];
-		out[o++] = b64_alphabet[(w >> 18) & 0x3f];
-		out[o++] = b64_alphabet[(w >> 12) & 0x3f];
-		out[o++] = i + 1 < len ? b64_alphabet[(w >> 6) & 0x3f] : '=';
-		out[o++] = i + 2 < len ? b64_alphabet[w & 0x3f] : '=';
-	}
-	out[o] = '\0';
-}
-
-/* Hashes password for a crypt scheme into a heap string; NULL with *res set on failure. */
-static char *generate_crypt(const struct scheme *s, const char *password, unsigned long rounds,
-                            enum pgd_hash_result *res)
-{
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	char *copy = NULL;
-
-	errno = 0;
-	if (crypt_gensalt_rn(s->crypt_prefix, rounds, NULL, 0, salt, (int)sizeof(salt)) == NULL) {
-		*res = errno == ENOMEM ? PGD_HASH_NOMEM : PGD_HASH_UNSUPPORTED;
-		return NULL;
-	}
-	if (s->generator == GEN_MD5_CRYPT) {
-		char out[MD5CRYPT_OUT_LEN];
-
-		if (md5crypt(password, salt, out))
-			copy = strdup(out);
-		else
-			*res = PGD_HASH_UNSUPPORTED;
-		pgd_wipe(out, sizeof(out));
-	} else {
-		struct crypt_data *cd = calloc(1, sizeof(*cd));
-		const char *out = NULL;
-
-		if (cd != NULL)
-			out = crypt_rn(password, salt, cd, (int)sizeof(*cd));
-		if (cd == NULL)
-			*res = PGD_HASH_NOMEM;
-		else if (out == NULL || out[0] == '*')
-			*res = PGD_HASH_UNSUPPORTED;
-		else
-			copy = strdup(out);
-		if (cd != NULL) {
-			pgd_wipe(cd, sizeof(*cd));
-			free(cd);
-		}
-	}
-	if (copy == NULL && *res == PGD_HASH_MATCH)
-		*res = PGD_HASH_NOMEM;
-	pgd_wipe(salt, sizeof(salt));
-	return copy;
-}
-
-enum pgd_hash_result pgd_hash_generate(const char *scheme, const char *password,
-                                       unsigned long rounds, char **out)
-{
-	const struct scheme *s;
-	enum encoding enc;
+	const struct pgd_scheme *s;
+	enum pgd_encoding enc;
 	bool explicit_enc;
-	unsigned char digest[MD5_LEN];
-	const unsigned char *raw = NULL;
-	size_t raw_len = 0, name_len, enc_len;
-	char *crypted = NULL;
-	enum pgd_hash_result res = PGD_HASH_MATCH;
+	struct pgd_raw raw = {0};
+	size_t name_len, enc_len;
+	enum pgd_hash_result res;
 
+	if (info != NULL) {
+		info->scheme[0] = '\0';
+		info->detail[0] = '\0';
+	}
 	if (out == NULL)
 		return PGD_HASH_MALFORMED;
 	*out = NULL;
@@ -780,37 +617,35 @@ enum pgd_hash_result pgd_hash_generate(const char *scheme, const char *password,
 		return PGD_HASH_MALFORMED;
 	name_len = strlen(scheme);
 	s = scheme_lookup(scheme, name_len, &enc, &explicit_enc);
-	if (s == NULL)
-		return PGD_HASH_UNSUPPORTED;
-	if (rounds == 0)
-		rounds = s->rounds_default;
-	else if (rounds < s->rounds_min || rounds > s->rounds_max)
-		return PGD_HASH_MALFORMED;
+	if (s == NULL) {
+		char shown[NAME_ECHO_MAX + 4];
 
-	switch (s->generator) {
-	case GEN_CRYPT:
-	case GEN_MD5_CRYPT:
-		crypted = generate_crypt(s, password, rounds, &res);
-		if (crypted == NULL)
-			return res;
-		raw = (const unsigned char *)crypted;
-		raw_len = strlen(crypted);
-		break;
-	case GEN_PLAIN:
-		raw = (const unsigned char *)password;
-		raw_len = strlen(password);
-		break;
-	case GEN_PLAIN_MD5:
-		if (!md5_digest(password, strlen(password), digest))
-			return PGD_HASH_UNSUPPORTED;
-		raw = digest;
-		raw_len = sizeof(digest);
-		break;
+		sanitize_name(scheme, name_len, shown);
+		pgd_hash_set_detail(info, "unknown scheme %s", name_len > 0 ? shown : "(empty)");
+		return PGD_HASH_UNSUPPORTED;
+	}
+	set_scheme(info, s->name);
+	if (!scheme_built(s)) {
+		pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
+		return PGD_HASH_UNSUPPORTED;
+	}
+	if (rounds != 0 && (rounds < s->rounds_min || rounds > s->rounds_max)) {
+		if (s->rounds_max == 0)
+			pgd_hash_set_detail(info, "%s takes no rounds", s->name);
+		else
+			pgd_hash_set_detail(info, "%s rounds must be %lu to %lu", s->name,
+			                    s->rounds_min, s->rounds_max);
+		return PGD_HASH_MALFORMED;
 	}
 
-	enc_len = enc == ENC_HEX      ? raw_len * 2
-	          : enc == ENC_BASE64 ? (raw_len + 2) / 3 * 4
-	                              : raw_len;
+	res = s->generate(s, password, user, rounds, &raw, info);
+	if (res != PGD_HASH_MATCH) {
+		pgd_raw_release(&raw);
+		return res;
+	}
+	enc_len = enc == PGD_ENC_HEX      ? raw.len * 2
+	          : enc == PGD_ENC_BASE64 ? (raw.len + 2) / 3 * 4
+	                                  : raw.len;
 	*out = malloc(name_len + 2 + enc_len + 1);
 	if (*out == NULL) {
 		res = PGD_HASH_NOMEM;
@@ -822,26 +657,46 @@ enum pgd_hash_result pgd_hash_generate(const char *scheme, const char *password,
 		for (size_t i = 0; i < name_len; i++)
 			*p++ = (char)ascii_upper((unsigned char)scheme[i]);
 		*p++ = '}';
-		if (enc == ENC_HEX) {
-			hex_encode(raw, raw_len, p);
-		} else if (enc == ENC_BASE64) {
-			b64_encode(raw, raw_len, p);
+		if (enc == PGD_ENC_HEX) {
+			pgd_hex_encode(raw.data, raw.len, p);
+		} else if (enc == PGD_ENC_BASE64) {
+			pgd_b64_encode(raw.data, raw.len, p);
 		} else {
-			memcpy(p, raw, raw_len);
-			p[raw_len] = '\0';
+			memcpy(p, raw.data, raw.len);
+			p[raw.len] = '\0';
 		}
 	}
-	pgd_wipe(digest, sizeof(digest));
-	pgd_free_secret(crypted);
+	pgd_raw_release(&raw);
 	return res;
+}
+
+enum pgd_hash_result pgd_hash_generate(const char *scheme, const char *password,
+                                       unsigned long rounds, char **out)
+{
+	return pgd_hash_generate_ex(scheme, password, NULL, rounds, out, NULL);
 }
 
 bool pgd_hash_scheme_known(const char *name)
 {
-	enum encoding enc;
+	enum pgd_encoding enc;
 	bool explicit_enc;
+	const struct pgd_scheme *s;
 
-	return name != NULL && scheme_lookup(name, strlen(name), &enc, &explicit_enc) != NULL;
+	if (name == NULL)
+		return false;
+	s = scheme_lookup(name, strlen(name), &enc, &explicit_enc);
+	return s != NULL && scheme_built(s);
+}
+
+const char *pgd_hash_scheme_name(size_t i)
+{
+	for (size_t k = 0; k < N_SCHEMES; k++) {
+		if (!scheme_built(&schemes[k]))
+			continue;
+		if (i-- == 0)
+			return schemes[k].name;
+	}
+	return NULL;
 }
 
 const char *pgd_hash_result_str(enum pgd_hash_result r)

@@ -15,12 +15,21 @@ enum pgd_hash_result {
 	PGD_HASH_NOMEM,
 };
 
-/* Defaults for the cost caps (conf keys max_crypt_rounds, max_bcrypt_cost). */
+/* Defaults for the cost caps (conf keys max_crypt_rounds, max_bcrypt_cost). A cap left at 0 in
+ * struct pgd_hash_policy means its default. */
 #define PGD_DEFAULT_MAX_CRYPT_ROUNDS 1000000UL
 #define PGD_DEFAULT_MAX_BCRYPT_COST 14UL
+/* PBKDF2 rounds, SCRAM-SHA-* iterations, OTP sequence number. */
+#define PGD_DEFAULT_MAX_ITERATIONS 1000000UL
+/* Memory one verification may take, in KiB: Argon2's m=, scrypt's and yescrypt's 128*r*N*p.
+ * 256 MiB is the memory of libsodium's "moderate" argon2id. */
+#define PGD_DEFAULT_MAX_MEMORY_KIB 262144UL
+/* Argon2 t= (passes over the memory). */
+#define PGD_DEFAULT_MAX_ARGON2_OPS 16UL
 
 struct pgd_hash_policy {
-	/* Scheme for stored values without a {SCHEME} prefix; NULL means "MD5" (Dovecot's SQL default). */
+	/* Scheme for stored values without a {SCHEME} prefix; NULL means "MD5" (Dovecot's SQL
+	 * default). */
 	const char *default_scheme;
 	/* Highest rounds= accepted for SHA256-CRYPT and SHA512-CRYPT ($5$, $6$). */
 	unsigned long max_crypt_rounds;
@@ -28,6 +37,14 @@ struct pgd_hash_policy {
 	unsigned long max_bcrypt_cost;
 	/* The login name, for schemes that hash it in (DIGEST-MD5); may be NULL. */
 	const char *login_user;
+	/* Highest PBKDF2 rounds, SCRAM-SHA-1/SCRAM-SHA-256 iterations and OTP sequence number. */
+	unsigned long max_iterations;
+	/* Highest memory in KiB: ARGON2I/ARGON2ID m=, and scrypt ($7$) / yescrypt ($y$) values
+	 * read through the crypt schemes. Also bounds $md5$, $sha1$ and BSDi rounds by
+	 * max_crypt_rounds. */
+	unsigned long max_memory_kib;
+	/* Highest Argon2 passes (t=). */
+	unsigned long max_argon2_ops;
 };
 
 /* Filled by pgd_hash_verify for the caller's log line; never holds the stored value. */
@@ -43,7 +60,8 @@ struct pgd_hash_info {
  * time. info may be NULL. Neither argument is kept.
  */
 enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
-				     const struct pgd_hash_policy *policy, struct pgd_hash_info *info);
+                                     const struct pgd_hash_policy *policy,
+                                     struct pgd_hash_info *info);
 
 /*
  * Makes a new stored value "{SCHEME}..." for password with a fresh random salt.
@@ -52,7 +70,20 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
  * otherwise *out is NULL and the result says why (UNSUPPORTED, MALFORMED for bad rounds, NOMEM).
  */
 enum pgd_hash_result pgd_hash_generate(const char *scheme, const char *password,
-				       unsigned long rounds, char **out);
+                                       unsigned long rounds, char **out);
+
+/*
+ * pgd_hash_generate with the login name (DIGEST-MD5 hashes it in; other schemes ignore it; NULL
+ * is fine for them) and a reason in info->detail when it fails. info may be NULL.
+ * Rounds mean what `doveadm pw -r` means: SHA*-CRYPT rounds, BLF-CRYPT cost, PBKDF2 rounds,
+ * SCRAM iterations (raised to 4096 as Dovecot does), ARGON2* passes.
+ */
+enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *password,
+                                          const char *user, unsigned long rounds, char **out,
+                                          struct pgd_hash_info *info);
+
+/* The name of the i-th scheme this build verifies (Dovecot's spelling), or NULL past the end. */
+const char *pgd_hash_scheme_name(size_t i);
 
 /* True if name (case-insensitive, with an optional .b64/.base64/.hex suffix) is a scheme this
  * build can verify. */

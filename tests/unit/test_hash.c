@@ -113,10 +113,10 @@ static void test_parse(void **state)
 	    {"{", "{", "PLAIN", PGD_HASH_MATCH, "PLAIN", NULL},
 	    /* unknown schemes and suffixes */
 	    {"{FOO}bar", "bar", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme FOO"},
-	    {"{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "x", NULL, PGD_HASH_UNSUPPORTED, "",
-	     "unknown scheme SSHA"},
-	    {"{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA", "x", NULL,
-	     PGD_HASH_UNSUPPORTED, "", "unknown scheme ARGON2ID"},
+	    {"{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "x", NULL, PGD_HASH_MISMATCH, "SSHA",
+	     NULL},
+	    {"{NTLM}8846f7eaee8fb117ad06bdd830b7586c", "x", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme NTLM"},
 	    {"{PLAIN.xyz}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",
 	     "unknown scheme PLAIN.xyz"},
 	    {"{PLAIN.}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme PLAIN."},
@@ -562,8 +562,8 @@ static void test_generate_refusals(void **state)
 {
 	static const struct gen_fail_case cases[] = {
 	    {"FOO", "x", 0, PGD_HASH_UNSUPPORTED},
-	    {"SSHA", "x", 0, PGD_HASH_UNSUPPORTED},
-	    {"ARGON2ID", "x", 0, PGD_HASH_UNSUPPORTED},
+	    {"NTLM", "x", 0, PGD_HASH_UNSUPPORTED},
+	    {"SKEY", "x", 0, PGD_HASH_UNSUPPORTED},
 	    {"PLAIN.xyz", "x", 0, PGD_HASH_UNSUPPORTED},
 	    {"", "x", 0, PGD_HASH_UNSUPPORTED},
 	    {"SHA512-CRYPT", "x", 999, PGD_HASH_MALFORMED},
@@ -635,8 +635,8 @@ static void test_scheme_known(void **state)
 	    {"plain.Base64", true},  {"PLAIN.xyz", false},
 	    {"PLAIN.", false},       {"PLAIN.b64.hex", false},
 	    {".hex", false},         {"", false},
-	    {"SSHA", false},         {"ARGON2ID", false},
-	    {"SHA512", false},       {"{PLAIN}", false},
+	    {"SSHA", true},          {"NTLM", false},
+	    {"SHA512", true},        {"{PLAIN}", false},
 	    {"PLAIN ", false},       {"MD5-CRYPTX", false},
 	};
 

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ARGON2I and ARGON2ID through libsodium, as Dovecot 2.3 does: crypto_pwhash_str_verify() on
+ * the "$argon2i[d]$v=19$m=KiB,t=passes,p=lanes$salt$hash" string, whatever the scheme name
+ * says (libsodium picks the variant from the string), and anything it refuses is a mismatch.
+ * Before that we read m= and t= ourselves and refuse values above the policy's caps:
+ * libsodium would allocate and run whatever the row asks for.
+ * Without libsodium (meson -Dargon2=disabled) both schemes are refused with a clear detail.
+ */
+#include "hash.h"
+#include "hash_impl.h"
+#include "secret.h"
+
+#include <limits.h>
+#include <string.h>
+
+#ifdef PGD_HAVE_SODIUM
+#include <pthread.h>
+#include <sodium.h>
+
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+static int sodium_ready = -1;
+
+static void sodium_start(void)
+{
+	sodium_ready = sodium_init();
+}
+
+bool pgd_argon2_available(void)
+{
+	pthread_once(&sodium_once, sodium_start);
+	return sodium_ready >= 0;
+}
+
+/* Decimal digits at *p into *out (saturating); false if there are none. */
+static bool read_num(const char **p, unsigned long *out)
+{
+	const char *s = *p;
+
+	*out = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned long d = (unsigned long)(*s - '0');
+
+		*out = *out > (ULONG_MAX - d) / 10 ? ULONG_MAX : *out * 10 + d;
+	}
+	*p = s;
+	return true;
+}
+
+static bool skip(const char **p, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (strncmp(*p, lit, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* The m= and t= of an encoded Argon2 string; false if it is not one libsodium would read. */
+static bool argon2_costs(const char *v, unsigned long *m, unsigned long *t)
+{
+	unsigned long version, lanes;
+
+	if (!skip(&v, "$argon2id$") && !skip(&v, "$argon2i$"))
+		return false;
+	if (skip(&v, "v=") && (!read_num(&v, &version) || !skip(&v, "$")))
+		return false;
+	return skip(&v, "m=") && read_num(&v, m) && skip(&v, ",t=") && read_num(&v, t) &&
+	       skip(&v, ",p=") && read_num(&v, &lanes) && skip(&v, "$");
+}
+
+enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct pgd_raw *raw,
+                                       const char *password, const struct pgd_hash_policy *policy,
+                                       struct pgd_hash_info *info)
+{
+	unsigned long mem_cap = pgd_policy_cap(policy->max_memory_kib, PGD_DEFAULT_MAX_MEMORY_KIB);
+	unsigned long ops_cap = pgd_policy_cap(policy->max_argon2_ops, PGD_DEFAULT_MAX_ARGON2_OPS);
+	const char *v = (const char *)raw->data;
+	unsigned long m, t;
+
+	(void)s;
+	if (!pgd_argon2_available()) {
+		pgd_hash_set_detail(info, "libsodium failed to initialise");
+		return PGD_HASH_UNSUPPORTED;
+	}
+	if (!argon2_costs(v, &m, &t)) {
+		/* Dovecot: libsodium refuses it, so "Password mismatch" */
+		pgd_hash_set_detail(info, "not an Argon2 string");
+		return PGD_HASH_MALFORMED;
+	}
+	if (m > mem_cap) {
+		pgd_hash_set_detail(info, "Argon2 memory %lu KiB above cap %lu KiB", m, mem_cap);
+		return PGD_HASH_TOO_COSTLY;
+	}
+	if (t > ops_cap) {
+		pgd_hash_set_detail(info, "Argon2 passes %lu above cap %lu", t, ops_cap);
+		return PGD_HASH_TOO_COSTLY;
+	}
+	return crypto_pwhash_str_verify(v, password, strlen(password)) == 0 ? PGD_HASH_MATCH
+	                                                                    : PGD_HASH_MISMATCH;
+}
+
+/* Dovecot's generate_argon2i()/generate_argon2id(): rounds are libsodium's opslimit, and the
+ * memory follows the interactive/moderate/sensitive step that opslimit reaches; then at least
+ * 3 passes (so the default ARGON2ID is t=3 with 64 MiB). */
+enum pgd_hash_result pgd_generate_argon2(const struct pgd_scheme *s, const char *password,
+                                         const char *user, unsigned long rounds,
+                                         struct pgd_raw *out, struct pgd_hash_info *info)
+{
+	bool id = strcmp(s->crypt_prefix, "$argon2id$") == 0;
+	char result[crypto_pwhash_STRBYTES];
+	size_t mem;
+	int alg;
+
+	(void)user;
+	if (!pgd_argon2_available()) {
+		pgd_hash_set_detail(info, "libsodium failed to initialise");
+		return PGD_HASH_UNSUPPORTED;
+	}
+	if (id) {
+		alg = crypto_pwhash_ALG_ARGON2ID13;
+		if (rounds == 0)
+			rounds = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
+		mem = rounds >= crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE
+		          ? crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE
+		      : rounds >= crypto_pwhash_argon2id_OPSLIMIT_MODERATE
+		          ? crypto_pwhash_argon2id_MEMLIMIT_MODERATE
+		          : crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+	} else {
+		alg = crypto_pwhash_ALG_ARGON2I13;
+		if (rounds == 0)
+			rounds = crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE;
+		mem = rounds >= crypto_pwhash_argon2i_OPSLIMIT_SENSITIVE
+		          ? crypto_pwhash_argon2i_MEMLIMIT_SENSITIVE
+		      : rounds >= crypto_pwhash_argon2i_OPSLIMIT_MODERATE
+		          ? crypto_pwhash_argon2i_MEMLIMIT_MODERATE
+		          : crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE;
+	}
+	/* Dovecot works around libsodium 1.0.13, which refused fewer than 3 passes */
+	if (rounds < 3)
+		rounds = 3;
+	if (crypto_pwhash_str_alg(result, password, strlen(password), rounds, mem, alg) != 0) {
+		pgd_hash_set_detail(info, "libsodium cannot make %s (out of memory?)", s->name);
+		return PGD_HASH_NOMEM;
+	}
+	if (!pgd_raw_set(out, result, strlen(result))) {
+		pgd_wipe(result, sizeof(result));
+		return PGD_HASH_NOMEM;
+	}
+	pgd_wipe(result, sizeof(result));
+	return PGD_HASH_MATCH;
+}
+
+#else
+
+bool pgd_argon2_available(void)
+{
+	return false;
+}
+
+enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct pgd_raw *raw,
+                                       const char *password, const struct pgd_hash_policy *policy,
+                                       struct pgd_hash_info *info)
+{
+	(void)raw;
+	(void)password;
+	(void)policy;
+	pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
+	return PGD_HASH_UNSUPPORTED;
+}
+
+enum pgd_hash_result pgd_generate_argon2(const struct pgd_scheme *s, const char *password,
+                                         const char *user, unsigned long rounds,
+                                         struct pgd_raw *out, struct pgd_hash_info *info)
+{
+	(void)password;
+	(void)user;
+	(void)rounds;
+	(void)out;
+	pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
+	return PGD_HASH_UNSUPPORTED;
+}
+
+#endif

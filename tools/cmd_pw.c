@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pam-pgsql-dovecot pw: `doveadm pw` without Dovecot. Makes "{SCHEME}hash" for a password, or
+ * with -t checks a password against a stored value exactly as the PAM module would (same code,
+ * same default cost caps).
+ */
+#include "cmd.h"
+#include "hash.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_SCHEME "SHA512-CRYPT"
+
+enum { OPT_PASSWORD_FILE = 256, OPT_HELP };
+
+struct pw_opts {
+	const char *scheme;
+	unsigned long rounds;
+	const char *user;
+	const char *test_hash;
+	bool verbose;
+	bool list;
+	char *password; /* from -p, a copy we own */
+	const char *password_file;
+};
+
+static void pw_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: %s pw [-l] [-s SCHEME] [-r ROUNDS] [-u USER] [-t HASH] [-V]\n"
+	    "          [-p PASSWORD | --password-file FILE]\n"
+	    "\n"
+	    "Makes a Dovecot password hash, or with -t checks a password against one.\n"
+	    "  -s SCHEME    scheme to make (default " DEFAULT_SCHEME "); .b64/.hex suffixes work\n"
+	    "  -r ROUNDS    rounds/cost/iterations for schemes that take them\n"
+	    "  -u USER      login name (DIGEST-MD5 hashes it in)\n"
+	    "  -t HASH      verify the password against HASH ({SCHEME}value) instead\n"
+	    "  -V           after making a hash, verify it and print \"(verified)\"\n"
+	    "  -l           list the schemes this build knows\n"
+	    "  -p PASSWORD  the password (visible to other users in ps: prefer the others)\n"
+	    "  --password-file FILE  the password is FILE's exact bytes\n"
+	    "Without -p or --password-file the password is asked on the terminal (twice when\n"
+	    "making a hash), or read as one line of standard input when that is not a terminal.\n"
+	    "\n"
+	    "Exit status: 0 made or verified, 1 not verified (reason on stderr), 2 usage error.\n",
+	    pgd_prog);
+}
+
+static int list_schemes(void)
+{
+	const char *name;
+
+	for (size_t i = 0; (name = pgd_hash_scheme_name(i)) != NULL; i++)
+		printf("%s ", name);
+	printf("\n");
+	return PGD_EXIT_OK;
+}
+
+static bool parse_rounds(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0' && *out != 0;
+}
+
+/* Parses argv; returns -1 to go on, otherwise the exit status. */
+static int parse(int argc, char **argv, struct pw_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":s:r:u:t:Vlp:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->scheme = optarg;
+			break;
+		case 'r':
+			if (!parse_rounds(optarg, &o->rounds)) {
+				fprintf(stderr, "%s pw: -r wants a positive number, not '%s'\n",
+				        pgd_prog, optarg);
+				return PGD_EXIT_USAGE;
+			}
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 't':
+			o->test_hash = optarg;
+			break;
+		case 'V':
+			o->verbose = true;
+			break;
+		case 'l':
+			o->list = true;
+			break;
+		case 'p':
+			pgd_free_secret(o->password);
+			o->password = strdup(optarg);
+			/* hide it from ps where the kernel lets us */
+			pgd_wipe(optarg, strlen(optarg));
+			if (o->password == NULL) {
+				fprintf(stderr, "%s pw: out of memory\n", pgd_prog);
+				return PGD_EXIT_FAIL;
+			}
+			break;
+		case OPT_PASSWORD_FILE:
+			o->password_file = optarg;
+			break;
+		case OPT_HELP:
+			pw_usage(stdout);
+			return PGD_EXIT_OK;
+		case ':':
+			fprintf(stderr, "%s pw: option -%c needs a value\n", pgd_prog, optopt);
+			pw_usage(stderr);
+			return PGD_EXIT_USAGE;
+		default:
+			if (optopt != 0)
+				fprintf(stderr, "%s pw: unknown option -%c\n", pgd_prog, optopt);
+			else
+				fprintf(stderr, "%s pw: unknown option %s\n", pgd_prog,
+				        argv[optind - 1]);
+			pw_usage(stderr);
+			return PGD_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s pw: unexpected argument '%s'\n", pgd_prog, argv[optind]);
+		return PGD_EXIT_USAGE;
+	}
+	if (o->password != NULL && o->password_file != NULL) {
+		fprintf(stderr, "%s pw: -p and --password-file exclude each other\n", pgd_prog);
+		return PGD_EXIT_USAGE;
+	}
+	if (o->test_hash != NULL && (o->scheme != NULL || o->rounds != 0)) {
+		fprintf(stderr, "%s pw: -t reads the scheme from the hash; drop -s and -r\n",
+		        pgd_prog);
+		return PGD_EXIT_USAGE;
+	}
+	if (o->scheme == NULL)
+		o->scheme = DEFAULT_SCHEME;
+	if (o->test_hash == NULL && !o->list && !pgd_hash_scheme_known(o->scheme)) {
+		fprintf(stderr, "%s pw: unknown scheme '%s' (-l lists them)\n", pgd_prog,
+		        o->scheme);
+		return PGD_EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int verify(const char *stored, const char *password, const char *user, bool quiet)
+{
+	struct pgd_hash_policy policy = {.login_user = user};
+	struct pgd_hash_info info;
+	enum pgd_hash_result r = pgd_hash_verify(stored, password, &policy, &info);
+
+	if (r == PGD_HASH_MATCH) {
+		if (!quiet)
+			printf("%s (verified)\n", stored);
+		return PGD_EXIT_OK;
+	}
+	fprintf(stderr, "%s pw: not verified: %s%s%s\n", pgd_prog, pgd_hash_result_str(r),
+	        info.detail[0] != '\0' ? ": " : "", info.detail);
+	return PGD_EXIT_FAIL;
+}
+
+static int make(const struct pw_opts *o, const char *password)
+{
+	struct pgd_hash_info info;
+	char *out = NULL;
+	enum pgd_hash_result r =
+	    pgd_hash_generate_ex(o->scheme, password, o->user, o->rounds, &out, &info);
+	int status;
+
+	if (r != PGD_HASH_MATCH) {
+		fprintf(stderr, "%s pw: cannot make %s: %s%s%s\n", pgd_prog, o->scheme,
+		        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
+		/* a bad -r or a missing -u is the caller's mistake */
+		return r == PGD_HASH_MALFORMED || (r == PGD_HASH_UNSUPPORTED && o->user == NULL &&
+		                                   strstr(info.detail, "login name") != NULL)
+		           ? PGD_EXIT_USAGE
+		           : PGD_EXIT_FAIL;
+	}
+	if (o->verbose) {
+		status = verify(out, password, o->user, false);
+	} else {
+		printf("%s\n", out);
+		status = PGD_EXIT_OK;
+	}
+	pgd_free_secret(out);
+	return status;
+}
+
+int pgd_cmd_pw(int argc, char **argv)
+{
+	struct pw_opts o = {0};
+	char *password = NULL;
+	int status = parse(argc, argv, &o);
+
+	if (status >= 0)
+		goto out;
+	if (o.list) {
+		status = list_schemes();
+		goto out;
+	}
+	if (o.password != NULL) {
+		password = o.password;
+		o.password = NULL;
+	} else if (o.password_file != NULL) {
+		password = pgd_read_password_file(o.password_file);
+	} else if (o.test_hash != NULL) {
+		password = pgd_read_password("Enter password to verify: ", NULL);
+	} else {
+		password = pgd_read_password("Enter new password: ", "Retype new password: ");
+	}
+	if (password == NULL) {
+		status = PGD_EXIT_USAGE;
+		goto out;
+	}
+	status =
+	    o.test_hash != NULL ? verify(o.test_hash, password, o.user, false) : make(&o, password);
+out:
+	pgd_free_secret(password);
+	pgd_free_secret(o.password);
+	fflush(stdout);
+	return status;
+}

@@ -10,13 +10,10 @@
 
 #include "db.h"
 #include "hash.h"
+#include "hashcost.h"
 #include "login.h"
 #include "query.h"
 #include "secret.h"
-
-/* Dovecot's defaults when no rounds are asked for: see pgd_hash_generate. */
-#define DEFAULT_CRYPT_ROUNDS 5000UL
-#define DEFAULT_BCRYPT_COST 5UL
 
 static struct pgd_db_options db_options(const struct pgd_conf *conf)
 {
@@ -120,35 +117,21 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 	return out;
 }
 
-/* The rounds= of a $5$/$6$ value, or its default. */
-static unsigned long crypt_rounds(const char *value)
-{
-	const char *p = strstr(value, "$rounds=");
-
-	if (p == NULL || p > value + 3)
-		return DEFAULT_CRYPT_ROUNDS;
-	return strtoul(p + 8, NULL, 10);
-}
-
 /*
- * Is the stored value (after its {SCHEME} prefix) weaker than what update_scheme and
- * update_rounds would make now? Another scheme is; the same crypt scheme with fewer rounds
- * or a lower cost is.
+ * Is the stored value weaker than what update_scheme and update_rounds would make now?
+ * Another scheme is; the same crypt scheme with fewer rounds or a lower cost is.
  */
 static bool weaker(const struct pgd_conf *conf, const char *scheme, const char *stored)
 {
-	const char *value = stored;
-	unsigned long want = conf->update_rounds;
+	unsigned long want = conf->update_rounds, have;
 
 	if (strcasecmp(scheme, conf->update_scheme) != 0)
 		return true;
-	if (value[0] == '{' && strchr(value, '}') != NULL)
-		value = strchr(value, '}') + 1;
-	if (strcasecmp(scheme, "SHA512-CRYPT") == 0 || strcasecmp(scheme, "SHA256-CRYPT") == 0)
-		return crypt_rounds(value) < (want != 0 ? want : DEFAULT_CRYPT_ROUNDS);
-	if (strcasecmp(scheme, "BLF-CRYPT") == 0 && strlen(value) > 6)
-		return strtoul(value + 4, NULL, 10) < (want != 0 ? want : DEFAULT_BCRYPT_COST);
-	return false;
+	if (want == 0)
+		want = strcasecmp(scheme, "BLF-CRYPT") == 0 ? PGD_DEFAULT_BCRYPT_COST
+							     : PGD_DEFAULT_CRYPT_ROUNDS;
+	have = pgd_hash_cost(scheme, stored);
+	return have != 0 && have < want;
 }
 
 enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,

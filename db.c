@@ -356,6 +356,12 @@ static enum pgd_db_result read_row(const PGresult *res, bool password_optional,
 		snprintf(err, errlen, "password_query returned no 'password' column");
 		return PGD_DB_BAD_RESULT;
 	}
+	for (int c = 0; c < PQnfields(res); c++) {
+		size_t n = strlen(row->columns);
+
+		snprintf(row->columns + n, sizeof(row->columns) - n, "%s%s", c > 0 ? ", " : "",
+			 PQfname(res, c));
+	}
 	if (ntuples == 0)
 		return PGD_DB_NO_ROW;
 	if (ntuples > 1) {

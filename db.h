@@ -26,6 +26,7 @@ struct pgd_row {
 	bool nopassword;       /* a non-NULL "nopassword" column, as nologin */
 	bool account_expired;  /* "account_expired" is true (t, true, y, yes, 1, on) */
 	bool password_expired; /* "password_expired" is true */
+	char columns[256];     /* the result's column names, comma-separated (for the check command) */
 };
 
 struct pgd_db_options {

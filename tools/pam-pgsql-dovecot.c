@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * pam-pgsql-dovecot: the admin command. One subcommand per file (cmd_*.c), found through the
- * table below; "pw" makes and checks hashes like `doveadm pw`.
+ * table below; "pw" makes and checks hashes like `doveadm pw`, "check" shows what a login
+ * would see.
  */
 #include "cmd.h"
 
@@ -12,6 +13,7 @@ const char *pgd_prog = "pam-pgsql-dovecot";
 
 static const struct pgd_cmd commands[] = {
     {"pw", pgd_cmd_pw, "make or verify a password hash, like doveadm pw"},
+    {"check", pgd_cmd_check, "check the conf, the database and what a login of USER would see"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# pam-pgsql-dovecot check, as an admin runs it before switching: against the test cluster and
+# its fixtures (tests/pam/fixtures.sql). Prints TAP.
+# Needs: PGD_TOOL, PGD_TEST_CONNINFO.
+set -uo pipefail
+work=$(mktemp -d /tmp/pgd-check.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+n=0
+failed=0
+
+conf() { # NAME: writes $work/NAME.conf from stdin, mode 0600
+	cat >"$work/$1.conf"
+	chmod 600 "$work/$1.conf"
+}
+conf good <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+default_pass_scheme = SHA512-CRYPT
+password_query = SELECT userid || '@' || domain AS user, password, \\
+  CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\
+  FROM users WHERE userid = '%n' AND domain = '%d'
+CONF
+conf down <<CONF
+driver = pgsql
+connect = host=127.0.0.1 port=1 dbname=mail user=x password=never-printed connect_timeout=2
+password_query = SELECT password FROM users WHERE userid = '%n'
+CONF
+conf bad <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+pasword_query = SELECT 1
+CONF
+password=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")
+
+# check NAME STATUS EXPECTED [args...]: exit status and a piece of the output
+check() {
+	local name=$1 status=$2 expected=$3 out rc
+	shift 3
+	out=$("$PGD_TOOL" check "$@" 2>&1)
+	rc=$?
+	n=$((n + 1))
+	if [ "$rc" = "$status" ] && grep -qF -- "$expected" <<<"$out" &&
+		! grep -qF -- '$6$' <<<"$out" && ! grep -qF -- "$password" <<<"$out" &&
+		! grep -qF -- "never-printed" <<<"$out"; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name (exit $rc)"
+		sed 's/^/# /' <<<"$out"
+		failed=1
+	fi
+}
+
+check "conf and database" 0 "database: connected" -c "$work/good.conf"
+check "a user: scheme and cost" 0 "cost: 5000 (cap 1000000)" -c "$work/good.conf" \
+	alice@example.org
+check "a user: columns" 0 "columns: user, password, nologin" -c "$work/good.conf" \
+	ALICE@example.org
+check "a user: the canonical name" 0 "user: alice@example.org" -c "$work/good.conf" \
+	ALICE@Example.ORG
+check "nologin user" 1 "nologin: set" -c "$work/good.conf" bob@example.org
+check "unknown user" 1 "PAM_USER_UNKNOWN" -c "$work/good.conf" nobody@example.org
+check "malformed stored value" 1 "the module would refuse the stored value" \
+	-c "$work/good.conf" malformed@example.org
+check "stored value above the cap" 1 "hash cost above cap" -c "$work/good.conf" \
+	costly@example.org
+check "NULL stored value" 1 "stored password is NULL" -c "$work/good.conf" nullpw@example.org
+check "a bare \$1\$ value read with the default scheme" 0 "no {SCHEME} prefix" \
+	-c "$work/good.conf" bare@example.org
+check "a refused login name" 1 "refused before any query" -c "$work/good.conf" "a'b@example.org"
+check "database down" 1 "database: cannot connect" -c "$work/down.conf"
+check "unknown key" 1 "line 3: unknown key 'pasword_query'" -c "$work/bad.conf"
+check "missing conf" 1 "No such file" -c "$work/missing.conf"
+chmod 666 "$work/good.conf"
+check "world-writable conf" 1 "writable" -c "$work/good.conf"
+chmod 600 "$work/good.conf"
+check "usage error" 2 "usage:" -c "$work/good.conf" a b
+check "--help" 0 "never the stored hash" --help
+
+echo "1..$n"
+exit $failed

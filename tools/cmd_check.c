@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pam-pgsql-dovecot check [-c CONF] [USER]: what a login would see, without a password. Loads
+ * the conf with the module's rules, connects, and for USER runs password_query (and
+ * account_query) and describes the row: canonical name, columns, the stored value's scheme
+ * and cost against the caps, nologin. Never prints the stored value nor the conninfo.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "db.h"
+#include "hash.h"
+#include "hashcost.h"
+#include "login.h"
+#include "query.h"
+
+static void check_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: %s check [-c CONF] [USER]\n"
+		"  -c CONF  the module's conf file (default %s)\n"
+		"  USER     a login name to look up as a login would (no password needed)\n"
+		"Prints what the module would see; never the stored hash or the database password.\n",
+		pgd_prog, PGD_DEFAULT_CONF_PATH);
+}
+
+static struct pgd_db_options db_options(const struct pgd_conf *conf, bool password_optional)
+{
+	return (struct pgd_db_options){.cache = true,
+				       .query_timeout_sec = (unsigned)conf->query_timeout,
+				       .password_optional = password_optional};
+}
+
+/* Loads the conf as the module does; prints the reason and returns false when it cannot. */
+static bool load(struct pgd_conf *conf, const char *path)
+{
+	char arg[4200], err[512];
+	const char *argv[1] = {arg};
+
+	if (pgd_conf_init(conf) != PGD_CONF_OK) {
+		fprintf(stderr, "%s: out of memory\n", pgd_prog);
+		return false;
+	}
+	snprintf(arg, sizeof(arg), "conf=%s", path);
+	if (pgd_conf_load(conf, 1, argv, err, sizeof(err)) != PGD_CONF_OK) {
+		fprintf(stderr, "%s: %s\n", pgd_prog, err);
+		return false;
+	}
+	printf("conf: %s: ok\n", conf->path);
+	return true;
+}
+
+static bool connects(const struct pgd_conf *conf)
+{
+	static char sql[] = "SELECT 1";
+	const struct pgd_query q = {.sql = sql};
+	struct pgd_db_options opts = db_options(conf, false);
+	char err[512];
+
+	if (pgd_db_exec(conf->connect, &opts, &q, NULL, err, sizeof(err)) != PGD_DB_OK) {
+		fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+		return false;
+	}
+	printf("database: connected\n");
+	return true;
+}
+
+/* The stored value as the module would read it: scheme, cost, verdict. */
+static bool describe_password(const struct pgd_conf *conf, const char *canonical,
+			      const struct pgd_row *row)
+{
+	struct pgd_hash_policy policy = {.default_scheme = conf->default_pass_scheme,
+					 .max_crypt_rounds = conf->max_crypt_rounds,
+					 .max_bcrypt_cost = conf->max_bcrypt_cost,
+					 .login_user = canonical};
+	struct pgd_hash_info info = {.scheme = ""};
+	enum pgd_hash_result r;
+	unsigned long cost;
+
+	if (row->nopassword && conf->allow_nopassword) {
+		printf("password: none needed (nopassword, allow_nopassword = yes)\n");
+		return true;
+	}
+	if (row->password == NULL || row->password[0] == '\0') {
+		fprintf(stderr, "%s: the stored password is %s: nobody logs in with it\n", pgd_prog,
+			row->password == NULL ? "NULL" : "empty");
+		return false;
+	}
+	/* A password that cannot match tells a usable value (mismatch) from a refused one. */
+	r = pgd_hash_verify(row->password, "\x01 no password matches this \x01", &policy, &info);
+	printf("scheme: %s%s\n", info.scheme[0] != '\0' ? info.scheme : "(none)",
+	       row->password[0] == '{' ? "" : " (no {SCHEME} prefix: default_pass_scheme)");
+	cost = info.scheme[0] != '\0' ? pgd_hash_cost(info.scheme, row->password) : 0;
+	if (cost != 0)
+		printf("cost: %lu (cap %lu)\n", cost,
+		       strcmp(info.scheme, "BLF-CRYPT") == 0 ? conf->max_bcrypt_cost
+							     : conf->max_crypt_rounds);
+	if (r == PGD_HASH_MISMATCH || r == PGD_HASH_MATCH) {
+		printf("password: verifiable\n");
+		return true;
+	}
+	fprintf(stderr, "%s: the module would refuse the stored value: %s%s%s\n", pgd_prog,
+		pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
+	return false;
+}
+
+static const char *account_word(enum pgd_outcome out)
+{
+	switch (out) {
+	case PGD_LOGIN_OK:
+		return "ok";
+	case PGD_ACCT_EXPIRED:
+		return "expired (PAM_ACCT_EXPIRED)";
+	case PGD_NOLOGIN:
+		return "disabled: nologin (PAM_PERM_DENIED)";
+	case PGD_NET_REFUSED:
+		return "refused by allow_nets without a remote address (PAM_PERM_DENIED)";
+	case PGD_PASSWORD_EXPIRED:
+		return "password expired (PAM_NEW_AUTHTOK_REQD)";
+	default:
+		return NULL;
+	}
+}
+
+static bool look_up(const struct pgd_conf *conf, const char *user)
+{
+	struct pgd_login login = {.user = user, .service = "check"};
+	struct pgd_vars vars = {.service = "check"};
+	struct pgd_db_options opts = db_options(conf, false);
+	struct pgd_query q = {0};
+	struct pgd_row row;
+	char err[512];
+	enum pgd_db_result dr;
+	enum pgd_outcome out;
+	bool ok;
+
+	if (pgd_user_normalize(user, conf->username_format, conf->username_chars,
+			       conf->default_domain, &vars, &login.canonical, err,
+			       sizeof(err)) != PGD_USER_OK) {
+		fprintf(stderr, "%s: login name refused before any query: %s\n", pgd_prog, err);
+		return false;
+	}
+	printf("user: %s\n", login.canonical);
+	vars.user = login.canonical;
+	if (pgd_query_bind(conf->password_query, &vars, &q, err, sizeof(err)) != PGD_QUERY_OK) {
+		fprintf(stderr, "%s: password_query: %s\n", pgd_prog, err);
+		pgd_login_free(&login);
+		return false;
+	}
+	dr = pgd_db_lookup(conf->connect, &opts, &q, &row, err, sizeof(err));
+	pgd_query_free(&q);
+	if (dr == PGD_DB_NO_ROW) {
+		fprintf(stderr, "%s: no row: the module answers PAM_USER_UNKNOWN\n", pgd_prog);
+		pgd_login_free(&login);
+		return false;
+	}
+	if (dr != PGD_DB_OK) {
+		fprintf(stderr, "%s: password_query: %s\n", pgd_prog, err[0] ? err : "failed");
+		pgd_row_free(&row);
+		pgd_login_free(&login);
+		return false;
+	}
+	printf("columns: %s\n", row.columns);
+	if (row.user != NULL)
+		printf("canonical name (user column): %s\n", row.user);
+	printf("nologin: %s\n", row.nologin ? "set (logins refused)" : "no");
+	if (row.allow_nets != NULL)
+		printf("allow_nets: %s\n", row.allow_nets);
+	ok = describe_password(conf, login.canonical, &row) && !row.nologin;
+	pgd_row_free(&row);
+	out = pgd_login_lookup(conf, &login);
+	if (account_word(out) != NULL)
+		printf("account: %s%s\n", account_word(out),
+		       conf->account_query != NULL ? " (account_query)" : "");
+	else
+		fprintf(stderr, "%s: account check: %s\n", pgd_prog, login.detail);
+	ok = ok && out == PGD_LOGIN_OK;
+	pgd_login_free(&login);
+	return ok;
+}
+
+int pgd_cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	const char *path = PGD_DEFAULT_CONF_PATH;
+	struct pgd_conf conf;
+	bool ok;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			check_usage(stdout);
+			return PGD_EXIT_OK;
+		default:
+			check_usage(stderr);
+			return PGD_EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		check_usage(stderr);
+		return PGD_EXIT_USAGE;
+	}
+	ok = load(&conf, path);
+	if (ok)
+		ok = connects(&conf);
+	if (ok && optind < argc)
+		ok = look_up(&conf, argv[optind]);
+	pgd_conf_free(&conf);
+	return ok ? PGD_EXIT_OK : PGD_EXIT_FAIL;
+}

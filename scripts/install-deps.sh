@@ -9,6 +9,7 @@ packages=(
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
 	dovecot-core sasl2-bin libsodium-dev valgrind
+	clang-14 libclang-rt-14-dev
 	"$@"
 )
 missing=()

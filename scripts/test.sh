@@ -94,7 +94,7 @@ for path in sys.argv[1:]:
             t = json.loads(line)
             a, b, c = count(t.get("stdout") or "", t["result"])
             p += a; f += b; s += c
-    print(f"# {path}: {p} passed, {f} failed" + (f", {s} skipped" if s else ""))
+    print(f"#   {path}: {p} ok, {f} not ok, {s} skipped")
     passed += p; failed += f; skipped += s
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed else 0)

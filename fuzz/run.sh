@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets with clang (ASan + UBSan, separate from the meson build) and runs
-# each for a bounded time, all three at once, starting from the corpora in fuzz/corpus/. Prints
+# each for a bounded time, all at once, starting from the corpora in fuzz/corpus/. Prints
 # TAP; exits non-zero if a target crashes, leaks, trips a sanitizer or breaks a property.
 #
 #   fuzz/run.sh [OUT_DIR]      OUT_DIR holds the binaries, the grown corpora, logs and crashes
@@ -24,13 +24,20 @@ flags=(-std=c11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$src")
 sources=("$src/secret.c" "$src/hash.c" "$src/query.c" "$src/conf.c")
 echo "1..$((2 * ${#targets[@]}))"
+# Build all at once, then start every target that built.
+builds=()
+for t in "${targets[@]}"; do
+	"$cc" "${flags[@]}" "$src/fuzz/fuzz_$t.c" "${sources[@]}" -lcrypt -lcrypto \
+		-o "$out/fuzz_$t" >"$out/build_$t.log" 2>&1 &
+	builds+=("$!")
+done
 n=0
 failed=0
 pids=()
-for t in "${targets[@]}"; do
+for i in "${!targets[@]}"; do
+	t=${targets[$i]}
 	n=$((n + 1))
-	if "$cc" "${flags[@]}" "$src/fuzz/fuzz_$t.c" "${sources[@]}" -lcrypt -lcrypto \
-		-o "$out/fuzz_$t" 2>"$out/build_$t.log"; then
+	if wait "${builds[$i]}"; then
 		echo "ok $n - fuzz_$t builds"
 	else
 		echo "not ok $n - fuzz_$t builds"

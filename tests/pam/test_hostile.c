@@ -692,9 +692,16 @@ static void admin_exec(PGconn *conn, const char *sql, int n, const char *const *
 	PQclear(res);
 }
 
+/* The row about invalid UTF-8 reaching the server needs a UTF8 server (initdb under a C locale
+ * makes SQL_ASCII, which takes any byte). */
+static bool server_utf8;
+
 static void load_fixtures(void)
 {
 	PGconn *conn = admin_connect();
+	const char *enc = PQparameterStatus(conn, "server_encoding");
+
+	server_utf8 = enc != NULL && strcmp(enc, "UTF8") == 0;
 
 	admin_exec(conn, "DROP TABLE IF EXISTS hostile_users", 0, NULL);
 	admin_exec(conn,
@@ -826,7 +833,9 @@ static void run_row(void **state)
 	double t0 = now_ms(), ms;
 	int rc;
 
-	if (strcmp(r->service, "c-not-ours") == 0 && geteuid() != 0) {
+	if ((strcmp(r->service, "c-not-ours") == 0 && geteuid() != 0) ||
+	    (r->expected == PAM_AUTHINFO_UNAVAIL && r->log != NULL &&
+	     strstr(r->log, "invalid byte sequence") != NULL && !server_utf8)) {
 		free(user);
 		free(password);
 		skip();

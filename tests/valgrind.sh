@@ -13,12 +13,26 @@ export PGD_VALGRIND_ARGS="--error-exitcode=99 --leak-check=full --errors-for-lea
 	--show-leak-kinds=definite --track-fds=yes --num-callers=30
 	--suppressions=$here/valgrind.supp --log-file=$logs/memcheck.%p.log"
 PGD_VALGRIND_ARGS=$(tr '\n\t' '  ' <<<"$PGD_VALGRIND_ARGS")
-export LD_PRELOAD="${LD_PRELOAD:-} $PGD_VALGRIND_SHIM"
-"$@"
+# Only the test gets pam_wrapper (and the shim): this script's own helpers would each make a
+# copy of the service folder.
+preload="${LD_PRELOAD:-} $PGD_VALGRIND_SHIM"
+unset LD_PRELOAD
+LD_PRELOAD=$preload "$@"
 rc=$?
 bad=0
 shopt -s nullglob
 files=("$logs"/memcheck.*.log)
+# Under valgrind pam_wrapper sets itself up more than once per process and removes only its
+# last copy of the service folder (/tmp/pam.X, with the owner's pid in it): remove the others.
+for f in "${files[@]}"; do
+	pid=${f##*/memcheck.}
+	pid=${pid%.log}
+	for d in /tmp/pam.?; do
+		if [ -f "$d/pid" ] && [ "$(cat "$d/pid")" = "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			rm -rf "$d"
+		fi
+	done
+done
 if [ ${#files[@]} -eq 0 ]; then
 	echo "valgrind.sh: valgrind did not run (no log in $logs)" >&2
 	bad=1

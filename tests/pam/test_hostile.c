@@ -370,6 +370,20 @@ static const struct row rows[] = {
     {"password of 600 bytes, bcrypt", "h", "bcrypt@example.org", "", PAM_AUTH_ERR,
      "authentication failure", "cannot verify", .pw_pad = 600},
 
+    /* passwords that are not what they seem */
+    {"pass-the-hash: the stored value as the password", "h", "good@example.org", GOOD_HASH,
+     PAM_AUTH_ERR, "authentication failure"},
+    {"pass-the-hash: its crypt part", "h", "good@example.org", GOOD_HASH + 14, PAM_AUTH_ERR,
+     "authentication failure"},
+    {"password with a newline", "h", "good@example.org", GOOD_PW "\nFAKE: ok", PAM_AUTH_ERR,
+     "authentication failure", "FAKE"},
+    {"password with escape sequences", "h", "good@example.org", "\x1b[2J\x1b]0;pwned\x07",
+     PAM_AUTH_ERR, "authentication failure"},
+    {"password with %-variables", "h", "good@example.org", "%u%{password}%w", PAM_AUTH_ERR,
+     "authentication failure"},
+    {"password of invalid UTF-8", "h", "good@example.org", "\xff\xfe\xc3\x28", PAM_AUTH_ERR,
+     "authentication failure"},
+
     /* empty passwords */
     {"empty password without nullok", "h", "emptyplain@example.org", "", PAM_AUTH_ERR,
      "empty password refused"},

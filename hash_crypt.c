@@ -143,23 +143,37 @@ static enum pgd_hash_result verify_md5crypt(const char *password, const char *ha
 	return res;
 }
 
-/* crypt_rn(password, setting) compared in constant time with expected. */
+/*
+ * crypt_rn(password, setting) compared in constant time with expected. libxcrypt refuses a
+ * passphrase of CRYPT_MAX_PASSPHRASE_SIZE bytes or more, which the module lets through (up to
+ * PGD_MAX_PASSWORD_LEN): such a password cannot match, so a stand-in of the longest accepted
+ * length is hashed instead, at the same cost, and the verdict is a mismatch. Otherwise the
+ * refusal would be blamed on the stored hash, and answered faster than a wrong password.
+ */
 static enum pgd_hash_result crypt_compare(const char *password, const char *setting,
                                           const char *expected, struct pgd_hash_info *info)
 {
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	bool too_long = strnlen(password, CRYPT_MAX_PASSPHRASE_SIZE) >= CRYPT_MAX_PASSPHRASE_SIZE;
+	char stand_in[CRYPT_MAX_PASSPHRASE_SIZE];
 	enum pgd_hash_result res;
 	const char *out;
 
 	if (cd == NULL)
 		return PGD_HASH_NOMEM;
+	if (too_long) {
+		memset(stand_in, 'x', sizeof(stand_in) - 1);
+		stand_in[sizeof(stand_in) - 1] = '\0';
+	}
 	errno = 0;
-	out = crypt_rn(password, setting, cd, (int)sizeof(*cd));
+	out = crypt_rn(too_long ? stand_in : password, setting, cd, (int)sizeof(*cd));
 	if (out == NULL && errno == ENOMEM) {
 		res = PGD_HASH_NOMEM;
 	} else if (out == NULL || out[0] == '*') {
 		pgd_hash_set_detail(info, "crypt() rejects the stored hash");
 		res = PGD_HASH_MALFORMED;
+	} else if (too_long) {
+		res = PGD_HASH_MISMATCH;
 	} else {
 		res = pgd_ct_streq(out, expected) ? PGD_HASH_MATCH : PGD_HASH_MISMATCH;
 	}

@@ -2,6 +2,7 @@
 /* One login from name to verdict: conf -> query -> db -> hash. No PAM here. */
 #include "login.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,55 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 	return out;
 }
 
+/*
+ * A hash of the default scheme at its default cost, made once per process (the module is
+ * linked -z nodelete, so pam_end does not unload it), that a login without a usable stored hash
+ * is verified against: an unknown user then costs what a known one costs. Regenerated only if
+ * a conf names another default scheme. Not a secret, but wiped like one.
+ */
+static pthread_mutex_t dummy_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *dummy_hash;
+static char dummy_scheme[64];
+
+static void verify_dummy(const struct pgd_conf *conf, const char *password)
+{
+	const char *scheme = conf->default_pass_scheme != NULL ? conf->default_pass_scheme : "MD5";
+	struct pgd_hash_policy policy = {
+		.default_scheme = scheme,
+		.max_crypt_rounds = conf->max_crypt_rounds,
+		.max_bcrypt_cost = conf->max_bcrypt_cost,
+	};
+	char copy[256] = "";
+
+	pthread_mutex_lock(&dummy_lock);
+	if (dummy_hash == NULL || strcmp(dummy_scheme, scheme) != 0) {
+		char *made = NULL;
+
+		/* Making it costs one hash of that scheme and cost: this login's verification
+		 * (a one-login process such as su must not pay twice). */
+		if (strlen(scheme) < sizeof(dummy_scheme) &&
+		    pgd_hash_generate(scheme, "pam_pgsql_dovecot timing dummy", 0, &made) ==
+			PGD_HASH_MATCH) {
+			pgd_free_secret(dummy_hash);
+			dummy_hash = made;
+			snprintf(dummy_scheme, sizeof(dummy_scheme), "%s", scheme);
+		}
+	} else if (strlen(dummy_hash) < sizeof(copy)) {
+		memcpy(copy, dummy_hash, strlen(dummy_hash) + 1);
+	}
+	pthread_mutex_unlock(&dummy_lock);
+	/* Verified outside the lock: threads do not queue behind each other's hashing. */
+	if (copy[0] != '\0')
+		(void)pgd_hash_verify(copy, password, &policy, NULL);
+	pgd_wipe(copy, sizeof(copy));
+}
+
+__attribute__((destructor)) static void free_dummy(void)
+{
+	pgd_free_secret(dummy_hash);
+	dummy_hash = NULL;
+}
+
 static enum pgd_outcome from_hash(enum pgd_hash_result r)
 {
 	switch (r) {
@@ -102,6 +152,7 @@ static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login
 	enum pgd_hash_result r;
 
 	if (row->password == NULL || row->password[0] == '\0') {
+		verify_dummy(conf, password);
 		snprintf(login->detail, sizeof(login->detail), "stored password is %s",
 			 row->password == NULL ? "NULL" : "empty");
 		return PGD_BAD_STORED_HASH;
@@ -129,6 +180,9 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	if (pwlen == 0 && !conf->nullok)
 		return PGD_EMPTY_PASSWORD;
 	out = fetch_row(conf, login, conf->password_query, &row);
+	/* Unknown users cost one verification too, so that time does not tell who exists. */
+	if (out == PGD_UNKNOWN_USER)
+		verify_dummy(conf, password);
 	if (out != PGD_LOGIN_OK)
 		return out;
 	/* Dovecot's nopassword takes any password; only where the admin said so. */

@@ -14,6 +14,8 @@ packages=(
 	# deployment: man pages, the Debian package, the Ansible role (tests/e2e, deb, ansible)
 	scdoc groff-base man-db debhelper dpkg-dev fakeroot lintian
 	ansible-core ansible-lint python3-apt
+	# fuzzing
+	clang-14 libclang-rt-14-dev
 	"$@"
 )
 missing=()

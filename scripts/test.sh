@@ -28,22 +28,74 @@ psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" -f tests/pam/fixtures.sql >/dev/nul
 
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
 status=$?
+results=("$build/meson-logs/testlog.json")
 
-# Count every TAP line of every test; a test that failed without saying which case counts once.
-python3 - "$build/meson-logs/testlog.json" <<'PY'
+# --- Sanitizers and valgrind (only on a full run: arguments name a subset to run) ----------
+# The unit and PAM tests again in an ASan + UBSan build, then the PAM tests under valgrind
+# memcheck (tests/valgrind.sh: no error, no byte definitely lost, no fd left open). Their
+# results count in the line below. The fuzzers ran above, as the test 'fuzz' (fuzz/run.sh).
+if [ $# -eq 0 ]; then
+	asan=$build-asan
+	sanlogs=$asan/sanitizer-logs
+	if [ -d "$asan" ]; then
+		meson setup --reconfigure "$asan" -Dwerror=true -Dtests=enabled \
+			-Db_sanitize=address,undefined >/dev/null || exit 1
+	else
+		meson setup "$asan" -Dwerror=true -Dtests=enabled \
+			-Db_sanitize=address,undefined >/dev/null || exit 1
+	fi
+	meson compile -C "$asan" >/dev/null || exit 1
+	rm -rf "$sanlogs"
+	mkdir -p "$sanlogs"
+	# pam_wrapper dlopen()s libpam with RTLD_DEEPBIND, which ASan refuses; pam_wrapper reads
+	# this (misnamed) variable to drop it. Reports go to files: the PAM tests capture stderr.
+	UID_WRAPPER_DISABLE_DEEPBIND=1 \
+		ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:log_path=$sanlogs/asan \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$sanlogs/ubsan \
+		meson test -C "$asan" --suite unit --suite memcheck --num-processes 2 \
+		--timeout-multiplier 4 --logbase sanitize --print-errorlogs || status=1
+	results+=("$asan/meson-logs/sanitize.json")
+	if compgen -G "$sanlogs/*" >/dev/null; then
+		echo "Sanitizer reports:" >&2
+		cat "$sanlogs"/* >&2
+		echo "not ok 1 - sanitizer reports in $sanlogs" >"$sanlogs/../sanitizer-reports.tap"
+		results+=("$sanlogs/../sanitizer-reports.tap")
+		status=1
+	fi
+
+	rm -f "$build"/meson-logs/valgrind*
+	PGD_VALGRIND_SHIM=$build/tests/libpgd_valgrind_exec.so \
+		meson test -C "$build" --suite memcheck --wrapper "$root/tests/valgrind.sh" \
+		--timeout-multiplier 10 --logbase valgrind --print-errorlogs || status=1
+	results+=("$build"/meson-logs/valgrind*.json)
+fi
+
+# Count every TAP line of every test of every run; a test that failed without saying which
+# case counts once. A .tap file counts as one more test.
+python3 - "${results[@]}" <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
-    t = json.loads(line)
-    out = t.get("stdout") or ""
+def count(out, result):
     ok = len(re.findall(r"^ok \d+(?! - .*# SKIP)", out, re.M))
     sk = len(re.findall(r"^ok \d+.*# SKIP", out, re.M))
     bad = len(re.findall(r"^not ok \d+", out, re.M))
-    if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL") and bad == 0:
+    if result not in ("OK", "SKIP", "EXPECTEDFAIL") and bad == 0:
         bad = 1
-    if ok + bad + sk == 0 and t["result"] == "OK":
+    if ok + bad + sk == 0 and result == "OK":
         ok = 1
-    passed += ok; failed += bad; skipped += sk
+    return ok, bad, sk
+for path in sys.argv[1:]:
+    p = f = s = 0
+    if path.endswith(".tap"):
+        out = open(path).read()
+        p, f, s = count(out, "OK" if "not ok" not in out else "FAIL")
+    else:
+        for line in open(path):
+            t = json.loads(line)
+            a, b, c = count(t.get("stdout") or "", t["result"])
+            p += a; f += b; s += c
+    print(f"#   {path}: {p} ok, {f} not ok, {s} skipped")
+    passed += p; failed += f; skipped += s
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed else 0)
 PY

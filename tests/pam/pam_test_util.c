@@ -18,6 +18,7 @@
 #include <security/pam_appl.h>
 
 static char conf_dir[] = "/tmp/pgd-pam-test.XXXXXX";
+static int conf_dir_made;
 
 const char *pgd_test_env(const char *name)
 {
@@ -81,8 +82,12 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 	const char *module = pgd_test_env("PGD_MODULE");
 	char conf_path[256], svc_path[512], line[2048];
 
-	if (conf_dir[sizeof(conf_dir) - 2] == 'X' && mkdtemp(conf_dir) == NULL)
-		fail_msg("mkdtemp failed");
+	/* Not "does it still end in X": one name in 62 that mkdtemp makes does. */
+	if (!conf_dir_made) {
+		if (mkdtemp(conf_dir) == NULL)
+			fail_msg("mkdtemp failed");
+		conf_dir_made = 1;
+	}
 	snprintf(conf_path, sizeof(conf_path), "%s/%s%s.conf", conf_dir, name,
 		 no_conf ? "-missing" : "");
 	if (!no_conf) {

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target: the conf file parser (dovecot-sql.conf.ext syntax) and the validation.
+ * The input is a whole file. Every message must be one printable line.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+static void check_message(const char *err, size_t cap)
+{
+	const char *end = memchr(err, '\0', cap);
+
+	if (end == NULL)
+		abort();
+	for (const char *p = err; p < end; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pgd_conf conf;
+	char err[256];
+	enum pgd_conf_result r;
+
+	if (size > PGD_MAX_CONF_SIZE)
+		return 0;
+	if (pgd_conf_init(&conf) != PGD_CONF_OK)
+		return 0;
+	memset(err, 'Z', sizeof(err));
+	err[sizeof(err) - 1] = '\0';
+	r = pgd_conf_parse(&conf, "/etc/fuzz\n.conf", (const char *)data, size, err, sizeof(err));
+	if (r == PGD_CONF_OK) {
+		err[0] = '\0';
+		r = pgd_conf_validate(&conf, err, sizeof(err));
+	}
+	if (r != PGD_CONF_OK)
+		check_message(err, sizeof(err));
+	if (r > PGD_CONF_NOMEM)
+		abort();
+	pgd_conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target: the stored-value parser and verifier (pgd_hash_verify), and, for values
+ * that name a scheme, a generate-then-verify round trip.
+ *
+ * Input: one selector byte, then the stored value, a NUL, the password. The selector picks the
+ * default scheme; its high bit asks for the round trip. The cost caps are the lowest the conf
+ * accepts (rounds 1000, bcrypt 4) so that an execution stays in the milliseconds.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "secret.h"
+
+static const char *const default_schemes[] = {
+    NULL, "MD5", "SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "CRYPT", "DES-CRYPT",
+    "MD5-CRYPT", "PLAIN-MD5", "PLAIN", "CLEARTEXT", "plain.b64", "PLAIN-MD5.hex", "sha512-crypt.hex",
+};
+#define NSCHEMES (sizeof(default_schemes) / sizeof(default_schemes[0]))
+
+/* What reaches a log line must be a C string of printable ASCII. */
+static void check_printable(const char *s, size_t cap)
+{
+	const char *end = memchr(s, '\0', cap);
+
+	if (end == NULL)
+		abort();
+	for (; s < end; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			abort();
+}
+
+static void round_trip(const char *scheme, const char *password)
+{
+	static const unsigned long rounds[] = {4, 1000, 0};
+	struct pgd_hash_policy policy = {.max_crypt_rounds = 1000, .max_bcrypt_cost = 4};
+	enum pgd_hash_result r = PGD_HASH_MALFORMED;
+	char *made = NULL;
+
+	if (strlen(scheme) > 40)
+		return;
+	/* The lowest cost the scheme takes: 4 for bcrypt, 1000 for SHA-crypt, 0 for the rest. */
+	for (size_t i = 0; i < 3 && r == PGD_HASH_MALFORMED; i++)
+		r = pgd_hash_generate(scheme, password, rounds[i], &made);
+	if (r != PGD_HASH_MATCH) {
+		if (made != NULL)
+			abort();
+		return;
+	}
+	if (made == NULL || pgd_hash_verify(made, password, &policy, NULL) != PGD_HASH_MATCH)
+		abort();
+	pgd_free_secret(made);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pgd_hash_policy policy = {
+	    .max_crypt_rounds = 1000,
+	    .max_bcrypt_cost = 4,
+	    .login_user = "fuzz@example.org",
+	};
+	struct pgd_hash_info info;
+	enum pgd_hash_result r;
+	char *buf, *password;
+	size_t len;
+
+	if (size < 1 || size > 4096)
+		return 0;
+	policy.default_scheme = default_schemes[(data[0] & 0x7f) % NSCHEMES];
+	len = size - 1;
+	buf = malloc(len + 2);
+	if (buf == NULL)
+		return 0;
+	memcpy(buf, data + 1, len);
+	buf[len] = '\0';
+	buf[len + 1] = '\0';
+	password = buf + strlen(buf) + 1; /* after the first NUL, or "" */
+
+	memset(&info, 'Z', sizeof(info));
+	r = pgd_hash_verify(buf, password, &policy, &info);
+	if (r > PGD_HASH_NOMEM)
+		abort();
+	check_printable(info.scheme, sizeof(info.scheme));
+	check_printable(info.detail, sizeof(info.detail));
+	if (r == PGD_HASH_MATCH && info.detail[0] != '\0')
+		abort();
+	(void)pgd_hash_verify(buf, password, NULL, NULL);
+	if ((data[0] & 0x80) != 0 && pgd_hash_scheme_known(buf))
+		round_trip(buf, password);
+	pgd_wipe(buf, len + 2);
+	free(buf);
+	return 0;
+}

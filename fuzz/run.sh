@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Builds the libFuzzer targets with clang (ASan + UBSan, separate from the meson build) and runs
+# each for a bounded time, all at once, starting from the corpora in fuzz/corpus/. Prints
+# TAP; exits non-zero if a target crashes, leaks, trips a sanitizer or breaks a property.
+#
+#   fuzz/run.sh [OUT_DIR]      OUT_DIR holds the binaries, the grown corpora, logs and crashes
+#                              (default: build-fuzz). PGD_FUZZ_SECONDS: seconds per target (45).
+#                              PGD_FUZZ_TARGETS: which ones (default: "hash conf query").
+# Exits 77 (skipped) when clang or its fuzzer runtime is missing.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$src/build-fuzz}
+seconds=${PGD_FUZZ_SECONDS:-45}
+read -r -a targets <<<"${PGD_FUZZ_TARGETS:-hash conf query}"
+cc=${CLANG:-clang-14}
+
+if ! command -v "$cc" >/dev/null; then
+	echo "1..0 # SKIP $cc not found (scripts/install-deps.sh installs it)"
+	exit 77
+fi
+mkdir -p "$out"
+flags=(-std=c11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -fno-omit-frame-pointer
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$src")
+sources=("$src/secret.c" "$src/hash.c" "$src/query.c" "$src/conf.c")
+echo "1..$((2 * ${#targets[@]}))"
+# Build all at once, then start every target that built.
+builds=()
+for t in "${targets[@]}"; do
+	"$cc" "${flags[@]}" "$src/fuzz/fuzz_$t.c" "${sources[@]}" -lcrypt -lcrypto \
+		-o "$out/fuzz_$t" >"$out/build_$t.log" 2>&1 &
+	builds+=("$!")
+done
+n=0
+failed=0
+pids=()
+for i in "${!targets[@]}"; do
+	t=${targets[$i]}
+	n=$((n + 1))
+	if wait "${builds[$i]}"; then
+		echo "ok $n - fuzz_$t builds"
+	else
+		echo "not ok $n - fuzz_$t builds"
+		sed 's/^/# /' "$out/build_$t.log"
+		failed=1
+		pids+=("")
+		continue
+	fi
+	mkdir -p "$out/corpus-$t"
+	# The grown corpus goes to $out; the committed seeds are only read.
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+		-max_len=4096 -dict="$src/fuzz/$t.dict" -artifact_prefix="$out/crash-$t-" \
+		-print_final_stats=1 "$out/corpus-$t" "$src/fuzz/corpus/$t" \
+		>"$out/fuzz_$t.log" 2>&1 &
+	pids+=("$!")
+done
+for i in "${!targets[@]}"; do
+	t=${targets[$i]}
+	pid=${pids[$i]}
+	[ -n "$pid" ] || continue
+	n=$((n + 1))
+	if wait "$pid"; then
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz_$t.log")
+		echo "ok $n - fuzz_$t: ${runs:-?} runs in ${seconds} s, no crash"
+	else
+		echo "not ok $n - fuzz_$t crashed (reproduce: $out/fuzz_$t $out/crash-$t-*)"
+		grep -E 'ERROR|SUMMARY|runtime error|#[0-9]+ 0x' "$out/fuzz_$t.log" | head -40 |
+			sed 's/^/# /'
+		failed=1
+	fi
+done
+exit $failed

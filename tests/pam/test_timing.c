@@ -224,8 +224,6 @@ static int teardown(void **state)
 /* pam_wrapper copies PAM_WRAPPER_SERVICE_DIR when the process starts: write it, then fork. */
 static int run_in_child(char **argv)
 {
-	int status;
-	pid_t pid;
 	char conf[1024];
 
 	/*
@@ -234,17 +232,7 @@ static int run_in_child(char **argv)
 	 */
 	snprintf(conf, sizeof(conf), conf_format, pgd_test_env("PGD_TEST_ADMIN"));
 	pgd_test_write_service("timing", "", conf, 0600, 0);
-	setenv("PGD_TEST_CHILD", "1", 1);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		status = 1 << 8;
-	pgd_test_remove_confs();
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	return pgd_test_run_in_child(argv);
 }
 
 int main(int argc, char **argv)

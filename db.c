@@ -177,6 +177,14 @@ static void release(void)
 	cache.conn = NULL;
 }
 
+/* At exit the server gets a proper goodbye rather than a dropped socket. */
+__attribute__((destructor)) static void close_at_exit(void)
+{
+	release();
+	pgd_free_secret(cache.conninfo);
+	cache.conninfo = NULL;
+}
+
 /* Makes the cache belong to conninfo in this process. */
 static bool cache_select(const char *conninfo)
 {

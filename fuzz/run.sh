@@ -22,12 +22,15 @@ fi
 mkdir -p "$out"
 flags=(-std=c11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$src")
-sources=("$src/secret.c" "$src/hash.c" "$src/query.c" "$src/conf.c")
+# The pure library, as meson's pgd_pure builds it (with Argon2 through libsodium).
+sources=("$src"/secret.c "$src"/hash.c "$src"/hash_*.c "$src"/hashcost.c "$src"/nets.c
+	"$src"/query.c "$src"/conf.c)
+flags+=(-DPGD_HAVE_SODIUM -pthread)
 echo "1..$((2 * ${#targets[@]}))"
 # Build all at once, then start every target that built.
 builds=()
 for t in "${targets[@]}"; do
-	"$cc" "${flags[@]}" "$src/fuzz/fuzz_$t.c" "${sources[@]}" -lcrypt -lcrypto \
+	"$cc" "${flags[@]}" "$src/fuzz/fuzz_$t.c" "${sources[@]}" -lcrypt -lcrypto -lsodium \
 		-o "$out/fuzz_$t" >"$out/build_$t.log" 2>&1 &
 	builds+=("$!")
 done

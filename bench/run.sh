@@ -125,13 +125,13 @@ run "$bin/pam_bench" soak --module "$module" --server-log "$log" --out "$out" --
 	--time-limit "$SOAK_SECONDS"
 
 if [ -z "${BENCH_SKIP_VALGRIND:-}" ]; then
-	say "valgrind: 300 logins, leak check"
+	say "valgrind: 200 logins, leak check"
 	run valgrind --leak-check=full --show-leak-kinds=definite,indirect \
 		--errors-for-leak-kinds=definite,indirect --keep-debuginfo=yes \
 		--log-file="$out/valgrind.log" \
 		"$bin/pam_bench" soak --module "$module" --server-log "$log" --out "$work" \
 		--label valgrind --connect "$unix_ci" --user bench@example.org --password "$pw_sha" \
-		-n 300 --time-limit 120 >/dev/null || true
+		-n 200 --time-limit 60 >/dev/null || true
 	sed -i "s|$work|\$WORK|g; s|$root/||g" "$out/valgrind.log"
 fi
 

@@ -75,6 +75,8 @@ static const struct option options[] = {
     /* SHA-crypt accepts 1000..999999999 rounds; bcrypt 4..31. */
     {"max_crypt_rounds", OPT_ULONG, FIELD(max_crypt_rounds), FROM_FILE | FROM_ARG, 1000, 999999999},
     {"max_bcrypt_cost", OPT_ULONG, FIELD(max_bcrypt_cost), FROM_FILE | FROM_ARG, 4, 31},
+    {"connection_cache", OPT_BOOL, FIELD(connection_cache), FROM_FILE | FROM_ARG, 0, 0},
+    {"query_timeout", OPT_ULONG, FIELD(query_timeout), FROM_FILE | FROM_ARG, 1, 300},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -248,6 +250,8 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->max_crypt_rounds = PGD_DEFAULT_MAX_CRYPT_ROUNDS;
 	conf->max_bcrypt_cost = PGD_DEFAULT_MAX_BCRYPT_COST;
+	conf->connection_cache = true;
+	conf->query_timeout = PGD_DEFAULT_QUERY_TIMEOUT;
 	conf->default_pass_scheme = strdup("MD5");
 	conf->username_format = strdup("%Lu");
 	conf->username_chars = strdup(PGD_DEFAULT_USERNAME_CHARS);

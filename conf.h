@@ -15,6 +15,8 @@
 /* Limits checked before any database work; documented in the README. */
 #define PGD_MAX_USER_LEN 256
 #define PGD_MAX_PASSWORD_LEN 1024
+/* Seconds a lookup may take (connect and query), unless query_timeout says otherwise. */
+#define PGD_DEFAULT_QUERY_TIMEOUT 5
 /* The conf file may not be larger than this. */
 #define PGD_MAX_CONF_SIZE (64 * 1024)
 
@@ -38,6 +40,8 @@ struct pgd_conf {
 	char *default_domain;      /* Dovecot's auth_default_realm; NULL if unset */
 	unsigned long max_crypt_rounds;
 	unsigned long max_bcrypt_cost;
+	bool connection_cache;       /* keep one connection per process; default yes */
+	unsigned long query_timeout; /* seconds; default PGD_DEFAULT_QUERY_TIMEOUT */
 };
 
 enum pgd_conf_result {

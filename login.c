@@ -34,6 +34,8 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 				  struct pgd_row *row)
 {
 	struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
+	struct pgd_db_options db_opts = {.cache = conf->connection_cache,
+					 .query_timeout_sec = (unsigned)conf->query_timeout};
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
 	enum pgd_db_result dbr;
@@ -59,7 +61,8 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 	case PGD_QUERY_NOMEM:
 		return PGD_LOGIN_NOMEM;
 	}
-	dbr = pgd_db_lookup(conf->connect, &q, row, login->detail, sizeof(login->detail));
+	dbr = pgd_db_lookup(conf->connect, &db_opts, &q, row, login->detail,
+			    sizeof(login->detail));
 	pgd_query_free(&q);
 	out = from_db(dbr);
 	if (out != PGD_LOGIN_OK)

@@ -131,7 +131,11 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 			log_failure(pamh, login->user, login->detail);
 		return PAM_USER_UNKNOWN;
 	case PGD_DB_DOWN:
-		pam_syslog(pamh, LOG_ERR, "database unavailable: %s", login->detail);
+		/* No detail: inside the back-off window of a failure already logged. */
+		if (login->detail[0] != '\0')
+			pam_syslog(pamh, LOG_ERR, "database unavailable: %s", login->detail);
+		else if (conf->debug)
+			pam_syslog(pamh, LOG_DEBUG, "database unavailable: not retrying yet");
 		return PAM_AUTHINFO_UNAVAIL;
 	case PGD_DB_ERROR:
 		pam_syslog(pamh, LOG_ERR, "database error: %s", login->detail);

@@ -58,6 +58,8 @@ start_own() {
 	# Password (SCRAM) over TCP for the module, as a real deployment; trust on the socket for us.
 	cat >"$dir/data/pg_hba.conf" <<-HBA
 		local all postgres trust
+		local replication postgres trust
+		local all $role scram-sha-256
 		host all $role 127.0.0.1/32 scram-sha-256
 		host all postgres 127.0.0.1/32 trust
 	HBA

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -98,7 +99,7 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 	write_file(svc_path, line, 0644);
 }
 
-void pgd_test_remove_confs(void)
+static void remove_confs(void)
 {
 	DIR *dir = opendir(conf_dir);
 	struct dirent *e;
@@ -110,6 +111,24 @@ void pgd_test_remove_confs(void)
 			unlinkat(dirfd(dir), e->d_name, 0);
 	closedir(dir);
 	rmdir(conf_dir);
+}
+
+int pgd_test_run_in_child(char **argv)
+{
+	int status;
+	pid_t pid;
+
+	setenv("PGD_TEST_CHILD", "1", 1);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		status = 1 << 8;
+	remove_confs();
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 /* Sends stderr to a fresh temporary file; returns the saved stderr and the file's fd. */

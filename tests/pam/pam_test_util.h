@@ -20,8 +20,12 @@ char *pgd_test_read_file(const char *path);
 void pgd_test_write_service(const char *name, const char *args, const char *conf, mode_t mode,
 			    int no_conf);
 
-/* Removes the conf files pgd_test_write_service wrote, and their folder. */
-void pgd_test_remove_confs(void);
+/*
+ * pam_wrapper copies PAM_WRAPPER_SERVICE_DIR when the process starts: a test writes its pam.d
+ * files, then runs itself again in a child (PGD_TEST_CHILD=1) with argv, and returns the
+ * child's exit status after removing the conf files.
+ */
+int pgd_test_run_in_child(char **argv);
 
 /*
  * Runs one PAM operation (PAMTEST_AUTHENTICATE, PAMTEST_ACCOUNT, PAM_SETCRED) for user with password

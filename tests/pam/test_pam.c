@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -253,31 +252,6 @@ static void test_limits(void **state)
 	free(password);
 }
 
-/*
- * pam_wrapper copies PAM_WRAPPER_SERVICE_DIR when the process starts, so the pam.d files are
- * written first and the tests run in a child started afterwards; the conf files go with it.
- */
-static int run_in_child(char **argv)
-{
-	int status;
-	pid_t pid;
-
-	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-		pgd_test_write_service(services[i].name, services[i].args, services[i].conf,
-				       services[i].mode, services[i].no_conf);
-	setenv("PGD_TEST_CHILD", "1", 1);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		status = 1 << 8;
-	pgd_test_remove_confs();
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,7 +261,12 @@ int main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (getenv("PGD_TEST_CHILD") == NULL)
-		return run_in_child(argv);
+	if (getenv("PGD_TEST_CHILD") == NULL) {
+		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+			pgd_test_write_service(services[i].name, services[i].args,
+					       services[i].conf, services[i].mode,
+					       services[i].no_conf);
+		return pgd_test_run_in_child(argv);
+	}
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,127 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# What the caller cannot steer and cannot hang: pamtester under pam_wrapper, run with every PG*
+# variable pointing at a decoy server (as a user could in su or sudo), then against a server
+# frozen with SIGSTOP. Prints TAP. Needs our own cluster (PGD_TEST_EXTERNAL=0): it starts a
+# second one as the decoy and stops the first one's processes for a moment.
+# Needs: PGD_MODULE, PGD_TEST_ADMIN, PGD_TEST_CONNINFO, PGD_TEST_PGDIR, PAM_WRAPPER_SO.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
+	echo "1..0 # SKIP needs the test's own PostgreSQL"
+	exit 0
+fi
+work=$(mktemp -d /tmp/pgd-dbenv.XXXXXX)
+chmod 711 "$work"
+frozen=()
+cleanup() {
+	[ ${#frozen[@]} -gt 0 ] && kill -CONT "${frozen[@]}" 2>/dev/null
+	"$here/../pg-cluster.sh" stop "$work/decoy"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+
+port=$(cat "$PGD_TEST_PGDIR/port")
+password=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")
+
+# The decoy: another server where alice has another password, reachable as the same role.
+decoy_env=$("$here/../pg-cluster.sh" start "$work/decoy") || { echo "Bail out! no decoy"; exit 1; }
+decoy_admin=$(sed -n "s/^PGD_TEST_ADMIN='\(.*\)'$/\1/p" <<<"$decoy_env")
+decoy_port=$(cat "$work/decoy/port")
+psql -q -v ON_ERROR_STOP=1 "$decoy_admin" >/dev/null <<SQL || exit 1
+ALTER ROLE pgd_auth PASSWORD '$password';
+CREATE TABLE users (userid text, domain text, password text);
+GRANT SELECT ON users TO PUBLIC;
+INSERT INTO users VALUES ('alice', 'example.org', '{PLAIN}decoy pw');
+SQL
+# ... and a decoy schema in the real database, for PGOPTIONS=-csearch_path=decoy.
+psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL || exit 1
+DROP SCHEMA IF EXISTS decoy CASCADE;
+CREATE SCHEMA decoy;
+GRANT USAGE ON SCHEMA decoy TO PUBLIC;
+CREATE TABLE decoy.users (userid text, domain text, password text);
+GRANT SELECT ON decoy.users TO PUBLIC;
+INSERT INTO decoy.users VALUES ('alice', 'example.org', '{PLAIN}decoy pw');
+SQL
+
+# The conf names a socket folder and no port, as many dovecot-sql.conf.ext files do: the
+# default port (5432) leads to the real server, PGPORT would lead to the decoy.
+mkdir "$work/sock" "$work/pam.d"
+ln -s "$PGD_TEST_PGDIR/.s.PGSQL.$port" "$work/sock/.s.PGSQL.5432"
+ln -s "$work/decoy/.s.PGSQL.$decoy_port" "$work/sock/.s.PGSQL.$decoy_port"
+conninfo="host=$work/sock user=pgd_auth password=$password dbname=mail"
+query="SELECT password FROM users WHERE userid = '%n' AND domain = '%d'"
+printf 'driver = pgsql\nconnect = %s\npassword_query = %s\n' "$conninfo" "$query" >"$work/env.conf"
+printf 'driver = pgsql\nconnect = %s\nquery_timeout = 2\npassword_query = %s\n' \
+	"$PGD_TEST_CONNINFO" "$query" >"$work/frozen.conf"
+chmod 600 "$work"/*.conf
+for s in env frozen; do
+	printf 'auth required %s conf=%s nodelay\n' "$PGD_MODULE" "$work/$s.conf" >"$work/pam.d/$s"
+done
+printf '[decoy]\nhost=%s\nport=%s\n' "$work/decoy" "$decoy_port" >"$work/pg_service.conf"
+
+hostile=(PGPORT="$decoy_port" PGHOST=/nonexistent PGHOSTADDR=127.0.0.2
+	PGOPTIONS="-c search_path=decoy" PGSSLMODE=require PGTARGETSESSIONATTRS=standby
+	PGSERVICEFILE="$work/pg_service.conf" PGSERVICE=decoy PGSYSCONFDIR="$work"
+	PGPASSFILE=/dev/null PGCONNECT_TIMEOUT=1 PGUSER=postgres PGDATABASE=postgres
+	PGAPPNAME=decoy PGCLIENTENCODING=LATIN1 PGGSSENCMODE=require)
+
+# pamtester SERVICE USER PASSWORD [VAR=VALUE...]: its output
+pt() {
+	local service=$1 user=$2 pass=$3
+	shift 3
+	printf '%s\n' "$pass" | env "$@" LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+		pamtester -v "$service" "$user" authenticate 2>&1
+}
+
+# The environment is potent: libpq itself, given the same conninfo, goes where it says.
+got=$(env PGPORT="$decoy_port" psql -Atc \
+	"SELECT password FROM users WHERE userid = 'alice' AND domain = 'example.org'" "$conninfo" 2>&1)
+[ "$got" = "{PLAIN}decoy pw" ] && ok "PGPORT leads psql to the decoy" ||
+	not_ok "PGPORT leads psql to the decoy (got: $got)"
+got=$(env PGOPTIONS="-c search_path=decoy" psql -Atc \
+	"SELECT password FROM users WHERE userid = 'alice' AND domain = 'example.org'" "$conninfo" 2>&1)
+[ "$got" = "{PLAIN}decoy pw" ] && ok "PGOPTIONS leads psql to the decoy table" ||
+	not_ok "PGOPTIONS leads psql to the decoy table (got: $got)"
+
+# The module is not steered by it.
+out=$(pt env alice@example.org 'correct horse battery')
+grep -q "successfully authenticated" <<<"$out" && ok "real password logs in with PG* set" ||
+	{ not_ok "real password logs in with PG* set"; sed 's/^/# /' <<<"$out"; }
+out=$(pt env alice@example.org 'correct horse battery' "${hostile[@]}")
+grep -q "successfully authenticated" <<<"$out" && ok "hostile PG* variables change nothing" ||
+	{ not_ok "hostile PG* variables change nothing"; sed 's/^/# /' <<<"$out"; }
+out=$(pt env alice@example.org 'decoy pw' "${hostile[@]}")
+grep -q "Authentication failure" <<<"$out" && ok "the decoy's password is refused" ||
+	{ not_ok "the decoy's password is refused"; sed 's/^/# /' <<<"$out"; }
+out=$(pt env alice@example.org 'correct horse battery' "${hostile[@]}")
+grep -q "PGPORT\|decoy" <<<"$out" && not_ok "the caller's environment is not in the log" ||
+	ok "the caller's environment is not in the log"
+
+# A frozen server: every process of the real cluster stopped with SIGSTOP.
+pm=$(head -1 "$PGD_TEST_PGDIR/data/postmaster.pid")
+mapfile -t frozen < <(echo "$pm"; pgrep -P "$pm")
+kill -STOP "${frozen[@]}"
+start=$(date +%s%N)
+out=$(pt frozen alice@example.org 'correct horse battery')
+elapsed=$((($(date +%s%N) - start) / 1000000))
+kill -CONT "${frozen[@]}"
+frozen=()
+grep -q "cannot retrieve authentication info" <<<"$out" &&
+	ok "frozen server: PAM_AUTHINFO_UNAVAIL" ||
+	{ not_ok "frozen server: PAM_AUTHINFO_UNAVAIL"; sed 's/^/# /' <<<"$out"; }
+# query_timeout = 2; libpq counts connect_timeout in whole seconds: 2 + 1, and process start-up
+[ "$elapsed" -le 4000 ] && ok "frozen server: answered in ${elapsed} ms (query_timeout 2 s)" ||
+	not_ok "frozen server: answered in ${elapsed} ms (query_timeout 2 s)"
+out=$(pt frozen alice@example.org 'correct horse battery')
+grep -q "successfully authenticated" <<<"$out" && ok "thawed server: logins work again" ||
+	{ not_ok "thawed server: logins work again"; sed 's/^/# /' <<<"$out"; }
+
+psql -q "$PGD_TEST_ADMIN" -c "DROP SCHEMA decoy CASCADE" >/dev/null
+echo "1..$n"
+exit $failed

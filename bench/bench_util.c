@@ -35,6 +35,17 @@ void bench_die(const char *fmt, ...)
 	exit(1);
 }
 
+void bench_samples_reserve(struct bench_samples *s, size_t n)
+{
+	double *v = realloc(s->v, n * sizeof(*v));
+
+	if (v == NULL)
+		bench_die("out of memory");
+	memset(v + s->n, 0, (n - s->n) * sizeof(*v));
+	s->v = v;
+	s->cap = n;
+}
+
 void bench_samples_add(struct bench_samples *s, double us)
 {
 	if (s->n == s->cap) {

@@ -16,6 +16,8 @@ struct bench_samples {
 	size_t n, cap;
 };
 
+/* Allocates room for n samples and touches it, so that adding them later grows no memory. */
+void bench_samples_reserve(struct bench_samples *s, size_t n);
 void bench_samples_add(struct bench_samples *s, double us);
 void bench_samples_free(struct bench_samples *s);
 /* Quantile q (0..1) by nearest rank; sorts a copy. NAN when empty. */

@@ -3,9 +3,10 @@
  * One process, N PAM transactions through the real libpam, as saslauthd runs them.
  *
  *   pam_bench compare ...  alternates, iteration by iteration (A B C D E, E D C B A, ...):
- *                          module login (connection cache on), module login (cache off), an
- *                          empty pam_permit transaction, raw crypt_rn of the same stored hash,
- *                          and the raw warm libpq query loop (bench_raw, another process)
+ *                          module login (connection cache on), module login (cache off, in a
+ *                          forked child: a cache-off lookup closes the process's connection),
+ *                          an empty pam_permit transaction, raw crypt_rn of the same stored
+ *                          hash, and the raw warm libpq query loop (bench_raw, another process)
  *   pam_bench soak ...     N module logins only: resident memory over the run, database
  *                          connections opened during the first 10,000, descriptors
  *
@@ -135,16 +136,24 @@ static void helper_start(struct helper *h, const struct opts *o)
 		bench_die("bench_raw did not start");
 }
 
-static double helper_query(struct helper *h)
+/* Asks a helper for one sample: its own timing (the pipe is not in it) and a status. */
+static double helper_call(struct helper *h, int *status)
 {
 	char line[64];
 	double us;
-	int rows;
 
 	fputs("q\n", h->to);
 	fflush(h->to);
-	if (fgets(line, sizeof(line), h->from) == NULL || sscanf(line, "%lf %d", &us, &rows) != 2)
-		bench_die("bench_raw stopped answering");
+	if (fgets(line, sizeof(line), h->from) == NULL || sscanf(line, "%lf %d", &us, status) != 2)
+		bench_die("a helper process stopped answering");
+	return us;
+}
+
+static double helper_query(struct helper *h)
+{
+	int rows;
+	double us = helper_call(h, &rows);
+
 	if (rows != 1)
 		bench_die("raw query returned %d rows, expected 1", rows);
 	return us;
@@ -161,11 +170,57 @@ static void helper_stop(struct helper *h)
 	h->pid = 0;
 }
 
+/*
+ * The cache-off arm runs in a child of this process: the module keeps one connection per
+ * process, and a cache-off lookup closes it, so sharing a process with the cache-on arm would
+ * make that arm reconnect after every cache-off login. The child answers each "q" with one
+ * login on service as "MICROSECONDS PAMCODE". It is forked before this process loads the
+ * module, and links what this process links (libpam, libcrypt; not libpq).
+ */
+static void login_helper_start(struct helper *h, const char *confdir, const char *service,
+			       const char *user, const char *password)
+{
+	int in[2], out[2];
+
+	fflush(NULL);
+	if (pipe(in) != 0 || pipe(out) != 0)
+		bench_die("pipe: %s", strerror(errno));
+	h->pid = fork();
+	if (h->pid < 0)
+		bench_die("fork: %s", strerror(errno));
+	if (h->pid == 0) {
+		FILE *cmd, *reply;
+		char line[16];
+
+		close(in[1]);
+		close(out[0]);
+		cmd = fdopen(in[0], "r");
+		reply = fdopen(out[1], "w");
+		if (cmd == NULL || reply == NULL)
+			_exit(1);
+		while (fgets(line, sizeof(line), cmd) != NULL && line[0] == 'q') {
+			double t0 = bench_now_us();
+			int rc = bench_pam_login(confdir, service, user, password, false, NULL);
+
+			fprintf(reply, "%.3f %d\n", bench_now_us() - t0, rc);
+			fflush(reply);
+		}
+		_exit(0);
+	}
+	close(in[0]);
+	close(out[1]);
+	h->to = fdopen(in[1], "w");
+	h->from = fdopen(out[0], "r");
+	if (h->to == NULL || h->from == NULL)
+		bench_die("fdopen failed");
+}
+
 struct run {
 	const struct opts *o;
 	struct bench_confdir cd;
 	struct bench_logcount lc;
-	struct helper helper;
+	struct helper helper;     /* bench_raw: the raw query loop */
+	struct helper off_helper; /* this program, forked: the cache-off logins */
 	bool active[NARMS];
 	bool cache_off_supported;
 	char setting[512]; /* the stored hash without its {SCHEME} prefix, for crypt_rn */
@@ -191,8 +246,16 @@ static double run_arm(struct run *r, enum arm a)
 	double t0, t1;
 
 	switch (a) {
+	case ARM_OFF: {
+		int rc;
+		double us = helper_call(&r->off_helper, &rc);
+
+		if (rc != PAM_SUCCESS)
+			bench_die("%s: %s login failed: %s", r->o->label, arm_names[a],
+				  pam_strerror(NULL, rc));
+		return us;
+	}
 	case ARM_ON:
-	case ARM_OFF:
 	case ARM_PERMIT:
 		t0 = bench_now_us();
 		login_or_die(r, a);
@@ -214,6 +277,22 @@ static double run_arm(struct run *r, enum arm a)
 		break;
 	}
 	return NAN;
+}
+
+/* Median over iterations of (login - permit - crypt - query) / crypt: the overhead that is
+ * neither libpam's, nor the hash's, nor the database round trip's. */
+static double residual_median(const struct run *r)
+{
+	struct bench_samples s = {0};
+	double m;
+
+	for (size_t i = 0; i < r->lat[ARM_ON].n; i++)
+		bench_samples_add(&s, (r->lat[ARM_ON].v[i] - r->lat[ARM_PERMIT].v[i] -
+				       r->lat[ARM_CRYPT].v[i] - r->lat[ARM_QUERY].v[i]) /
+					  r->lat[ARM_CRYPT].v[i]);
+	m = bench_quantile(&s, 0.5);
+	bench_samples_free(&s);
+	return m;
 }
 
 /* Median over iterations of num[i]/den[i]. */
@@ -255,7 +334,7 @@ static int compare(const struct opts *o)
 	enum arm order[NARMS];
 	int narms = 0, rc;
 	double start, overhead = NAN, plain_ratio = NAN, cache_ratio, login_crypt = NAN,
-			  permit_crypt = NAN;
+			  permit_crypt = NAN, residual = NAN, query_crypt = NAN;
 	char path[512];
 	FILE *f;
 	long i;
@@ -280,8 +359,9 @@ static int compare(const struct opts *o)
 				   bench_write_conf(&r.cd, "off", o->connect, o->cache_off_line));
 	bench_write_permit_service(&r.cd, services[ARM_PERMIT]);
 
+	login_helper_start(&r.off_helper, r.cd.dir, services[ARM_OFF], o->user, o->password);
 	/* A module that does not know the cache key refuses the conf: then it has no cache. */
-	rc = bench_pam_login(r.cd.dir, services[ARM_OFF], o->user, o->password, false, NULL);
+	(void)helper_call(&r.off_helper, &rc);
 	r.cache_off_supported = rc != PAM_SERVICE_ERR;
 	if (!r.cache_off_supported) {
 		fprintf(stderr,
@@ -319,11 +399,16 @@ static int compare(const struct opts *o)
 		}
 	}
 	helper_stop(&r.helper);
+	helper_stop(&r.off_helper);
 
 	if (r.active[ARM_CRYPT]) {
 		login_crypt = ratio_median(&r.lat[ARM_ON], &r.lat[ARM_CRYPT]);
 		permit_crypt = ratio_median(&r.lat[ARM_PERMIT], &r.lat[ARM_CRYPT]);
 		overhead = login_crypt - permit_crypt - 1;
+		if (r.active[ARM_QUERY]) {
+			query_crypt = ratio_median(&r.lat[ARM_QUERY], &r.lat[ARM_CRYPT]);
+			residual = residual_median(&r);
+		}
 	}
 	if (r.active[ARM_QUERY])
 		plain_ratio = 1.0 / ratio_median(&r.lat[ARM_ON], &r.lat[ARM_QUERY]);
@@ -340,6 +425,8 @@ static int compare(const struct opts *o)
 	print_json_num(f, "login_over_crypt", login_crypt, false);
 	print_json_num(f, "permit_over_crypt", permit_crypt, false);
 	print_json_num(f, "overhead_in_crypts", overhead, false);
+	print_json_num(f, "query_over_crypt", query_crypt, false);
+	print_json_num(f, "overhead_beyond_query_in_crypts", residual, false);
 	print_json_num(f, "login_rate_over_query_rate", plain_ratio, false);
 	print_json_num(f, "cache_on_over_off", cache_ratio, false);
 	fprintf(f, "  \"peak_rss_kib\": %ld,\n  \"arms\": {\n", bench_peak_rss_kib());
@@ -369,6 +456,9 @@ static int compare(const struct opts *o)
 		printf("overhead above pam_permit, in crypt_rn units: %.3f "
 		       "(login/crypt %.3f - permit/crypt %.3f - 1)\n",
 		       overhead, login_crypt, permit_crypt);
+	if (r.active[ARM_CRYPT] && r.active[ARM_QUERY])
+		printf("of which the raw query round trip: %.3f; the rest: %.3f\n", query_crypt,
+		       residual);
 	if (r.active[ARM_QUERY])
 		printf("module logins/s over raw query loop: %.3f\n", plain_ratio);
 	printf("cache on over cache off: %.2fx%s\n", cache_ratio,
@@ -404,6 +494,8 @@ static int soak(const struct opts *o)
 	if (series == NULL)
 		bench_die("cannot write %s", path);
 	fprintf(series, "# logins rss_kib fds\n");
+	/* The samples' memory is taken now, so the resident set measures the module alone. */
+	bench_samples_reserve(&lat, (size_t)o->n);
 	/* Counting starts before the process's first login: that one opens the connection. */
 	bench_logcount_init(&lc, o->server_log, o->role);
 	start = bench_now_us();

@@ -46,7 +46,9 @@ for label, transport in (("sha512-unix", "unix socket"), ("sha512-tcp", "TCP + S
         continue
     ov = r["overhead_in_crypts"]
     measured = (f"{fmt(ov, 3)} × crypt (login/crypt {fmt(r['login_over_crypt'], 3)} − "
-                f"permit/crypt {fmt(r['permit_over_crypt'], 3)} − 1)")
+                f"permit/crypt {fmt(r['permit_over_crypt'], 3)} − 1); of which the raw query "
+                f"round trip {fmt(r.get('query_over_crypt'), 3)}, the rest "
+                f"{fmt(r.get('overhead_beyond_query_in_crypts'), 3)}")
     if transport == "unix socket":
         targets.append(("SHA512-CRYPT, one process, unix socket: overhead above pam_permit "
                         "≤ 0.15 × raw crypt_r", measured, verdict(ov is not None and ov <= 0.15),
@@ -140,7 +142,9 @@ for label in ("frozen-unix", "frozen-tcp"):
                     f"{r['frozen_unavail_within_bound']}/{r['frozen_logins']} within "
                     f"{fmt(r['bound_s'], 0)} s, slowest {fmt(r['frozen_max_s'], 3)} s "
                     f"[{r['frozen_codes']}]{' — a login got stuck' if r['stuck'] else ''}; "
-                    f"{qt}; libpam then sleeps ~{fmt(r['libpam_fail_delay_mean_s'], 1)} s",
+                    f"{qt}; libpam then sleeps ~{fmt(r['libpam_fail_delay_mean_s'], 1)} s; "
+                    f"after SIGCONT the first login succeeds after "
+                    f"{fmt(r.get('after_thaw_s'), 3)} s",
                     verdict(ok), f"`frozen --label {label}`"))
     rec = r["recovery_s"]
     targets.append((f"Server restarted, {tr}: logins succeed within 2 s of it accepting "
@@ -169,13 +173,16 @@ md.append("\n## One process, alternated arms\n")
 md.append("Each configuration alternates its arms iteration by iteration (A B C D E, "
           "E D C B A, ...) in one process; ratios are medians of per-iteration ratios.\n")
 md.append("| configuration | iterations | login/crypt | permit/crypt | overhead (crypts) | "
-          "login rate / query rate | cache on / off | peak RSS KiB |")
-md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "query/crypt | overhead − query (crypts) | login rate / query rate | cache on / off | "
+          "peak RSS KiB |")
+md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label in ("sha512-unix", "sha512-tcp", "plain-unix", "plain-tcp"):
     r = runs.get(label)
     if r:
         md.append(f"| {label} | {r['iterations']} | {fmt(r['login_over_crypt'], 3)} | "
                   f"{fmt(r['permit_over_crypt'], 3)} | {fmt(r['overhead_in_crypts'], 3)} | "
+                  f"{fmt(r.get('query_over_crypt'), 3)} | "
+                  f"{fmt(r.get('overhead_beyond_query_in_crypts'), 3)} | "
                   f"{fmt(r['login_rate_over_query_rate'], 3)} | "
                   f"{fmt(r['cache_on_over_off'], 2)} | {r['peak_rss_kib']} |")
 md.append("")

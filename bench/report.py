@@ -46,8 +46,9 @@ for label, transport in (("sha512-unix", "unix socket"), ("sha512-tcp", "TCP + S
         continue
     ov = r["overhead_in_crypts"]
     measured = (f"{fmt(ov, 3)} × crypt (login/crypt {fmt(r['login_over_crypt'], 3)} − "
-                f"permit/crypt {fmt(r['permit_over_crypt'], 3)} − 1); of which the raw query "
-                f"round trip {fmt(r.get('query_over_crypt'), 3)}, the rest "
+                f"permit/crypt {fmt(r['permit_over_crypt'], 3)} − 1). Paired per iteration: "
+                f"{fmt(r.get('overhead_paired_in_crypts'), 3)}; the raw query round trip alone "
+                f"is {fmt(r.get('query_over_crypt'), 3)}; beyond it "
                 f"{fmt(r.get('overhead_beyond_query_in_crypts'), 3)}")
     if transport == "unix socket":
         targets.append(("SHA512-CRYPT, one process, unix socket: overhead above pam_permit "
@@ -121,13 +122,38 @@ for label in sorted(k for k in runs if k.startswith("saslauthd")):
     if not crypt:
         continue
     need = 0.75 * cores / (crypt["p50_us"] / 1e6)
+    cpu = ""
+    cpath = os.path.join(out, label + ".cpu")
+    if os.path.exists(cpath) and r["ok"] > 0:
+        st, pt, hz = (int(x) for x in open(cpath).read().split())
+        sms, pms = st / hz * 1e3 / r["ok"], pt / hz * 1e3 / r["ok"]
+        r["cpu_sasl_ms"], r["cpu_pg_ms"] = sms, pms
+        cpu = (f"; CPU per login: saslauthd {fmt(sms, 2)} ms (= {fmt(sms / (crypt['p50_us'] / 1e3), 2)}"
+               f" × crypt), server {fmt(pms, 2)} ms, so {cores} cores allow at most "
+               f"~{fmt(cores / ((sms + pms) / 1e3), 0)} logins/s")
     targets.append((f"saslauthd -n {r['workers']}, {r['clients']} clients, {cores} cores: "
                     f"logins/s ≥ 0.75 × cores / crypt time",
                     f"{fmt(r['per_s'], 0)} logins/s vs {fmt(need, 0)} "
                     f"(crypt p50 {fmt(crypt['p50_us'] / 1e3, 3)} ms); "
-                    f"{r['ok']} OK, {r['no']} NO, {r['errors']} errors",
+                    f"{r['ok']} OK, {r['no']} NO, {r['errors']} errors{cpu}",
                     verdict(r["per_s"] >= need and r["no"] == 0 and r["errors"] == 0),
                     f"`sasl_load -c {r['clients']}` → `saslauthd -a pam -r -n {r['workers']}`"))
+
+for label in sorted(k for k in runs if k.startswith("sasl-frozen")):
+    r = runs[label]
+    t = runs.get(label.replace("frozen", "thawed"))
+    after = (f"; thawed: {t['ok']} OK, {t['no']} NO, {t['errors']} errors in {fmt(t['seconds'], 0)} s"
+             if t else "")
+    ok = r["errors"] == 0 and r["ok"] == 0 and r["no"] > 0 and t is not None and \
+        t["errors"] == 0 and t["no"] == 0 and t["ok"] > 0
+    targets.append((f"Database frozen, through saslauthd -n {r['workers']}: every request "
+                    f"answered, no worker stuck",
+                    f"{r['no']} NO, {r['errors']} unanswered in {fmt(r['seconds'], 0)} s; "
+                    f"answers after p50 {fmt(r['no_p50_us'] / 1e6, 2)} s, slowest "
+                    f"{fmt(r['no_max_us'] / 1e6, 2)} s (the conf sets no query_timeout: the "
+                    f"module's default, plus libpam's failure delay, which saslauthd "
+                    f"sleeps){after}",
+                    verdict(ok), f"`sasl_load --expect-no` → `saslauthd -n {r['workers']}`"))
 
 for label in ("frozen-unix", "frozen-tcp"):
     r = runs.get(label)
@@ -173,14 +199,15 @@ md.append("\n## One process, alternated arms\n")
 md.append("Each configuration alternates its arms iteration by iteration (A B C D E, "
           "E D C B A, ...) in one process; ratios are medians of per-iteration ratios.\n")
 md.append("| configuration | iterations | login/crypt | permit/crypt | overhead (crypts) | "
-          "query/crypt | overhead − query (crypts) | login rate / query rate | cache on / off | "
-          "peak RSS KiB |")
-md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "paired overhead | query/crypt | overhead − query (crypts) | login rate / query rate | "
+          "cache on / off | peak RSS KiB |")
+md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label in ("sha512-unix", "sha512-tcp", "plain-unix", "plain-tcp"):
     r = runs.get(label)
     if r:
         md.append(f"| {label} | {r['iterations']} | {fmt(r['login_over_crypt'], 3)} | "
                   f"{fmt(r['permit_over_crypt'], 3)} | {fmt(r['overhead_in_crypts'], 3)} | "
+                  f"{fmt(r.get('overhead_paired_in_crypts'), 3)} | "
                   f"{fmt(r.get('query_over_crypt'), 3)} | "
                   f"{fmt(r.get('overhead_beyond_query_in_crypts'), 3)} | "
                   f"{fmt(r['login_rate_over_query_rate'], 3)} | "
@@ -210,12 +237,14 @@ if s:
 sasl = [runs[k] for k in sorted(runs) if k.startswith("saslauthd")]
 if sasl:
     md.append("\n## Through saslauthd (SHA512-CRYPT, unix socket, pam_wrapper)\n")
-    md.append("| workers | clients | logins/s | p50 ms | p99 ms | OK | NO | errors |")
-    md.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    md.append("| workers | clients | logins/s | p50 ms | p99 ms | OK | NO | errors | "
+              "saslauthd CPU ms/login | server CPU ms/login |")
+    md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in sasl:
         md.append(f"| {r['workers']} | {r['clients']} | {fmt(r['per_s'], 0)} | "
                   f"{fmt(r['p50_us'] / 1e3, 3)} | {fmt(r['p99_us'] / 1e3, 3)} | {r['ok']} | "
-                  f"{r['no']} | {r['errors']} |")
+                  f"{r['no']} | {r['errors']} | {fmt(r.get('cpu_sasl_ms'), 2)} | "
+                  f"{fmt(r.get('cpu_pg_ms'), 2)} |")
 with open(os.path.join(out, "results.md"), "w") as f:
     f.write("\n".join(md) + "\n")
 

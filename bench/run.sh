@@ -36,6 +36,7 @@ meson compile -C "$build" >/dev/null
 module=$build/pam_pgsql_dovecot.so
 bin=$build/bench
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
 out=${BENCH_OUT:-$root/bench/results/$stamp}
 mkdir -p "$out"
@@ -88,8 +89,9 @@ say "Starting a throwaway PostgreSQL"
 eval "$(tests/pg-cluster.sh start "$pg")"
 port=$(cat "$pg/port")
 bindir=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
-# The module as root on the unix socket: peer authentication mapped to the module's role.
-runuser -u postgres -- sh -c "echo 'local mail pgd_auth peer map=bench' >>'$pg/data/pg_hba.conf'
+# The module as root on the unix socket: peer authentication mapped to the module's role
+# (first line, ahead of the password line pg-cluster.sh writes); TCP keeps SCRAM.
+runuser -u postgres -- sh -c "sed -i '1i local mail pgd_auth peer map=bench' '$pg/data/pg_hba.conf'
 	echo 'bench root pgd_auth' >>'$pg/data/pg_ident.conf'"
 psql -qX "$PGD_TEST_ADMIN" -c "ALTER SYSTEM SET log_connections = on" >/dev/null
 psql -qX "$PGD_TEST_ADMIN" -c "SELECT pg_reload_conf()" >/dev/null
@@ -144,6 +146,15 @@ chmod 600 "$work/sasl-conf/imap.conf"
 printf 'auth required %s conf=%s\naccount required %s conf=%s\n' "$module" \
 	"$work/sasl-conf/imap.conf" "$module" "$work/sasl-conf/imap.conf" >"$work/sasl-pam.d/imap"
 cores=$(nproc)
+# CPU (clock ticks) used so far by the given pids and their children's pids.
+cpu_ticks() {
+	local p t=0
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+	done
+	echo "$t"
+}
 for wc in "$cores:$((2 * cores))" "5:10"; do
 	workers=${wc%%:*} clients=${wc##*:}
 	mux=$work/sasl-$workers
@@ -156,9 +167,37 @@ for wc in "$cores:$((2 * cores))" "5:10"; do
 	sasl_pid=$!
 	for _ in $(seq 1 100); do [ -S "$mux/mux" ] && break; sleep 0.05; done
 	[ -S "$mux/mux" ] || { cat "$work/saslauthd-$workers.log" >&2; exit 1; }
+	label=saslauthd-n$workers-c$clients
+	# The CPU that saslauthd and the server spend per login: a figure the machine's other load
+	# does not change, unlike logins/s.
+	run "$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org --service imap \
+		--password "$pw_sha" -c "$clients" --workers "$workers" --seconds 2 --warmup 0 \
+		--out "$work" --label warm >/dev/null
+	# After the warm-up: every worker is forked and holds its connection.
+	pm=$(head -1 "$pg/data/postmaster.pid")
+	sasl_pids="$sasl_pid $(ps -o pid= --ppid "$sasl_pid" | tr '\n' ' ')"
+	pg_pids="$pm $(ps -o pid= --ppid "$pm" | tr '\n' ' ')"
+	s0=$(cpu_ticks $sasl_pids) p0=$(cpu_ticks $pg_pids)
 	run "$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org --service imap \
 		--password "$pw_sha" -c "$clients" --workers "$workers" --seconds "$SASL_SECONDS" \
-		--warmup 2 --out "$out" --label "saslauthd-n$workers-c$clients"
+		--warmup 0 --out "$out" --label "$label"
+	echo "$(($(cpu_ticks $sasl_pids) - s0)) $(($(cpu_ticks $pg_pids) - p0)) $(getconf CLK_TCK)" \
+		>"$out/$label.cpu"
+	if [ "$workers" = "$cores" ]; then
+		say "saslauthd -n $workers with the database frozen (SIGSTOP), then thawed"
+		pg_pids="$pm $(ps -o pid= --ppid "$pm" | tr '\n' ' ')"
+		printf '%s\n' $pg_pids >"$work/frozen.pids"
+		kill -STOP $pg_pids
+		run "$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org \
+			--service imap --password "$pw_sha" -c "$workers" --workers "$workers" \
+			--seconds 8 --warmup 0 --timeout 30 --expect-no --out "$out" \
+			--label "sasl-frozen-n$workers" || true
+		kill -CONT $pg_pids
+		rm -f "$work/frozen.pids"
+		run "$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org \
+			--service imap --password "$pw_sha" -c "$clients" --workers "$workers" \
+			--seconds 3 --warmup 1.5 --out "$out" --label "sasl-thawed-n$workers" || true
+	fi
 	stop_saslauthd
 done
 
@@ -176,6 +215,7 @@ say "Connections the server saw (log_connections)"
 grep -c "connection authorized: user=pgd_auth" "$log" >"$out/server-connections.txt" || true
 
 {
+	echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "nproc: $(nproc)"
 	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "kernel: $(uname -srm)"

@@ -6,7 +6,10 @@
  * Runs a warm-up, then measures for a fixed time; writes OUT/LABEL.json and OUT/LABEL.lat.
  *
  *   sasl_load --socket DIR/mux --user U --realm R --service S --password PW
- *             -c CLIENTS --seconds S --out DIR --label NAME [--workers W]
+ *             -c CLIENTS --seconds S --out DIR --label NAME [--workers W] [--warmup S]
+ *             [--timeout S] [--expect-no]
+ * With --expect-no (a frozen database) every answer should be NO; their latency is reported
+ * (no_p50_us, no_max_us) and a request with no answer within --timeout counts as an error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +37,7 @@ struct client {
 	unsigned char req[2048];
 	size_t reqlen;
 	double measure_from, stop_at;
-	struct bench_samples lat;
+	struct bench_samples lat, lat_no; /* answered OK, answered NO */
 	long ok, no, errors;
 };
 
@@ -111,6 +114,7 @@ static void *client_main(void *arg)
 			bench_samples_add(&c->lat, t1 - t0);
 		} else if (r == 0) {
 			c->no++;
+			bench_samples_add(&c->lat_no, t1 - t0);
 		} else {
 			c->errors++;
 		}
@@ -134,10 +138,12 @@ int main(int argc, char **argv)
 	    {"password", required_argument, NULL, 'p'}, {"out", required_argument, NULL, 'o'},
 	    {"label", required_argument, NULL, 'l'},    {"seconds", required_argument, NULL, 't'},
 	    {"warmup", required_argument, NULL, 'w'},   {"workers", required_argument, NULL, 'W'},
+	    {"timeout", required_argument, NULL, 'T'},  {"expect-no", no_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0}};
 	struct opts o = {.service = "imap", .realm = "", .clients = 4, .seconds = 10,
 			 .warmup = 1, .timeout = 30};
-	struct bench_samples all = {0};
+	struct bench_samples all = {0}, all_no = {0};
+	bool expect_no = false;
 	struct client *cs;
 	long ok = 0, no = 0, errors = 0;
 	double start, measured;
@@ -158,6 +164,8 @@ int main(int argc, char **argv)
 		case 'w': o.warmup = strtod(optarg, NULL); break;
 		case 'W': o.workers = atoi(optarg); break;
 		case 'c': o.clients = atoi(optarg); break;
+		case 'T': o.timeout = strtod(optarg, NULL); break;
+		case 'N': expect_no = true; break;
 		default: usage();
 		}
 	}
@@ -189,7 +197,10 @@ int main(int argc, char **argv)
 		errors += cs[i].errors;
 		for (size_t k = 0; k < cs[i].lat.n; k++)
 			bench_samples_add(&all, cs[i].lat.v[k]);
+		for (size_t k = 0; k < cs[i].lat_no.n; k++)
+			bench_samples_add(&all_no, cs[i].lat_no.v[k]);
 		bench_samples_free(&cs[i].lat);
+		bench_samples_free(&cs[i].lat_no);
 	}
 	measured = o.seconds;
 
@@ -204,15 +215,24 @@ int main(int argc, char **argv)
 	fprintf(f,
 		",\n  \"mode\": \"saslauthd\",\n  \"workers\": %d,\n  \"clients\": %d,\n"
 		"  \"seconds\": %.1f,\n  \"ok\": %ld,\n  \"no\": %ld,\n  \"errors\": %ld,\n"
-		"  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f\n}\n",
+		"  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
+		"  \"no_p50_us\": %.2f,\n  \"no_max_us\": %.2f\n}\n",
 		o.workers, o.clients, measured, ok, no, errors, (double)ok / measured,
-		bench_quantile(&all, 0.5), bench_quantile(&all, 0.99));
+		all.n > 0 ? bench_quantile(&all, 0.5) : 0.0, all.n > 0 ? bench_quantile(&all, 0.99) : 0.0,
+		all_no.n > 0 ? bench_quantile(&all_no, 0.5) : 0.0,
+		all_no.n > 0 ? bench_quantile(&all_no, 1.0) : 0.0);
 	fclose(f);
 	printf("\n%s: saslauthd -n %d, %d clients, %.0f s: %.0f logins/s, p50 %.3f ms, p99 %.3f "
 	       "ms (OK %ld, NO %ld, errors %ld)\n",
 	       o.label, o.workers, o.clients, measured, (double)ok / measured,
 	       bench_quantile(&all, 0.5) / 1e3, bench_quantile(&all, 0.99) / 1e3, ok, no, errors);
+	if (all_no.n > 0)
+		printf("  NO answers: p50 %.3f s, slowest %.3f s\n", bench_quantile(&all_no, 0.5) / 1e6,
+		       bench_quantile(&all_no, 1.0) / 1e6);
 	bench_samples_free(&all);
+	bench_samples_free(&all_no);
 	free(cs);
+	if (expect_no)
+		return no > 0 && ok == 0 && errors == 0 ? 0 : 1;
 	return ok > 0 && no == 0 && errors == 0 ? 0 : 1;
 }

@@ -24,6 +24,14 @@ double bench_now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+double bench_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 void bench_die(const char *fmt, ...)
 {
 	va_list ap;
@@ -175,12 +183,14 @@ void bench_write_module_service(struct bench_confdir *cd, const char *service,
 	write_file(path, text, 0644);
 }
 
-void bench_write_permit_service(struct bench_confdir *cd, const char *service)
+void bench_write_permit_service(struct bench_confdir *cd, const char *service,
+				const char *module)
 {
-	char path[256];
+	char path[256], text[1024];
 
 	snprintf(path, sizeof(path), "%s/%s", cd->dir, service);
-	write_file(path, "auth required pam_permit.so\naccount required pam_permit.so\n", 0644);
+	snprintf(text, sizeof(text), "auth required %s\naccount required %s\n", module, module);
+	write_file(path, text, 0644);
 }
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)

@@ -9,6 +9,8 @@
 
 /* Monotonic time in microseconds. */
 double bench_now_us(void);
+/* CPU time of the calling thread in microseconds: waiting for the server is not in it. */
+double bench_cpu_us(void);
 
 /* A growing array of samples (microseconds). */
 struct bench_samples {
@@ -45,8 +47,9 @@ const char *bench_write_conf(struct bench_confdir *cd, const char *name, const c
 /* Writes dir/SERVICE: auth and account lines for module with conf=conf_path. */
 void bench_write_module_service(struct bench_confdir *cd, const char *service,
 				const char *module, const char *conf_path);
-/* Writes dir/SERVICE: pam_permit for auth and account (libpam's floor). */
-void bench_write_permit_service(struct bench_confdir *cd, const char *service);
+/* Writes dir/SERVICE: module (pam_permit) for auth and account (libpam's floor). */
+void bench_write_permit_service(struct bench_confdir *cd, const char *service,
+				const char *module);
 
 /*
  * One transaction as saslauthd runs it: pam_start_confdir, authenticate and acct_mgmt with

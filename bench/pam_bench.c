@@ -14,6 +14,7 @@
  * Each run writes OUT/LABEL.json and one latency file per arm (OUT/LABEL-ARM.lat, microseconds).
  */
 #include <crypt.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -39,7 +40,7 @@ static const char *const arm_titles[NARMS] = {
 
 struct opts {
 	const char *module, *connect, *user, *password, *stored, *label, *out, *server_log;
-	const char *role, *raw, *cache_off_line;
+	const char *role, *raw, *cache_off_line, *permit;
 	long n, warmup;
 	double time_limit;
 };
@@ -55,7 +56,8 @@ static void usage(void)
 		"usage: pam_bench compare|soak --module SO --connect CONNINFO --user USER@DOMAIN\n"
 		"         --password PW --server-log FILE --out DIR --label NAME [-n N]\n"
 		"         [--time-limit SECONDS] [--stored HASH --raw BENCH_RAW]\n"
-		"         [--cache-off-line 'connection_cache = no'] [--role pgd_auth]\n");
+		"         [--cache-off-line 'connection_cache = no'] [--role pgd_auth]\n"
+		"         [--permit-module /PATH/pam_permit.so (absolute: kept loaded)]\n");
 	exit(2);
 }
 
@@ -69,7 +71,8 @@ static void parse(struct opts *o, int argc, char **argv)
 	    {"role", required_argument, NULL, 'r'},     {"raw", required_argument, NULL, 'R'},
 	    {"cache-off-line", required_argument, NULL, 'C'},
 	    {"time-limit", required_argument, NULL, 't'},
-	    {"warmup", required_argument, NULL, 'w'},   {NULL, 0, NULL, 0}};
+	    {"warmup", required_argument, NULL, 'w'},   {"permit-module", required_argument, NULL, 'P'},
+	    {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -78,6 +81,7 @@ static void parse(struct opts *o, int argc, char **argv)
 	o->time_limit = 120;
 	o->role = "pgd_auth";
 	o->cache_off_line = "connection_cache = no";
+	o->permit = "pam_permit.so";
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->module = optarg; break;
@@ -93,6 +97,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		case 'C': o->cache_off_line = optarg; break;
 		case 't': o->time_limit = strtod(optarg, NULL); break;
 		case 'w': o->warmup = strtol(optarg, NULL, 10); break;
+		case 'P': o->permit = optarg; break;
 		case 'n': o->n = strtol(optarg, NULL, 10); break;
 		default: usage();
 		}
@@ -226,6 +231,7 @@ struct run {
 	char setting[512]; /* the stored hash without its {SCHEME} prefix, for crypt_rn */
 	struct crypt_data *crypt;
 	struct bench_samples lat[NARMS];
+	struct bench_samples cpu[NARMS]; /* CPU time of this process, for ON, PERMIT, CRYPT */
 	long conns[NARMS];
 };
 
@@ -240,11 +246,15 @@ static void login_or_die(struct run *r, enum arm a)
 			  pam_strerror(NULL, rc));
 }
 
-/* Runs arm a once; returns its latency in microseconds. */
-static double run_arm(struct run *r, enum arm a)
+/*
+ * Runs arm a once; returns its latency in microseconds and puts in *cpu the CPU time this
+ * process spent on it (NAN for the arms that run in another process).
+ */
+static double run_arm(struct run *r, enum arm a, double *cpu)
 {
-	double t0, t1;
+	double t0, t1, c0;
 
+	*cpu = NAN;
 	switch (a) {
 	case ARM_OFF: {
 		int rc;
@@ -257,16 +267,20 @@ static double run_arm(struct run *r, enum arm a)
 	}
 	case ARM_ON:
 	case ARM_PERMIT:
+		c0 = bench_cpu_us();
 		t0 = bench_now_us();
 		login_or_die(r, a);
 		t1 = bench_now_us();
+		*cpu = bench_cpu_us() - c0;
 		return t1 - t0;
 	case ARM_CRYPT: {
 		const char *h;
 
+		c0 = bench_cpu_us();
 		t0 = bench_now_us();
 		h = crypt_rn(r->o->password, r->setting, r->crypt, (int)sizeof(*r->crypt));
 		t1 = bench_now_us();
+		*cpu = bench_cpu_us() - c0;
 		if (h == NULL || strcmp(h, r->setting) != 0)
 			bench_die("crypt_rn does not reproduce the stored hash");
 		return t1 - t0;
@@ -328,9 +342,11 @@ static void json_arm(FILE *f, const struct run *r, enum arm a, bool last)
 	double sum = bench_sum(s);
 
 	fprintf(f, "    \"%s\": {\"title\": \"%s\", \"n\": %zu, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-		   "\"mean_us\": %.2f, \"per_s\": %.1f, \"db_connections\": %ld}%s\n",
+		   "\"mean_us\": %.2f, \"per_s\": %.1f, \"cpu_p50_us\": %.2f, "
+		   "\"db_connections\": %ld}%s\n",
 		arm_names[a], arm_titles[a], s->n, bench_quantile(s, 0.5), bench_quantile(s, 0.99),
 		sum / (double)s->n, (double)s->n / (sum / 1e6),
+		r->cpu[a].n > 0 ? bench_quantile(&r->cpu[a], 0.5) : 0.0,
 		a == ARM_ON || a == ARM_OFF ? r->conns[a] : 0L, last ? "" : ",");
 }
 
@@ -348,7 +364,8 @@ static int compare(const struct opts *o)
 	enum arm order[NARMS];
 	int narms = 0, rc;
 	double start, overhead = NAN, plain_ratio = NAN, cache_ratio, login_crypt = NAN,
-			  permit_crypt = NAN, residual = NAN, query_crypt = NAN, paired = NAN;
+			  permit_crypt = NAN, residual = NAN, query_crypt = NAN, paired = NAN,
+			  cpu_overhead = NAN, cpu;
 	char path[512];
 	FILE *f;
 	long i;
@@ -371,7 +388,13 @@ static int compare(const struct opts *o)
 				   bench_write_conf(&r.cd, "on", o->connect, NULL));
 	bench_write_module_service(&r.cd, services[ARM_OFF], o->module,
 				   bench_write_conf(&r.cd, "off", o->connect, o->cache_off_line));
-	bench_write_permit_service(&r.cd, services[ARM_PERMIT]);
+	/*
+	 * The floor stays loaded, as the module does (-z nodelete): an empty transaction then
+	 * costs libpam's own work, not loading and unloading pam_permit.so from disk.
+	 */
+	if (o->permit[0] == '/' && dlopen(o->permit, RTLD_NOW | RTLD_NODELETE) == NULL)
+		bench_die("cannot load %s: %s", o->permit, dlerror());
+	bench_write_permit_service(&r.cd, services[ARM_PERMIT], o->permit);
 
 	login_helper_start(&r.off_helper, r.cd.dir, services[ARM_OFF], o->user, o->password);
 	/* A module that does not know the cache key refuses the conf: then it has no cache. */
@@ -393,7 +416,7 @@ static int compare(const struct opts *o)
 
 	for (i = 0; i < o->warmup; i++)
 		for (int k = 0; k < narms; k++)
-			(void)run_arm(&r, order[k]);
+			(void)run_arm(&r, order[k], &cpu);
 	bench_logcount_init(&r.lc, o->server_log, o->role);
 
 	start = bench_now_us();
@@ -401,7 +424,9 @@ static int compare(const struct opts *o)
 		for (int k = 0; k < narms; k++) {
 			enum arm a = order[i % 2 == 0 ? k : narms - 1 - k];
 
-			bench_samples_add(&r.lat[a], run_arm(&r, a));
+			bench_samples_add(&r.lat[a], run_arm(&r, a, &cpu));
+			if (!isnan(cpu))
+				bench_samples_add(&r.cpu[a], cpu);
 			if (a == ARM_ON || a == ARM_OFF)
 				r.conns[a] += bench_logcount_new(&r.lc);
 		}
@@ -420,6 +445,8 @@ static int compare(const struct opts *o)
 		permit_crypt = ratio_median(&r.lat[ARM_PERMIT], &r.lat[ARM_CRYPT]);
 		overhead = login_crypt - permit_crypt - 1;
 		paired = paired_median(&r) - 1;
+		cpu_overhead = ratio_median(&r.cpu[ARM_ON], &r.cpu[ARM_CRYPT]) -
+			       ratio_median(&r.cpu[ARM_PERMIT], &r.cpu[ARM_CRYPT]) - 1;
 		if (r.active[ARM_QUERY]) {
 			query_crypt = ratio_median(&r.lat[ARM_QUERY], &r.lat[ARM_CRYPT]);
 			residual = residual_median(&r);
@@ -441,6 +468,7 @@ static int compare(const struct opts *o)
 	print_json_num(f, "permit_over_crypt", permit_crypt, false);
 	print_json_num(f, "overhead_in_crypts", overhead, false);
 	print_json_num(f, "overhead_paired_in_crypts", paired, false);
+	print_json_num(f, "cpu_overhead_in_crypts", cpu_overhead, false);
 	print_json_num(f, "query_over_crypt", query_crypt, false);
 	print_json_num(f, "overhead_beyond_query_in_crypts", residual, false);
 	print_json_num(f, "login_rate_over_query_rate", plain_ratio, false);
@@ -473,7 +501,9 @@ static int compare(const struct opts *o)
 		       "(login/crypt %.3f - permit/crypt %.3f - 1)\n",
 		       overhead, login_crypt, permit_crypt);
 	if (r.active[ARM_CRYPT])
-		printf("paired, median((login - permit) / crypt) - 1: %.3f\n", paired);
+		printf("paired, median((login - permit) / crypt) - 1: %.3f; in CPU time of this "
+		       "process: %.3f\n",
+		       paired, cpu_overhead);
 	if (r.active[ARM_CRYPT] && r.active[ARM_QUERY])
 		printf("raw query round trip / crypt: %.3f; median((login - permit - crypt - query) "
 		       "/ crypt): %.3f\n",
@@ -485,8 +515,10 @@ static int compare(const struct opts *o)
 	printf("peak RSS: %ld KiB\n", bench_peak_rss_kib());
 
 	bench_logcount_free(&r.lc);
-	for (int a = 0; a < NARMS; a++)
+	for (int a = 0; a < NARMS; a++) {
 		bench_samples_free(&r.lat[a]);
+		bench_samples_free(&r.cpu[a]);
+	}
 	free(r.crypt);
 	bench_confdir_free(&r.cd);
 	return 0;

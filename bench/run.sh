@@ -110,8 +110,9 @@ unix_ci="host=$pg port=$port user=pgd_auth dbname=mail"
 tcp_ci=$PGD_TEST_CONNINFO
 log=$pg/server.log
 
+permit=$(pkg-config --variable=libdir pam)/security/pam_permit.so
 common=(--module "$module" --server-log "$log" --out "$out" --raw "$bin/bench_raw"
-	--cache-off-line "$CACHE_OFF_LINE")
+	--cache-off-line "$CACHE_OFF_LINE" --permit-module "$permit")
 for cfg in sha512-unix sha512-tcp plain-unix plain-tcp; do
 	case $cfg in sha512-*) user=bench@example.org pw=$pw_sha stored=$hash ;;
 	*) user=plain@example.org pw=$pw_plain stored="{PLAIN}$pw_plain" ;; esac

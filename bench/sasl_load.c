@@ -206,6 +206,10 @@ int main(int argc, char **argv)
 
 	snprintf(path, sizeof(path), "%s/%s.lat", o.out, o.label);
 	bench_samples_write(&all, path);
+	if (all_no.n > 0) {
+		snprintf(path, sizeof(path), "%s/%s-no.lat", o.out, o.label);
+		bench_samples_write(&all_no, path);
+	}
 	snprintf(path, sizeof(path), "%s/%s.json", o.out, o.label);
 	f = fopen(path, "w");
 	if (f == NULL)

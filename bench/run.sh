@@ -78,7 +78,9 @@ run() {
 		a=${a//"$pw_sha"/PASSWORD}
 		a=${a//"$pw_plain"/PASSWORD}
 		a=${a//"$work"/\$WORK}
-		shown+=("${a//"$root/"/}")
+		a=${a//"$root/"/}
+		case $a in *' '*) a="'$a'" ;; esac
+		shown+=("$a")
 	done
 	printf '%s ' "${shown[@]}" | sed 's/password=[^ ]*/password=.../g' >>"$out/commands.txt"
 	echo >>"$out/commands.txt"
@@ -135,7 +137,8 @@ if [ -z "${BENCH_SKIP_VALGRIND:-}" ]; then
 		"$bin/pam_bench" soak --module "$module" --server-log "$log" --out "$work" \
 		--label valgrind --connect "$unix_ci" --user bench@example.org --password "$pw_sha" \
 		-n 200 --time-limit 60 >/dev/null || true
-	sed -i "s|$work|\$WORK|g; s|$root/||g" "$out/valgrind.log"
+	sed -i -e "s|$work|\$WORK|g; s|$root/||g" -e "s|$pw_sha|PASSWORD|g; s|$pw_plain|PASSWORD|g" \
+		"$out/valgrind.log"
 fi
 
 say "saslauthd -a pam -r under pam_wrapper, {SHA512-CRYPT}, unix socket"

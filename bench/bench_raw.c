@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	conn = PQconnectdbParams(keys, values, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 		bench_die("bench_raw: cannot connect: %s",
-			  conn != NULL ? PQerrorMessage(conn) : "out of memory");
+		          conn != NULL ? PQerrorMessage(conn) : "out of memory");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("ready\n");
 	while (fgets(line, sizeof(line), stdin) != NULL && line[0] == 'q') {

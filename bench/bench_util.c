@@ -155,36 +155,35 @@ static void write_file(const char *path, const char *text, mode_t mode)
 }
 
 const char *bench_write_conf(struct bench_confdir *cd, const char *name, const char *connect,
-			     const char *extra_line)
+                             const char *extra_line)
 {
 	static char path[256];
 	char text[4096];
 
 	snprintf(path, sizeof(path), "%s/%s.conf", cd->dir, name);
 	snprintf(text, sizeof(text),
-		 "driver = pgsql\n"
-		 "connect = %s\n"
-		 "password_query = SELECT password FROM users WHERE userid = '%%n' AND domain = "
-		 "'%%d'\n"
-		 "%s%s",
-		 connect, extra_line != NULL ? extra_line : "", extra_line != NULL ? "\n" : "");
+	         "driver = pgsql\n"
+	         "connect = %s\n"
+	         "password_query = SELECT password FROM users WHERE userid = '%%n' AND domain = "
+	         "'%%d'\n"
+	         "%s%s",
+	         connect, extra_line != NULL ? extra_line : "", extra_line != NULL ? "\n" : "");
 	write_file(path, text, 0600);
 	return path;
 }
 
-void bench_write_module_service(struct bench_confdir *cd, const char *service,
-				const char *module, const char *conf_path)
+void bench_write_module_service(struct bench_confdir *cd, const char *service, const char *module,
+                                const char *conf_path)
 {
 	char path[256], text[2048];
 
 	snprintf(path, sizeof(path), "%s/%s", cd->dir, service);
 	snprintf(text, sizeof(text), "auth required %s conf=%s\naccount required %s conf=%s\n",
-		 module, conf_path, module, conf_path);
+	         module, conf_path, module, conf_path);
 	write_file(path, text, 0644);
 }
 
-void bench_write_permit_service(struct bench_confdir *cd, const char *service,
-				const char *module)
+void bench_write_permit_service(struct bench_confdir *cd, const char *service, const char *module)
 {
 	char path[256], text[1024];
 
@@ -227,7 +226,7 @@ static void no_delay(int retval, unsigned usec_delay, void *appdata)
 }
 
 int bench_pam_login(const char *confdir, const char *service, const char *user,
-		    const char *password, bool no_fail_delay, double *fail_delay_us)
+                    const char *password, bool no_fail_delay, double *fail_delay_us)
 {
 	struct pam_conv c = {conv, (void *)(uintptr_t)password};
 	pam_handle_t *pamh = NULL;

@@ -43,13 +43,12 @@ void bench_confdir_init(struct bench_confdir *cd);
 void bench_confdir_free(struct bench_confdir *cd);
 /* Writes dir/NAME.conf (mode 0600) with the module conf and returns its path (static buffer). */
 const char *bench_write_conf(struct bench_confdir *cd, const char *name, const char *connect,
-			     const char *extra_line);
+                             const char *extra_line);
 /* Writes dir/SERVICE: auth and account lines for module with conf=conf_path. */
-void bench_write_module_service(struct bench_confdir *cd, const char *service,
-				const char *module, const char *conf_path);
+void bench_write_module_service(struct bench_confdir *cd, const char *service, const char *module,
+                                const char *conf_path);
 /* Writes dir/SERVICE: module (pam_permit) for auth and account (libpam's floor). */
-void bench_write_permit_service(struct bench_confdir *cd, const char *service,
-				const char *module);
+void bench_write_permit_service(struct bench_confdir *cd, const char *service, const char *module);
 
 /*
  * One transaction as saslauthd runs it: pam_start_confdir, authenticate and acct_mgmt with
@@ -58,7 +57,7 @@ void bench_write_permit_service(struct bench_confdir *cd, const char *service,
  * delay libpam would have slept is added to *fail_delay_us when that is not NULL).
  */
 int bench_pam_login(const char *confdir, const char *service, const char *user,
-		    const char *password, bool no_fail_delay, double *fail_delay_us);
+                    const char *password, bool no_fail_delay, double *fail_delay_us);
 
 /* Current resident set (KiB) from /proc/self/statm, peak from getrusage. */
 long bench_rss_kib(void);

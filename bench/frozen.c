@@ -148,23 +148,28 @@ static void signal_all(const pid_t *pids, int n, int sig)
 static void usage(void)
 {
 	fprintf(stderr, "usage: frozen --module SO --connect CONNINFO --user U@D --password PW "
-			"--pgdir DIR --halt-cmd CMD --resume-cmd CMD --pids-file FILE --out DIR "
-			"--label NAME [--timeout-line 'query_timeout = 2'] [--default-timeout 5] "
-			"[--freeze-logins 3]\n");
+	                "--pgdir DIR --halt-cmd CMD --resume-cmd CMD --pids-file FILE --out DIR "
+	                "--label NAME [--timeout-line 'query_timeout = 2'] [--default-timeout 5] "
+	                "[--freeze-logins 3]\n");
 	exit(2);
 }
 
 static void parse(struct opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"module", required_argument, NULL, 'm'},   {"connect", required_argument, NULL, 'c'},
-	    {"user", required_argument, NULL, 'u'},     {"password", required_argument, NULL, 'p'},
-	    {"pgdir", required_argument, NULL, 'D'},    {"halt-cmd", required_argument, NULL, 'H'},
-	    {"resume-cmd", required_argument, NULL, 'R'},
-	    {"pids-file", required_argument, NULL, 'P'}, {"out", required_argument, NULL, 'o'},
-	    {"label", required_argument, NULL, 'l'},    {"timeout-line", required_argument, NULL, 'T'},
-	    {"default-timeout", required_argument, NULL, 'd'},
-	    {"freeze-logins", required_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"module", required_argument, NULL, 'm'},
+	                                         {"connect", required_argument, NULL, 'c'},
+	                                         {"user", required_argument, NULL, 'u'},
+	                                         {"password", required_argument, NULL, 'p'},
+	                                         {"pgdir", required_argument, NULL, 'D'},
+	                                         {"halt-cmd", required_argument, NULL, 'H'},
+	                                         {"resume-cmd", required_argument, NULL, 'R'},
+	                                         {"pids-file", required_argument, NULL, 'P'},
+	                                         {"out", required_argument, NULL, 'o'},
+	                                         {"label", required_argument, NULL, 'l'},
+	                                         {"timeout-line", required_argument, NULL, 'T'},
+	                                         {"default-timeout", required_argument, NULL, 'd'},
+	                                         {"freeze-logins", required_argument, NULL, 'k'},
+	                                         {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -173,20 +178,47 @@ static void parse(struct opts *o, int argc, char **argv)
 	o->freeze_logins = 3;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o->module = optarg; break;
-		case 'c': o->connect = optarg; break;
-		case 'u': o->user = optarg; break;
-		case 'p': o->password = optarg; break;
-		case 'D': o->pgdir = optarg; break;
-		case 'H': o->halt_cmd = optarg; break;
-		case 'R': o->resume_cmd = optarg; break;
-		case 'P': o->pids_file = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'l': o->label = optarg; break;
-		case 'T': o->timeout_line = optarg; break;
-		case 'd': o->default_timeout = strtod(optarg, NULL); break;
-		case 'k': o->freeze_logins = atoi(optarg); break;
-		default: usage();
+		case 'm':
+			o->module = optarg;
+			break;
+		case 'c':
+			o->connect = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'p':
+			o->password = optarg;
+			break;
+		case 'D':
+			o->pgdir = optarg;
+			break;
+		case 'H':
+			o->halt_cmd = optarg;
+			break;
+		case 'R':
+			o->resume_cmd = optarg;
+			break;
+		case 'P':
+			o->pids_file = optarg;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'l':
+			o->label = optarg;
+			break;
+		case 'T':
+			o->timeout_line = optarg;
+			break;
+		case 'd':
+			o->default_timeout = strtod(optarg, NULL);
+			break;
+		case 'k':
+			o->freeze_logins = atoi(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (o->module == NULL || o->connect == NULL || o->user == NULL || o->password == NULL ||
@@ -228,7 +260,7 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_PIDS];
 	double qt, bound, max_frozen = 0, max_down = 0, recovery, thawed, t0, fail_delay = 0;
 	int npids, fds_before, fds_after, frozen_ok = 0, frozen_done = 0, down_n = 0,
-					     down_unavail = 0, attempts = 0, thaw_attempts = 0;
+	                                  down_unavail = 0, attempts = 0, thaw_attempts = 0;
 	bool timeout_supported, stuck = false;
 	char path[512], codes[256] = "";
 	FILE *f;
@@ -241,7 +273,7 @@ int main(int argc, char **argv)
 	j.password = o.password;
 
 	bench_write_module_service(&cd, SERVICE, o.module,
-				   bench_write_conf(&cd, "t", o.connect, o.timeout_line));
+	                           bench_write_conf(&cd, "t", o.connect, o.timeout_line));
 	if (!timed_login(&j, 30))
 		bench_die("the first login did not return");
 	timeout_supported = j.rc != PAM_SERVICE_ERR;
@@ -251,9 +283,9 @@ int main(int argc, char **argv)
 		qt = eq != NULL ? strtod(eq + 1, NULL) : o.default_timeout;
 	} else {
 		fprintf(stderr, "%s: the module refuses '%s'; measuring against %.0f s\n", o.label,
-			o.timeout_line, o.default_timeout);
+		        o.timeout_line, o.default_timeout);
 		bench_write_module_service(&cd, SERVICE, o.module,
-					   bench_write_conf(&cd, "t", o.connect, NULL));
+		                           bench_write_conf(&cd, "t", o.connect, NULL));
 		qt = o.default_timeout;
 	}
 	bound = qt + 1;
@@ -284,7 +316,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		snprintf(codes + len, sizeof(codes) - len, "%s%s", len > 0 ? "," : "",
-			 j.rc == PAM_AUTHINFO_UNAVAIL ? "AUTHINFO_UNAVAIL" : pam_strerror(NULL, j.rc));
+		         j.rc == PAM_AUTHINFO_UNAVAIL ? "AUTHINFO_UNAVAIL"
+		                                      : pam_strerror(NULL, j.rc));
 		if (j.us / 1e6 > max_frozen)
 			max_frozen = j.us / 1e6;
 		fail_delay += j.delay_us;
@@ -310,7 +343,7 @@ int main(int argc, char **argv)
 		pthread_mutex_unlock(&j.m);
 		if (!j.done)
 			bench_die("%s: a login is still stuck 30 s after the server was thawed",
-				  o.label);
+			          o.label);
 		pthread_join(j.thread, NULL);
 	}
 	thawed = time_to_success(&j, bound + 10, &thaw_attempts);
@@ -348,20 +381,19 @@ int main(int argc, char **argv)
 	fprintf(f, "{\n  \"label\": ");
 	bench_json_str(f, o.label);
 	fprintf(f,
-		",\n  \"mode\": \"frozen\",\n  \"query_timeout_s\": %.1f,\n"
-		"  \"query_timeout_supported\": %s,\n  \"bound_s\": %.1f,\n"
-		"  \"frozen_logins\": %d,\n  \"frozen_unavail_within_bound\": %d,\n"
-		"  \"frozen_codes\": \"%s\",\n  \"frozen_max_s\": %.3f,\n  \"stuck\": %s,\n"
-		"  \"libpam_fail_delay_mean_s\": %.3f,\n  \"after_thaw_s\": %.3f,\n"
-		"  \"after_thaw_attempts\": %d,\n"
-		"  \"down_logins\": %d,\n  \"down_unavail\": %d,\n  \"down_max_s\": %.3f,\n"
-		"  \"recovery_s\": %.3f,\n  \"recovery_attempts\": %d,\n"
-		"  \"fds_before\": %d,\n  \"fds_after\": %d\n}\n",
-		qt, timeout_supported ? "true" : "false", bound, frozen_done, frozen_ok, codes,
-		max_frozen, stuck ? "true" : "false",
-		frozen_done > 0 ? fail_delay / 1e6 / frozen_done : 0.0,
-		thawed, thaw_attempts, down_n, down_unavail, max_down,
-		recovery, attempts, fds_before, fds_after);
+	        ",\n  \"mode\": \"frozen\",\n  \"query_timeout_s\": %.1f,\n"
+	        "  \"query_timeout_supported\": %s,\n  \"bound_s\": %.1f,\n"
+	        "  \"frozen_logins\": %d,\n  \"frozen_unavail_within_bound\": %d,\n"
+	        "  \"frozen_codes\": \"%s\",\n  \"frozen_max_s\": %.3f,\n  \"stuck\": %s,\n"
+	        "  \"libpam_fail_delay_mean_s\": %.3f,\n  \"after_thaw_s\": %.3f,\n"
+	        "  \"after_thaw_attempts\": %d,\n"
+	        "  \"down_logins\": %d,\n  \"down_unavail\": %d,\n  \"down_max_s\": %.3f,\n"
+	        "  \"recovery_s\": %.3f,\n  \"recovery_attempts\": %d,\n"
+	        "  \"fds_before\": %d,\n  \"fds_after\": %d\n}\n",
+	        qt, timeout_supported ? "true" : "false", bound, frozen_done, frozen_ok, codes,
+	        max_frozen, stuck ? "true" : "false",
+	        frozen_done > 0 ? fail_delay / 1e6 / frozen_done : 0.0, thawed, thaw_attempts,
+	        down_n, down_unavail, max_down, recovery, attempts, fds_before, fds_after);
 	fclose(f);
 	bench_confdir_free(&cd);
 	return 0;

@@ -32,7 +32,7 @@
 enum arm { ARM_ON, ARM_OFF, ARM_PERMIT, ARM_CRYPT, ARM_QUERY, NARMS };
 
 static const char *const arm_names[NARMS] = {"module", "module-nocache", "permit", "crypt",
-					     "query"};
+                                             "query"};
 static const char *const arm_titles[NARMS] = {
     "module login, connection cache on", "module login, connection cache off",
     "empty pam_permit transaction", "raw crypt_rn of the stored hash",
@@ -53,26 +53,31 @@ struct helper {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: pam_bench compare|soak --module SO --connect CONNINFO --user USER@DOMAIN\n"
-		"         --password PW --server-log FILE --out DIR --label NAME [-n N]\n"
-		"         [--time-limit SECONDS] [--stored HASH --raw BENCH_RAW]\n"
-		"         [--cache-off-line 'connection_cache = no'] [--role pgd_auth]\n"
-		"         [--permit-module /PATH/pam_permit.so (absolute: kept loaded)]\n");
+	        "usage: pam_bench compare|soak --module SO --connect CONNINFO --user USER@DOMAIN\n"
+	        "         --password PW --server-log FILE --out DIR --label NAME [-n N]\n"
+	        "         [--time-limit SECONDS] [--stored HASH --raw BENCH_RAW]\n"
+	        "         [--cache-off-line 'connection_cache = no'] [--role pgd_auth]\n"
+	        "         [--permit-module /PATH/pam_permit.so (absolute: kept loaded)]\n");
 	exit(2);
 }
 
 static void parse(struct opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"module", required_argument, NULL, 'm'},   {"connect", required_argument, NULL, 'c'},
-	    {"user", required_argument, NULL, 'u'},     {"password", required_argument, NULL, 'p'},
-	    {"stored", required_argument, NULL, 's'},   {"label", required_argument, NULL, 'l'},
-	    {"out", required_argument, NULL, 'o'},      {"server-log", required_argument, NULL, 'L'},
-	    {"role", required_argument, NULL, 'r'},     {"raw", required_argument, NULL, 'R'},
-	    {"cache-off-line", required_argument, NULL, 'C'},
-	    {"time-limit", required_argument, NULL, 't'},
-	    {"warmup", required_argument, NULL, 'w'},   {"permit-module", required_argument, NULL, 'P'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"module", required_argument, NULL, 'm'},
+	                                         {"connect", required_argument, NULL, 'c'},
+	                                         {"user", required_argument, NULL, 'u'},
+	                                         {"password", required_argument, NULL, 'p'},
+	                                         {"stored", required_argument, NULL, 's'},
+	                                         {"label", required_argument, NULL, 'l'},
+	                                         {"out", required_argument, NULL, 'o'},
+	                                         {"server-log", required_argument, NULL, 'L'},
+	                                         {"role", required_argument, NULL, 'r'},
+	                                         {"raw", required_argument, NULL, 'R'},
+	                                         {"cache-off-line", required_argument, NULL, 'C'},
+	                                         {"time-limit", required_argument, NULL, 't'},
+	                                         {"warmup", required_argument, NULL, 'w'},
+	                                         {"permit-module", required_argument, NULL, 'P'},
+	                                         {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -84,22 +89,53 @@ static void parse(struct opts *o, int argc, char **argv)
 	o->permit = "pam_permit.so";
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o->module = optarg; break;
-		case 'c': o->connect = optarg; break;
-		case 'u': o->user = optarg; break;
-		case 'p': o->password = optarg; break;
-		case 's': o->stored = optarg; break;
-		case 'l': o->label = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'L': o->server_log = optarg; break;
-		case 'r': o->role = optarg; break;
-		case 'R': o->raw = optarg; break;
-		case 'C': o->cache_off_line = optarg; break;
-		case 't': o->time_limit = strtod(optarg, NULL); break;
-		case 'w': o->warmup = strtol(optarg, NULL, 10); break;
-		case 'P': o->permit = optarg; break;
-		case 'n': o->n = strtol(optarg, NULL, 10); break;
-		default: usage();
+		case 'm':
+			o->module = optarg;
+			break;
+		case 'c':
+			o->connect = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'p':
+			o->password = optarg;
+			break;
+		case 's':
+			o->stored = optarg;
+			break;
+		case 'l':
+			o->label = optarg;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'L':
+			o->server_log = optarg;
+			break;
+		case 'r':
+			o->role = optarg;
+			break;
+		case 'R':
+			o->raw = optarg;
+			break;
+		case 'C':
+			o->cache_off_line = optarg;
+			break;
+		case 't':
+			o->time_limit = strtod(optarg, NULL);
+			break;
+		case 'w':
+			o->warmup = strtol(optarg, NULL, 10);
+			break;
+		case 'P':
+			o->permit = optarg;
+			break;
+		case 'n':
+			o->n = strtol(optarg, NULL, 10);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (o->module == NULL || o->connect == NULL || o->user == NULL || o->password == NULL ||
@@ -183,7 +219,7 @@ static void helper_stop(struct helper *h)
  * module, and links what this process links (libpam, libcrypt; not libpq).
  */
 static void login_helper_start(struct helper *h, const char *confdir, const char *service,
-			       const char *user, const char *password)
+                               const char *user, const char *password)
 {
 	int in[2], out[2];
 
@@ -243,7 +279,7 @@ static void login_or_die(struct run *r, enum arm a)
 
 	if (rc != PAM_SUCCESS)
 		bench_die("%s: %s login failed: %s", r->o->label, arm_names[a],
-			  pam_strerror(NULL, rc));
+		          pam_strerror(NULL, rc));
 }
 
 /*
@@ -262,7 +298,7 @@ static double run_arm(struct run *r, enum arm a, double *cpu)
 
 		if (rc != PAM_SUCCESS)
 			bench_die("%s: %s login failed: %s", r->o->label, arm_names[a],
-				  pam_strerror(NULL, rc));
+			          pam_strerror(NULL, rc));
 		return us;
 	}
 	case ARM_ON:
@@ -302,8 +338,8 @@ static double residual_median(const struct run *r)
 
 	for (size_t i = 0; i < r->lat[ARM_ON].n; i++)
 		bench_samples_add(&s, (r->lat[ARM_ON].v[i] - r->lat[ARM_PERMIT].v[i] -
-				       r->lat[ARM_CRYPT].v[i] - r->lat[ARM_QUERY].v[i]) /
-					  r->lat[ARM_CRYPT].v[i]);
+		                       r->lat[ARM_CRYPT].v[i] - r->lat[ARM_QUERY].v[i]) /
+		                          r->lat[ARM_CRYPT].v[i]);
 	m = bench_quantile(&s, 0.5);
 	bench_samples_free(&s);
 	return m;
@@ -317,7 +353,7 @@ static double paired_median(const struct run *r)
 
 	for (size_t i = 0; i < r->lat[ARM_ON].n; i++)
 		bench_samples_add(&s, (r->lat[ARM_ON].v[i] - r->lat[ARM_PERMIT].v[i]) /
-					  r->lat[ARM_CRYPT].v[i]);
+		                          r->lat[ARM_CRYPT].v[i]);
 	m = bench_quantile(&s, 0.5);
 	bench_samples_free(&s);
 	return m;
@@ -341,13 +377,14 @@ static void json_arm(FILE *f, const struct run *r, enum arm a, bool last)
 	const struct bench_samples *s = &r->lat[a];
 	double sum = bench_sum(s);
 
-	fprintf(f, "    \"%s\": {\"title\": \"%s\", \"n\": %zu, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-		   "\"mean_us\": %.2f, \"per_s\": %.1f, \"cpu_p50_us\": %.2f, "
-		   "\"db_connections\": %ld}%s\n",
-		arm_names[a], arm_titles[a], s->n, bench_quantile(s, 0.5), bench_quantile(s, 0.99),
-		sum / (double)s->n, (double)s->n / (sum / 1e6),
-		r->cpu[a].n > 0 ? bench_quantile(&r->cpu[a], 0.5) : 0.0,
-		a == ARM_ON || a == ARM_OFF ? r->conns[a] : 0L, last ? "" : ",");
+	fprintf(f,
+	        "    \"%s\": {\"title\": \"%s\", \"n\": %zu, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+	        "\"mean_us\": %.2f, \"per_s\": %.1f, \"cpu_p50_us\": %.2f, "
+	        "\"db_connections\": %ld}%s\n",
+	        arm_names[a], arm_titles[a], s->n, bench_quantile(s, 0.5), bench_quantile(s, 0.99),
+	        sum / (double)s->n, (double)s->n / (sum / 1e6),
+	        r->cpu[a].n > 0 ? bench_quantile(&r->cpu[a], 0.5) : 0.0,
+	        a == ARM_ON || a == ARM_OFF ? r->conns[a] : 0L, last ? "" : ",");
 }
 
 static void print_json_num(FILE *f, const char *key, double v, bool last)
@@ -364,8 +401,8 @@ static int compare(const struct opts *o)
 	enum arm order[NARMS];
 	int narms = 0, rc;
 	double start, overhead = NAN, plain_ratio = NAN, cache_ratio, login_crypt = NAN,
-			  permit_crypt = NAN, residual = NAN, query_crypt = NAN, paired = NAN,
-			  cpu_overhead = NAN, cpu;
+	              permit_crypt = NAN, residual = NAN, query_crypt = NAN, paired = NAN,
+	              cpu_overhead = NAN, cpu;
 	char path[512];
 	FILE *f;
 	long i;
@@ -385,9 +422,9 @@ static int compare(const struct opts *o)
 		r.active[ARM_CRYPT] = true;
 	}
 	bench_write_module_service(&r.cd, services[ARM_ON], o->module,
-				   bench_write_conf(&r.cd, "on", o->connect, NULL));
+	                           bench_write_conf(&r.cd, "on", o->connect, NULL));
 	bench_write_module_service(&r.cd, services[ARM_OFF], o->module,
-				   bench_write_conf(&r.cd, "off", o->connect, o->cache_off_line));
+	                           bench_write_conf(&r.cd, "off", o->connect, o->cache_off_line));
 	/*
 	 * The floor stays loaded, as the module does (-z nodelete): an empty transaction then
 	 * costs libpam's own work, not loading and unloading pam_permit.so from disk.
@@ -402,11 +439,11 @@ static int compare(const struct opts *o)
 	r.cache_off_supported = rc != PAM_SERVICE_ERR;
 	if (!r.cache_off_supported) {
 		fprintf(stderr,
-			"%s: the module refuses '%s': it has no connection cache; the cache-off "
-			"arm runs the module's default\n",
-			o->label, o->cache_off_line);
+		        "%s: the module refuses '%s': it has no connection cache; the cache-off "
+		        "arm runs the module's default\n",
+		        o->label, o->cache_off_line);
 		bench_write_module_service(&r.cd, services[ARM_OFF], o->module,
-					   bench_write_conf(&r.cd, "off", o->connect, NULL));
+		                           bench_write_conf(&r.cd, "off", o->connect, NULL));
 	}
 	if (r.active[ARM_QUERY])
 		helper_start(&r.helper, o);
@@ -432,7 +469,7 @@ static int compare(const struct opts *o)
 		}
 		if ((bench_now_us() - start) / 1e6 > o->time_limit) {
 			fprintf(stderr, "%s: time limit reached after %ld iterations\n", o->label,
-				i + 1);
+			        i + 1);
 			i++;
 			break;
 		}
@@ -446,7 +483,7 @@ static int compare(const struct opts *o)
 		overhead = login_crypt - permit_crypt - 1;
 		paired = paired_median(&r) - 1;
 		cpu_overhead = ratio_median(&r.cpu[ARM_ON], &r.cpu[ARM_CRYPT]) -
-			       ratio_median(&r.cpu[ARM_PERMIT], &r.cpu[ARM_CRYPT]) - 1;
+		               ratio_median(&r.cpu[ARM_PERMIT], &r.cpu[ARM_CRYPT]) - 1;
 		if (r.active[ARM_QUERY]) {
 			query_crypt = ratio_median(&r.lat[ARM_QUERY], &r.lat[ARM_CRYPT]);
 			residual = residual_median(&r);
@@ -505,9 +542,10 @@ static int compare(const struct opts *o)
 		       "process: %.3f\n",
 		       paired, cpu_overhead);
 	if (r.active[ARM_CRYPT] && r.active[ARM_QUERY])
-		printf("raw query round trip / crypt: %.3f; median((login - permit - crypt - query) "
-		       "/ crypt): %.3f\n",
-		       query_crypt, residual);
+		printf(
+		    "raw query round trip / crypt: %.3f; median((login - permit - crypt - query) "
+		    "/ crypt): %.3f\n",
+		    query_crypt, residual);
 	if (r.active[ARM_QUERY])
 		printf("module logins/s over raw query loop: %.3f\n", plain_ratio);
 	printf("cache on over cache off: %.2fx%s\n", cache_ratio,
@@ -539,7 +577,7 @@ static int soak(const struct opts *o)
 
 	bench_confdir_init(&cd);
 	bench_write_module_service(&cd, "pgd-on", o->module,
-				   bench_write_conf(&cd, "on", o->connect, NULL));
+	                           bench_write_conf(&cd, "on", o->connect, NULL));
 	snprintf(path, sizeof(path), "%s/%s-rss.dat", o->out, o->label);
 	series = fopen(path, "w");
 	if (series == NULL)
@@ -556,7 +594,8 @@ static int soak(const struct opts *o)
 
 		bench_samples_add(&lat, bench_now_us() - t0);
 		if (rc != PAM_SUCCESS)
-			bench_die("%s: login %ld failed: %s", o->label, i + 1, pam_strerror(NULL, rc));
+			bench_die("%s: login %ld failed: %s", o->label, i + 1,
+			          pam_strerror(NULL, rc));
 		/* Growth is measured from login 1,000, or from login 100 in a short run. */
 		if (i + 1 == 100 || i + 1 == 1000) {
 			rss_warm = bench_rss_kib();
@@ -570,7 +609,8 @@ static int soak(const struct opts *o)
 			conns_first = conns;
 		}
 		if ((bench_now_us() - start) / 1e6 > o->time_limit) {
-			fprintf(stderr, "%s: time limit reached after %ld logins\n", o->label, i + 1);
+			fprintf(stderr, "%s: time limit reached after %ld logins\n", o->label,
+			        i + 1);
 			i++;
 			break;
 		}
@@ -587,15 +627,15 @@ static int soak(const struct opts *o)
 	fprintf(f, "{\n  \"label\": ");
 	bench_json_str(f, o->label);
 	fprintf(f,
-		",\n  \"mode\": \"soak\",\n  \"logins\": %ld,\n  \"seconds\": %.1f,\n"
-		"  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
-		"  \"db_connections_first_10000\": %ld,\n  \"db_connections\": %ld,\n"
-		"  \"rss_warm_at\": %ld,\n  \"rss_warm_kib\": %ld,\n  \"rss_end_kib\": %ld,\n"
-		"  \"rss_growth_kib\": %ld,\n  \"peak_rss_kib\": %ld,\n"
-		"  \"fds_warm\": %d,\n  \"fds_end\": %d\n}\n",
-		i, (bench_now_us() - start) / 1e6, (double)i / (bench_sum(&lat) / 1e6),
-		bench_quantile(&lat, 0.5), bench_quantile(&lat, 0.99), conns_first, conns,
-		warm_at, rss_warm, rss_end, rss_end - rss_warm, bench_peak_rss_kib(), fds_warm, fds_end);
+	        ",\n  \"mode\": \"soak\",\n  \"logins\": %ld,\n  \"seconds\": %.1f,\n"
+	        "  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
+	        "  \"db_connections_first_10000\": %ld,\n  \"db_connections\": %ld,\n"
+	        "  \"rss_warm_at\": %ld,\n  \"rss_warm_kib\": %ld,\n  \"rss_end_kib\": %ld,\n"
+	        "  \"rss_growth_kib\": %ld,\n  \"peak_rss_kib\": %ld,\n"
+	        "  \"fds_warm\": %d,\n  \"fds_end\": %d\n}\n",
+	        i, (bench_now_us() - start) / 1e6, (double)i / (bench_sum(&lat) / 1e6),
+	        bench_quantile(&lat, 0.5), bench_quantile(&lat, 0.99), conns_first, conns, warm_at,
+	        rss_warm, rss_end, rss_end - rss_warm, bench_peak_rss_kib(), fds_warm, fds_end);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/%s-module.lat", o->out, o->label);
 	bench_samples_write(&lat, path);
@@ -607,7 +647,8 @@ static int soak(const struct opts *o)
 	       first_window, conns);
 	printf("RSS: %ld KiB after %ld logins, %ld KiB at the end (growth %ld KiB), peak %ld "
 	       "KiB; fds %d -> %d\n",
-	       rss_warm, warm_at, rss_end, rss_end - rss_warm, bench_peak_rss_kib(), fds_warm, fds_end);
+	       rss_warm, warm_at, rss_end, rss_end - rss_warm, bench_peak_rss_kib(), fds_warm,
+	       fds_end);
 	bench_samples_free(&lat);
 	bench_logcount_free(&lc);
 	bench_confdir_free(&cd);

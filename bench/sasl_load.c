@@ -125,23 +125,32 @@ static void *client_main(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sasl_load --socket PATH --user U --realm R --service S "
-			"--password PW -c N --seconds S --out DIR --label NAME [--workers W] "
-			"[--warmup S]\n");
+	                "--password PW -c N --seconds S --out DIR --label NAME [--workers W] "
+	                "[--warmup S]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, 'S'},   {"user", required_argument, NULL, 'u'},
-	    {"realm", required_argument, NULL, 'r'},    {"service", required_argument, NULL, 's'},
-	    {"password", required_argument, NULL, 'p'}, {"out", required_argument, NULL, 'o'},
-	    {"label", required_argument, NULL, 'l'},    {"seconds", required_argument, NULL, 't'},
-	    {"warmup", required_argument, NULL, 'w'},   {"workers", required_argument, NULL, 'W'},
-	    {"timeout", required_argument, NULL, 'T'},  {"expect-no", no_argument, NULL, 'N'},
-	    {NULL, 0, NULL, 0}};
-	struct opts o = {.service = "imap", .realm = "", .clients = 4, .seconds = 10,
-			 .warmup = 1, .timeout = 30};
+	static const struct option longopts[] = {{"socket", required_argument, NULL, 'S'},
+	                                         {"user", required_argument, NULL, 'u'},
+	                                         {"realm", required_argument, NULL, 'r'},
+	                                         {"service", required_argument, NULL, 's'},
+	                                         {"password", required_argument, NULL, 'p'},
+	                                         {"out", required_argument, NULL, 'o'},
+	                                         {"label", required_argument, NULL, 'l'},
+	                                         {"seconds", required_argument, NULL, 't'},
+	                                         {"warmup", required_argument, NULL, 'w'},
+	                                         {"workers", required_argument, NULL, 'W'},
+	                                         {"timeout", required_argument, NULL, 'T'},
+	                                         {"expect-no", no_argument, NULL, 'N'},
+	                                         {NULL, 0, NULL, 0}};
+	struct opts o = {.service = "imap",
+	                 .realm = "",
+	                 .clients = 4,
+	                 .seconds = 10,
+	                 .warmup = 1,
+	                 .timeout = 30};
 	struct bench_samples all = {0}, all_no = {0};
 	bool expect_no = false;
 	struct client *cs;
@@ -153,20 +162,47 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'S': o.socket = optarg; break;
-		case 'u': o.user = optarg; break;
-		case 'r': o.realm = optarg; break;
-		case 's': o.service = optarg; break;
-		case 'p': o.password = optarg; break;
-		case 'o': o.out = optarg; break;
-		case 'l': o.label = optarg; break;
-		case 't': o.seconds = strtod(optarg, NULL); break;
-		case 'w': o.warmup = strtod(optarg, NULL); break;
-		case 'W': o.workers = atoi(optarg); break;
-		case 'c': o.clients = atoi(optarg); break;
-		case 'T': o.timeout = strtod(optarg, NULL); break;
-		case 'N': expect_no = true; break;
-		default: usage();
+		case 'S':
+			o.socket = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'r':
+			o.realm = optarg;
+			break;
+		case 's':
+			o.service = optarg;
+			break;
+		case 'p':
+			o.password = optarg;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		case 'l':
+			o.label = optarg;
+			break;
+		case 't':
+			o.seconds = strtod(optarg, NULL);
+			break;
+		case 'w':
+			o.warmup = strtod(optarg, NULL);
+			break;
+		case 'W':
+			o.workers = atoi(optarg);
+			break;
+		case 'c':
+			o.clients = atoi(optarg);
+			break;
+		case 'T':
+			o.timeout = strtod(optarg, NULL);
+			break;
+		case 'N':
+			expect_no = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (o.socket == NULL || o.user == NULL || o.password == NULL || o.out == NULL ||
@@ -217,22 +253,23 @@ int main(int argc, char **argv)
 	fprintf(f, "{\n  \"label\": ");
 	bench_json_str(f, o.label);
 	fprintf(f,
-		",\n  \"mode\": \"saslauthd\",\n  \"workers\": %d,\n  \"clients\": %d,\n"
-		"  \"seconds\": %.1f,\n  \"ok\": %ld,\n  \"no\": %ld,\n  \"errors\": %ld,\n"
-		"  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
-		"  \"no_p50_us\": %.2f,\n  \"no_max_us\": %.2f\n}\n",
-		o.workers, o.clients, measured, ok, no, errors, (double)ok / measured,
-		all.n > 0 ? bench_quantile(&all, 0.5) : 0.0, all.n > 0 ? bench_quantile(&all, 0.99) : 0.0,
-		all_no.n > 0 ? bench_quantile(&all_no, 0.5) : 0.0,
-		all_no.n > 0 ? bench_quantile(&all_no, 1.0) : 0.0);
+	        ",\n  \"mode\": \"saslauthd\",\n  \"workers\": %d,\n  \"clients\": %d,\n"
+	        "  \"seconds\": %.1f,\n  \"ok\": %ld,\n  \"no\": %ld,\n  \"errors\": %ld,\n"
+	        "  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
+	        "  \"no_p50_us\": %.2f,\n  \"no_max_us\": %.2f\n}\n",
+	        o.workers, o.clients, measured, ok, no, errors, (double)ok / measured,
+	        all.n > 0 ? bench_quantile(&all, 0.5) : 0.0,
+	        all.n > 0 ? bench_quantile(&all, 0.99) : 0.0,
+	        all_no.n > 0 ? bench_quantile(&all_no, 0.5) : 0.0,
+	        all_no.n > 0 ? bench_quantile(&all_no, 1.0) : 0.0);
 	fclose(f);
 	printf("\n%s: saslauthd -n %d, %d clients, %.0f s: %.0f logins/s, p50 %.3f ms, p99 %.3f "
 	       "ms (OK %ld, NO %ld, errors %ld)\n",
 	       o.label, o.workers, o.clients, measured, (double)ok / measured,
 	       bench_quantile(&all, 0.5) / 1e3, bench_quantile(&all, 0.99) / 1e3, ok, no, errors);
 	if (all_no.n > 0)
-		printf("  NO answers: p50 %.3f s, slowest %.3f s\n", bench_quantile(&all_no, 0.5) / 1e6,
-		       bench_quantile(&all_no, 1.0) / 1e6);
+		printf("  NO answers: p50 %.3f s, slowest %.3f s\n",
+		       bench_quantile(&all_no, 0.5) / 1e6, bench_quantile(&all_no, 1.0) / 1e6);
 	bench_samples_free(&all);
 	bench_samples_free(&all_no);
 	free(cs);

@@ -123,11 +123,23 @@ bool bench_samples_write(const struct bench_samples *s, const char *path)
 	return fclose(f) == 0;
 }
 
+/* The folder to remove if the program exits early (bench_die): it holds a conninfo. */
+static struct bench_confdir *live_confdir;
+
+static void remove_live_confdir(void)
+{
+	if (live_confdir != NULL)
+		bench_confdir_free(live_confdir);
+}
+
 void bench_confdir_init(struct bench_confdir *cd)
 {
 	snprintf(cd->dir, sizeof(cd->dir), "/tmp/pgd-bench-conf.XXXXXX");
 	if (mkdtemp(cd->dir) == NULL)
 		bench_die("mkdtemp: %s", strerror(errno));
+	if (live_confdir == NULL)
+		atexit(remove_live_confdir);
+	live_confdir = cd;
 }
 
 void bench_confdir_free(struct bench_confdir *cd)
@@ -135,6 +147,8 @@ void bench_confdir_free(struct bench_confdir *cd)
 	DIR *d = opendir(cd->dir);
 	struct dirent *e;
 
+	if (live_confdir == cd)
+		live_confdir = NULL;
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL)

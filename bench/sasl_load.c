@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A load client for saslauthd's socket ("mux"): C threads, each sending one request per
+ * connection as testsaslauthd and Cyrus do (counted strings: 2-byte big-endian length and the
+ * bytes of user, password, service, realm; the answer is one counted string "OK..."/"NO...").
+ * Runs a warm-up, then measures for a fixed time; writes OUT/LABEL.json and OUT/LABEL.lat.
+ *
+ *   sasl_load --socket DIR/mux --user U --realm R --service S --password PW
+ *             -c CLIENTS --seconds S --out DIR --label NAME [--workers W] [--warmup S]
+ *             [--timeout S] [--expect-no]
+ * With --expect-no (a frozen database) every answer should be NO; their latency is reported
+ * (no_p50_us, no_max_us) and a request with no answer within --timeout counts as an error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+
+struct opts {
+	const char *socket, *user, *realm, *service, *password, *out, *label;
+	int clients, workers;
+	double seconds, warmup, timeout;
+};
+
+struct client {
+	const struct opts *o;
+	pthread_t thread;
+	unsigned char req[2048];
+	size_t reqlen;
+	double measure_from, stop_at;
+	struct bench_samples lat, lat_no; /* answered OK, answered NO */
+	long ok, no, errors;
+};
+
+static bool put(unsigned char *buf, size_t *len, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0xffff || *len + 2 + n > cap)
+		return false;
+	buf[(*len)++] = (unsigned char)(n >> 8);
+	buf[(*len)++] = (unsigned char)(n & 0xff);
+	memcpy(buf + *len, s, n);
+	*len += n;
+	return true;
+}
+
+static bool read_all(int fd, unsigned char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(fd, buf, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		buf += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+/* One request on a fresh connection: 1 for OK, 0 for NO, -1 for a transport error. */
+static int one_request(const struct client *c)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = (time_t)c->o->timeout};
+	unsigned char hdr[2], reply[1024];
+	size_t n;
+	int fd, result = -1;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->o->socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, c->req, c->reqlen) != (ssize_t)c->reqlen || !read_all(fd, hdr, 2))
+		goto out;
+	n = (size_t)hdr[0] << 8 | hdr[1];
+	if (n < 2 || n > sizeof(reply) || !read_all(fd, reply, n))
+		goto out;
+	result = memcmp(reply, "OK", 2) == 0 ? 1 : 0;
+out:
+	close(fd);
+	return result;
+}
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+
+	for (;;) {
+		double t0 = bench_now_us(), t1;
+		int r;
+
+		if (t0 >= c->stop_at)
+			break;
+		r = one_request(c);
+		t1 = bench_now_us();
+		if (t0 < c->measure_from)
+			continue;
+		if (r == 1) {
+			c->ok++;
+			bench_samples_add(&c->lat, t1 - t0);
+		} else if (r == 0) {
+			c->no++;
+			bench_samples_add(&c->lat_no, t1 - t0);
+		} else {
+			c->errors++;
+		}
+	}
+	return NULL;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sasl_load --socket PATH --user U --realm R --service S "
+	                "--password PW -c N --seconds S --out DIR --label NAME [--workers W] "
+	                "[--warmup S]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"socket", required_argument, NULL, 'S'},
+	                                         {"user", required_argument, NULL, 'u'},
+	                                         {"realm", required_argument, NULL, 'r'},
+	                                         {"service", required_argument, NULL, 's'},
+	                                         {"password", required_argument, NULL, 'p'},
+	                                         {"out", required_argument, NULL, 'o'},
+	                                         {"label", required_argument, NULL, 'l'},
+	                                         {"seconds", required_argument, NULL, 't'},
+	                                         {"warmup", required_argument, NULL, 'w'},
+	                                         {"workers", required_argument, NULL, 'W'},
+	                                         {"timeout", required_argument, NULL, 'T'},
+	                                         {"expect-no", no_argument, NULL, 'N'},
+	                                         {NULL, 0, NULL, 0}};
+	struct opts o = {.service = "imap",
+	                 .realm = "",
+	                 .clients = 4,
+	                 .seconds = 10,
+	                 .warmup = 1,
+	                 .timeout = 30};
+	struct bench_samples all = {0}, all_no = {0};
+	bool expect_no = false;
+	struct client *cs;
+	long ok = 0, no = 0, errors = 0;
+	double start, measured;
+	char path[512];
+	FILE *f;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'S':
+			o.socket = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'r':
+			o.realm = optarg;
+			break;
+		case 's':
+			o.service = optarg;
+			break;
+		case 'p':
+			o.password = optarg;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		case 'l':
+			o.label = optarg;
+			break;
+		case 't':
+			o.seconds = strtod(optarg, NULL);
+			break;
+		case 'w':
+			o.warmup = strtod(optarg, NULL);
+			break;
+		case 'W':
+			o.workers = atoi(optarg);
+			break;
+		case 'c':
+			o.clients = atoi(optarg);
+			break;
+		case 'T':
+			o.timeout = strtod(optarg, NULL);
+			break;
+		case 'N':
+			expect_no = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (o.socket == NULL || o.user == NULL || o.password == NULL || o.out == NULL ||
+	    o.label == NULL || o.clients <= 0 || o.seconds <= 0)
+		usage();
+	cs = calloc((size_t)o.clients, sizeof(*cs));
+	if (cs == NULL)
+		bench_die("out of memory");
+	start = bench_now_us();
+	for (int i = 0; i < o.clients; i++) {
+		struct client *cl = &cs[i];
+
+		cl->o = &o;
+		if (!put(cl->req, &cl->reqlen, sizeof(cl->req), o.user) ||
+		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.password) ||
+		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.service) ||
+		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.realm))
+			bench_die("request too long");
+		cl->measure_from = start + o.warmup * 1e6;
+		cl->stop_at = cl->measure_from + o.seconds * 1e6;
+		if (pthread_create(&cl->thread, NULL, client_main, cl) != 0)
+			bench_die("pthread_create failed");
+	}
+	for (int i = 0; i < o.clients; i++) {
+		pthread_join(cs[i].thread, NULL);
+		ok += cs[i].ok;
+		no += cs[i].no;
+		errors += cs[i].errors;
+		for (size_t k = 0; k < cs[i].lat.n; k++)
+			bench_samples_add(&all, cs[i].lat.v[k]);
+		for (size_t k = 0; k < cs[i].lat_no.n; k++)
+			bench_samples_add(&all_no, cs[i].lat_no.v[k]);
+		bench_samples_free(&cs[i].lat);
+		bench_samples_free(&cs[i].lat_no);
+	}
+	measured = o.seconds;
+
+	snprintf(path, sizeof(path), "%s/%s.lat", o.out, o.label);
+	bench_samples_write(&all, path);
+	if (all_no.n > 0) {
+		snprintf(path, sizeof(path), "%s/%s-no.lat", o.out, o.label);
+		bench_samples_write(&all_no, path);
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", o.out, o.label);
+	f = fopen(path, "w");
+	if (f == NULL)
+		bench_die("cannot write %s", path);
+	fprintf(f, "{\n  \"label\": ");
+	bench_json_str(f, o.label);
+	fprintf(f,
+	        ",\n  \"mode\": \"saslauthd\",\n  \"workers\": %d,\n  \"clients\": %d,\n"
+	        "  \"seconds\": %.1f,\n  \"ok\": %ld,\n  \"no\": %ld,\n  \"errors\": %ld,\n"
+	        "  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
+	        "  \"no_p50_us\": %.2f,\n  \"no_max_us\": %.2f\n}\n",
+	        o.workers, o.clients, measured, ok, no, errors, (double)ok / measured,
+	        all.n > 0 ? bench_quantile(&all, 0.5) : 0.0,
+	        all.n > 0 ? bench_quantile(&all, 0.99) : 0.0,
+	        all_no.n > 0 ? bench_quantile(&all_no, 0.5) : 0.0,
+	        all_no.n > 0 ? bench_quantile(&all_no, 1.0) : 0.0);
+	fclose(f);
+	printf("\n%s: saslauthd -n %d, %d clients, %.0f s: %.0f logins/s, p50 %.3f ms, p99 %.3f "
+	       "ms (OK %ld, NO %ld, errors %ld)\n",
+	       o.label, o.workers, o.clients, measured, (double)ok / measured,
+	       bench_quantile(&all, 0.5) / 1e3, bench_quantile(&all, 0.99) / 1e3, ok, no, errors);
+	if (all_no.n > 0)
+		printf("  NO answers: p50 %.3f s, slowest %.3f s\n",
+		       bench_quantile(&all_no, 0.5) / 1e6, bench_quantile(&all_no, 1.0) / 1e6);
+	bench_samples_free(&all);
+	bench_samples_free(&all_no);
+	free(cs);
+	if (expect_no)
+		return no > 0 && ok == 0 && errors == 0 ? 0 : 1;
+	return ok > 0 && no == 0 && errors == 0 ? 0 : 1;
+}

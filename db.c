@@ -22,9 +22,15 @@
 
 extern char **environ;
 
-/* Back-off after a failed connect: 250 ms, doubled per failure, at most 1 s. */
+/*
+ * Back-off after a failed connect or a timed-out query: 250 ms, doubled per failure, at most
+ * 1 s; but never shorter than the failed attempt took (a frozen server makes each attempt
+ * cost the whole timeout: a worker then spends at most half its time waiting on it), and
+ * never longer than BACKOFF_CAP_MS.
+ */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 1000
+#define BACKOFF_CAP_MS 30000
 
 /*
  * The per-process state. The module is linked -z nodelete, so it outlives pam_end(). pid is
@@ -199,6 +205,20 @@ static bool cache_select(const char *conninfo)
 	return cache.conninfo != NULL;
 }
 
+/* Opens a back-off window after a failure that cost spent_ms. */
+static void back_off(int64_t spent_ms)
+{
+	int64_t window;
+
+	cache.backoff_ms = cache.backoff_ms == 0 ? BACKOFF_MIN_MS : cache.backoff_ms * 2;
+	if (cache.backoff_ms > BACKOFF_MAX_MS)
+		cache.backoff_ms = BACKOFF_MAX_MS;
+	window = spent_ms > cache.backoff_ms ? spent_ms : cache.backoff_ms;
+	if (window > BACKOFF_CAP_MS)
+		window = BACKOFF_CAP_MS;
+	cache.retry_at_ms = now_ms() + window;
+}
+
 /* The cached connection if it is fit for a query, else a new one (NULL: err says why). */
 static PGconn *get_conn(const struct pgd_db_options *opts, bool *reused, char *err,
 			size_t errlen)
@@ -225,10 +245,7 @@ static PGconn *get_conn(const struct pgd_db_options *opts, bool *reused, char *e
 	}
 	conn = connect_db(cache.conninfo, opts->query_timeout_sec, err, errlen);
 	if (conn == NULL) {
-		cache.backoff_ms = cache.backoff_ms == 0 ? BACKOFF_MIN_MS : cache.backoff_ms * 2;
-		if (cache.backoff_ms > BACKOFF_MAX_MS)
-			cache.backoff_ms = BACKOFF_MAX_MS;
-		cache.retry_at_ms = now_ms() + cache.backoff_ms;
+		back_off(now_ms() - now);
 		if (cache.refused > 0 && errlen > 0) {
 			size_t n = strlen(err);
 
@@ -411,7 +428,9 @@ static enum pgd_db_result execute(const struct pgd_db_options *opts, const struc
 		result = run_query(conn, q, deadline, res, &timed_out, err, errlen);
 		if (result == PGD_DB_UNAVAILABLE) {
 			release();
-			if (reused && !timed_out)
+			if (timed_out)
+				back_off((int64_t)opts->query_timeout_sec * 1000);
+			else if (reused)
 				continue;
 		}
 		break;

@@ -326,8 +326,6 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 	rc = load_conf(pamh, &conf, argc, argv);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (!conf.nodelay)
-		(void)pam_fail_delay(pamh, FAIL_DELAY_USEC);
 	rc = start_login(pamh, &login);
 	if (rc == PAM_SUCCESS)
 		rc = get_password(pamh, PAM_AUTHTOK, &password);
@@ -335,6 +333,12 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 		rc = report(pamh, &conf, pgd_login_verify(&conf, &login, password), &login, OP_AUTH);
 		after_authenticate(pamh, &conf, &login, password, rc);
 	}
+	/*
+	 * The delay slows password guessing; a database outage is no guess, and a saslauthd
+	 * worker sleeping through it would only hold up the next requests.
+	 */
+	if ((rc == PAM_AUTH_ERR || rc == PAM_USER_UNKNOWN) && !conf.nodelay)
+		(void)pam_fail_delay(pamh, FAIL_DELAY_USEC);
 	if (rc == PAM_SUCCESS)
 		remember(pamh, &login);
 	pgd_login_free(&login);

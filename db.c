@@ -133,9 +133,22 @@ static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err,
 	const char *values[] = {timeout, "pam_pgsql_dovecot", "1", "30", "10", "3", "10000",
 				"disable", conninfo, NULL};
 	struct hidden_env env;
+	PQconninfoOption *opts;
+	char *parse_err = NULL;
 	PGconn *conn;
 
 	snprintf(timeout, sizeof(timeout), "%u", timeout_sec);
+	/* libpq's message about a malformed string quotes it, password and all: not in our log. */
+	opts = PQconninfoParse(conninfo, &parse_err);
+	PQfreemem(parse_err);
+	if (opts == NULL) {
+		snprintf(err, errlen, "cannot connect: the connect string is malformed");
+		return NULL;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL)
+			pgd_wipe(o->val, strlen(o->val));
+	PQconninfoFree(opts);
 	if (!env_hide(&env)) {
 		snprintf(err, errlen, "cannot connect: out of memory");
 		return NULL;

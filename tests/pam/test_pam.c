@@ -72,6 +72,8 @@ static const struct service services[] = {
 	{"noconf", "", NULL, 0600, true},
 	{"lowcap", "max_crypt_rounds=1000",
 	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
+	{"malformedconnect", "", "driver = pgsql\nconnect = host=127.0.0.1 password cdsecret\n"
+				 "password_query = " GOOD_QUERY "\n", 0600, false},
 	{"argsecret", "connect=host=127.0.0.1",
 	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
 };
@@ -139,6 +141,8 @@ static const struct login_case cases[] = {
 	{"insecure", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "writable"},
 	{"noconf", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "No such file"},
 	{"argsecret", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "connect"},
+	{"malformedconnect", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+	 "the connect string is malformed"},
 };
 
 static void load_fixtures(void)
@@ -182,7 +186,8 @@ static void test_logins(void **state)
 		/* never the password, in any line, at any outcome */
 		if (strlen(c->password) >= 3 && strstr(log, c->password) != NULL)
 			fail_msg("case %zu: the password appears in the log: %s", i, log);
-		if (strstr(log, "password=pgd") != NULL || strstr(log, "$6$") != NULL)
+		if (strstr(log, "password=pgd") != NULL || strstr(log, "$6$") != NULL ||
+		    strstr(log, "cdsecret") != NULL)
 			fail_msg("case %zu: a secret appears in the log: %s", i, log);
 		free(log);
 	}

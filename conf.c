@@ -75,6 +75,9 @@ static const struct option options[] = {
     /* SHA-crypt accepts 1000..999999999 rounds; bcrypt 4..31. */
     {"max_crypt_rounds", OPT_ULONG, FIELD(max_crypt_rounds), FROM_FILE | FROM_ARG, 1000, 999999999},
     {"max_bcrypt_cost", OPT_ULONG, FIELD(max_bcrypt_cost), FROM_FILE | FROM_ARG, 4, 31},
+    {"max_iterations", OPT_ULONG, FIELD(max_iterations), FROM_FILE | FROM_ARG, 1000, 999999999},
+    {"max_memory_kib", OPT_ULONG, FIELD(max_memory_kib), FROM_FILE | FROM_ARG, 1024, 16777216},
+    {"max_argon2_ops", OPT_ULONG, FIELD(max_argon2_ops), FROM_FILE | FROM_ARG, 1, 1000},
     {"connection_cache", OPT_BOOL, FIELD(connection_cache), FROM_FILE | FROM_ARG, 0, 0},
     {"query_timeout", OPT_ULONG, FIELD(query_timeout), FROM_FILE | FROM_ARG, 1, 300},
     {"account_query", OPT_STR, FIELD(account_query), FROM_FILE | FROM_ARG, 0, 0},
@@ -275,6 +278,19 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf)
 		return PGD_CONF_NOMEM;
 	}
 	return PGD_CONF_OK;
+}
+
+struct pgd_hash_policy pgd_conf_hash_policy(const struct pgd_conf *conf, const char *login_user)
+{
+	return (struct pgd_hash_policy){
+	    .default_scheme = conf->default_pass_scheme,
+	    .max_crypt_rounds = conf->max_crypt_rounds,
+	    .max_bcrypt_cost = conf->max_bcrypt_cost,
+	    .login_user = login_user,
+	    .max_iterations = conf->max_iterations,
+	    .max_memory_kib = conf->max_memory_kib,
+	    .max_argon2_ops = conf->max_argon2_ops,
+	};
 }
 
 void pgd_conf_free(struct pgd_conf *conf)

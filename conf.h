@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hash.h"
+
 #define PGD_DEFAULT_CONF_PATH "/etc/security/pam_pgsql_dovecot.conf"
 /* Dovecot's auth_username_chars default. */
 #define PGD_DEFAULT_USERNAME_CHARS \
@@ -42,6 +44,9 @@ struct pgd_conf {
 	char *default_domain;      /* Dovecot's auth_default_realm; NULL if unset */
 	unsigned long max_crypt_rounds;
 	unsigned long max_bcrypt_cost;
+	unsigned long max_iterations; /* PBKDF2, SCRAM, OTP; 0: hash.h's default */
+	unsigned long max_memory_kib; /* Argon2, scrypt, yescrypt; 0: hash.h's default */
+	unsigned long max_argon2_ops; /* Argon2 passes; 0: hash.h's default */
 	bool connection_cache;       /* keep one connection per process; default yes */
 	unsigned long query_timeout; /* seconds; default PGD_DEFAULT_QUERY_TIMEOUT */
 
@@ -90,6 +95,9 @@ enum pgd_conf_result pgd_conf_set(struct pgd_conf *conf, const char *key, const 
 
 /* Checks the whole: driver, connect and password_query present and valid, schemes known. */
 enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, size_t errlen);
+
+/* The hash verification rules conf sets (scheme default, cost caps) for login_user. */
+struct pgd_hash_policy pgd_conf_hash_policy(const struct pgd_conf *conf, const char *login_user);
 
 /* Frees every field (wiping connect) and leaves conf zeroed. */
 void pgd_conf_free(struct pgd_conf *conf);

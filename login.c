@@ -86,11 +86,7 @@ static char dummy_scheme[64];
 static void verify_dummy(const struct pgd_conf *conf, const char *password)
 {
 	const char *scheme = conf->default_pass_scheme != NULL ? conf->default_pass_scheme : "MD5";
-	struct pgd_hash_policy policy = {
-		.default_scheme = scheme,
-		.max_crypt_rounds = conf->max_crypt_rounds,
-		.max_bcrypt_cost = conf->max_bcrypt_cost,
-	};
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, NULL);
 	char copy[256] = "";
 
 	pthread_mutex_lock(&dummy_lock);
@@ -142,12 +138,7 @@ static enum pgd_outcome from_hash(enum pgd_hash_result r)
 static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login *login,
 				   const struct pgd_row *row, const char *password)
 {
-	struct pgd_hash_policy policy = {
-		.default_scheme = conf->default_pass_scheme,
-		.max_crypt_rounds = conf->max_crypt_rounds,
-		.max_bcrypt_cost = conf->max_bcrypt_cost,
-		.login_user = login->canonical,
-	};
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->canonical);
 	struct pgd_hash_info info = {.scheme = ""};
 	enum pgd_hash_result r;
 

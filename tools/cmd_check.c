@@ -73,10 +73,7 @@ static bool connects(const struct pgd_conf *conf)
 static bool describe_password(const struct pgd_conf *conf, const char *canonical,
 			      const struct pgd_row *row)
 {
-	struct pgd_hash_policy policy = {.default_scheme = conf->default_pass_scheme,
-					 .max_crypt_rounds = conf->max_crypt_rounds,
-					 .max_bcrypt_cost = conf->max_bcrypt_cost,
-					 .login_user = canonical};
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, canonical);
 	struct pgd_hash_info info = {.scheme = ""};
 	enum pgd_hash_result r;
 	unsigned long cost;

@@ -49,6 +49,12 @@ static const char *field_text(const struct pgd_conf *c, const char *field, char 
 		snprintf(buf, n, "%lu", c->max_crypt_rounds);
 	else if (strcmp(field, "max_bcrypt_cost") == 0)
 		snprintf(buf, n, "%lu", c->max_bcrypt_cost);
+	else if (strcmp(field, "max_iterations") == 0)
+		snprintf(buf, n, "%lu", c->max_iterations);
+	else if (strcmp(field, "max_memory_kib") == 0)
+		snprintf(buf, n, "%lu", c->max_memory_kib);
+	else if (strcmp(field, "max_argon2_ops") == 0)
+		snprintf(buf, n, "%lu", c->max_argon2_ops);
 	else if (strcmp(field, "query_timeout") == 0)
 		snprintf(buf, n, "%lu", c->query_timeout);
 	else if (strcmp(field, "connection_cache") == 0)
@@ -169,6 +175,9 @@ static const struct parse_case parse_cases[] = {
              "max_crypt_rounds = 500000\nmax_bcrypt_cost = 12\n",
              {"username_format", "%n"}, {"username_chars", ""}, {"default_domain", "example.org"},
              {"max_crypt_rounds", "500000"}),
+    PARSE_OK("hash caps", "max_iterations = 5000\nmax_memory_kib = 65536\nmax_argon2_ops = 4\n",
+             {"max_iterations", "5000"}, {"max_memory_kib", "65536"}, {"max_argon2_ops", "4"}),
+    PARSE_BAD("max_memory_kib: below 1024", "max_memory_kib = 1\n", "max_memory_kib", NULL),
     PARSE_OK("database defaults", "", {"connection_cache", "yes"}, {"query_timeout", "5"}),
     PARSE_OK("database keys", "connection_cache = no\nquery_timeout = 300\n",
              {"connection_cache", "no"}, {"query_timeout", "300"}),

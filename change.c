@@ -15,29 +15,6 @@
 #include "query.h"
 #include "secret.h"
 
-static struct pgd_db_options db_options(const struct pgd_conf *conf)
-{
-	return (struct pgd_db_options){.cache = conf->connection_cache,
-				       .query_timeout_sec = (unsigned)conf->query_timeout};
-}
-
-static enum pgd_outcome from_db(enum pgd_db_result r)
-{
-	switch (r) {
-	case PGD_DB_OK:
-		return PGD_LOGIN_OK;
-	case PGD_DB_UNAVAILABLE:
-		return PGD_DB_DOWN;
-	case PGD_DB_NOMEM:
-		return PGD_LOGIN_NOMEM;
-	case PGD_DB_NO_ROW:
-	case PGD_DB_QUERY_FAILED:
-	case PGD_DB_BAD_RESULT:
-		break;
-	}
-	return PGD_DB_ERROR;
-}
-
 /* Binds tmpl for login (its canonical name) with hash as %{hash}. */
 static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
 			     struct pgd_query *q)
@@ -82,7 +59,7 @@ static bool have(const char *query)
 enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
 					   const char *old_password, const char *new_password)
 {
-	struct pgd_db_options opts = db_options(conf);
+	struct pgd_db_options opts = pgd_login_db_options(conf);
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
 	char *hash = NULL;
@@ -104,7 +81,7 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 	if (out == PGD_LOGIN_OK)
 		out = bind(conf->password_update_query, login, hash, &q);
 	if (out == PGD_LOGIN_OK) {
-		out = from_db(pgd_db_exec(conf->connect, &opts, &q, &changed, login->detail,
+		out = pgd_login_from_db(pgd_db_exec(conf->connect, &opts, &q, &changed, login->detail,
 					  sizeof(login->detail)));
 		if (out == PGD_LOGIN_OK && changed != 1) {
 			snprintf(login->detail, sizeof(login->detail),
@@ -137,7 +114,7 @@ static bool weaker(const struct pgd_conf *conf, const char *scheme, const char *
 enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,
 				  const char *password)
 {
-	struct pgd_db_options opts = db_options(conf);
+	struct pgd_db_options opts = pgd_login_db_options(conf);
 	struct pgd_query check = {0}, update = {0};
 	enum pgd_outcome out;
 	char *hash = NULL;
@@ -174,7 +151,7 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *login,
 			       const char *query)
 {
-	struct pgd_db_options opts = db_options(conf);
+	struct pgd_db_options opts = pgd_login_db_options(conf);
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
 
@@ -196,7 +173,7 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 	}
 	out = bind(query, login, NULL, &q);
 	if (out == PGD_LOGIN_OK)
-		out = from_db(pgd_db_exec(conf->connect, &opts, &q, NULL, login->detail,
+		out = pgd_login_from_db(pgd_db_exec(conf->connect, &opts, &q, NULL, login->detail,
 					  sizeof(login->detail)));
 	pgd_query_free(&q);
 	return out;

@@ -13,7 +13,13 @@
 #include "query.h"
 #include "secret.h"
 
-static enum pgd_outcome from_db(enum pgd_db_result r)
+struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf)
+{
+	return (struct pgd_db_options){.cache = conf->connection_cache,
+				       .query_timeout_sec = (unsigned)conf->query_timeout};
+}
+
+enum pgd_outcome pgd_login_from_db(enum pgd_db_result r)
 {
 	switch (r) {
 	case PGD_DB_OK:
@@ -36,9 +42,7 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 				  const char *tmpl, struct pgd_row *row)
 {
 	struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
-	struct pgd_db_options db_opts = {.cache = conf->connection_cache,
-					 .query_timeout_sec = (unsigned)conf->query_timeout,
-					 .password_optional = tmpl != conf->password_query};
+	struct pgd_db_options db_opts = pgd_login_db_options(conf);
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
 	enum pgd_db_result dbr;
@@ -55,6 +59,7 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 		return PGD_LOGIN_NOMEM;
 	}
 	vars.user = login->canonical;
+	db_opts.password_optional = tmpl != conf->password_query;
 	switch (pgd_query_bind(tmpl, &vars, &q, login->detail,
 			       sizeof(login->detail))) {
 	case PGD_QUERY_OK:
@@ -67,7 +72,7 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 	dbr = pgd_db_lookup(conf->connect, &db_opts, &q, row, login->detail,
 			    sizeof(login->detail));
 	pgd_query_free(&q);
-	out = from_db(dbr);
+	out = pgd_login_from_db(dbr);
 	if (out != PGD_LOGIN_OK)
 		pgd_row_free(row);
 	return out;
@@ -138,7 +143,9 @@ static enum pgd_outcome from_hash(enum pgd_hash_result r)
 static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login *login,
 				   const struct pgd_row *row, const char *password)
 {
-	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->canonical);
+	/* Dovecot verifies with the name as the client gave it (original_username): DIGEST-MD5
+	 * hashes it in. */
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->user);
 	struct pgd_hash_info info = {.scheme = ""};
 	enum pgd_hash_result r;
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "db.h"
 
 /* What became of one login; the entry points map each to one PAM code and one log line. */
 enum pgd_outcome {
@@ -79,5 +80,9 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 			       const char *query);
 
 void pgd_login_free(struct pgd_login *login);
+
+/* Shared by login.c and change.c: the database options conf sets; a db result as an outcome. */
+struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf);
+enum pgd_outcome pgd_login_from_db(enum pgd_db_result r);
 
 #endif

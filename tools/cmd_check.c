@@ -70,10 +70,10 @@ static bool connects(const struct pgd_conf *conf)
 }
 
 /* The stored value as the module would read it: scheme, cost, verdict. */
-static bool describe_password(const struct pgd_conf *conf, const char *canonical,
+static bool describe_password(const struct pgd_conf *conf, const char *user,
 			      const struct pgd_row *row)
 {
-	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, canonical);
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, user);
 	struct pgd_hash_info info = {.scheme = ""};
 	enum pgd_hash_result r;
 	unsigned long cost;
@@ -167,7 +167,7 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	printf("nologin: %s\n", row.nologin ? "set (logins refused)" : "no");
 	if (row.allow_nets != NULL)
 		printf("allow_nets: %s\n", row.allow_nets);
-	ok = describe_password(conf, login.canonical, &row) && !row.nologin;
+	ok = describe_password(conf, user, &row) && !row.nologin;
 	pgd_row_free(&row);
 	out = pgd_login_lookup(conf, &login);
 	if (account_word(out) != NULL)

@@ -59,7 +59,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 }
 
 /* text with every %CONNECT% replaced by the module's conninfo */
-static char *fill_conf(const char *text)
+char *pgd_test_fill_conf(const char *text)
 {
 	const char *conninfo = pgd_test_env("PGD_TEST_CONNINFO");
 	size_t cap = strlen(text) + 8 * strlen(conninfo) + 1;
@@ -91,7 +91,7 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 	snprintf(conf_path, sizeof(conf_path), "%s/%s%s.conf", conf_dir, name,
 		 no_conf ? "-missing" : "");
 	if (!no_conf) {
-		char *text = fill_conf(conf);
+		char *text = pgd_test_fill_conf(conf);
 
 		write_file(conf_path, text, mode);
 		free(text);

@@ -12,6 +12,9 @@ const char *pgd_test_env(const char *name);
 /* A whole file as a NUL-terminated heap string; fails the test when unreadable. */
 char *pgd_test_read_file(const char *path);
 
+/* text with every %CONNECT% replaced by $PGD_TEST_CONNINFO; free it. */
+char *pgd_test_fill_conf(const char *text);
+
 /*
  * Writes pam.d file NAME in $PAM_WRAPPER_SERVICE_DIR with auth and account lines for the module
  * (conf=, nodelay, then args), and its conf file (text with %CONNECT% replaced by

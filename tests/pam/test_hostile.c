@@ -539,28 +539,10 @@ static void write_file(const char *path, const char *text, size_t len, mode_t mo
 	close(fd);
 }
 
-/* text with every %CONNECT% replaced by the module's conninfo; caller frees */
-static char *fill_conf(const char *text)
-{
-	const char *conninfo = pgd_test_env("PGD_TEST_CONNINFO");
-	size_t cap = strlen(text) + 4 * strlen(conninfo) + 1;
-	char *out = calloc(1, cap);
-	const char *p = text, *hit;
-
-	assert_non_null(out);
-	while ((hit = strstr(p, "%CONNECT%")) != NULL) {
-		strncat(out, p, (size_t)(hit - p));
-		strcat(out, conninfo);
-		p = hit + strlen("%CONNECT%");
-	}
-	strcat(out, p);
-	return out;
-}
-
 /* good conf text followed by '#' comment lines up to exactly size bytes */
 static char *padded_conf(const char *text, size_t size)
 {
-	char *conf = fill_conf(text);
+	char *conf = pgd_test_fill_conf(text);
 	size_t len = strlen(conf);
 	char *out = malloc(size + 1);
 
@@ -583,14 +565,14 @@ static void write_conf(const struct service *s, char *path, size_t pathlen)
 	snprintf(path, pathlen, "%s/%s.conf", work_dir, s->name);
 	switch (s->kind) {
 	case CONF_FILE:
-		text = fill_conf(s->conf);
+		text = pgd_test_fill_conf(s->conf);
 		write_file(path, text, strlen(text), s->mode);
 		break;
 	case CONF_MISSING:
 		break;
 	case CONF_SYMLINK:
 		snprintf(target, sizeof(target), "%s/%s.target", work_dir, s->name);
-		text = fill_conf(s->conf);
+		text = pgd_test_fill_conf(s->conf);
 		write_file(target, text, strlen(text), s->mode);
 		if (symlink(target, path) != 0)
 			fail_msg("symlink %s: %s", path, strerror(errno));
@@ -615,7 +597,7 @@ static void write_conf(const struct service *s, char *path, size_t pathlen)
 		snprintf(path, pathlen, "relative/%s.conf", s->name);
 		break;
 	case CONF_NOT_OURS:
-		text = fill_conf(s->conf);
+		text = pgd_test_fill_conf(s->conf);
 		write_file(path, text, strlen(text), s->mode);
 		/* as root: owned by nobody; otherwise the row is skipped */
 		if (geteuid() == 0 && chown(path, 65534, 65534) != 0)
@@ -624,14 +606,14 @@ static void write_conf(const struct service *s, char *path, size_t pathlen)
 	case CONF_NUL: {
 		size_t len;
 
-		text = fill_conf(s->conf);
+		text = pgd_test_fill_conf(s->conf);
 		len = strlen(text);
 		text[len / 2] = '\0';
 		write_file(path, text, len, s->mode);
 		break;
 	}
 	case CONF_UNKNOWN: {
-		char *conf = fill_conf(s->conf);
+		char *conf = pgd_test_fill_conf(s->conf);
 		size_t cap = strlen(conf) + 500 * 40, n;
 
 		text = malloc(cap);

@@ -2,7 +2,7 @@
 /*
  * Every scheme through the whole path: real libpam (pam_wrapper) loads the module, which reads
  * the row from a real PostgreSQL. For each scheme this build knows, the first doveadm-made vector
- * that matches (tests/vectors/*.tsv) becomes one user of table "schemes"; its password must log
+ * that matches (the .tsv files of tests/vectors) becomes one user of table "schemes"; its password must log
  * in, and a wrong one must not. Costs above the module's default caps are refused.
  *
  * Environment: PGD_MODULE, PGD_TEST_ADMIN, PGD_TEST_CONNINFO, PGD_VECTORS,

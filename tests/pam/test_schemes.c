@@ -2,8 +2,8 @@
 /*
  * Every scheme through the whole path: real libpam (pam_wrapper) loads the module, which reads
  * the row from a real PostgreSQL. For each scheme this build knows, the first doveadm-made vector
- * that matches (the .tsv files of tests/vectors) becomes one user of table "schemes"; its password must log
- * in, and a wrong one must not. Costs above the module's default caps are refused.
+ * that matches (the .tsv files of tests/vectors) becomes one user of table "schemes"; its password
+ * must log in, and a wrong one must not. Costs above the module's default caps are refused.
  *
  * Environment: PGD_MODULE, PGD_TEST_ADMIN, PGD_TEST_CONNINFO, PGD_VECTORS,
  * PAM_WRAPPER_SERVICE_DIR (see tests/pam/meson.build).
@@ -107,7 +107,9 @@ static bool pick(const char *file, bool with_user, const char *name, struct sche
 			*field[i]++ = '\0';
 		}
 		user = with_user ? field[2] : "";
+		/* "{PLAIN-TRUNC}0-" lets every password in: no use for a wrong-password check */
 		if (field[1][0] == '\0' || !has_scheme(field[nf - 1], name) ||
+		    strncmp(field[nf - 1], "{PLAIN-TRUNC}0-", 15) == 0 ||
 		    (user[0] != '\0' && strcmp(user, DIGEST_USER) != 0) ||
 		    strlen(field[nf - 1]) >= sizeof(out->stored) ||
 		    !unhex(field[1], out->password, sizeof(out->password)))

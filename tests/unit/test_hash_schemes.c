@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,12 @@ static bool unhex(const char *hex, char *out, size_t cap)
 	}
 	out[len / 2] = '\0';
 	return true;
+}
+
+/* An ARGON2* value in a build without libsodium: refused as unsupported, whatever it is. */
+static bool argon2_missing(const char *stored)
+{
+	return strncasecmp(stored, "{ARGON2", 7) == 0 && !pgd_hash_scheme_known("ARGON2ID");
 }
 
 /*
@@ -106,7 +113,9 @@ static void test_scheme_vectors(void **state)
 
 		rows++;
 		r = pgd_hash_verify(fields[3], password, &policy, &info);
-		if (strcmp(fields[0], "match") == 0) {
+		if (argon2_missing(fields[3])) {
+			ok = r == PGD_HASH_UNSUPPORTED;
+		} else if (strcmp(fields[0], "match") == 0) {
 			ok = r == PGD_HASH_MATCH;
 			if (!ok && r == PGD_HASH_MALFORMED && deliberately_stricter(fields[3])) {
 				ok = true;
@@ -150,6 +159,8 @@ static void test_scheme_vectors(void **state)
 	for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
 		bool seen = false;
 
+		if (!pgd_hash_scheme_known(need[k]))
+			continue; /* ARGON2* without libsodium */
 		for (size_t i = 0; (name = pgd_hash_scheme_name(i)) != NULL && i < 64; i++)
 			if (strcmp(name, need[k]) == 0)
 				seen = schemes_seen[i];
@@ -273,6 +284,11 @@ static void test_scheme_caps(void **state)
 		struct pgd_hash_info info;
 		enum pgd_hash_result r = pgd_hash_verify(c->stored, "secret", &c->policy, &info);
 
+		if (argon2_missing(c->stored)) {
+			assert_int_equal(r, PGD_HASH_UNSUPPORTED);
+			continue;
+		}
+
 		if (r != c->result)
 			fail_msg("case %zu (%s): got %s (%s), want %s", i, c->stored,
 			         pgd_hash_result_str(r), info.detail,
@@ -393,6 +409,8 @@ static void test_scheme_generate(void **state)
 			char *out = NULL, wrong[64];
 			enum pgd_hash_result r = pgd_hash_generate_ex(c->scheme, passwords[j], user,
 			                                              c->rounds, &out, &info);
+			if (!pgd_hash_scheme_known(c->scheme))
+				continue; /* ARGON2* without libsodium */
 
 			if (r != PGD_HASH_MATCH)
 				fail_msg("%s: generate says %s (%s)", c->scheme,
@@ -499,6 +517,8 @@ static void test_scheme_known_answers(void **state)
 		struct pgd_hash_info info;
 		enum pgd_hash_result r =
 		    pgd_hash_verify(rows[i].stored, rows[i].password, &policy, &info);
+		if (argon2_missing(rows[i].stored))
+			continue;
 
 		if (r != PGD_HASH_MATCH)
 			fail_msg("%s: %s (%s)", rows[i].stored, pgd_hash_result_str(r),

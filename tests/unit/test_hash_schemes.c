@@ -464,7 +464,8 @@ static void test_scheme_refusals(void **state)
 	                 PGD_HASH_MALFORMED);
 	assert_non_null(strstr(info.detail, "takes no rounds"));
 	assert_int_equal(pgd_hash_generate_ex("ARGON2I", "x", NULL, 2, &out, &info),
-	                 PGD_HASH_MALFORMED);
+	                 pgd_hash_scheme_known("ARGON2I") ? PGD_HASH_MALFORMED
+	                                                  : PGD_HASH_UNSUPPORTED);
 	/* dropped by Dovecot 2.3.14+ */
 	static const char *const gone[] = {"NTLM", "LANMAN", "RPA", "SKEY"};
 	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {

@@ -9,6 +9,7 @@ packages=(
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
 	dovecot-core sasl2-bin libsodium-dev valgrind
+	openssl xxd
 	"$@"
 )
 missing=()

@@ -132,6 +132,7 @@ if command -v python3 >/dev/null; then
 			    os.execv(cmd, [cmd] + args)
 			out = b""
 			answers = [a1, a2]
+			answered = 0
 			while True:
 			    try:
 			        chunk = os.read(fd, 1024)
@@ -140,8 +141,10 @@ if command -v python3 >/dev/null; then
 			    if not chunk:
 			        break
 			    out += chunk
-			    if answers and out.rstrip().endswith(b":"):
+			    # answer each prompt once, when it shows (not before: the flush would drop it)
+			    while answers and answered < out.count(b"password: ") + out.count(b"verify: "):
 			        os.write(fd, answers.pop(0).encode() + b"\n")
+			        answered += 1
 			_, status = os.waitpid(pid, 0)
 			sys.stdout.write("%d\t%s" % (os.WEXITSTATUS(status), out.decode(errors="replace").replace("\r", "").replace("\n", "|")))
 		PY

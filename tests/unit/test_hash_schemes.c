@@ -333,6 +333,71 @@ static void test_scheme_truncations(void **state)
 	}
 }
 
+/*
+ * Random damage to valid values of every kind (bytes replaced, inserted, removed): whatever
+ * comes out is answered, quickly, without a crash (run under ASan/UBSan and valgrind too).
+ * Tight caps keep the damaged costs cheap.
+ */
+static void test_scheme_mutations(void **state)
+{
+	static const char *const seeds[] = {
+	    "{SSHA}pm3jkVBloBb8M54fk6I52Kqv7EaUedr/",
+	    "{SHA256.hex}2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b",
+	    "{PBKDF2}$1$wWjMQcq3/1bWt9RM$5000$4b11626f8ecbc1d2d26c8d9765aa0fa556e3a103",
+	    "{SCRAM-SHA-256}4096,YwPOSxkwHsFBjAu7wtdi2A==,"
+	    "xzTndTbYbWYAa01QAD5Rhp9xnF4OmGsOBrcg7pUhYj"
+	    "E=,t9d+AKI+2KIWyGzS0Wg6M3Q9yOWde4MMCchmdIqsb+s=",
+	    "{OTP}md4 99 27522a70fa82bc1f 3fc97f2412c27df7",
+	    "{CRAM-MD5}cd3ba7deaad6e5ca23448ba42e379747a9e0f7f1fbc00c8a81bbaac395731b56",
+	    "{DIGEST-MD5.b64}Amc7VunQ5ybcDOw6x/l6cQ==",
+	    "{ARGON2ID}$argon2id$v=19$m=8,t=1,p=1$DDXH2EZVQpt3x/GeNYeEyw$"
+	    "yBLJ1GgaeJjDmX9aa9mewcbaD2E14HYGLcT76NVyukE",
+	    "{PLAIN-TRUNC}4-ab c",
+	    "{CRYPT}$y$j9T$2ILFVcigwZKtxbGQrVdlp.$",
+	    "{CRYPT}$7$C6..../....SodiumChloride$kBGj9fHznVYFQMEn/qDCfrDevf9YDtcDdKvEqHJLV8D",
+	};
+	static const char alphabet[] = "0123456789$,.=+/{} \tabcdefzAZ-_!\xff";
+	const struct pgd_hash_policy policy = {.login_user = "bob@ex.org",
+	                                       .max_crypt_rounds = 10000,
+	                                       .max_bcrypt_cost = 6,
+	                                       .max_iterations = 20000,
+	                                       .max_memory_kib = 1024,
+	                                       .max_argon2_ops = 4};
+	unsigned int rng = 12345;
+	double start = now();
+	char buf[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		for (int round = 0; round < 300; round++) {
+			size_t len = strlen(seeds[i]);
+
+			memcpy(buf, seeds[i], len + 1);
+			for (int k = 0; k < 1 + round % 4; k++) {
+				size_t at;
+				char c;
+
+				rng = rng * 1103515245u + 12345u;
+				at = 1 + (rng >> 8) % (len > 1 ? len - 1 : 1);
+				c = alphabet[(rng >> 20) % (sizeof(alphabet) - 1)];
+				if ((rng & 3) == 0 && len + 1 < sizeof(buf)) {
+					memmove(buf + at + 1, buf + at, len - at + 1);
+					buf[at] = c;
+					len++;
+				} else if ((rng & 3) == 1 && len > 2) {
+					memmove(buf + at, buf + at + 1, len - at);
+					len--;
+				} else {
+					buf[at] = c;
+				}
+			}
+			(void)pgd_hash_verify(buf, "secret", &policy, NULL);
+		}
+	}
+	if (now() - start > 60.0)
+		fail_msg("mutations took %.1f s", now() - start);
+}
+
 struct gen_case {
 	const char *scheme;
 	unsigned long rounds;
@@ -532,9 +597,10 @@ static void test_scheme_known_answers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scheme_vectors),     cmocka_unit_test(test_scheme_caps),
-	    cmocka_unit_test(test_scheme_truncations), cmocka_unit_test(test_scheme_generate),
-	    cmocka_unit_test(test_scheme_refusals),    cmocka_unit_test(test_scheme_known_answers),
+	    cmocka_unit_test(test_scheme_vectors),       cmocka_unit_test(test_scheme_caps),
+	    cmocka_unit_test(test_scheme_truncations),   cmocka_unit_test(test_scheme_mutations),
+	    cmocka_unit_test(test_scheme_generate),      cmocka_unit_test(test_scheme_refusals),
+	    cmocka_unit_test(test_scheme_known_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

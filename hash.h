@@ -31,7 +31,8 @@ struct pgd_hash_policy {
 	/* Scheme for stored values without a {SCHEME} prefix; NULL means "MD5" (Dovecot's SQL
 	 * default). */
 	const char *default_scheme;
-	/* Highest rounds= accepted for SHA256-CRYPT and SHA512-CRYPT ($5$, $6$). */
+	/* Highest rounds= accepted for SHA256-CRYPT and SHA512-CRYPT ($5$, $6$), and the rounds
+	 * of $md5,rounds=, $sha1$ and BSDi "_" values read through the crypt schemes. */
 	unsigned long max_crypt_rounds;
 	/* Highest cost accepted for BLF-CRYPT ($2a$, $2b$, $2y$). */
 	unsigned long max_bcrypt_cost;
@@ -39,9 +40,8 @@ struct pgd_hash_policy {
 	const char *login_user;
 	/* Highest PBKDF2 rounds, SCRAM-SHA-1/SCRAM-SHA-256 iterations and OTP sequence number. */
 	unsigned long max_iterations;
-	/* Highest memory in KiB: ARGON2I/ARGON2ID m=, and scrypt ($7$) / yescrypt ($y$) values
-	 * read through the crypt schemes. Also bounds $md5$, $sha1$ and BSDi rounds by
-	 * max_crypt_rounds. */
+	/* Highest memory in KiB: ARGON2I/ARGON2ID m=, and 128*r*N*p of scrypt ($7$) / yescrypt
+	 * ($y$, $gy$) values read through the crypt schemes. */
 	unsigned long max_memory_kib;
 	/* Highest Argon2 passes (t=). */
 	unsigned long max_argon2_ops;

@@ -16,6 +16,8 @@ packages=(
 	ansible-core ansible-lint python3-apt
 	# fuzzing
 	clang-14 libclang-rt-14-dev
+	# scheme vectors and tests: openssl(1), xxd
+	xxd
 	"$@"
 )
 missing=()

@@ -155,8 +155,13 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 	if (o->scheme == NULL)
 		o->scheme = DEFAULT_SCHEME;
 	if (o->test_hash == NULL && !o->list && !pgd_hash_scheme_known(o->scheme)) {
-		fprintf(stderr, "%s pw: unknown scheme '%s' (-l lists them)\n", pgd_prog,
-		        o->scheme);
+		struct pgd_hash_info info;
+		char *none = NULL;
+
+		/* asks the hash part why: unknown, or known but not in this build */
+		pgd_hash_generate_ex(o->scheme, "", NULL, 0, &none, &info);
+		pgd_free_secret(none);
+		fprintf(stderr, "%s pw: %s (-l lists the schemes)\n", pgd_prog, info.detail);
 		return PGD_EXIT_USAGE;
 	}
 	return -1;

@@ -71,7 +71,8 @@ static char *checked(char *pw, size_t len, const char *where)
 	return pw;
 }
 
-/* One answer from the terminal with echo off. */
+/* One answer from the terminal with echo off. Echo goes off before the prompt shows, so that
+ * nothing typed after the prompt is flushed away or echoed. */
 static char *ask(int tty, const char *prompt)
 {
 	struct termios old, quiet;
@@ -80,16 +81,19 @@ static char *ask(int tty, const char *prompt)
 	bool nl;
 	char *pw;
 
-	if (write(tty, prompt, strlen(prompt)) < 0)
-		return NULL;
 	if (tcgetattr(tty, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 		restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
 	}
+	if (write(tty, prompt, strlen(prompt)) < 0) {
+		if (restore)
+			tcsetattr(tty, TCSANOW, &old);
+		return NULL;
+	}
 	pw = read_line(tty, &len, &nl);
 	if (restore)
-		tcsetattr(tty, TCSAFLUSH, &old);
+		tcsetattr(tty, TCSANOW, &old);
 	if (write(tty, "\n", 1) < 0) {
 		/* the answer is read; a lost newline on the screen does not matter */
 	}
@@ -106,8 +110,10 @@ char *pgd_read_password(const char *prompt, const char *confirm)
 	char *pw, *again;
 	int tty;
 
-	if (!isatty(STDIN_FILENO))
-		return checked(read_line(STDIN_FILENO, &len, &nl), len, "standard input");
+	if (!isatty(STDIN_FILENO)) {
+		pw = read_line(STDIN_FILENO, &len, &nl);
+		return checked(pw, len, "standard input");
+	}
 
 	tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (tty < 0)

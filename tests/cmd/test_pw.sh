@@ -1,0 +1,207 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# `pam-pgsql-dovecot pw`: options, exit statuses, where the password comes from, and the round
+# trip: every hash it makes, the real `doveadm pw -t` accepts (skipped when doveadm is missing).
+# Prints TAP.   usage: tests/cmd/test_pw.sh path/to/pam-pgsql-dovecot
+set -uo pipefail
+cmd=${1:?usage: test_pw.sh path/to/pam-pgsql-dovecot}
+work=$(mktemp -d /tmp/pgd-cmd-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for line in "$@"; do echo "# $line"; done
+}
+skip() {
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+
+# run EXPECTED-STATUS NAME ARGS...: runs the command (stdin from $stdin_text if set), keeps
+# stdout in $out and stderr in $err.
+stdin_text=
+run() {
+	local want=$1 name=$2 rc=0
+	shift 2
+	if [ -n "$stdin_text" ]; then
+		printf '%s' "$stdin_text" | "$cmd" "$@" >"$work/out" 2>"$work/err" || rc=$?
+	else
+		"$cmd" "$@" </dev/null >"$work/out" 2>"$work/err" || rc=$?
+	fi
+	out=$(cat "$work/out")
+	err=$(cat "$work/err")
+	if [ "$rc" -eq "$want" ]; then
+		ok "$name (exit $rc)"
+		return 0
+	fi
+	not_ok "$name: exit $rc, expected $want" "stdout: $out" "stderr: $err"
+	return 1
+}
+expect() { # expect NAME CONDITION-RESULT
+	if [ "$2" = 0 ]; then ok "$1"; else not_ok "$1" "stdout: $out" "stderr: $err"; fi
+}
+contains() { [[ $1 == *"$2"* ]] && echo 0 || echo 1; }
+
+# --- usage and dispatch
+run 0 "--help" --help && expect "--help lists pw" "$(contains "$out" "pw ")"
+run 2 "no command"
+run 2 "unknown command" frobnicate
+run 0 "pw --help" pw --help && expect "pw --help names -t" "$(contains "$out" "-t HASH")"
+run 2 "unknown option" pw -Z
+run 2 "unknown long option" pw --frob
+run 2 "missing option value" pw -s
+run 2 "unknown scheme" pw -s NOPE -p x && expect "unknown scheme says so" "$(contains "$err" "unknown scheme")"
+run 2 "dropped scheme NTLM" pw -s NTLM -p x
+run 2 "rounds not a number" pw -r abc -p x
+run 2 "rounds zero" pw -r 0 -p x
+run 2 "rounds out of range" pw -s SHA512-CRYPT -r 999 -p x
+run 2 "rounds for a scheme without" pw -s SSHA -r 5 -p x
+run 2 "-p with --password-file" pw -p x --password-file /dev/null
+run 2 "-t with -s" pw -t '{PLAIN}x' -s PLAIN -p x
+run 2 "stray argument" pw -p x extra
+run 2 "DIGEST-MD5 without -u" pw -s DIGEST-MD5 -p x && expect "says it needs the login name" "$(contains "$err" "login name")"
+run 2 "missing password file" pw --password-file "$work/none"
+
+# --- listing
+run 0 "pw -l" pw -l
+count=$(wc -w <<<"$out")
+[ "$count" -ge 29 ] && [[ " $out " == *" SHA512-CRYPT "* ]] && [[ " $out " == *" SCRAM-SHA-256 "* ]]
+expect "-l lists the schemes ($count)" $?
+[[ " $out " != *" NTLM "* ]]
+expect "-l leaves out NTLM" $?
+
+# --- making and verifying
+run 0 "default scheme" pw -p secret && expect "default is SHA512-CRYPT" "$([[ $out == '{SHA512-CRYPT}$6$'* ]] && echo 0 || echo 1)"
+hash=$out
+run 0 "-t right password" pw -t "$hash" -p secret && expect "prints (verified)" "$(contains "$out" "(verified)")"
+run 1 "-t wrong password" pw -t "$hash" -p Secret && expect "reason on stderr" "$(contains "$err" "mismatch")"
+expect "the password is not echoed" "$([[ $err != *Secret* && $out != *Secret* ]] && echo 0 || echo 1)"
+run 1 "-t malformed hash" pw -t '{PLAIN-MD5}abc' -p x && expect "says malformed" "$(contains "$err" "malformed")"
+run 1 "-t unknown scheme" pw -t '{NTLM}00' -p x && expect "says unsupported" "$(contains "$err" "unsupported")"
+run 1 "-t too costly" pw -t '{SHA512-CRYPT}$6$rounds=999999999$ab$cd' -p x && expect "says cap" "$(contains "$err" "cap")"
+run 0 "-V" pw -s SSHA512 -V -p secret && expect "-V prints (verified)" "$([[ $out == '{SSHA512}'*' (verified)' ]] && echo 0 || echo 1)"
+run 0 "-r rounds" pw -s SHA256-CRYPT -r 7000 -p secret && expect "rounds=7000 in the hash" "$(contains "$out" 'rounds=7000$')"
+run 0 "lower-case scheme with suffix" pw -s ssha.hex -p secret && expect "printed upper case" "$([[ $out == '{SSHA.HEX}'* ]] && echo 0 || echo 1)"
+run 0 "DIGEST-MD5 with -u" pw -s DIGEST-MD5 -u bob@example.org -p secret
+digest=$out
+run 0 "DIGEST-MD5 verified with -u" pw -t "$digest" -u bob@example.org -p secret
+run 1 "DIGEST-MD5 other user" pw -t "$digest" -u alice@example.org -p secret
+run 1 "DIGEST-MD5 verified without -u" pw -t "$digest" -p secret
+
+# --- where the password comes from
+stdin_text=$'secret\n'
+run 0 "stdin: one line, newline removed" pw -t "$hash"
+stdin_text='secret'
+run 0 "stdin: no newline at the end" pw -t "$hash"
+stdin_text=$'secret\nsecond line\n'
+run 0 "stdin: only the first line" pw -t "$hash"
+stdin_text=$'secret\r\n'
+run 1 "stdin: a CR stays part of the password" pw -t "$hash"
+stdin_text=$'pa ss\t"w\'d\n'
+run 0 "stdin: making a hash" pw -s SHA256
+stdin_hash=$out
+stdin_text=
+run 0 "stdin-made hash verifies" pw -t "$stdin_hash" -p $'pa ss\t"w\'d'
+printf 'secret\n' >"$work/pw-nl"
+printf 'secret' >"$work/pw"
+run 0 "--password-file exact bytes" pw -t "$hash" --password-file "$work/pw"
+run 1 "--password-file keeps the newline" pw -t "$hash" --password-file "$work/pw-nl"
+printf 'a\0b' >"$work/pw-nul"
+run 2 "--password-file with a NUL" pw -t "$hash" --password-file "$work/pw-nul"
+printf '\xe9t\xe9 \xff' >"$work/pw-latin1"
+run 0 "--password-file non-UTF-8" pw -s SSHA256 --password-file "$work/pw-latin1"
+latin1_hash=$out
+
+# the terminal: echo off, asked twice when making a hash (needs python3's pty)
+if command -v python3 >/dev/null; then
+	tty_run() { # tty_run ANSWER1 ANSWER2 ARGS...: prints "status<TAB>output"
+		timeout 30 python3 - "$cmd" "$@" <<-'PY'
+			import os, pty, sys, time
+			cmd, a1, a2, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+			pid, fd = pty.fork()
+			if pid == 0:
+			    os.execv(cmd, [cmd] + args)
+			out = b""
+			answers = [a1, a2]
+			answered = 0
+			while True:
+			    try:
+			        chunk = os.read(fd, 1024)
+			    except OSError:
+			        break
+			    if not chunk:
+			        break
+			    out += chunk
+			    # answer each prompt once, when it shows (not before: the flush would drop it)
+			    while answers and answered < out.count(b"password: ") + out.count(b"verify: "):
+			        os.write(fd, answers.pop(0).encode() + b"\n")
+			        answered += 1
+			_, status = os.waitpid(pid, 0)
+			sys.stdout.write("%d\t%s" % (os.WEXITSTATUS(status), out.decode(errors="replace").replace("\r", "").replace("\n", "|")))
+		PY
+	}
+	res=$(tty_run 'tty secret' 'tty secret' pw -s SHA512-CRYPT)
+	out=${res#*$'\t'}
+	err=
+	[ "${res%%$'\t'*}" = 0 ] && [[ $out == *'Enter new password:'*'Retype new password:'*'{SHA512-CRYPT}$6$'* ]] && [[ $out != *'tty secret'* ]]
+	expect "terminal: asked twice, echo off" $?
+	tty_hash=$(grep -o '{SHA512-CRYPT}[^|]*' <<<"$out")
+	run 0 "terminal-made hash verifies" pw -t "$tty_hash" -p 'tty secret'
+	res=$(tty_run 'one' 'two' pw -s SHA512-CRYPT)
+	out=${res#*$'\t'}
+	[ "${res%%$'\t'*}" = 2 ] && [[ $out == *'do not match'* ]]
+	expect "terminal: answers that differ are refused" $?
+	res=$(tty_run 'tty secret' '' pw -t "$tty_hash")
+	out=${res#*$'\t'}
+	[ "${res%%$'\t'*}" = 0 ] && [[ $out == *'Enter password to verify:'*'(verified)'* ]]
+	expect "terminal: -t asks once" $?
+else
+	skip "terminal input" "python3 missing"
+fi
+
+# --- round trip through the real Dovecot
+passwords=('secret' '' 'a' 'pässwörd 日本語' "it's \"quoted\" \$1\$ {x} a:b" $'tab\there' "$(printf 'long%.0s' {1..40})")
+if ! command -v doveadm >/dev/null; then
+	skip "round trip with doveadm pw -t" "doveadm not installed"
+else
+	"$cmd" pw -l >"$work/schemes"
+	for scheme in $(cat "$work/schemes"); do
+		bad=
+		for pw in "${passwords[@]}"; do
+			case $scheme in ARGON2*) [ "$pw" = secret ] || continue ;; esac
+			h=$("$cmd" pw -s "$scheme" -u bob@example.org -p "$pw" 2>&1) || { bad="make: $h"; break; }
+			if ! msg=$(doveadm pw -t "$h" -u bob@example.org -p "$pw" 2>&1); then
+				bad="doveadm rejects $h: $msg"
+				break
+			fi
+		done
+		if [ -z "$bad" ]; then ok "doveadm pw -t accepts our $scheme"; else not_ok "doveadm pw -t accepts our $scheme" "$bad"; fi
+	done
+	for enc in hex b64; do
+		h=$("$cmd" pw -s "SCRAM-SHA-1.$enc" -p secret) && doveadm pw -t "$h" -p secret >/dev/null 2>&1
+		expect "doveadm accepts our SCRAM-SHA-1.$enc" $?
+	done
+	h=$("$cmd" pw -s BLF-CRYPT -r 6 -p secret) && doveadm pw -t "$h" -p secret >/dev/null 2>&1
+	expect "doveadm accepts our BLF-CRYPT -r 6" $?
+	doveadm pw -t "$latin1_hash" -p $'\xe9t\xe9 \xff' >/dev/null 2>&1
+	expect "doveadm accepts a hash of a non-UTF-8 password file" $?
+	# and what doveadm makes, we verify
+	for scheme in $(cat "$work/schemes"); do
+		h=$(doveadm pw -s "$scheme" -u bob@example.org -p 'from doveadm')
+		[ "$scheme" = PLAIN-TRUNC ] && h="{PLAIN-TRUNC}12-from doveadm"
+		"$cmd" pw -t "$h" -u bob@example.org -p 'from doveadm' >/dev/null 2>&1
+		expect "we verify doveadm's $scheme" $?
+	done
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -252,21 +252,8 @@ static void test_refused_rows(void **state)
  * first, then run the tests in a child started afterwards (as test_pam.c does). */
 static int run_in_child(char **argv)
 {
-	int status;
-	pid_t pid;
-
 	pgd_test_write_service(SERVICE, "", CONF, 0600, 0);
-	setenv("PGD_TEST_CHILD", "1", 1);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		status = 1 << 8;
-	pgd_test_remove_confs();
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	return pgd_test_run_in_child(argv);
 }
 
 int main(int argc, char **argv)

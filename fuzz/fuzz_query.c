@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pgd_vars vars;
+	struct pgd_vars vars = {0};
 	struct pgd_query with, without;
 	enum pgd_query_result rw, rn, rc;
 	char err[256];

@@ -17,12 +17,10 @@
 
 /* Binds tmpl for login (its canonical name) with hash as %{hash}. */
 static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
-			     struct pgd_query *q)
+                             struct pgd_query *q)
 {
-	struct pgd_vars vars = {.user = login->canonical,
-				.service = login->service,
-				.rip = login->rhost,
-				.hash = hash};
+	struct pgd_vars vars = {
+	    .user = login->canonical, .service = login->service, .rip = login->rhost, .hash = hash};
 
 	switch (pgd_query_bind(tmpl, &vars, q, login->detail, sizeof(login->detail))) {
 	case PGD_QUERY_OK:
@@ -37,7 +35,7 @@ static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const ch
 
 /* A new stored value of password in update_scheme; *out is freed with pgd_free_secret. */
 static enum pgd_outcome make_hash(const struct pgd_conf *conf, struct pgd_login *login,
-				  const char *password, char **out)
+                                  const char *password, char **out)
 {
 	enum pgd_hash_result r =
 	    pgd_hash_generate(conf->update_scheme, password, conf->update_rounds, out);
@@ -47,7 +45,7 @@ static enum pgd_outcome make_hash(const struct pgd_conf *conf, struct pgd_login 
 	if (r == PGD_HASH_NOMEM)
 		return PGD_LOGIN_NOMEM;
 	snprintf(login->detail, sizeof(login->detail), "cannot make a %s hash: %s",
-		 conf->update_scheme, pgd_hash_result_str(r));
+	         conf->update_scheme, pgd_hash_result_str(r));
 	return PGD_UPDATE_FAILED;
 }
 
@@ -57,7 +55,7 @@ static bool have(const char *query)
 }
 
 enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
-					   const char *old_password, const char *new_password)
+                                           const char *old_password, const char *new_password)
 {
 	struct pgd_db_options opts = pgd_login_db_options(conf);
 	struct pgd_query q = {0};
@@ -74,18 +72,18 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 		return out;
 	if (new_password[0] == '\0' || strlen(new_password) > PGD_MAX_PASSWORD_LEN) {
 		snprintf(login->detail, sizeof(login->detail), "new password %s",
-			 new_password[0] == '\0' ? "is empty" : "is too long");
+		         new_password[0] == '\0' ? "is empty" : "is too long");
 		return PGD_UPDATE_FAILED;
 	}
 	out = make_hash(conf, login, new_password, &hash);
 	if (out == PGD_LOGIN_OK)
 		out = bind(conf->password_update_query, login, hash, &q);
 	if (out == PGD_LOGIN_OK) {
-		out = pgd_login_from_db(pgd_db_exec(conf->connect, &opts, &q, &changed, login->detail,
-					  sizeof(login->detail)));
+		out = pgd_login_from_db(pgd_db_exec(conf->connect, &opts, &q, &changed,
+		                                    login->detail, sizeof(login->detail)));
 		if (out == PGD_LOGIN_OK && changed != 1) {
 			snprintf(login->detail, sizeof(login->detail),
-				 "password_update_query changed %ld rows, expected one", changed);
+			         "password_update_query changed %ld rows, expected one", changed);
 			out = PGD_UPDATE_FAILED;
 		}
 	}
@@ -106,13 +104,13 @@ static bool weaker(const struct pgd_conf *conf, const char *scheme, const char *
 		return true;
 	if (want == 0)
 		want = strcasecmp(scheme, "BLF-CRYPT") == 0 ? PGD_DEFAULT_BCRYPT_COST
-							     : PGD_DEFAULT_CRYPT_ROUNDS;
+		                                            : PGD_DEFAULT_CRYPT_ROUNDS;
 	have = pgd_hash_cost(scheme, stored);
 	return have != 0 && have < want;
 }
 
 enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,
-				  const char *password)
+                                  const char *password)
 {
 	struct pgd_db_options opts = pgd_login_db_options(conf);
 	struct pgd_query check = {0}, update = {0};
@@ -128,10 +126,10 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 		out = bind(conf->password_update_query, login, hash, &update);
 	if (out == PGD_LOGIN_OK) {
 		switch (pgd_db_swap(conf->connect, &opts, &check, login->stored, &update,
-				    login->detail, sizeof(login->detail))) {
+		                    login->detail, sizeof(login->detail))) {
 		case PGD_DB_SWAPPED:
 			snprintf(login->detail, sizeof(login->detail), "%s hash replaced by %s",
-				 login->scheme, conf->update_scheme);
+			         login->scheme, conf->update_scheme);
 			break;
 		case PGD_DB_CHANGED:
 			/* someone else changed it since we read it: theirs stands */
@@ -149,7 +147,7 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 }
 
 enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *login,
-			       const char *query)
+                               const char *query)
 {
 	struct pgd_db_options opts = pgd_login_db_options(conf);
 	struct pgd_query q = {0};
@@ -159,10 +157,9 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 		/* not normalized yet (session without authenticate): as a lookup would */
 		struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
 
-		switch (pgd_user_normalize(login->user, conf->username_format,
-					   conf->username_chars, conf->default_domain, &vars,
-					   &login->canonical, login->detail,
-					   sizeof(login->detail))) {
+		switch (pgd_user_normalize(login->user, conf->username_format, conf->username_chars,
+		                           conf->default_domain, &vars, &login->canonical,
+		                           login->detail, sizeof(login->detail))) {
 		case PGD_USER_OK:
 			break;
 		case PGD_USER_INVALID:
@@ -174,7 +171,7 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 	out = bind(query, login, NULL, &q);
 	if (out == PGD_LOGIN_OK)
 		out = pgd_login_from_db(pgd_db_exec(conf->connect, &opts, &q, NULL, login->detail,
-					  sizeof(login->detail)));
+		                                    sizeof(login->detail)));
 	pgd_query_free(&q);
 	return out;
 }

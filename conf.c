@@ -708,7 +708,8 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 			return PGD_CONF_NOMEM;
 		}
 	}
-	if (conf->rehash && (conf->password_update_query == NULL || *conf->password_update_query == '\0')) {
+	if (conf->rehash &&
+	    (conf->password_update_query == NULL || *conf->password_update_query == '\0')) {
 		set_err(err, errlen, "%s: rehash = yes needs password_update_query", wshown);
 		return PGD_CONF_INVALID;
 	}

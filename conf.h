@@ -9,7 +9,7 @@
 
 #define PGD_DEFAULT_CONF_PATH "/etc/security/pam_pgsql_dovecot.conf"
 /* Dovecot's auth_username_chars default. */
-#define PGD_DEFAULT_USERNAME_CHARS \
+#define PGD_DEFAULT_USERNAME_CHARS                                                                 \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
 /* Dovecot 2.3's password_query when dovecot-sql.conf.ext sets none. */
 #define PGD_DEFAULT_PASSWORD_QUERY                                                                 \
@@ -47,8 +47,8 @@ struct pgd_conf {
 	unsigned long max_iterations; /* PBKDF2, SCRAM, OTP; 0: hash.h's default */
 	unsigned long max_memory_kib; /* Argon2, scrypt, yescrypt; 0: hash.h's default */
 	unsigned long max_argon2_ops; /* Argon2 passes; 0: hash.h's default */
-	bool connection_cache;       /* keep one connection per process; default yes */
-	unsigned long query_timeout; /* seconds; default PGD_DEFAULT_QUERY_TIMEOUT */
+	bool connection_cache;        /* keep one connection per process; default yes */
+	unsigned long query_timeout;  /* seconds; default PGD_DEFAULT_QUERY_TIMEOUT */
 
 	/* accounts, password changes, upgrade on login, sessions, audit: all optional */
 	char *account_query;         /* acct_mgmt's own query; NULL: reuse password_query */
@@ -80,18 +80,18 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf);
  * pgd_conf_init. On failure err (errlen bytes) holds a one-line message without secrets.
  */
 enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char **argv, char *err,
-				   size_t errlen);
+                                   size_t errlen);
 
 /*
  * Parses conf file text of len bytes (need not be NUL-terminated); name is used in messages
  * ("NAME line N: ..."). Keys are set on conf; no validation of the whole.
  */
 enum pgd_conf_result pgd_conf_parse(struct pgd_conf *conf, const char *name, const char *text,
-				    size_t len, char *err, size_t errlen);
+                                    size_t len, char *err, size_t errlen);
 
 /* Sets one key (conf file key or module argument value); the one setter for both. */
 enum pgd_conf_result pgd_conf_set(struct pgd_conf *conf, const char *key, const char *value,
-				  char *err, size_t errlen);
+                                  char *err, size_t errlen);
 
 /* Checks the whole: driver, connect and password_query present and valid, schemes known. */
 enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, size_t errlen);

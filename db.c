@@ -24,13 +24,12 @@ extern char **environ;
 
 /*
  * Back-off after a failed connect or a timed-out query: 250 ms, doubled per failure, at most
- * 1 s; but never shorter than the failed attempt took (a frozen server makes each attempt
- * cost the whole timeout: a worker then spends at most half its time waiting on it), and
- * never longer than BACKOFF_CAP_MS.
+ * 1 s; a failure that took longer than that (a frozen server costs the whole timeout) opens
+ * the longest window at once. Short enough that a server back in service is used again
+ * within a second or so.
  */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 1000
-#define BACKOFF_CAP_MS 30000
 
 /*
  * The per-process state. The module is linked -z nodelete, so it outlives pam_end(). pid is
@@ -126,12 +125,18 @@ static void env_restore(struct hidden_env *h)
 static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err, size_t errlen)
 {
 	char timeout[16];
-	const char *const keys[] = {
-	    "connect_timeout", "fallback_application_name", "keepalives", "keepalives_idle",
-	    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "gssencmode", "dbname",
-	    NULL};
-	const char *values[] = {timeout, "pam_pgsql_dovecot", "1", "30", "10", "3", "10000",
-				"disable", conninfo, NULL};
+	const char *const keys[] = {"connect_timeout",
+	                            "fallback_application_name",
+	                            "keepalives",
+	                            "keepalives_idle",
+	                            "keepalives_interval",
+	                            "keepalives_count",
+	                            "tcp_user_timeout",
+	                            "gssencmode",
+	                            "dbname",
+	                            NULL};
+	const char *values[] = {timeout, "pam_pgsql_dovecot", "1",      "30", "10", "3",
+	                        "10000", "disable",           conninfo, NULL};
 	struct hidden_env env;
 	PQconninfoOption *opts;
 	char *parse_err = NULL;
@@ -221,20 +226,14 @@ static bool cache_select(const char *conninfo)
 /* Opens a back-off window after a failure that cost spent_ms. */
 static void back_off(int64_t spent_ms)
 {
-	int64_t window;
-
 	cache.backoff_ms = cache.backoff_ms == 0 ? BACKOFF_MIN_MS : cache.backoff_ms * 2;
-	if (cache.backoff_ms > BACKOFF_MAX_MS)
+	if (cache.backoff_ms > BACKOFF_MAX_MS || spent_ms >= BACKOFF_MAX_MS)
 		cache.backoff_ms = BACKOFF_MAX_MS;
-	window = spent_ms > cache.backoff_ms ? spent_ms : cache.backoff_ms;
-	if (window > BACKOFF_CAP_MS)
-		window = BACKOFF_CAP_MS;
-	cache.retry_at_ms = now_ms() + window;
+	cache.retry_at_ms = now_ms() + cache.backoff_ms;
 }
 
 /* The cached connection if it is fit for a query, else a new one (NULL: err says why). */
-static PGconn *get_conn(const struct pgd_db_options *opts, bool *reused, char *err,
-			size_t errlen)
+static PGconn *get_conn(const struct pgd_db_options *opts, bool *reused, char *err, size_t errlen)
 {
 	PGconn *conn;
 	int64_t now;
@@ -263,7 +262,7 @@ static PGconn *get_conn(const struct pgd_db_options *opts, bool *reused, char *e
 			size_t n = strlen(err);
 
 			snprintf(err + n, errlen - n, " (and %lu lookups refused since)",
-				 cache.refused);
+			         cache.refused);
 		}
 		cache.refused = 0;
 		return NULL;
@@ -292,14 +291,14 @@ static void clear_result(PGresult *res)
  * tells a deadline from a broken connection.
  */
 static enum pgd_db_result run_query(PGconn *conn, const struct pgd_query *q, int64_t deadline,
-				    PGresult **res, bool *timed_out, char *err, size_t errlen)
+                                    PGresult **res, bool *timed_out, char *err, size_t errlen)
 {
 	PGresult *r;
 
 	*res = NULL;
 	*timed_out = false;
-	if (!PQsendQueryParams(conn, q->sql, q->nparams, NULL, (const char *const *)q->values,
-			       NULL, NULL, 0)) {
+	if (!PQsendQueryParams(conn, q->sql, q->nparams, NULL, (const char *const *)q->values, NULL,
+	                       NULL, 0)) {
 		set_err(err, errlen, "query failed: ", PQerrorMessage(conn));
 		return PQstatus(conn) == CONNECTION_OK ? PGD_DB_QUERY_FAILED : PGD_DB_UNAVAILABLE;
 	}
@@ -384,8 +383,8 @@ static bool truthy(const PGresult *res, const char *column)
 }
 
 /* Reads the single row of a successful result into *row. */
-static enum pgd_db_result read_row(const PGresult *res, bool password_optional,
-				   struct pgd_row *row, char *err, size_t errlen)
+static enum pgd_db_result read_row(const PGresult *res, bool password_optional, struct pgd_row *row,
+                                   char *err, size_t errlen)
 {
 	int ntuples = PQntuples(res);
 	bool nomem = false;
@@ -398,7 +397,7 @@ static enum pgd_db_result read_row(const PGresult *res, bool password_optional,
 		size_t n = strlen(row->columns);
 
 		snprintf(row->columns + n, sizeof(row->columns) - n, "%s%s", c > 0 ? ", " : "",
-			 PQfname(res, c));
+		         PQfname(res, c));
 	}
 	if (ntuples == 0)
 		return PGD_DB_NO_ROW;
@@ -427,7 +426,7 @@ static enum pgd_db_result read_row(const PGresult *res, bool password_optional,
  * refused, or one that timed out, is not.
  */
 static enum pgd_db_result execute(const struct pgd_db_options *opts, const struct pgd_query *q,
-				  int64_t deadline, PGresult **res, char *err, size_t errlen)
+                                  int64_t deadline, PGresult **res, char *err, size_t errlen)
 {
 	enum pgd_db_result result = PGD_DB_UNAVAILABLE;
 
@@ -452,7 +451,7 @@ static enum pgd_db_result execute(const struct pgd_db_options *opts, const struc
 }
 
 static int64_t start(const char *conninfo, const struct pgd_db_options *opts, char *err,
-		     size_t errlen, bool *nomem)
+                     size_t errlen, bool *nomem)
 {
 	if (errlen > 0)
 		err[0] = '\0';
@@ -461,8 +460,8 @@ static int64_t start(const char *conninfo, const struct pgd_db_options *opts, ch
 }
 
 enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_options *opts,
-				 const struct pgd_query *q, struct pgd_row *row, char *err,
-				 size_t errlen)
+                                 const struct pgd_query *q, struct pgd_row *row, char *err,
+                                 size_t errlen)
 {
 	PGresult *res = NULL;
 	enum pgd_db_result result;
@@ -482,7 +481,7 @@ enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_optio
 }
 
 enum pgd_db_result pgd_db_exec(const char *conninfo, const struct pgd_db_options *opts,
-			       const struct pgd_query *q, long *affected, char *err, size_t errlen)
+                               const struct pgd_query *q, long *affected, char *err, size_t errlen)
 {
 	PGresult *res = NULL;
 	enum pgd_db_result result;
@@ -520,8 +519,8 @@ static void abort_transaction(int64_t deadline)
 }
 
 /* Runs one statement of an open transaction; aborts the transaction on failure. */
-static bool in_transaction(const struct pgd_query *q, int64_t deadline, PGresult **res,
-			   char *err, size_t errlen)
+static bool in_transaction(const struct pgd_query *q, int64_t deadline, PGresult **res, char *err,
+                           size_t errlen)
 {
 	bool timed_out;
 
@@ -537,8 +536,8 @@ static bool in_transaction(const struct pgd_query *q, int64_t deadline, PGresult
 }
 
 enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_options *opts,
-				    const struct pgd_query *check, const char *expected,
-				    const struct pgd_query *update, char *err, size_t errlen)
+                                    const struct pgd_query *check, const char *expected,
+                                    const struct pgd_query *update, char *err, size_t errlen)
 {
 	static char begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ", commit_sql[] = "COMMIT";
 	const struct pgd_query begin = {.sql = begin_sql}, commit = {.sql = commit_sql};
@@ -570,7 +569,7 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 		goto done;
 	if (strcmp(PQcmdTuples(res), "1") != 0) {
 		snprintf(err, errlen, "password_update_query changed %s rows, expected one",
-			 PQcmdTuples(res)[0] != '\0' ? PQcmdTuples(res) : "no");
+		         PQcmdTuples(res)[0] != '\0' ? PQcmdTuples(res) : "no");
 		abort_transaction(deadline);
 		goto done;
 	}

@@ -26,7 +26,7 @@ struct pgd_row {
 	bool nopassword;       /* a non-NULL "nopassword" column, as nologin */
 	bool account_expired;  /* "account_expired" is true (t, true, y, yes, 1, on) */
 	bool password_expired; /* "password_expired" is true */
-	char columns[256];     /* the result's column names, comma-separated (for the check command) */
+	char columns[256]; /* the result's column names, comma-separated (for the check command) */
 };
 
 struct pgd_db_options {
@@ -50,8 +50,8 @@ struct pgd_db_options {
  * which the first failure already reported (rate-limited logging).
  */
 enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_options *opts,
-				 const struct pgd_query *q, struct pgd_row *row, char *err,
-				 size_t errlen);
+                                 const struct pgd_query *q, struct pgd_row *row, char *err,
+                                 size_t errlen);
 
 /*
  * Runs a statement that returns no row the caller needs (session and audit queries, a password
@@ -59,11 +59,11 @@ enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_optio
  * deadline and retry as pgd_db_lookup.
  */
 enum pgd_db_result pgd_db_exec(const char *conninfo, const struct pgd_db_options *opts,
-			       const struct pgd_query *q, long *affected, char *err, size_t errlen);
+                               const struct pgd_query *q, long *affected, char *err, size_t errlen);
 
 enum pgd_db_swap_result {
-	PGD_DB_SWAPPED,   /* the row held expected and now holds what update wrote */
-	PGD_DB_CHANGED,   /* the row no longer holds expected (or is gone): nothing written */
+	PGD_DB_SWAPPED,     /* the row held expected and now holds what update wrote */
+	PGD_DB_CHANGED,     /* the row no longer holds expected (or is gone): nothing written */
 	PGD_DB_SWAP_FAILED, /* err says why: connection, permission, read-only server, ... */
 };
 
@@ -73,8 +73,8 @@ enum pgd_db_swap_result {
  * change of the row makes the transaction fail rather than be overwritten.
  */
 enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_options *opts,
-				    const struct pgd_query *check, const char *expected,
-				    const struct pgd_query *update, char *err, size_t errlen);
+                                    const struct pgd_query *check, const char *expected,
+                                    const struct pgd_query *update, char *err, size_t errlen);
 
 /* Frees and wipes what pgd_db_lookup put in *row, and zeroes it. */
 void pgd_row_free(struct pgd_row *row);

@@ -16,7 +16,7 @@
 struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf)
 {
 	return (struct pgd_db_options){.cache = conf->connection_cache,
-				       .query_timeout_sec = (unsigned)conf->query_timeout};
+	                               .query_timeout_sec = (unsigned)conf->query_timeout};
 }
 
 enum pgd_outcome pgd_login_from_db(enum pgd_db_result r)
@@ -39,7 +39,7 @@ enum pgd_outcome pgd_login_from_db(enum pgd_db_result r)
 
 /* Normalizes the name and reads its row with tmpl; on PGD_LOGIN_OK the caller frees *row. */
 static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login *login,
-				  const char *tmpl, struct pgd_row *row)
+                                  const char *tmpl, struct pgd_row *row)
 {
 	struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
 	struct pgd_db_options db_opts = pgd_login_db_options(conf);
@@ -49,8 +49,8 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 
 	memset(row, 0, sizeof(*row));
 	switch (pgd_user_normalize(login->user, conf->username_format, conf->username_chars,
-				   conf->default_domain, &vars, &login->canonical, login->detail,
-				   sizeof(login->detail))) {
+	                           conf->default_domain, &vars, &login->canonical, login->detail,
+	                           sizeof(login->detail))) {
 	case PGD_USER_OK:
 		break;
 	case PGD_USER_INVALID:
@@ -60,8 +60,7 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 	}
 	vars.user = login->canonical;
 	db_opts.password_optional = tmpl != conf->password_query;
-	switch (pgd_query_bind(tmpl, &vars, &q, login->detail,
-			       sizeof(login->detail))) {
+	switch (pgd_query_bind(tmpl, &vars, &q, login->detail, sizeof(login->detail))) {
 	case PGD_QUERY_OK:
 		break;
 	case PGD_QUERY_INVALID:
@@ -69,8 +68,7 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 	case PGD_QUERY_NOMEM:
 		return PGD_LOGIN_NOMEM;
 	}
-	dbr = pgd_db_lookup(conf->connect, &db_opts, &q, row, login->detail,
-			    sizeof(login->detail));
+	dbr = pgd_db_lookup(conf->connect, &db_opts, &q, row, login->detail, sizeof(login->detail));
 	pgd_query_free(&q);
 	out = pgd_login_from_db(dbr);
 	if (out != PGD_LOGIN_OK)
@@ -102,7 +100,7 @@ static void verify_dummy(const struct pgd_conf *conf, const char *password)
 		 * (a one-login process such as su must not pay twice). */
 		if (strlen(scheme) < sizeof(dummy_scheme) &&
 		    pgd_hash_generate(scheme, "pam_pgsql_dovecot timing dummy", 0, &made) ==
-			PGD_HASH_MATCH) {
+		        PGD_HASH_MATCH) {
 			pgd_free_secret(dummy_hash);
 			dummy_hash = made;
 			snprintf(dummy_scheme, sizeof(dummy_scheme), "%s", scheme);
@@ -141,7 +139,7 @@ static enum pgd_outcome from_hash(enum pgd_hash_result r)
 }
 
 static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login *login,
-				   const struct pgd_row *row, const char *password)
+                                   const struct pgd_row *row, const char *password)
 {
 	/* Dovecot verifies with the name as the client gave it (original_username): DIGEST-MD5
 	 * hashes it in. */
@@ -152,19 +150,19 @@ static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login
 	if (row->password == NULL || row->password[0] == '\0') {
 		verify_dummy(conf, password);
 		snprintf(login->detail, sizeof(login->detail), "stored password is %s",
-			 row->password == NULL ? "NULL" : "empty");
+		         row->password == NULL ? "NULL" : "empty");
 		return PGD_BAD_STORED_HASH;
 	}
 	r = pgd_hash_verify(row->password, password, &policy, &info);
 	snprintf(login->scheme, sizeof(login->scheme), "%s", info.scheme);
 	if (r != PGD_HASH_MATCH && r != PGD_HASH_MISMATCH)
 		snprintf(login->detail, sizeof(login->detail), "stored hash refused: %s%s%s",
-			 pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
+		         pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
 	return from_hash(r);
 }
 
 enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login *login,
-				  const char *password)
+                                  const char *password)
 {
 	struct pgd_row row;
 	enum pgd_outcome out;
@@ -172,7 +170,7 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 
 	if (pwlen > PGD_MAX_PASSWORD_LEN) {
 		snprintf(login->detail, sizeof(login->detail), "password longer than %d bytes",
-			 PGD_MAX_PASSWORD_LEN);
+		         PGD_MAX_PASSWORD_LEN);
 		return PGD_WRONG_PASSWORD;
 	}
 	if (pwlen == 0 && !conf->nullok)
@@ -232,8 +230,8 @@ enum pgd_outcome pgd_login_lookup(const struct pgd_conf *conf, struct pgd_login 
 {
 	struct pgd_row row;
 	const char *tmpl = conf->account_query != NULL && conf->account_query[0] != '\0'
-			       ? conf->account_query
-			       : conf->password_query;
+	                       ? conf->account_query
+	                       : conf->password_query;
 	enum pgd_outcome out = fetch_row(conf, login, tmpl, &row);
 
 	if (out != PGD_LOGIN_OK)

@@ -10,21 +10,21 @@
 
 /* What became of one login; the entry points map each to one PAM code and one log line. */
 enum pgd_outcome {
-	PGD_LOGIN_OK,          /* the password matches (or, for a lookup, the user may log in) */
-	PGD_WRONG_PASSWORD,    /* also an over-long password */
-	PGD_EMPTY_PASSWORD,    /* refused without nullok, before any database work */
-	PGD_BAD_STORED_HASH,   /* NULL/empty, malformed, unknown scheme or over the cost cap */
-	PGD_NOLOGIN,           /* the row has a nologin column */
-	PGD_UNKNOWN_USER,      /* no row */
-	PGD_BAD_USERNAME,      /* refused before any database work: empty, too long, bad byte */
-	PGD_DB_DOWN,           /* cannot connect or the connection broke */
-	PGD_DB_ERROR,          /* query refused by the server, or a result we cannot use */
-	PGD_LOGIN_CONF_ERROR,  /* the conf is unusable for this login (e.g. a bad username_format) */
+	PGD_LOGIN_OK,         /* the password matches (or, for a lookup, the user may log in) */
+	PGD_WRONG_PASSWORD,   /* also an over-long password */
+	PGD_EMPTY_PASSWORD,   /* refused without nullok, before any database work */
+	PGD_BAD_STORED_HASH,  /* NULL/empty, malformed, unknown scheme or over the cost cap */
+	PGD_NOLOGIN,          /* the row has a nologin column */
+	PGD_UNKNOWN_USER,     /* no row */
+	PGD_BAD_USERNAME,     /* refused before any database work: empty, too long, bad byte */
+	PGD_DB_DOWN,          /* cannot connect or the connection broke */
+	PGD_DB_ERROR,         /* query refused by the server, or a result we cannot use */
+	PGD_LOGIN_CONF_ERROR, /* the conf is unusable for this login (e.g. a bad username_format) */
 	PGD_LOGIN_NOMEM,
-	PGD_NET_REFUSED,       /* allow_nets does not list the remote address */
-	PGD_ACCT_EXPIRED,      /* account_expired is true */
-	PGD_PASSWORD_EXPIRED,  /* password_expired is true: a new password is needed */
-	PGD_UPDATE_FAILED,     /* password_update_query changed no row, or no hash could be made */
+	PGD_NET_REFUSED,      /* allow_nets does not list the remote address */
+	PGD_ACCT_EXPIRED,     /* account_expired is true */
+	PGD_PASSWORD_EXPIRED, /* password_expired is true: a new password is needed */
+	PGD_UPDATE_FAILED,    /* password_update_query changed no row, or no hash could be made */
 };
 
 /* One login: the caller fills the inputs, pgd_login_* fill the outputs. */
@@ -34,12 +34,12 @@ struct pgd_login {
 	const char *service; /* PAM_SERVICE */
 	const char *rhost;   /* PAM_RHOST, may be NULL */
 	/* outputs, owned; free with pgd_login_free */
-	char *canonical;     /* the name after default_domain and username_format */
-	char *stored;        /* the stored value the password matched; secret */
-	bool account_expired;  /* what the row said, for acct_mgmt after authenticate */
+	char *canonical;      /* the name after default_domain and username_format */
+	char *stored;         /* the stored value the password matched; secret */
+	bool account_expired; /* what the row said, for acct_mgmt after authenticate */
 	bool password_expired;
-	char scheme[32];     /* scheme of the stored hash, when one was read */
-	char detail[256];    /* why, for the log line; never a secret */
+	char scheme[32];  /* scheme of the stored hash, when one was read */
+	char detail[256]; /* why, for the log line; never a secret */
 };
 
 /*
@@ -47,7 +47,7 @@ struct pgd_login {
  * the hash as Dovecot would. The password is not kept.
  */
 enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login *login,
-				  const char *password);
+                                  const char *password);
 
 /*
  * Looks the user up without a password (acct_mgmt) with account_query, or password_query when
@@ -64,7 +64,7 @@ enum pgd_outcome pgd_login_account_from(const struct pgd_login *authenticated);
  * (update_scheme, update_rounds) through password_update_query. The passwords are not kept.
  */
 enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
-					   const char *old_password, const char *new_password);
+                                           const char *old_password, const char *new_password);
 
 /*
  * After a successful pgd_login_verify with rehash = yes: when the stored hash is weaker than
@@ -73,11 +73,11 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
  * login->detail saying why; a failure never changes the login's answer.
  */
 enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,
-				  const char *password);
+                                  const char *password);
 
 /* Runs one of the session or audit queries for login (whose name was normalized, or is). */
 enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *login,
-			       const char *query);
+                               const char *query);
 
 void pgd_login_free(struct pgd_login *login);
 

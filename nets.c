@@ -91,7 +91,8 @@ bool pgd_nets_allow(const char *allow_nets, const char *rhost, char *why, size_t
 		p += len;
 	}
 	if (remote.family == 0)
-		snprintf(why, whylen, "allow_nets: remote address not known and 'local' not listed");
+		snprintf(why, whylen,
+		         "allow_nets: remote address not known and 'local' not listed");
 	else
 		snprintf(why, whylen, "allow_nets: %s is not in the allowed networks", rhost);
 	return false;

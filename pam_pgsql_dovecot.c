@@ -79,14 +79,14 @@ static void log_failure(pam_handle_t *pamh, const char *user, const char *why)
 	const char *logname = getlogin();
 
 	pam_syslog(pamh, LOG_NOTICE,
-		   "authentication failure; logname=%s uid=%u euid=%u tty=%s ruser=%s rhost=%s "
-		   "user=%s%s%s%s",
-		   logname != NULL ? logname : "", (unsigned)getuid(), (unsigned)geteuid(),
-		   sanitize(get_item_str(pamh, PAM_TTY), tty, sizeof(tty)),
-		   sanitize(get_item_str(pamh, PAM_RUSER), ruser, sizeof(ruser)),
-		   sanitize(get_item_str(pamh, PAM_RHOST), rhost, sizeof(rhost)),
-		   sanitize(user, u, sizeof(u)), why != NULL ? " (" : "", why != NULL ? why : "",
-		   why != NULL ? ")" : "");
+	           "authentication failure; logname=%s uid=%u euid=%u tty=%s ruser=%s rhost=%s "
+	           "user=%s%s%s%s",
+	           logname != NULL ? logname : "", (unsigned)getuid(), (unsigned)geteuid(),
+	           sanitize(get_item_str(pamh, PAM_TTY), tty, sizeof(tty)),
+	           sanitize(get_item_str(pamh, PAM_RUSER), ruser, sizeof(ruser)),
+	           sanitize(get_item_str(pamh, PAM_RHOST), rhost, sizeof(rhost)),
+	           sanitize(user, u, sizeof(u)), why != NULL ? " (" : "", why != NULL ? why : "",
+	           why != NULL ? ")" : "");
 }
 
 /* Loads the conf; on failure logs one line and returns the PAM code to give back. */
@@ -114,10 +114,11 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 
 /* The one switch from a login's outcome to a PAM code, each case with its log line. */
 static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outcome out,
-		  const struct pgd_login *login, enum op op)
+                  const struct pgd_login *login, enum op op)
 {
 	char u[160], d[300];
-	const char *detail = login->detail[0] != '\0' ? printable(login->detail, d, sizeof(d)) : NULL;
+	const char *detail =
+	    login->detail[0] != '\0' ? printable(login->detail, d, sizeof(d)) : NULL;
 	bool account = op == OP_ACCOUNT;
 
 	sanitize(login->user, u, sizeof(u));
@@ -125,7 +126,7 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 	case PGD_LOGIN_OK:
 		if (conf->debug)
 			pam_syslog(pamh, LOG_DEBUG, "%s ok for user=%s%s%s", op_names[op], u,
-				   login->scheme[0] != '\0' ? " scheme=" : "", login->scheme);
+			           login->scheme[0] != '\0' ? " scheme=" : "", login->scheme);
 		return PAM_SUCCESS;
 	case PGD_WRONG_PASSWORD:
 		log_failure(pamh, login->user, detail);
@@ -139,8 +140,8 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 	case PGD_NOLOGIN:
 		if (account) {
 			pam_syslog(pamh, LOG_NOTICE, "account disabled (nologin) for user=%s%s%s%s",
-				   u, detail != NULL ? " (" : "", detail != NULL ? detail : "",
-				   detail != NULL ? ")" : "");
+			           u, detail != NULL ? " (" : "", detail != NULL ? detail : "",
+			           detail != NULL ? ")" : "");
 			return PAM_PERM_DENIED;
 		}
 		log_failure(pamh, login->user, "account disabled: nologin");
@@ -156,7 +157,8 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 		pam_syslog(pamh, LOG_NOTICE, "account expired for user=%s", u);
 		return PAM_ACCT_EXPIRED;
 	case PGD_PASSWORD_EXPIRED:
-		pam_syslog(pamh, LOG_NOTICE, "password expired for user=%s: a new one is needed", u);
+		pam_syslog(pamh, LOG_NOTICE, "password expired for user=%s: a new one is needed",
+		           u);
 		return PAM_NEW_AUTHTOK_REQD;
 	case PGD_UNKNOWN_USER:
 		if (account)
@@ -207,7 +209,7 @@ enum side {
 };
 
 static const char *const side_names[] = {"rehash", "auth_success_query", "auth_failure_query",
-					  "session_open_query", "session_close_query"};
+                                         "session_open_query", "session_close_query"};
 
 static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_login *login)
 {
@@ -221,8 +223,8 @@ static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_lo
 		return;
 	}
 	pam_syslog(pamh, LOG_WARNING, "%s failed (the login's answer stands): %s%s",
-		   side_names[what], printable(login->detail, d, sizeof(d)),
-		   quiet[what] > 0 ? " (and earlier failures not logged)" : "");
+	           side_names[what], printable(login->detail, d, sizeof(d)),
+	           quiet[what] > 0 ? " (and earlier failures not logged)" : "");
 	last[what] = now;
 	quiet[what] = 0;
 }
@@ -253,7 +255,8 @@ static void remember(pam_handle_t *pamh, const struct pgd_login *login)
 	a->user = strdup(login->user);
 	a->account_expired = login->account_expired;
 	a->password_expired = login->password_expired;
-	if (a->user == NULL || pam_set_data(pamh, AUTHENTICATED, a, free_authenticated) != PAM_SUCCESS)
+	if (a->user == NULL ||
+	    pam_set_data(pamh, AUTHENTICATED, a, free_authenticated) != PAM_SUCCESS)
 		free_authenticated(pamh, a, 0);
 }
 
@@ -292,11 +295,12 @@ static bool have(const char *query)
 
 /* After authenticate: the audit query of its result, and the upgrade of a weak hash. */
 static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
-			       struct pgd_login *login, const char *password, int rc)
+                               struct pgd_login *login, const char *password, int rc)
 {
 	const char *audit = rc == PAM_SUCCESS ? conf->auth_success_query
-			    : rc == PAM_AUTH_ERR || rc == PAM_USER_UNKNOWN ? conf->auth_failure_query
-									   : NULL;
+	                    : rc == PAM_AUTH_ERR || rc == PAM_USER_UNKNOWN
+	                        ? conf->auth_failure_query
+	                        : NULL;
 	char u[160];
 
 	if (rc == PAM_SUCCESS && conf->rehash) {
@@ -305,13 +309,13 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 			side_failure(pamh, SIDE_REHASH, login);
 		else if (login->detail[0] != '\0')
 			pam_syslog(pamh, LOG_INFO, "rehash for user=%s: %s",
-				   sanitize(login->user, u, sizeof(u)), login->detail);
+			           sanitize(login->user, u, sizeof(u)), login->detail);
 	}
 	if (have(audit) && login->canonical != NULL) {
 		login->detail[0] = '\0';
 		if (pgd_login_run(conf, login, audit) != PGD_LOGIN_OK)
-			side_failure(pamh, rc == PAM_SUCCESS ? SIDE_AUTH_SUCCESS : SIDE_AUTH_FAILURE,
-				     login);
+			side_failure(
+			    pamh, rc == PAM_SUCCESS ? SIDE_AUTH_SUCCESS : SIDE_AUTH_FAILURE, login);
 	}
 }
 
@@ -330,7 +334,8 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 	if (rc == PAM_SUCCESS)
 		rc = get_password(pamh, PAM_AUTHTOK, &password);
 	if (rc == PAM_SUCCESS) {
-		rc = report(pamh, &conf, pgd_login_verify(&conf, &login, password), &login, OP_AUTH);
+		rc =
+		    report(pamh, &conf, pgd_login_verify(&conf, &login, password), &login, OP_AUTH);
 		after_authenticate(pamh, &conf, &login, password, rc);
 	}
 	/*
@@ -376,7 +381,7 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			a = data;
 		if (a != NULL && !have(conf.account_query) && strcmp(a->user, login.user) == 0) {
 			struct pgd_login seen = {.account_expired = a->account_expired,
-						 .password_expired = a->password_expired};
+			                         .password_expired = a->password_expired};
 
 			out = pgd_login_account_from(&seen);
 		} else {
@@ -413,19 +418,19 @@ int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		rc = get_password(pamh, PAM_OLDAUTHTOK, &old_password);
 	if (rc == PAM_SUCCESS && (flags & PAM_PRELIM_CHECK) != 0) {
 		rc = report(pamh, &conf, pgd_login_verify(&conf, &login, old_password), &login,
-			    OP_PASSWORD);
+		            OP_PASSWORD);
 	} else if (rc == PAM_SUCCESS && (flags & PAM_UPDATE_AUTHTOK) != 0) {
 		rc = get_password(pamh, PAM_AUTHTOK, &new_password);
 		if (rc == PAM_SUCCESS)
-			rc = report(pamh, &conf,
-				    pgd_login_change_password(&conf, &login, old_password,
-							      new_password),
-				    &login, OP_PASSWORD);
+			rc = report(
+			    pamh, &conf,
+			    pgd_login_change_password(&conf, &login, old_password, new_password),
+			    &login, OP_PASSWORD);
 		if (rc == PAM_SUCCESS) {
 			char u[160];
 
 			pam_syslog(pamh, LOG_NOTICE, "password changed for user=%s (%s)",
-				   sanitize(login.user, u, sizeof(u)), conf.update_scheme);
+			           sanitize(login.user, u, sizeof(u)), conf.update_scheme);
 		}
 	}
 	pgd_login_free(&login);

@@ -33,7 +33,7 @@ enum pgd_query_result {
  * caller frees q with pgd_query_free; on failure q is left empty.
  */
 enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *vars,
-				     struct pgd_query *q, char *err, size_t errlen);
+                                     struct pgd_query *q, char *err, size_t errlen);
 
 /* Checks a template without values: every variable known, quotes closed. */
 enum pgd_query_result pgd_query_check(const char *tmpl, char *err, size_t errlen);
@@ -43,7 +43,7 @@ void pgd_query_free(struct pgd_query *q);
 
 /* Plain %-expansion (no SQL), as for auth_username_format. *out is the caller's to free. */
 enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, char **out,
-				 char *err, size_t errlen);
+                                 char *err, size_t errlen);
 
 enum pgd_user_result {
 	PGD_USER_OK,
@@ -56,9 +56,8 @@ enum pgd_user_result {
  * set, refuse bytes outside chars ("" or NULL allows all but control bytes), then expand format
  * ("%Lu" lowercases) with vars (whose user field is ignored). *out is the caller's to free.
  */
-enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format,
-					const char *chars, const char *default_domain,
-					const struct pgd_vars *vars, char **out, char *err,
-					size_t errlen);
+enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format, const char *chars,
+                                        const char *default_domain, const struct pgd_vars *vars,
+                                        char **out, char *err, size_t errlen);
 
 #endif

@@ -160,8 +160,7 @@ for label in sorted(k for k in runs if k.startswith("sasl-frozen")):
                     f"{r['no']} NO, {r['errors']} unanswered in {fmt(r['seconds'], 0)} s; "
                     f"answers after p50 {fmt(r['no_p50_us'] / 1e6, 2)} s, slowest "
                     f"{fmt(r['no_max_us'] / 1e6, 2)} s (the conf sets no query_timeout: the "
-                    f"module's default, plus libpam's failure delay, which saslauthd "
-                    f"sleeps){after}",
+                    f"module's default; the back-off answers the rest at once){after}",
                     verdict(ok), f"`sasl_load --expect-no` → `saslauthd -n {r['workers']}`"))
 
 for label in ("frozen-unix", "frozen-tcp"):

@@ -15,8 +15,9 @@
 #include "secret.h"
 
 static const char *const default_schemes[] = {
-    NULL, "MD5", "SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "CRYPT", "DES-CRYPT",
-    "MD5-CRYPT", "PLAIN-MD5", "PLAIN", "CLEARTEXT", "plain.b64", "PLAIN-MD5.hex", "sha512-crypt.hex",
+    NULL,        "MD5",       "SHA512-CRYPT",  "SHA256-CRYPT",     "BLF-CRYPT",
+    "CRYPT",     "DES-CRYPT", "MD5-CRYPT",     "PLAIN-MD5",        "PLAIN",
+    "CLEARTEXT", "plain.b64", "PLAIN-MD5.hex", "sha512-crypt.hex",
 };
 #define NSCHEMES (sizeof(default_schemes) / sizeof(default_schemes[0]))
 

@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the template as username_format, the service as default_domain */
 	out = NULL;
 	switch (pgd_user_normalize(vars.user, tmpl, (size & 1) != 0 ? "" : NULL, vars.service,
-				   &vars, &out, err, sizeof(err))) {
+	                           &vars, &out, err, sizeof(err))) {
 	case PGD_USER_OK:
 		if (out == NULL || strlen(out) > PGD_MAX_USER_LEN || out[0] == '\0')
 			abort();

@@ -6,11 +6,11 @@
 int main(int argc, char **argv)
 {
 	const char *const wanted[] = {"pam_sm_authenticate", "pam_sm_setcred",
-				      "pam_sm_acct_mgmt",    "pam_sm_chauthtok",
-				      "pam_sm_open_session", "pam_sm_close_session"};
-	const char *const hidden[] = {"pgd_hash_verify", "pgd_conf_load", "pgd_query_bind",
-				      "pgd_db_lookup", "pgd_login_verify", "pgd_ct_streq",
-				      "pgd_wipe", "report", "load_conf"};
+	                              "pam_sm_acct_mgmt",    "pam_sm_chauthtok",
+	                              "pam_sm_open_session", "pam_sm_close_session"};
+	const char *const hidden[] = {"pgd_hash_verify", "pgd_conf_load",    "pgd_query_bind",
+	                              "pgd_db_lookup",   "pgd_login_verify", "pgd_ct_streq",
+	                              "pgd_wipe",        "report",           "load_conf"};
 	int failed = 0;
 	void *h;
 

@@ -20,19 +20,20 @@
 
 static void check_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: %s check [-c CONF] [USER]\n"
-		"  -c CONF  the module's conf file (default %s)\n"
-		"  USER     a login name to look up as a login would (no password needed)\n"
-		"Prints what the module would see; never the stored hash or the database password.\n",
-		pgd_prog, PGD_DEFAULT_CONF_PATH);
+	fprintf(
+	    out,
+	    "usage: %s check [-c CONF] [USER]\n"
+	    "  -c CONF  the module's conf file (default %s)\n"
+	    "  USER     a login name to look up as a login would (no password needed)\n"
+	    "Prints what the module would see; never the stored hash or the database password.\n",
+	    pgd_prog, PGD_DEFAULT_CONF_PATH);
 }
 
 static struct pgd_db_options db_options(const struct pgd_conf *conf, bool password_optional)
 {
 	return (struct pgd_db_options){.cache = true,
-				       .query_timeout_sec = (unsigned)conf->query_timeout,
-				       .password_optional = password_optional};
+	                               .query_timeout_sec = (unsigned)conf->query_timeout,
+	                               .password_optional = password_optional};
 }
 
 /* Loads the conf as the module does; prints the reason and returns false when it cannot. */
@@ -71,7 +72,7 @@ static bool connects(const struct pgd_conf *conf)
 
 /* The stored value as the module would read it: scheme, cost, verdict. */
 static bool describe_password(const struct pgd_conf *conf, const char *user,
-			      const struct pgd_row *row)
+                              const struct pgd_row *row)
 {
 	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, user);
 	struct pgd_hash_info info = {.scheme = ""};
@@ -84,7 +85,7 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 	}
 	if (row->password == NULL || row->password[0] == '\0') {
 		fprintf(stderr, "%s: the stored password is %s: nobody logs in with it\n", pgd_prog,
-			row->password == NULL ? "NULL" : "empty");
+		        row->password == NULL ? "NULL" : "empty");
 		return false;
 	}
 	/* A password that cannot match tells a usable value (mismatch) from a refused one. */
@@ -95,13 +96,13 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 	if (cost != 0)
 		printf("cost: %lu (cap %lu)\n", cost,
 		       strcmp(info.scheme, "BLF-CRYPT") == 0 ? conf->max_bcrypt_cost
-							     : conf->max_crypt_rounds);
+		                                             : conf->max_crypt_rounds);
 	if (r == PGD_HASH_MISMATCH || r == PGD_HASH_MATCH) {
 		printf("password: verifiable\n");
 		return true;
 	}
 	fprintf(stderr, "%s: the module would refuse the stored value: %s%s%s\n", pgd_prog,
-		pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
+	        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
 	return false;
 }
 
@@ -136,8 +137,8 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	bool ok;
 
 	if (pgd_user_normalize(user, conf->username_format, conf->username_chars,
-			       conf->default_domain, &vars, &login.canonical, err,
-			       sizeof(err)) != PGD_USER_OK) {
+	                       conf->default_domain, &vars, &login.canonical, err,
+	                       sizeof(err)) != PGD_USER_OK) {
 		fprintf(stderr, "%s: login name refused before any query: %s\n", pgd_prog, err);
 		return false;
 	}
@@ -183,7 +184,7 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 int pgd_cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	                                         {NULL, 0, NULL, 0}};
 	const char *path = PGD_DEFAULT_CONF_PATH;
 	struct pgd_conf conf;
 	bool ok;

@@ -77,7 +77,7 @@ char *pgd_test_fill_conf(const char *text)
 }
 
 void pgd_test_write_service(const char *name, const char *args, const char *conf, mode_t mode,
-			    int no_conf)
+                            int no_conf)
 {
 	const char *module = pgd_test_env("PGD_MODULE");
 	char conf_path[256], svc_path[512], line[2048];
@@ -89,7 +89,7 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 		conf_dir_made = 1;
 	}
 	snprintf(conf_path, sizeof(conf_path), "%s/%s%s.conf", conf_dir, name,
-		 no_conf ? "-missing" : "");
+	         no_conf ? "-missing" : "");
 	if (!no_conf) {
 		char *text = pgd_test_fill_conf(conf);
 
@@ -97,12 +97,12 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 		free(text);
 	}
 	snprintf(svc_path, sizeof(svc_path), "%s/%s", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"),
-		 name);
+	         name);
 	snprintf(line, sizeof(line),
-		 "auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n"
-		 "password required %s conf=%s %s\nsession required %s conf=%s %s\n",
-		 module, conf_path, args, module, conf_path, args, module, conf_path, args, module,
-		 conf_path, args);
+	         "auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n"
+	         "password required %s conf=%s %s\nsession required %s conf=%s %s\n",
+	         module, conf_path, args, module, conf_path, args, module, conf_path, args, module,
+	         conf_path, args);
 	write_file(svc_path, line, 0644);
 }
 
@@ -171,8 +171,8 @@ char *pgd_test_capture_end(int saved, int file_fd)
 	return buf;
 }
 
-int pgd_test_login(const char *service, const char *user, const char *password,
-		   enum pamtest_ops op, char **log)
+int pgd_test_login(const char *service, const char *user, const char *password, enum pamtest_ops op,
+                   char **log)
 {
 	const char *answers[] = {password, NULL};
 	struct pamtest_conv_data conv = {.in_echo_off = answers};
@@ -194,19 +194,19 @@ int pgd_test_login(const char *service, const char *user, const char *password,
 }
 
 int pgd_test_auth_then_acct(const char *service, const char *user, const char *password,
-			    int auth_expected, int acct_expected)
+                            int auth_expected, int acct_expected)
 {
 	const char *answers[] = {password, NULL};
 	struct pamtest_conv_data conv = {.in_echo_off = answers};
 	struct pam_testcase tests[] = {
-		pam_test(PAMTEST_AUTHENTICATE, auth_expected),
-		pam_test(PAMTEST_ACCOUNT, acct_expected),
+	    pam_test(PAMTEST_AUTHENTICATE, auth_expected),
+	    pam_test(PAMTEST_ACCOUNT, acct_expected),
 	};
 	enum pamtest_err perr = run_pamtest(service, user, &conv, tests, NULL);
 
 	if (perr != PAMTEST_ERR_OK) {
 		print_message("%s: authenticate gave %d, acct_mgmt gave %d (%s)\n", user,
-			      tests[0].op_rv, tests[1].op_rv, pamtest_strerror(perr));
+		              tests[0].op_rv, tests[1].op_rv, pamtest_strerror(perr));
 		return -1;
 	}
 	return 0;

@@ -21,7 +21,7 @@ char *pgd_test_fill_conf(const char *text);
  * $PGD_TEST_CONNINFO) with the given mode in a private folder. no_conf: conf= names a missing file.
  */
 void pgd_test_write_service(const char *name, const char *args, const char *conf, mode_t mode,
-			    int no_conf);
+                            int no_conf);
 
 /*
  * pam_wrapper copies PAM_WRAPPER_SERVICE_DIR when the process starts: a test writes its pam.d
@@ -37,15 +37,15 @@ int pgd_test_capture_start(int *file_fd);
 char *pgd_test_capture_end(int saved, int file_fd);
 
 /*
- * Runs one PAM operation (PAMTEST_AUTHENTICATE, PAMTEST_ACCOUNT, PAM_SETCRED) for user with password
- * answering the prompt, and returns the PAM code. If log is not NULL, *log receives what the
- * module logged (pam_wrapper's stderr at PAM_WRAPPER_DEBUGLEVEL); free it.
+ * Runs one PAM operation (PAMTEST_AUTHENTICATE, PAMTEST_ACCOUNT, PAM_SETCRED) for user with
+ * password answering the prompt, and returns the PAM code. If log is not NULL, *log receives what
+ * the module logged (pam_wrapper's stderr at PAM_WRAPPER_DEBUGLEVEL); free it.
  */
-int pgd_test_login(const char *service, const char *user, const char *password,
-		   enum pamtest_ops op, char **log);
+int pgd_test_login(const char *service, const char *user, const char *password, enum pamtest_ops op,
+                   char **log);
 
 /* authenticate then acct_mgmt in one transaction; 0 when both gave the expected codes. */
 int pgd_test_auth_then_acct(const char *service, const char *user, const char *password,
-			    int auth_expected, int acct_expected);
+                            int auth_expected, int acct_expected);
 
 #endif

@@ -29,21 +29,22 @@
 
 #define PW_QUERY                                                                                   \
 	"password_query = SELECT userid AS user, password, "                                       \
-	"CASE WHEN NOT active THEN 'y' END AS nologin, reason, nets AS allow_nets, "                \
-	"CASE WHEN nopw THEN 'y' END AS nopassword, expired AS account_expired, "                   \
+	"CASE WHEN NOT active THEN 'y' END AS nologin, reason, nets AS allow_nets, "               \
+	"CASE WHEN nopw THEN 'y' END AS nopassword, expired AS account_expired, "                  \
 	"pw_expired AS password_expired FROM acct_users WHERE userid = '%n'\n"
 #define ACCOUNT_QUERY                                                                              \
-	"account_query = SELECT CASE WHEN NOT active THEN 'y' END AS nologin, reason, "             \
+	"account_query = SELECT CASE WHEN NOT active THEN 'y' END AS nologin, reason, "            \
 	"expired AS account_expired, pw_expired AS password_expired, nets AS allow_nets "          \
 	"FROM acct_users WHERE userid = '%n'\n"
 #define UPDATE_QUERY                                                                               \
 	"password_update_query = UPDATE acct_users SET password = %{hash} WHERE userid = '%n'\n"
 #define AUDIT                                                                                      \
-	"auth_success_query = UPDATE acct_users SET last_login = now(), last_ip = '%r' "            \
-	"WHERE userid = '%n'\n"                                                                     \
-	"auth_failure_query = UPDATE acct_users SET failures = failures + 1 WHERE userid = '%n'\n"  \
-	"session_open_query = UPDATE acct_users SET sessions = sessions + 1 WHERE userid = '%n'\n"  \
-	"session_close_query = UPDATE acct_users SET sessions = sessions - 1 WHERE userid = '%n'\n"
+	"auth_success_query = UPDATE acct_users SET last_login = now(), last_ip = '%r' "           \
+	"WHERE userid = '%n'\n"                                                                    \
+	"auth_failure_query = UPDATE acct_users SET failures = failures + 1 WHERE userid = '%n'\n" \
+	"session_open_query = UPDATE acct_users SET sessions = sessions + 1 WHERE userid = '%n'\n" \
+	"session_close_query = UPDATE acct_users SET sessions = sessions - 1 WHERE userid = "      \
+	"'%n'\n"
 #define BASE "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY UPDATE_QUERY
 
 static const struct {
@@ -54,11 +55,12 @@ static const struct {
     {"reuse", BASE},
     {"nopw", BASE "allow_nopassword = yes\n"},
     {"rehash", BASE "rehash = yes\n"},
-    {"rehashro", "driver = pgsql\n"
-		 "connect = %CONNECT% options=-cdefault_transaction_read_only=on\n" PW_QUERY
-		     UPDATE_QUERY "rehash = yes\n"},
+    {"rehashro",
+     "driver = pgsql\n"
+     "connect = %CONNECT% options=-cdefault_transaction_read_only=on\n" PW_QUERY UPDATE_QUERY
+     "rehash = yes\n"},
     {"brokenaudit", BASE "auth_success_query = UPDATE no_such_table SET x = 1\n"
-			 "session_open_query = UPDATE no_such_table SET x = 1\n"},
+                         "session_open_query = UPDATE no_such_table SET x = 1\n"},
     {"noupdate", "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY},
 };
 
@@ -92,7 +94,7 @@ static char *column(const char *userid, const char *col)
 
 /* Adds a user whose password is a fresh hash of password in scheme (or stored as given). */
 static void add_user(const char *userid, const char *scheme, const char *password,
-		     const char *extra_cols, const char *extra_vals)
+                     const char *extra_cols, const char *extra_vals)
 {
 	char *stored = NULL;
 	char q[1024];
@@ -103,7 +105,7 @@ static void add_user(const char *userid, const char *scheme, const char *passwor
 		assert_int_equal(pgd_hash_generate(scheme, password, 0, &stored), PGD_HASH_MATCH);
 	params[0] = scheme != NULL ? stored : password;
 	snprintf(q, sizeof(q), "INSERT INTO acct_users (userid, password%s) VALUES ('%s', $1%s)",
-		 extra_cols, userid, extra_vals);
+	         extra_cols, userid, extra_vals);
 	res = PQexecParams(admin, q, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		fail_msg("%s: %s", q, PQerrorMessage(admin));
@@ -125,7 +127,8 @@ static int converse(int n, const struct pam_message **msg, struct pam_response *
 	if (r == NULL)
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++) {
-		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF && msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
+		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
 			continue;
 		if (a->list[a->next] == NULL) {
 			free(r);
@@ -144,7 +147,7 @@ enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, END };
  * step in order; rcs[i] gets step i's code. The log goes to *log when log is not NULL.
  */
 static void transaction(const char *service, const char *user, const char *rhost,
-			const char *const *answers, const enum step *steps, int *rcs, char **log)
+                        const char *const *answers, const enum step *steps, int *rcs, char **log)
 {
 	struct answers a = {.list = answers};
 	struct pam_conv conv = {.conv = converse, .appdata_ptr = &a};
@@ -194,8 +197,8 @@ static int auth(const char *service, const char *user, const char *rhost, const 
 }
 
 /* authenticate + acct_mgmt in one transaction, as saslauthd does; returns acct_mgmt's code. */
-static int auth_acct(const char *service, const char *user, const char *rhost,
-		     const char *password, int auth_expected)
+static int auth_acct(const char *service, const char *user, const char *rhost, const char *password,
+                     int auth_expected)
 {
 	const char *answers[] = {password, NULL};
 	const enum step steps[] = {AUTH, ACCT, END};
@@ -227,7 +230,7 @@ static bool doveadm_verifies(const char *stored, const char *password)
 static bool we_verify(const char *stored, const char *password)
 {
 	struct pgd_hash_policy policy = {.max_crypt_rounds = PGD_DEFAULT_MAX_CRYPT_ROUNDS,
-					 .max_bcrypt_cost = PGD_DEFAULT_MAX_BCRYPT_COST};
+	                                 .max_bcrypt_cost = PGD_DEFAULT_MAX_BCRYPT_COST};
 
 	return pgd_hash_verify(stored, password, &policy, NULL) == PGD_HASH_MATCH;
 }
@@ -263,12 +266,12 @@ static void test_account_after_authenticate(void **state)
 	(void)state;
 	assert_int_equal(auth_acct("reuse", "ok", NULL, "ok pw", PAM_SUCCESS), PAM_SUCCESS);
 	assert_int_equal(auth_acct("reuse", "expired", NULL, "expired pw", PAM_SUCCESS),
-			 PAM_ACCT_EXPIRED);
+	                 PAM_ACCT_EXPIRED);
 	assert_int_equal(auth_acct("reuse", "pwexp", NULL, "pwexp pw", PAM_SUCCESS),
-			 PAM_NEW_AUTHTOK_REQD);
+	                 PAM_NEW_AUTHTOK_REQD);
 	/* nologin and allow_nets already refuse the password, as in Dovecot */
 	assert_int_equal(auth_acct("reuse", "disabled", NULL, "disabled pw", PAM_AUTH_ERR),
-			 PAM_PERM_DENIED);
+	                 PAM_PERM_DENIED);
 	assert_int_equal(auth("reuse", "nets", "192.0.2.9", "nets pw"), PAM_SUCCESS);
 	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "nets pw"), PAM_AUTH_ERR);
 	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "wrong"), PAM_AUTH_ERR);
@@ -323,7 +326,7 @@ static void test_chauthtok(void **state)
 static void test_rehash(void **state)
 {
 	static const char *const weak[] = {"weak-plain-md5", "weak-md5-crypt", "weak-plain",
-					    "weak-sha256-crypt"};
+	                                   "weak-sha256-crypt"};
 	char *before, *after;
 
 	(void)state;
@@ -398,23 +401,23 @@ static void test_swap_keeps_a_concurrent_change(void **state)
 	char err[256], *after;
 
 	(void)state;
-	assert_int_equal(pgd_query_bind("SELECT password FROM acct_users WHERE userid = '%u'", &vars,
-					&check, err, sizeof(err)),
-			 PGD_QUERY_OK);
+	assert_int_equal(pgd_query_bind("SELECT password FROM acct_users WHERE userid = '%u'",
+	                                &vars, &check, err, sizeof(err)),
+	                 PGD_QUERY_OK);
 	assert_int_equal(pgd_query_bind("UPDATE acct_users SET password = %{hash} "
-					"WHERE userid = '%u'",
-					&vars, &update, err, sizeof(err)),
-			 PGD_QUERY_OK);
+	                                "WHERE userid = '%u'",
+	                                &vars, &update, err, sizeof(err)),
+	                 PGD_QUERY_OK);
 	/* what we verified was {PLAIN}old; the row now says {PLAIN}theirs */
 	assert_int_equal(pgd_db_swap(pgd_test_env("PGD_TEST_CONNINFO"), &opts, &check, "{PLAIN}old",
-				     &update, err, sizeof(err)),
-			 PGD_DB_CHANGED);
+	                             &update, err, sizeof(err)),
+	                 PGD_DB_CHANGED);
 	after = column("swapped", "password");
 	assert_string_equal(after, "{PLAIN}theirs");
 	free(after);
 	assert_int_equal(pgd_db_swap(pgd_test_env("PGD_TEST_CONNINFO"), &opts, &check,
-				     "{PLAIN}theirs", &update, err, sizeof(err)),
-			 PGD_DB_SWAPPED);
+	                             "{PLAIN}theirs", &update, err, sizeof(err)),
+	                 PGD_DB_SWAPPED);
 	after = column("swapped", "password");
 	assert_string_equal(after, "{PLAIN}ours");
 	free(after);
@@ -500,7 +503,7 @@ static int setup(void **state)
 	add_user("expired", "SHA512-CRYPT", "expired pw", ", expired", ", true");
 	add_user("pwexp", "SHA512-CRYPT", "pwexp pw", ", pw_expired", ", true");
 	add_user("disabled", "SHA512-CRYPT", "disabled pw", ", active, reason",
-		 ", false, 'moved to the new server'");
+	         ", false, 'moved to the new server'");
 	add_user("nets", "SHA512-CRYPT", "nets pw", ", nets", ", '192.0.2.0/24, 2001:db8::/32'");
 	add_user("netslocal", "SHA512-CRYPT", "netslocal pw", ", nets", ", 'local'");
 	add_user("nopw", NULL, NULL, ", nopw", ", true");

@@ -26,8 +26,7 @@
 
 #include "pam_test_util.h"
 
-#define QUERY                                                                                      \
-	"password_query = SELECT password FROM users WHERE userid = '%n' AND domain = '%d'\n"
+#define QUERY "password_query = SELECT password FROM users WHERE userid = '%n' AND domain = '%d'\n"
 
 /* Each service names its own application_name, so the server tells its connections apart. */
 static const struct {
@@ -36,10 +35,10 @@ static const struct {
 } services[] = {
     {"dbcache", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_dbcache\n" QUERY},
     {"dbnocache", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_dbnocache\n"
-		  "connection_cache = no\n" QUERY},
+                  "connection_cache = no\n" QUERY},
     {"dbfork", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_dbfork\n" QUERY},
     {"dbkill", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_dbkill\n"
-	       "username_chars =\n" QUERY},
+               "username_chars =\n" QUERY},
 };
 
 static PGconn *admin;
@@ -49,9 +48,9 @@ static int backends(const char *app, int *pids, int max)
 {
 	const char *params[] = {app};
 	PGresult *res = PQexecParams(admin,
-				     "SELECT pid FROM pg_stat_activity WHERE application_name = $1 "
-				     "ORDER BY pid",
-				     1, NULL, params, NULL, NULL, 0);
+	                             "SELECT pid FROM pg_stat_activity WHERE application_name = $1 "
+	                             "ORDER BY pid",
+	                             1, NULL, params, NULL, NULL, 0);
 	int n;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -92,7 +91,7 @@ static void test_one_connection_for_many_logins(void **state)
 	first = pids[0];
 	for (int i = 0; i < 300; i++) {
 		int rc = login("dbcache", i % 3 == 0 ? "nobody@example.org" : "plain@example.org",
-			       i % 2 == 0 ? "plain pw" : "wrong", NULL);
+		               i % 2 == 0 ? "plain pw" : "wrong", NULL);
 
 		assert_true(rc == PAM_SUCCESS || rc == PAM_AUTH_ERR || rc == PAM_USER_UNKNOWN);
 	}
@@ -107,7 +106,7 @@ static void test_no_cache_closes_each_connection(void **state)
 	(void)state;
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(login("dbnocache", "plain@example.org", "plain pw", NULL),
-				 PAM_SUCCESS);
+		                 PAM_SUCCESS);
 		assert_int_equal(wait_backends("pgd_dbnocache", 0, pids, 4), 0);
 	}
 }
@@ -133,9 +132,10 @@ static void test_fork_leaves_the_parent_connection_alone(void **state)
 		admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN")); /* not the parent's */
 		n = backends("pgd_dbfork", pids, 4);
 
-		_exit(rc == PAM_SUCCESS && n == 2 && (pids[0] == parent_pid || pids[1] == parent_pid)
-			  ? 0
-			  : 1);
+		_exit(rc == PAM_SUCCESS && n == 2 &&
+		              (pids[0] == parent_pid || pids[1] == parent_pid)
+		          ? 0
+		          : 1);
 	}
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFEXITED(status));

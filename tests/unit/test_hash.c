@@ -113,8 +113,7 @@ static void test_parse(void **state)
 	    {"{", "{", "PLAIN", PGD_HASH_MATCH, "PLAIN", NULL},
 	    /* unknown schemes and suffixes */
 	    {"{FOO}bar", "bar", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme FOO"},
-	    {"{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "x", NULL, PGD_HASH_MISMATCH, "SSHA",
-	     NULL},
+	    {"{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "x", NULL, PGD_HASH_MISMATCH, "SSHA", NULL},
 	    {"{NTLM}8846f7eaee8fb117ad06bdd830b7586c", "x", NULL, PGD_HASH_UNSUPPORTED, "",
 	     "unknown scheme NTLM"},
 	    {"{PLAIN.xyz}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",

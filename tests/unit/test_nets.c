@@ -67,8 +67,8 @@ static void test_rows(void **state)
 
 		if (got != rows[i].allowed)
 			fail_msg("row %zu: '%s' with %s: got %s", i, rows[i].nets,
-				 rows[i].rhost != NULL ? rows[i].rhost : "(none)",
-				 got ? "allowed" : "refused");
+			         rows[i].rhost != NULL ? rows[i].rhost : "(none)",
+			         got ? "allowed" : "refused");
 	}
 }
 

@@ -66,6 +66,13 @@ stop_saslauthd() {
 	for p in $kids; do kill "$p" 2>/dev/null || true; done
 	wait "$sasl_pid" 2>/dev/null || true
 	sasl_pid=
+	# saslauthd dies by signal, so pam_wrapper's copy of the service folder (/tmp/pam.?)
+	# stays: remove the copies that hold our own service file, and only those.
+	for p in /tmp/pam.?; do
+		if [ -f "$p/imap" ] && cmp -s "$p/imap" "$work/sasl-pam.d/imap"; then
+			rm -rf "$p"
+		fi
+	done
 }
 trap cleanup EXIT
 

@@ -16,7 +16,16 @@ fi
 meson compile -C "$build" || exit 1
 
 pgdir=$(mktemp -d /tmp/pgd-test-pg.XXXXXX)
-cleanup() { tests/pg-cluster.sh stop "$pgdir"; }
+cleanup() {
+	tests/pg-cluster.sh stop "$pgdir"
+	# pam_wrapper copies the service folder to /tmp/pam.? and removes it at exit, but not when
+	# a sanitizer or valgrind ends the process first: remove the copies naming our module only.
+	for p in /tmp/pam.?; do
+		if [ -f "$p/imap" ] && grep -qF "$build" "$p/imap"; then
+			rm -rf "$p"
+		fi
+	done
+}
 trap cleanup EXIT
 env_file=$(mktemp)
 tests/pg-cluster.sh start "$pgdir" >"$env_file" || exit 1

@@ -27,6 +27,7 @@
 
 #include "hash.h"
 #include "pam_test_util.h"
+#include "vector_hex.h"
 
 #define SERVICE "schemes"
 #define CONF                                                                                       \
@@ -45,32 +46,6 @@ struct scheme_row {
 
 static struct scheme_row rows[MAX_ROWS];
 static size_t n_rows;
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static bool unhex(const char *hex, char *out, size_t cap)
-{
-	size_t len = strlen(hex);
-
-	if (len % 2 != 0 || len / 2 >= cap)
-		return false;
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_nibble(hex[i]), lo = hex_nibble(hex[i + 1]);
-
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return false;
-		out[i / 2] = (char)(hi << 4 | lo);
-	}
-	out[len / 2] = '\0';
-	return true;
-}
 
 /* "{NAME}..." exactly, in Dovecot's spelling */
 static bool has_scheme(const char *stored, const char *name)
@@ -113,7 +88,7 @@ static bool pick(const char *file, bool with_user, const char *name, struct sche
 		    strncmp(field[nf - 1], "{PLAIN-TRUNC}0-", 15) == 0 ||
 		    (user[0] != '\0' && strcmp(user, DIGEST_USER) != 0) ||
 		    strlen(field[nf - 1]) >= sizeof(out->stored) ||
-		    !unhex(field[1], out->password, sizeof(out->password)))
+		    !pgd_vector_unhex(field[1], out->password, sizeof(out->password)))
 			continue;
 		snprintf(out->stored, sizeof(out->stored), "%s", field[nf - 1]);
 		found = true;

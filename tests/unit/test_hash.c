@@ -15,6 +15,7 @@
 
 #include "hash.h"
 #include "secret.h"
+#include "vector_hex.h"
 
 /* Hashes of "secret" made by doveadm pw / crypt(3). */
 #define SHA512_SECRET                                                                              \
@@ -330,31 +331,6 @@ static void test_caps(void **state)
 		fail_msg("cap checks took %.2f s", now() - start);
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes lowercase hex into a NUL-terminated string; false on bad input or an inner NUL. */
-static bool unhex(const char *hex, size_t len, char *out)
-{
-	if (len % 2 != 0)
-		return false;
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_nibble(hex[i]), lo = hex_nibble(hex[i + 1]);
-
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return false;
-		out[i / 2] = (char)(hi << 4 | lo);
-	}
-	out[len / 2] = '\0';
-	return true;
-}
-
 /* Every row of the doveadm-made vector file, with Dovecot's default scheme MD5. */
 static void test_vectors(void **state)
 {
@@ -394,7 +370,7 @@ static void test_vectors(void **state)
 		}
 		*hex++ = '\0';
 		*stored++ = '\0';
-		if (strlen(hex) / 2 >= sizeof(password) || !unhex(hex, strlen(hex), password))
+		if (!pgd_vector_unhex(hex, password, sizeof(password)))
 			fail_msg("%s:%u: bad password hex", path, lineno);
 
 		rows++;

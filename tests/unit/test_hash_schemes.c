@@ -21,33 +21,7 @@
 
 #include "hash.h"
 #include "secret.h"
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes lowercase hex into a NUL-terminated string; false on bad input or an inner NUL. */
-static bool unhex(const char *hex, char *out, size_t cap)
-{
-	size_t len = strlen(hex);
-
-	if (len % 2 != 0 || len / 2 >= cap)
-		return false;
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_nibble(hex[i]), lo = hex_nibble(hex[i + 1]);
-
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return false;
-		out[i / 2] = (char)(hi << 4 | lo);
-	}
-	out[len / 2] = '\0';
-	return true;
-}
+#include "vector_hex.h"
 
 /* An ARGON2* value in a build without libsodium: refused as unsupported, whatever it is. */
 static bool argon2_missing(const char *stored)
@@ -107,7 +81,7 @@ static void test_scheme_vectors(void **state)
 				fail_msg("%s:%u: not four tab-separated fields", path, lineno);
 			*fields[i]++ = '\0';
 		}
-		if (!unhex(fields[1], password, sizeof(password)))
+		if (!pgd_vector_unhex(fields[1], password, sizeof(password)))
 			fail_msg("%s:%u: bad password hex", path, lineno);
 		policy.login_user = fields[2][0] != '\0' ? fields[2] : NULL;
 

@@ -895,18 +895,9 @@ static int group_teardown(void **state)
 static int run_in_child(char **argv)
 {
 	int status;
-	pid_t pid;
 
 	write_services();
-	setenv("PGD_TEST_CHILD", "1", 1);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		status = 1 << 8;
+	status = pgd_test_run_in_child(argv);
 	for (size_t i = 0; i < NSERVICES; i++) {
 		char svc_path[1024];
 
@@ -915,7 +906,7 @@ static int run_in_child(char **argv)
 		unlink(svc_path);
 	}
 	remove_work_dir();
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	return status;
 }
 
 int main(int argc, char **argv)

@@ -43,9 +43,49 @@ static const struct {
     {"local", "192.0.2.1", false},
     {"192.0.2.0/24", NULL, false},
     {"192.0.2.0/24, local", NULL, true},
-    /* a host name is no address */
+    /* a host name is no address, and not "no address" either: it matches nothing */
     {"192.0.2.0/24", "mail.example.org", false},
-    {"local", "mail.example.org", true},
+    {"local", "mail.example.org", false},
+    {"local", "attacker.example.net", false},
+    {"local, 0.0.0.0/0, ::/0", "attacker.example.net", false},
+    {"local", "localhost", false},
+    /* brackets, as Dovecot's net_addr2ip: only around IPv6 */
+    {"2001:db8::/32", "[2001:db8::5]", true},
+    {"local", "[2001:db8::5]", false},
+    {"192.0.2.0/24", "[::ffff:192.0.2.9]", true},
+    {"local", "[192.0.2.1]", false},
+    {"192.0.2.0/24", "[192.0.2.1]", false},
+    {"local, 0.0.0.0/0, ::/0", "[192.0.2.1]", false},
+    {"2001:db8::/32", "[2001:db8::5", false},
+    {"2001:db8::/32", "2001:db8::5]", false},
+    {"::/0", "[]", false},
+    {"::/0", "[[::1]]", false},
+    {"[2001:db8::]/32", "2001:db8::5", true},
+    /* zone ids: the address is matched, the zone ignored (Dovecot 2.4) */
+    {"fe80::/10", "fe80::1%eth0", true},
+    {"fe80::/10", "fe80::1%2", true},
+    {"fe80::/10", "[fe80::1%eth0]", true},
+    {"local", "fe80::1%eth0", false},
+    {"2001:db8::/32", "fe80::1%eth0", false},
+    {"fe80::/10", "fe80::1%", false},
+    {"fe80::/10", "fe80::1%eth0%eth1", false},
+    {"fe80::/10", "fe80::1%eth 0", false},
+    {"fe80::/10", "fe80::1%a-name-too-long-for-an-interface", false},
+    {"0.0.0.0/0", "192.0.2.1%eth0", false},
+    /* garbage, and forms inet_aton() would take but an IP literal is not */
+    {"local, 0.0.0.0/0, ::/0", "garbage", false},
+    {"local, 0.0.0.0/0, ::/0", " ", false},
+    {"local, 0.0.0.0/0, ::/0", " 192.0.2.1", false},
+    {"local, 0.0.0.0/0, ::/0", "192.0.2.1 ", false},
+    {"local, 0.0.0.0/0, ::/0", "192.0.2.1:22", false},
+    {"local, 0.0.0.0/0, ::/0", "192.0.2", false},
+    {"local, 0.0.0.0/0, ::/0", "3221225985", false},
+    {"local, 0.0.0.0/0, ::/0", "0xc0.0.2.1", false},
+    {"local, 0.0.0.0/0, ::/0", "192.0.2.256", false},
+    {"local, 0.0.0.0/0, ::/0", "2001:db8::1::2", false},
+    {"local, 0.0.0.0/0, ::/0", "\x1b[31m", false},
+    {"local, 0.0.0.0/0, ::/0",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
     /* malformed entries match nothing */
     {"192.0.2.0/33", "192.0.2.1", false},
     {"192.0.2.0/", "192.0.2.1", false},
@@ -81,6 +121,11 @@ static void test_why(void **state)
 	assert_string_equal(why, "allow_nets: 198.51.100.1 is not in the allowed networks");
 	assert_false(pgd_nets_allow("192.0.2.0/24", NULL, why, sizeof(why)));
 	assert_string_equal(why, "allow_nets: remote address not known and 'local' not listed");
+	assert_false(pgd_nets_allow("local", "attacker.example.net", why, sizeof(why)));
+	assert_string_equal(why,
+	                    "allow_nets: remote host attacker.example.net is not an IP address");
+	assert_false(pgd_nets_allow("local", "[192.0.2.1]", why, sizeof(why)));
+	assert_string_equal(why, "allow_nets: remote host [192.0.2.1] is not an IP address");
 }
 
 int main(void)

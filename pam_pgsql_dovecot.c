@@ -3,6 +3,7 @@
  * The PAM entry points: read what PAM knows, run one login (login.c), and turn its outcome
  * into one PAM code and one log line. Nothing else includes PAM headers.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include "conf.h"
 #include "login.h"
+#include "secret.h"
 
 /* pam_set_data key: who authenticated in this transaction and what the row said, for acct_mgmt. */
 #define AUTHENTICATED "pam_pgsql_dovecot_authenticated"
@@ -132,7 +136,8 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 		log_failure(pamh, login->user, detail);
 		return PAM_AUTH_ERR;
 	case PGD_EMPTY_PASSWORD:
-		log_failure(pamh, login->user, "empty password refused without nullok");
+		log_failure(pamh, login->user,
+		            detail != NULL ? detail : "empty password refused without nullok");
 		return PAM_AUTH_ERR;
 	case PGD_BAD_STORED_HASH:
 		pam_syslog(pamh, LOG_ERR, "cannot verify user=%s: %s", u, detail);
@@ -229,35 +234,85 @@ static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_lo
 	quiet[what] = 0;
 }
 
-/* What authenticate leaves for acct_mgmt in the same transaction. */
+/*
+ * What authenticate leaves for acct_mgmt in the same transaction, and what it is bound to: a
+ * digest of everything that decided which row was read (the conf's server, query and name
+ * rules, the conf file named, and the login's user, service and remote host).
+ */
 struct authenticated {
-	char *user;
+	unsigned char binding[SHA256_DIGEST_LENGTH];
 	bool account_expired;
 	bool password_expired;
 };
 
-static void free_authenticated(pam_handle_t *pamh, void *data, int error_status)
+/*
+ * The binding of a login on conf; false if it cannot be computed (then nothing is reused).
+ * Each field goes in with its length, so that no two lists of fields give the same input.
+ */
+static bool binding(const struct pgd_conf *conf, const struct pgd_login *login,
+                    unsigned char out[SHA256_DIGEST_LENGTH])
 {
-	struct authenticated *a = data;
+	const char *const fields[] = {
+	    conf->path,           conf->driver,          conf->connect,
+	    conf->password_query, conf->username_format, conf->username_chars,
+	    conf->default_domain, login->user,           login->service,
+	    login->rhost,
+	};
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
 
-	(void)pamh;
-	(void)error_status;
-	free(a->user);
-	free(a);
+	for (size_t i = 0; ok && i < sizeof(fields) / sizeof(fields[0]); i++) {
+		/* 0 for NULL, length + 1 for a string: NULL and "" differ */
+		uint64_t n = fields[i] != NULL ? (uint64_t)strlen(fields[i]) + 1 : 0;
+
+		ok = EVP_DigestUpdate(ctx, &n, sizeof(n)) == 1 &&
+		     (n <= 1 || EVP_DigestUpdate(ctx, fields[i], (size_t)(n - 1)) == 1);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == SHA256_DIGEST_LENGTH;
+	EVP_MD_CTX_free(ctx);
+	return ok;
 }
 
-static void remember(pam_handle_t *pamh, const struct pgd_login *login)
+static void free_authenticated(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	pgd_wipe(data, sizeof(struct authenticated));
+	free(data);
+}
+
+static void remember(pam_handle_t *pamh, const struct pgd_conf *conf, const struct pgd_login *login)
 {
 	struct authenticated *a = calloc(1, sizeof(*a));
 
 	if (a == NULL)
 		return;
-	a->user = strdup(login->user);
 	a->account_expired = login->account_expired;
 	a->password_expired = login->password_expired;
-	if (a->user == NULL ||
+	if (!binding(conf, login, a->binding) ||
 	    pam_set_data(pamh, AUTHENTICATED, a, free_authenticated) != PAM_SUCCESS)
 		free_authenticated(pamh, a, 0);
+}
+
+/*
+ * What authenticate read, if acct_mgmt on conf for login may answer from it: same binding.
+ * Another conf, user or remote host looks the user up again.
+ */
+static const struct authenticated *remembered(pam_handle_t *pamh, const struct pgd_conf *conf,
+                                              const struct pgd_login *login)
+{
+	unsigned char mine[SHA256_DIGEST_LENGTH];
+	const void *data = NULL;
+	const struct authenticated *a;
+	bool same;
+
+	if (pam_get_data(pamh, AUTHENTICATED, &data) != PAM_SUCCESS || data == NULL)
+		return NULL;
+	a = data;
+	same = binding(conf, login, mine) && pgd_ct_memeq(mine, a->binding, sizeof(mine));
+	pgd_wipe(mine, sizeof(mine));
+	return same ? a : NULL;
 }
 
 /* Fills the login's inputs from PAM; returns PAM_SUCCESS or the code to give back. */
@@ -324,18 +379,28 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 	struct pgd_conf conf;
 	struct pgd_login login = {0};
 	const char *password = NULL;
+	bool disallow_null;
 	int rc;
 
-	(void)flags;
 	rc = load_conf(pamh, &conf, argc, argv);
 	if (rc != PAM_SUCCESS)
 		return rc;
+	/* The application's "no empty password" wins over the pam.d line's nullok, as in
+	 * pam_unix (sshd sets it under PermitEmptyPasswords no). */
+	disallow_null = (flags & PAM_DISALLOW_NULL_AUTHTOK) != 0 && conf.nullok;
+	if (disallow_null)
+		conf.nullok = false;
 	rc = start_login(pamh, &login);
 	if (rc == PAM_SUCCESS)
 		rc = get_password(pamh, PAM_AUTHTOK, &password);
 	if (rc == PAM_SUCCESS) {
-		rc =
-		    report(pamh, &conf, pgd_login_verify(&conf, &login, password), &login, OP_AUTH);
+		enum pgd_outcome out = pgd_login_verify(&conf, &login, password);
+
+		if (out == PGD_EMPTY_PASSWORD && disallow_null)
+			snprintf(login.detail, sizeof(login.detail),
+			         "empty password refused: the application set "
+			         "PAM_DISALLOW_NULL_AUTHTOK");
+		rc = report(pamh, &conf, out, &login, OP_AUTH);
 		after_authenticate(pamh, &conf, &login, password, rc);
 	}
 	/*
@@ -345,7 +410,7 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 	if ((rc == PAM_AUTH_ERR || rc == PAM_USER_UNKNOWN) && !conf.nodelay)
 		(void)pam_fail_delay(pamh, FAIL_DELAY_USEC);
 	if (rc == PAM_SUCCESS)
-		remember(pamh, &login);
+		remember(pamh, &conf, &login);
 	pgd_login_free(&login);
 	pgd_conf_free(&conf);
 	return rc;
@@ -364,7 +429,6 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pgd_conf conf;
 	struct pgd_login login = {0};
-	const void *data = NULL;
 	int rc;
 
 	(void)flags;
@@ -373,13 +437,13 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return rc;
 	rc = start_login(pamh, &login);
 	if (rc == PAM_SUCCESS) {
-		const struct authenticated *a = NULL;
+		const struct authenticated *a =
+		    have(conf.account_query) ? NULL : remembered(pamh, &conf, &login);
 		enum pgd_outcome out;
 
-		/* saslauthd's acct_mgmt right after authenticate: no second query */
-		if (pam_get_data(pamh, AUTHENTICATED, &data) == PAM_SUCCESS)
-			a = data;
-		if (a != NULL && !have(conf.account_query) && strcmp(a->user, login.user) == 0) {
+		/* saslauthd's acct_mgmt right after authenticate on the same conf: no second
+		 * query */
+		if (a != NULL) {
 			struct pgd_login seen = {.account_expired = a->account_expired,
 			                         .password_expired = a->password_expired};
 

@@ -62,6 +62,25 @@ static const struct {
     {"brokenaudit", BASE "auth_success_query = UPDATE no_such_table SET x = 1\n"
                          "session_open_query = UPDATE no_such_table SET x = 1\n"},
     {"noupdate", "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY},
+    /* conf B reads the same table but says every account expired */
+    {"expiring", "driver = pgsql\nconnect = %CONNECT%\n"
+                 "password_query = SELECT userid AS user, password, true AS account_expired "
+                 "FROM acct_users WHERE userid = '%n'\n"},
+};
+
+/*
+ * pam.d stacks whose auth and account lines name different confs or arguments: the auth line
+ * of one service above, the account line of another, plus arguments.
+ */
+static const struct {
+	const char *name;
+	const char *auth_from;
+	const char *account_from;
+	const char *account_args;
+} stacks[] = {
+    {"a-then-b", "reuse", "expiring", ""},
+    {"a-then-a-format", "reuse", "reuse", " username_format=%Uu"},
+    {"a-then-a-debug", "reuse", "reuse", " debug"},
 };
 
 static PGconn *admin;
@@ -140,7 +159,13 @@ static int converse(int n, const struct pam_message **msg, struct pam_response *
 	return PAM_SUCCESS;
 }
 
-enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, END };
+/* FLIP runs flip_sql on the admin connection, RHOST sets PAM_RHOST to flip_rhost. */
+enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, FLIP, RHOST, END };
+
+static const char *flip_sql;
+static const char *flip_rhost;
+
+static void sql(const char *text);
 
 /*
  * One PAM transaction: pam_start(service, user), PAM_RHOST = rhost (may be NULL), then each
@@ -175,6 +200,13 @@ static void transaction(const char *service, const char *user, const char *rhost
 		case CLOSE:
 			rcs[i] = pam_close_session(pamh, PAM_SILENT);
 			break;
+		case FLIP:
+			sql(flip_sql);
+			rcs[i] = PAM_SUCCESS;
+			break;
+		case RHOST:
+			rcs[i] = pam_set_item(pamh, PAM_RHOST, flip_rhost);
+			break;
 		case END:
 			break;
 		}
@@ -194,6 +226,39 @@ static int auth(const char *service, const char *user, const char *rhost, const 
 
 	transaction(service, user, rhost, answers, steps, rc, NULL);
 	return rc[0];
+}
+
+static int auth_log(const char *service, const char *user, const char *rhost, const char *password,
+                    char **log)
+{
+	const char *answers[] = {password, NULL};
+	const enum step steps[] = {AUTH, END};
+	int rc[1];
+
+	transaction(service, user, rhost, answers, steps, rc, log);
+	return rc[0];
+}
+
+/* How many lines of log hold needle. */
+static int lines_with(const char *log, const char *needle)
+{
+	int n = 0;
+
+	for (const char *line = log; line != NULL && *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+
+		if (memmem(line, len, needle, strlen(needle)) != NULL)
+			n++;
+		line = end != NULL ? end + 1 : NULL;
+	}
+	return n;
+}
+
+/* Lines the module logged: pam_wrapper's syslog lines, but for libpam's own ("_pam_..."). */
+static int module_lines(const char *log)
+{
+	return lines_with(log, "SYSLOG(") - lines_with(log, "): _pam_");
 }
 
 /* authenticate + acct_mgmt in one transaction, as saslauthd does; returns acct_mgmt's code. */
@@ -257,7 +322,52 @@ static void test_account_query(void **state)
 	assert_int_equal(acct_only("acct", "nets", NULL, NULL), PAM_PERM_DENIED);
 	assert_int_equal(acct_only("acct", "nets", "mail.example.org", NULL), PAM_PERM_DENIED);
 	assert_int_equal(acct_only("acct", "netslocal", NULL, NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "netslocal", "", NULL), PAM_SUCCESS);
 	assert_int_equal(acct_only("acct", "netslocal", "192.0.2.9", NULL), PAM_PERM_DENIED);
+	/* brackets and zone ids, as Dovecot reads them */
+	assert_int_equal(acct_only("acct", "nets", "[2001:db8::1]", NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "nets", "fe80::1%eth0", NULL), PAM_PERM_DENIED);
+	assert_int_equal(acct_only("acct", "linklocal", "fe80::1%eth0", NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "linklocal", "[fe80::1%2]", NULL), PAM_SUCCESS);
+}
+
+/*
+ * "local" is no PAM_RHOST only: a host name (sshd with UseDNS yes), an IPv4 address in
+ * brackets, an IPv6 address with a zone id or garbage is a remote host and matches nothing.
+ */
+static const char *const not_local[] = {
+    "attacker.example.net", "[192.0.2.1]", "fe80::1%eth0", "garbage", "192.0.2.1:22", "localhost",
+};
+
+static void test_local_is_no_remote_host(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(not_local) / sizeof(not_local[0]); i++) {
+		char *log = NULL;
+		int rc = acct_only("acct", "netslocal", not_local[i], &log);
+
+		if (rc != PAM_PERM_DENIED)
+			fail_msg("acct_mgmt from %s: %s; log: %s", not_local[i],
+			         pam_strerror(NULL, rc), log);
+		assert_int_equal(module_lines(log), 1);
+		assert_non_null(strstr(log, strchr(not_local[i], '%') != NULL
+		                                ? "is not in the allowed networks"
+		                                : "is not an IP address"));
+		free(log);
+		log = NULL;
+		rc = auth_log("reuse", "netslocal", not_local[i], "netslocal pw", &log);
+		if (rc != PAM_AUTH_ERR)
+			fail_msg("authenticate from %s: %s; log: %s", not_local[i],
+			         pam_strerror(NULL, rc), log);
+		assert_int_equal(module_lines(log), 1);
+		assert_non_null(strstr(log, "authentication failure;"));
+		free(log);
+	}
+	/* a host name is refused where an address list would take any address, too */
+	assert_int_equal(acct_only("acct", "anynet", "attacker.example.net", NULL),
+	                 PAM_PERM_DENIED);
+	assert_int_equal(acct_only("acct", "anynet", "203.0.113.9", NULL), PAM_SUCCESS);
+	assert_int_equal(acct_only("acct", "anynet", NULL, NULL), PAM_SUCCESS);
 }
 
 /* Without account_query, acct_mgmt after authenticate uses what authenticate read. */
@@ -275,6 +385,46 @@ static void test_account_after_authenticate(void **state)
 	assert_int_equal(auth("reuse", "nets", "192.0.2.9", "nets pw"), PAM_SUCCESS);
 	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "nets pw"), PAM_AUTH_ERR);
 	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "wrong"), PAM_AUTH_ERR);
+}
+
+/*
+ * What authenticate read is reused by acct_mgmt on the same conf only: another conf, other
+ * lookup arguments or another PAM_RHOST look the user up again.
+ */
+static void test_account_bound_to_its_conf(void **state)
+{
+	const char *answers[] = {"ok pw", NULL};
+	const enum step auth_acct_steps[] = {AUTH, ACCT, END};
+	const enum step flip_steps[] = {AUTH, FLIP, ACCT, END};
+	const enum step rhost_steps[] = {AUTH, FLIP, RHOST, ACCT, END};
+	int rc[4];
+
+	(void)state;
+	/* conf B alone says expired; after authenticate on conf A it still does */
+	assert_int_equal(acct_only("expiring", "ok", NULL, NULL), PAM_ACCT_EXPIRED);
+	transaction("a-then-b", "ok", NULL, answers, auth_acct_steps, rc, NULL);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_int_equal(rc[1], PAM_ACCT_EXPIRED);
+	/* the same file with another username_format on the account line: its own lookup */
+	assert_int_equal(acct_only("a-then-a-format", "ok", NULL, NULL), PAM_USER_UNKNOWN);
+	transaction("a-then-a-format", "ok", NULL, answers, auth_acct_steps, rc, NULL);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_int_equal(rc[1], PAM_USER_UNKNOWN);
+	/* the same conf (debug changes no lookup): the row authenticate read, even if the
+	 * table changed since; the control shows the change is seen by a lookup */
+	flip_sql = "UPDATE acct_users SET expired = true WHERE userid = 'flip'";
+	answers[0] = "flip pw";
+	transaction("a-then-a-debug", "flip", NULL, answers, flip_steps, rc, NULL);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_int_equal(rc[2], PAM_SUCCESS);
+	assert_int_equal(acct_only("a-then-a-debug", "flip", NULL, NULL), PAM_ACCT_EXPIRED);
+	sql("UPDATE acct_users SET expired = false WHERE userid = 'flip'");
+	/* PAM_RHOST changed between the two: its own lookup */
+	flip_rhost = "192.0.2.50";
+	transaction("a-then-a-debug", "flip", NULL, answers, rhost_steps, rc, NULL);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_int_equal(rc[3], PAM_ACCT_EXPIRED);
+	sql("UPDATE acct_users SET expired = false WHERE userid = 'flip'");
 }
 
 static void test_nopassword(void **state)
@@ -506,6 +656,9 @@ static int setup(void **state)
 	         ", false, 'moved to the new server'");
 	add_user("nets", "SHA512-CRYPT", "nets pw", ", nets", ", '192.0.2.0/24, 2001:db8::/32'");
 	add_user("netslocal", "SHA512-CRYPT", "netslocal pw", ", nets", ", 'local'");
+	add_user("linklocal", "SHA512-CRYPT", "linklocal pw", ", nets", ", 'fe80::/10'");
+	add_user("anynet", "SHA512-CRYPT", "anynet pw", ", nets", ", 'local, 0.0.0.0/0, ::/0'");
+	add_user("flip", "SHA512-CRYPT", "flip pw", "", "");
 	add_user("nopw", NULL, NULL, ", nopw", ", true");
 	add_user("change", "SHA512-CRYPT", "old pw", "", "");
 	add_user("weak-plain-md5", "PLAIN-MD5", "weak pw", "", "");
@@ -526,11 +679,48 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The line of pam.d file service that starts with type, without its newline; free it. */
+static char *stack_line(const char *service, const char *type)
+{
+	char path[1024], *text, *line, *end, *out;
+
+	snprintf(path, sizeof(path), "%s/%s", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"), service);
+	text = pgd_test_read_file(path);
+	line = strstr(text, type);
+	if (line == NULL || (line != text && line[-1] != '\n'))
+		fail_msg("%s has no %s line", path, type);
+	end = strchr(line, '\n');
+	out = strndup(line, end != NULL ? (size_t)(end - line) : strlen(line));
+	assert_non_null(out);
+	free(text);
+	return out;
+}
+
+/* pam.d file name: the auth line of auth_from, the account line of account_from plus args. */
+static void write_stack(const char *name, const char *auth_from, const char *account_from,
+                        const char *account_args)
+{
+	char *auth_line = stack_line(auth_from, "auth "),
+	     *acct_line = stack_line(account_from, "account ");
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"), name);
+	f = fopen(path, "w");
+	if (f == NULL || fprintf(f, "%s\n%s%s\n", auth_line, acct_line, account_args) < 0 ||
+	    fclose(f) != 0)
+		fail_msg("cannot write %s", path);
+	free(auth_line);
+	free(acct_line);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_account_query),
 	    cmocka_unit_test(test_account_after_authenticate),
+	    cmocka_unit_test(test_local_is_no_remote_host),
+	    cmocka_unit_test(test_account_bound_to_its_conf),
 	    cmocka_unit_test(test_nopassword),
 	    cmocka_unit_test(test_chauthtok),
 	    cmocka_unit_test(test_rehash),
@@ -544,6 +734,9 @@ int main(int argc, char **argv)
 	if (getenv("PGD_TEST_CHILD") == NULL) {
 		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
 			pgd_test_write_service(services[i].name, "", services[i].conf, 0600, 0);
+		for (size_t i = 0; i < sizeof(stacks) / sizeof(stacks[0]); i++)
+			write_stack(stacks[i].name, stacks[i].auth_from, stacks[i].account_from,
+			            stacks[i].account_args);
 		return pgd_test_run_in_child(argv);
 	}
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -36,6 +36,7 @@
 #include <libpq-fe.h>
 #include <security/pam_appl.h>
 
+#include "hash.h"
 #include "pam_test_util.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -118,6 +119,8 @@ static const struct fixture fixtures[] = {
     {"plain-hex", "{PLAIN.hex}0", false},
     {"scheme-blank", "{ }x", false},
     {"scheme-ctrl", "{SHA512\x1b[2J}x", false},
+    /* read with default_pass_scheme = PLAIN: the whole value is the password */
+    {"troubador", "{Tr0ub4dor}&3", false},
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -154,6 +157,12 @@ struct service {
 static const struct service services[] = {
     {"h", "", CONF_FILE, GOOD_CONF, 0600},
     {"h-nullok", "nullok", CONF_FILE, GOOD_CONF, 0600},
+    {"h-nullok-down", "nullok", CONF_FILE,
+     "driver = pgsql\nconnect = host=127.0.0.1 port=1 dbname=mail connect_timeout=2\n"
+     "password_query = " QUERY "\n",
+     0600},
+    {"h-plain", "", CONF_FILE,
+     CONF_HEAD "default_pass_scheme = PLAIN\npassword_query = " QUERY "\n", 0600},
     {"h-any", "", CONF_FILE, GOOD_CONF "username_chars =\n", 0600},
     {"h-down", "", CONF_FILE,
      "driver = pgsql\nconnect = host=127.0.0.1 port=1 dbname=mail connect_timeout=2\n"
@@ -247,6 +256,7 @@ struct row {
 	size_t pw_pad;       /* prepend this many 'p' to password */
 	bool account;        /* run acct_mgmt instead of authenticate */
 	unsigned max_ms;     /* must answer within this many ms; 0: no check */
+	int flags;           /* PAM flags for pam_authenticate (PAM_DISALLOW_NULL_AUTHTOK) */
 };
 
 #define SVC_ERR(what, service, log)                                                                \
@@ -401,6 +411,19 @@ static const struct row rows[] = {
      PAM_USER_UNKNOWN, "user unknown"},
     {"a password against an empty stored one", "h-nullok", "emptyplain@example.org", "x",
      PAM_AUTH_ERR, "authentication failure"},
+    /* the application's PAM_DISALLOW_NULL_AUTHTOK wins over nullok, as in pam_unix */
+    {"empty password, nullok, PAM_DISALLOW_NULL_AUTHTOK", "h-nullok", "emptyplain@example.org", "",
+     PAM_AUTH_ERR, "empty password refused: the application set PAM_DISALLOW_NULL_AUTHTOK",
+     .flags = PAM_DISALLOW_NULL_AUTHTOK},
+    {"empty password, nullok, PAM_DISALLOW_NULL_AUTHTOK: no database work", "h-nullok-down",
+     "emptyplain@example.org", "", PAM_AUTH_ERR, "PAM_DISALLOW_NULL_AUTHTOK", "database",
+     .flags = PAM_DISALLOW_NULL_AUTHTOK},
+    {"empty password, nullok, no flag: the database is asked", "h-nullok-down",
+     "emptyplain@example.org", "", PAM_AUTHINFO_UNAVAIL, "database unavailable"},
+    {"PAM_DISALLOW_NULL_AUTHTOK without nullok", "h", "emptyplain@example.org", "", PAM_AUTH_ERR,
+     "empty password refused without nullok", .flags = PAM_DISALLOW_NULL_AUTHTOK},
+    {"PAM_DISALLOW_NULL_AUTHTOK, a password", "h-nullok", "good@example.org", GOOD_PW, PAM_SUCCESS,
+     NULL, .flags = PAM_DISALLOW_NULL_AUTHTOK},
 
     /* stored values that are not hashes */
     {"stored NULL", "h", "nullpw@example.org", PW, PAM_AUTH_ERR, "stored password is NULL"},
@@ -453,12 +476,17 @@ static const struct row rows[] = {
     BAD_HASH("plainmd5-short", "not valid base64"),
     BAD_HASH("plainmd5-hex", "not valid hex"),
     BAD_HASH("plainmd5-pad", "not valid base64"),
-    BAD_HASH("plainmd5-rot13", "unknown scheme PLAIN-MD5.rot13"),
+    BAD_HASH("plainmd5-rot13", "unknown scheme"),
     BAD_HASH("plain-b64", "not valid base64"),
     BAD_HASH("plain-hex", "not valid hex"),
     BAD_HASH("scheme-blank", "unknown scheme"),
     {"stored scheme with an escape sequence", "h", "scheme-ctrl@example.org", PW, PAM_AUTH_ERR,
-     "unknown scheme SHA512?[2J", "\x1b"},
+     "unknown scheme", "\x1b"},
+    /* a password in braces read as PLAIN: no part of it, scheme-like or not, is logged */
+    {"stored {Tr0ub4dor}&3 under PLAIN", "h-plain", "troubador@example.org", PW, PAM_AUTH_ERR,
+     "unknown scheme"},
+    {"stored {Tr0ub4dor}&3 under PLAIN, the right password", "h-plain", "troubador@example.org",
+     "{Tr0ub4dor}&3", PAM_AUTH_ERR, "unknown scheme"},
 
     /* what the query returns */
     {"two rows for one user", "h", "dup@example.org", PW, PAM_AUTHINFO_UNAVAIL,
@@ -718,6 +746,8 @@ static void load_fixtures(void)
 /* ------------------------------------------------------------------------------------------ */
 /* Secrets that must never be logged. */
 
+static char *padded(const char *s, size_t pad, char fill);
+
 /* The whole catalogue's log, for the last test. */
 static char *all_logs;
 static size_t all_logs_len;
@@ -790,6 +820,112 @@ static void check_secrets(const char *log, const char *row)
 		fail_msg("%s: a long password appears in the log:\n%s", row, log);
 }
 
+/*
+ * Nothing of a row's own secrets, not even a piece: no ECHO_LEN consecutive bytes of the row's
+ * password, or of the secret part of its stored value, may appear in a line the row logged.
+ * Every piece of ECHO_LEN bytes is searched, so a log line quoting 4 bytes of a salt, a
+ * checksum, a scheme-like prefix of a PLAIN password ("{Tr0ub4dor}") or the password fails.
+ *
+ * Not secret, and so not searched:
+ *   - in a stored value, the prefix "{NAME}" when NAME is a scheme the module knows (the
+ *     debug line names the scheme), and in a crypt value ("$id$...") the id and the cost
+ *     fields ("rounds=N", bcrypt's "$05$"), which cost-cap messages name;
+ *   - a piece that is also in the user name the row sent, in the conf folder's path (both are
+ *     logged), or in one of the words of the module's fixed messages below (a password
+ *     "correct horse battery" shares "rect" with strerror's "directory"). Such a piece only
+ *     hides an echo made of nothing but those pieces.
+ */
+#define ECHO_LEN 4
+
+static const char *const vocabulary[] = {
+    "cannot verify user=", "stored hash refused",       "stored hash: not a valid",
+    "not a bcrypt hash",   "No such file or directory",
+};
+
+static bool in(const char *s, size_t len, const char *piece)
+{
+	return s != NULL && memmem(s, len, piece, ECHO_LEN) != NULL;
+}
+
+/* Fails if a line of log holds ECHO_LEN bytes of secret (len bytes) that are not excused. */
+static void no_piece_of(const char *log, const char *secret, size_t len, const char *what,
+                        const char *user, const char *row)
+{
+	if (len < ECHO_LEN)
+		return;
+	for (const char *p = log; *p != '\0'; p++) {
+		bool excused = false;
+
+		if (memchr(p, '\n', ECHO_LEN) != NULL || strnlen(p, ECHO_LEN) < ECHO_LEN ||
+		    memmem(secret, len, p, ECHO_LEN) == NULL)
+			continue;
+		excused = in(user, strlen(user), p) || in(work_dir, strlen(work_dir), p);
+		for (size_t i = 0; !excused && i < sizeof(vocabulary) / sizeof(vocabulary[0]); i++)
+			excused = in(vocabulary[i], strlen(vocabulary[i]), p);
+		if (!excused)
+			fail_msg("%s: \"%.*s\" of %s appears in the log:\n%s", row, ECHO_LEN, p,
+			         what, log);
+	}
+}
+
+/* The secret fields of a stored value, each checked with no_piece_of. */
+static void no_piece_of_stored(const char *log, const char *stored, const char *user,
+                               const char *row)
+{
+	const char *body = stored, *close = stored[0] == '{' ? strchr(stored, '}') : NULL;
+
+	if (close != NULL) {
+		char name[64];
+		size_t n = (size_t)(close - stored - 1);
+
+		if (n < sizeof(name)) {
+			memcpy(name, stored + 1, n);
+			name[n] = '\0';
+			if (pgd_hash_scheme_known(name))
+				body = close + 1;
+		}
+	}
+	if (body[0] != '$') {
+		no_piece_of(log, body, strlen(body), "the stored value", user, row);
+		return;
+	}
+	/* "$id$[cost$]salt$checksum": the id and the cost are no secret */
+	for (const char *f = body + 1, *end; *f != '\0'; f = *end != '\0' ? end + 1 : end) {
+		size_t n;
+		bool digits;
+
+		end = strchr(f, '$');
+		end = end != NULL ? end : f + strlen(f);
+		n = (size_t)(end - f);
+		digits = n > 0 && strspn(f, "0123456789") == n;
+		if (f == body + 1 || digits || strncmp(f, "rounds=", 7) == 0)
+			continue;
+		no_piece_of(log, f, n, "the stored value", user, row);
+	}
+}
+
+/* The row's password and the stored value of its user (the fixtures row named like it). */
+static void no_piece_of_row_secrets(const char *log, const struct row *r, const char *user,
+                                    const char *row)
+{
+	/* 'p' * pad + password has the pieces of 'p' * ECHO_LEN + password */
+	char *password = padded(r->password, r->pw_pad < ECHO_LEN ? r->pw_pad : ECHO_LEN, 'p');
+	const char *at = strchr(r->user, '@');
+	size_t idlen = at != NULL ? (size_t)(at - r->user) : 0;
+
+	no_piece_of(log, password, strlen(password), "the password", user, row);
+	free(password);
+	if (r->user_pad != 0 || idlen == 0)
+		return;
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		const char *stored = fixtures[i].password;
+
+		if (stored != NULL && strlen(fixtures[i].userid) == idlen &&
+		    strncmp(fixtures[i].userid, r->user, idlen) == 0)
+			no_piece_of_stored(log, stored, user, row);
+	}
+}
+
 /* No raw control byte but newline in anything logged: names and messages are escaped. */
 static void check_escaped(const char *log, const char *row)
 {
@@ -810,6 +946,24 @@ static char *padded(const char *s, size_t pad, char fill)
 	memset(out, fill, pad);
 	memcpy(out + pad, s, n + 1);
 	return out;
+}
+
+/* pgd_test_login with PAM flags for the operation. */
+static int login(const char *service, const char *user, const char *password, enum pamtest_ops op,
+                 int flags, char **log)
+{
+	const char *answers[] = {password, NULL};
+	struct pamtest_conv_data conv = {.in_echo_off = answers};
+	struct pam_testcase tests[] = {pam_test_flags(op, PAM_SUCCESS, flags)};
+	int saved, file_fd;
+	enum pamtest_err perr;
+
+	saved = pgd_test_capture_start(&file_fd);
+	perr = run_pamtest(service, user, &conv, tests, NULL);
+	*log = pgd_test_capture_end(saved, file_fd);
+	if (perr != PAMTEST_ERR_OK && perr != PAMTEST_ERR_CASE)
+		fail_msg("run_pamtest: %s", pamtest_strerror(perr));
+	return tests[0].op_rv;
 }
 
 static double now_ms(void)
@@ -836,8 +990,8 @@ static void run_row(void **state)
 		free(password);
 		skip();
 	}
-	rc = pgd_test_login(r->service, user, password,
-	                    r->account ? PAMTEST_ACCOUNT : PAMTEST_AUTHENTICATE, &log);
+	rc = login(r->service, user, password, r->account ? PAMTEST_ACCOUNT : PAMTEST_AUTHENTICATE,
+	           r->flags, &log);
 	ms = now_ms() - t0;
 	keep_log(log);
 	if (rc != r->expected)
@@ -850,6 +1004,7 @@ static void run_row(void **state)
 	if (r->max_ms != 0 && ms > r->max_ms)
 		fail_msg("%s: took %.0f ms, more than %u", r->what, ms, r->max_ms);
 	check_secrets(log, r->what);
+	no_piece_of_row_secrets(log, r, user, r->what);
 	check_escaped(log, r->what);
 	free(log);
 	free(user);

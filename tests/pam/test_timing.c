@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Response time must not tell who exists: an unknown user, a disabled (nologin) user and a
- * known user with a wrong password each cost one verification of the configured scheme.
+ * Response time must not tell who exists, nor whose account has no usable hash: an unknown
+ * user, a disabled (nologin) user, a user whose stored password is NULL, one whose stored
+ * password is empty and a known user with a wrong password each cost one verification of the
+ * configured scheme.
  *
  * The three arms run through the real libpam (under pam_wrapper) against the test PostgreSQL,
  * interleaved iteration by iteration in a rotating order (DESIGN.md: compare, don't clock).
@@ -52,7 +54,9 @@ static const char fixtures[] =
     "CREATE TABLE timing_users (userid text, domain text, password text, nologin text);"
     "GRANT SELECT ON timing_users TO PUBLIC;"
     "INSERT INTO timing_users VALUES ('known', 'example.org', '" KNOWN_HASH "', NULL);"
-    "INSERT INTO timing_users VALUES ('off', 'example.org', '" NOLOGIN_HASH "', 'Y');";
+    "INSERT INTO timing_users VALUES ('off', 'example.org', '" NOLOGIN_HASH "', 'Y');"
+    "INSERT INTO timing_users VALUES ('nullpw', 'example.org', NULL, NULL);"
+    "INSERT INTO timing_users VALUES ('emptypw', 'example.org', '', NULL);";
 
 /* %s: the conninfo; the rest is a usual conf. */
 static const char conf_format[] =
@@ -70,21 +74,32 @@ struct arm {
 };
 
 /*
- * One password for all three, as an attacker probing names would send: SHA-crypt's cost grows
- * with the password's length. It is the nologin user's right password (the account is refused
- * only after the hash was checked) and a wrong one for the known user.
+ * One password for all, as an attacker probing names would send: SHA-crypt's cost grows with
+ * the password's length. It is the nologin user's right password (the account is refused only
+ * after the hash was checked) and a wrong one for the known user.
  */
 static const struct arm arms[] = {
     {"unknown user", "nobody@example.org", "bob pw", PAM_USER_UNKNOWN},
     {"nologin user", "off@example.org", "bob pw", PAM_AUTH_ERR},
+    {"NULL stored", "nullpw@example.org", "bob pw", PAM_AUTH_ERR},
+    {"empty stored", "emptypw@example.org", "bob pw", PAM_AUTH_ERR},
     {"wrong password", "known@example.org", "bob pw", PAM_AUTH_ERR},
 };
 #define NARMS (sizeof(arms) / sizeof(arms[0]))
+/* Iterations come in blocks of ORDERS (see arm_at), each arm in each place once per block. */
+#define ORDERS (2 * NARMS)
 
-/* Every order of the three arms; iteration i uses orders[i % 6], so each arm runs first,
- * second and last equally often and after each other arm equally often. */
-static const int orders[6][NARMS] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1},
-                                     {2, 1, 0}, {0, 2, 1}, {1, 0, 2}};
+/*
+ * The arm that runs in place j of iteration i: the list rotated by i, read forwards in one
+ * block of NARMS iterations and backwards in the next. Over ORDERS iterations each arm runs in
+ * each place equally often, and right after each other arm equally often.
+ */
+static size_t arm_at(size_t i, size_t j)
+{
+	size_t r = i % NARMS;
+
+	return (i / NARMS) % 2 == 0 ? (r + j) % NARMS : (r + NARMS - 1 - j) % NARMS;
+}
 
 static void exec_admin_sql(const char *sql)
 {
@@ -167,7 +182,7 @@ static void measure(size_t iterations, double wall_med[NARMS], double cpu_med[NA
 			time_login(&arms[k], &w, &c);
 	for (size_t i = 0; i < iterations; i++)
 		for (size_t j = 0; j < NARMS; j++) {
-			int k = orders[i % 6][j];
+			size_t k = arm_at(i, j);
 
 			time_login(&arms[k], &wall[k][i], &cpu[k][i]);
 		}
@@ -186,24 +201,26 @@ static void test_same_cost(void **state)
 	double wall[NARMS], cpu[NARMS], sw = 0, sc = 0;
 
 	(void)state;
-	if (iterations < 6)
-		iterations = 6;
+	if (iterations < ORDERS)
+		iterations = ORDERS;
+	iterations -= iterations % ORDERS;
 	for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
 		measure(iterations, wall, cpu);
 		sw = spread(wall, NARMS);
 		sc = spread(cpu, NARMS);
-		print_message("# attempt %d, %zu iterations per arm, medians in ms "
-		              "(unknown user / nologin user / wrong password):\n"
-		              "#   wall-clock %.3f / %.3f / %.3f, spread %.1f%%\n"
-		              "#   CPU        %.3f / %.3f / %.3f, spread %.1f%%\n",
-		              attempt, iterations, wall[0], wall[1], wall[2], (sw - 1) * 100,
-		              cpu[0], cpu[1], cpu[2], (sc - 1) * 100);
+		print_message("# attempt %d, %zu iterations per arm, medians in ms:\n", attempt,
+		              iterations);
+		for (size_t k = 0; k < NARMS; k++)
+			print_message("#   %-15s wall-clock %8.3f  CPU %8.3f\n", arms[k].name,
+			              wall[k], cpu[k]);
+		print_message("#   spread: wall-clock %.1f%%, CPU %.1f%%\n", (sw - 1) * 100,
+		              (sc - 1) * 100);
 		if (sw <= MAX_SPREAD && sc <= MAX_SPREAD)
 			break;
 	}
 	if (sw > MAX_SPREAD || sc > MAX_SPREAD)
 		fail_msg("the medians differ by %.1f%% (wall-clock) and %.1f%% (CPU), more than "
-		         "%.0f%%: response time tells who exists",
+		         "%.0f%%: response time tells who exists or has no usable hash",
 		         (sw - 1) * 100, (sc - 1) * 100, (MAX_SPREAD - 1) * 100);
 }
 

@@ -842,9 +842,13 @@ static const char *const vocabulary[] = {
     "not a bcrypt hash",   "No such file or directory",
 };
 
-static bool in(const char *s, size_t len, const char *piece)
+/* Is the ECHO_LEN-byte piece inside the string s? */
+static bool in(const char *s, const char *piece)
 {
-	return s != NULL && memmem(s, len, piece, ECHO_LEN) != NULL;
+	for (; s != NULL && *s != '\0'; s++)
+		if (strncmp(s, piece, ECHO_LEN) == 0)
+			return true;
+	return false;
 }
 
 /* Fails if a line of log holds ECHO_LEN bytes of secret (len bytes) that are not excused. */
@@ -859,9 +863,9 @@ static void no_piece_of(const char *log, const char *secret, size_t len, const c
 		if (memchr(p, '\n', ECHO_LEN) != NULL || strnlen(p, ECHO_LEN) < ECHO_LEN ||
 		    memmem(secret, len, p, ECHO_LEN) == NULL)
 			continue;
-		excused = in(user, strlen(user), p) || in(work_dir, strlen(work_dir), p);
+		excused = in(user, p) || in(work_dir, p);
 		for (size_t i = 0; !excused && i < sizeof(vocabulary) / sizeof(vocabulary[0]); i++)
-			excused = in(vocabulary[i], strlen(vocabulary[i]), p);
+			excused = in(vocabulary[i], p);
 		if (!excused)
 			fail_msg("%s: \"%.*s\" of %s appears in the log:\n%s", row, ECHO_LEN, p,
 			         what, log);

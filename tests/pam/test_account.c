@@ -336,7 +336,13 @@ static void test_account_query(void **state)
  * brackets, an IPv6 address with a zone id or garbage is a remote host and matches nothing.
  */
 static const char *const not_local[] = {
-    "attacker.example.net", "[192.0.2.1]", "fe80::1%eth0", "garbage", "192.0.2.1:22", "localhost",
+    "attacker.example.net",
+    "[192.0.2.1]",
+    "fe80::1%eth0",
+    "garbage",
+    "192.0.2.1:22",
+    "localhost",
+    "192.0.2.1\nFAKE: accepted",
 };
 
 static void test_local_is_no_remote_host(void **state)
@@ -350,6 +356,7 @@ static void test_local_is_no_remote_host(void **state)
 			fail_msg("acct_mgmt from %s: %s; log: %s", not_local[i],
 			         pam_strerror(NULL, rc), log);
 		assert_int_equal(module_lines(log), 1);
+		assert_null(strstr(log, "\nFAKE")); /* escaped, no forged line */
 		assert_non_null(strstr(log, strchr(not_local[i], '%') != NULL
 		                                ? "is not in the allowed networks"
 		                                : "is not an IP address"));
@@ -360,6 +367,7 @@ static void test_local_is_no_remote_host(void **state)
 			fail_msg("authenticate from %s: %s; log: %s", not_local[i],
 			         pam_strerror(NULL, rc), log);
 		assert_int_equal(module_lines(log), 1);
+		assert_null(strstr(log, "\nFAKE"));
 		assert_non_null(strstr(log, "authentication failure;"));
 		free(log);
 	}

@@ -9,17 +9,17 @@
 #      loaded in turn (off, on, off, on, ... VC_SLICES slices of VC_SLICE seconds each) with the
 #      mix: 1,000 users, 90% repeat logins, 5% new users, 5% wrong passwords
 #   3. pam_bench soak --distinct 5000 with a 1,000-entry cache: RSS over VC_SOAK_N logins
-# Knobs: VC_N (2000 iterations), VC_LIMIT (60 s), VC_SLICE (5 s), VC_SLICES (4 per arm),
-# VC_WARM (20 s of the mix on each saslauthd first, not measured),
+# Knobs: VC_N (2000 iterations), VC_LIMIT (60 s), VC_SLICE (10 s), VC_SLICES (4 per arm),
+# VC_WARM (60 s of the mix on each saslauthd first, not measured),
 # VC_SOAK_N (100000), VC_SOAK_SECONDS (200), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 N=${VC_N:-2000}
 LIMIT=${VC_LIMIT:-60}
-SLICE=${VC_SLICE:-5}
+SLICE=${VC_SLICE:-10}
 SLICES=${VC_SLICES:-4}
-WARM=${VC_WARM:-20}
+WARM=${VC_WARM:-60}
 SOAK_N=${VC_SOAK_N:-100000}
 SOAK_SECONDS=${VC_SOAK_SECONDS:-200}
 say() { printf '\n== %s\n' "$*" >&2; }

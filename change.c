@@ -14,6 +14,7 @@
 #include "login.h"
 #include "query.h"
 #include "secret.h"
+#include "verify_cache.h"
 
 /* Binds tmpl for login (its canonical name) with hash as %{hash}. */
 static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
@@ -92,6 +93,8 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 			         "password_update_query changed %ld rows, expected one", changed);
 			out = PGD_UPDATE_FAILED;
 		}
+		/* the old password's entry can no longer match: do not keep its MAC around */
+		pgd_vcache_forget(login->canonical);
 	}
 	pgd_query_free(&q);
 	pgd_free_secret(hash);

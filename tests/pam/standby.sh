@@ -175,6 +175,27 @@ sc=$(since "$slog" "$sm" | grep -c "connection authorized: user=pgd_auth")
 [ "$(grep -c "successfully authenticated" <<<"$out")" = 5 ] && [ "$sc" = 1 ] && [ "$pc" -le 2 ]
 expect "split: 5 logins in one process, 1 connection to the standby, $pc to the primary (<= 2)"
 
+# load_balance_hosts (libpq >= 16): the host order is shuffled per connection; prefer-standby
+# still lands every lookup on the standby.
+libpq=$(pkg-config --modversion libpq 2>/dev/null || echo 0)
+if [ "${libpq%%.*}" -ge 16 ]; then
+	service lb "update_connect = $hosts target_session_attrs=read-write $role\n"
+	sed -i "s/target_session_attrs=prefer-standby/load_balance_hosts=random target_session_attrs=prefer-standby/" \
+		"$work/lb.conf"
+	sm=$(mark "$slog")
+	good=0
+	for _ in 1 2 3 4 5 6; do
+		out=$(printf 'new pass 1\n' | pt alice lb authenticate)
+		grep -q "successfully authenticated" <<<"$out" && good=$((good + 1))
+	done
+	[ "$good" = 6 ] &&
+		[ "$(since "$slog" "$sm" | grep -c "pgd_auth .*SELECT password FROM users")" -ge 6 ]
+	expect "load_balance_hosts=random (libpq $libpq): 6 logins, every lookup on the standby"
+else
+	n=$((n + 1))
+	echo "ok $n - load_balance_hosts # SKIP libpq $libpq has none (16 or later has)"
+fi
+
 # 4. The primary stopped: logins on the standby, the writes fail and are logged.
 "$cluster" halt "$work/primary"
 out=$(printf '%s\n' 'new pass 1' 'wrong' | pt alice split authenticate authenticate)

@@ -189,4 +189,5 @@ for k in sorted(runs):
         print(f"\n{k}: {(j['ok'] + j['no']) / j['seconds']:.0f} answers/s ({j['ok']} OK, {j['no']} NO, {j['mismatched']} wrong answers), p50 OK {j['p50_us'] / 1e3:.2f} ms", end="")
 print()
 PY
+rm -f "$out/vcache-soak-module.lat"
 echo "results: ${out#$root/}"

@@ -61,9 +61,10 @@ static void set_password(const char *userid, const char *scheme, const char *pas
 	const char *params[2];
 	PGresult *res;
 
-	assert_int_equal(pgd_hash_generate(scheme, password,
-	                                   strcmp(scheme, "MD5-CRYPT") == 0 ? 0 : 1000, &stored),
-	                 PGD_HASH_MATCH);
+	/* cheap rounds for the SHA-crypt schemes; the others take none */
+	assert_int_equal(
+	    pgd_hash_generate(scheme, password, strstr(scheme, "SHA") != NULL ? 1000 : 0, &stored),
+	    PGD_HASH_MATCH);
 	params[0] = stored;
 	params[1] = userid;
 	res = PQexecParams(admin,
@@ -270,6 +271,19 @@ static void test_rehash_then_cache(void **state)
 	free(after);
 }
 
+/* An OTP value is good once: never remembered, so every login verifies it in full. */
+static void test_otp_is_never_remembered(void **state)
+{
+	bool cached;
+
+	(void)state;
+	set_password("onetime", "OTP", "otp pw");
+	assert_int_equal(auth("vcache", "onetime", "otp pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vcache", "onetime", "otp pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -301,6 +315,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_wrong_password_is_never_remembered_and_drops_the_entry),
 	    cmocka_unit_test(test_allow_nets_and_expiry_apply_to_a_cached_login),
 	    cmocka_unit_test(test_rehash_then_cache),
+	    cmocka_unit_test(test_otp_is_never_remembered),
 	};
 
 	(void)argc;

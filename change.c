@@ -14,6 +14,7 @@
 #include "login.h"
 #include "query.h"
 #include "secret.h"
+#include "verify_cache.h"
 
 /* Binds tmpl for login (its canonical name) with hash as %{hash}. */
 static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
@@ -54,6 +55,12 @@ static bool have(const char *query)
 	return query != NULL && query[0] != '\0';
 }
 
+/* Every write goes to update_connect when it is set (a primary behind read replicas). */
+static const char *write_conninfo(const struct pgd_conf *conf)
+{
+	return have(conf->update_connect) ? conf->update_connect : conf->connect;
+}
+
 enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
                                            const char *old_password, const char *new_password)
 {
@@ -79,13 +86,15 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 	if (out == PGD_LOGIN_OK)
 		out = bind(conf->password_update_query, login, hash, &q);
 	if (out == PGD_LOGIN_OK) {
-		out = pgd_login_from_db(pgd_db_exec(conf->connect, &opts, &q, &changed,
+		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, &changed,
 		                                    login->detail, sizeof(login->detail)));
 		if (out == PGD_LOGIN_OK && changed != 1) {
 			snprintf(login->detail, sizeof(login->detail),
 			         "password_update_query changed %ld rows, expected one", changed);
 			out = PGD_UPDATE_FAILED;
 		}
+		/* the old password's entry can no longer match: do not keep its MAC around */
+		pgd_vcache_forget(login->canonical);
 	}
 	pgd_query_free(&q);
 	pgd_free_secret(hash);
@@ -125,7 +134,7 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 	if (out == PGD_LOGIN_OK)
 		out = bind(conf->password_update_query, login, hash, &update);
 	if (out == PGD_LOGIN_OK) {
-		switch (pgd_db_swap(conf->connect, &opts, &check, login->stored, &update,
+		switch (pgd_db_swap(write_conninfo(conf), &opts, &check, login->stored, &update,
 		                    login->detail, sizeof(login->detail))) {
 		case PGD_DB_SWAPPED:
 			snprintf(login->detail, sizeof(login->detail), "%s hash replaced by %s",
@@ -170,8 +179,8 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 	}
 	out = bind(query, login, NULL, &q);
 	if (out == PGD_LOGIN_OK)
-		out = pgd_login_from_db(pgd_db_exec(conf->connect, &opts, &q, NULL, login->detail,
-		                                    sizeof(login->detail)));
+		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, NULL,
+		                                    login->detail, sizeof(login->detail)));
 	pgd_query_free(&q);
 	return out;
 }

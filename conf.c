@@ -80,6 +80,9 @@ static const struct option options[] = {
     {"max_argon2_ops", OPT_ULONG, FIELD(max_argon2_ops), FROM_FILE | FROM_ARG, 1, 1000},
     {"connection_cache", OPT_BOOL, FIELD(connection_cache), FROM_FILE | FROM_ARG, 0, 0},
     {"query_timeout", OPT_ULONG, FIELD(query_timeout), FROM_FILE | FROM_ARG, 1, 300},
+    {"update_connect", OPT_SECRET, FIELD(update_connect), FROM_FILE, 0, 0},
+    {"verify_cache_ttl", OPT_ULONG, FIELD(verify_cache_ttl), FROM_FILE | FROM_ARG, 0, 86400},
+    {"verify_cache_size", OPT_ULONG, FIELD(verify_cache_size), FROM_FILE | FROM_ARG, 1, 100000},
     {"account_query", OPT_STR, FIELD(account_query), FROM_FILE | FROM_ARG, 0, 0},
     {"password_update_query", OPT_STR, FIELD(password_update_query), FROM_FILE | FROM_ARG, 0, 0},
     {"update_scheme", OPT_STR, FIELD(update_scheme), FROM_FILE | FROM_ARG, 0, 0},
@@ -266,6 +269,7 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf)
 	conf->max_bcrypt_cost = PGD_DEFAULT_MAX_BCRYPT_COST;
 	conf->connection_cache = true;
 	conf->query_timeout = PGD_DEFAULT_QUERY_TIMEOUT;
+	conf->verify_cache_size = PGD_DEFAULT_VERIFY_CACHE_SIZE;
 	conf->default_pass_scheme = strdup("MD5");
 	conf->username_format = strdup("%Lu");
 	conf->username_chars = strdup(PGD_DEFAULT_USERNAME_CHARS);
@@ -300,6 +304,7 @@ void pgd_conf_free(struct pgd_conf *conf)
 	free(conf->path);
 	free(conf->driver);
 	pgd_free_secret(conf->connect);
+	pgd_free_secret(conf->update_connect);
 	free(conf->password_query);
 	free(conf->default_pass_scheme);
 	free(conf->username_format);

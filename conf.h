@@ -21,6 +21,8 @@
 #define PGD_DEFAULT_UPDATE_SCHEME "SHA512-CRYPT"
 /* Seconds a lookup may take (connect and query), unless query_timeout says otherwise. */
 #define PGD_DEFAULT_QUERY_TIMEOUT 5
+/* Entries of the verified-login cache unless verify_cache_size says otherwise. */
+#define PGD_DEFAULT_VERIFY_CACHE_SIZE 1000
 /* The conf file may not be larger than this. */
 #define PGD_MAX_CONF_SIZE (64 * 1024)
 
@@ -61,6 +63,11 @@ struct pgd_conf {
 	char *session_close_query;
 	char *auth_success_query;
 	char *auth_failure_query;
+
+	/* writes to a primary, and the verified-login cache (verify_cache.h): optional */
+	char *update_connect;            /* conninfo for every write; NULL: connect; secret */
+	unsigned long verify_cache_ttl;  /* seconds a verified login is remembered; 0: off */
+	unsigned long verify_cache_size; /* entries; default PGD_DEFAULT_VERIFY_CACHE_SIZE */
 };
 
 enum pgd_conf_result {

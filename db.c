@@ -36,14 +36,21 @@ extern char **environ;
  * the process that opened conn: after fork() the child finds another pid and drops conn
  * without touching the socket it shares with the parent.
  */
-static struct {
+struct conn_slot {
 	PGconn *conn;
 	pid_t pid;
 	char *conninfo; /* what conn and the back-off belong to; secret */
 	int64_t retry_at_ms;
 	unsigned backoff_ms;
 	unsigned long refused; /* lookups refused inside back-off windows since the last report */
-} cache;
+};
+
+/*
+ * cache is the slot in use; spare holds the process's other connection (update_connect's,
+ * or the lookups' while a write runs), swapped in by cache_select: two conninfos, two
+ * connections, each with its own back-off.
+ */
+static struct conn_slot cache, spare;
 
 static int64_t now_ms(void)
 {
@@ -201,17 +208,33 @@ static void release(void)
 	cache.conn = NULL;
 }
 
+static void swap_slots(void)
+{
+	struct conn_slot t = cache;
+
+	cache = spare;
+	spare = t;
+}
+
 /* At exit the server gets a proper goodbye rather than a dropped socket. */
 __attribute__((destructor)) static void close_at_exit(void)
 {
-	release();
-	pgd_free_secret(cache.conninfo);
-	cache.conninfo = NULL;
+	for (int i = 0; i < 2; i++) {
+		release();
+		pgd_free_secret(cache.conninfo);
+		cache.conninfo = NULL;
+		swap_slots();
+	}
 }
 
-/* Makes the cache belong to conninfo in this process. */
+/* Makes the cache belong to conninfo in this process; the least recently used slot goes. */
 static bool cache_select(const char *conninfo)
 {
+	if (cache.conn != NULL && cache.pid != getpid())
+		release();
+	if (cache.conninfo != NULL && strcmp(cache.conninfo, conninfo) == 0)
+		return true;
+	swap_slots();
 	if (cache.conn != NULL && cache.pid != getpid())
 		release();
 	if (cache.conninfo != NULL && strcmp(cache.conninfo, conninfo) == 0)

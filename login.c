@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 #include "hash.h"
 #include "nets.h"
 #include "query.h"
 #include "secret.h"
+#include "verify_cache.h"
 
 struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf)
 {
@@ -161,6 +163,61 @@ static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login
 	return from_hash(r);
 }
 
+/*
+ * The verified-login cache (verify_cache_ttl, verify_cache.h): consulted after the row was
+ * read, so a changed stored value misses. Besides user, stored value and password, the MAC
+ * covers what else changes a verification (the default scheme, the cost caps, the name as the
+ * client gave it), so that another conf's rules never reuse an entry. OTP is never cached:
+ * each of its passwords is good once.
+ */
+static void vcache_view(const struct pgd_conf *conf, const struct pgd_login *login,
+                        const struct pgd_row *row, const char *password, char *rules,
+                        size_t ruleslen, struct pgd_vcache_login *view)
+{
+	snprintf(rules, ruleslen, "%s|%lu|%lu|%lu|%lu|%lu|%s",
+	         conf->default_pass_scheme != NULL ? conf->default_pass_scheme : "",
+	         conf->max_crypt_rounds, conf->max_bcrypt_cost, conf->max_iterations,
+	         conf->max_memory_kib, conf->max_argon2_ops, login->user);
+	*view = (struct pgd_vcache_login){.user = login->canonical,
+	                                  .stored = row->password,
+	                                  .rules = rules,
+	                                  .password = password};
+}
+
+static bool vcache_hit(const struct pgd_conf *conf, struct pgd_login *login,
+                       const struct pgd_row *row, const char *password)
+{
+	struct pgd_vcache_login view;
+	char rules[PGD_MAX_USER_LEN + 128];
+
+	if (conf->verify_cache_ttl == 0 || row->password == NULL || row->password[0] == '\0')
+		return false;
+	vcache_view(conf, login, row, password, rules, sizeof(rules), &view);
+	login->cached = pgd_vcache_hit(conf->verify_cache_ttl, conf->verify_cache_size, &view,
+	                               login->scheme, sizeof(login->scheme));
+	return login->cached;
+}
+
+/* After the verdict: a full verification that succeeded is remembered, a failure forgets. */
+static void vcache_after(const struct pgd_conf *conf, const struct pgd_login *login,
+                         const struct pgd_row *row, const char *password, enum pgd_outcome out)
+{
+	struct pgd_vcache_login view;
+	char rules[PGD_MAX_USER_LEN + 128];
+
+	if (conf->verify_cache_ttl == 0)
+		return;
+	if (out != PGD_LOGIN_OK) {
+		pgd_vcache_forget(login->canonical);
+		return;
+	}
+	if (login->cached || row->nopassword || row->password == NULL ||
+	    strcasecmp(login->scheme, "OTP") == 0)
+		return;
+	vcache_view(conf, login, row, password, rules, sizeof(rules), &view);
+	pgd_vcache_remember(conf->verify_cache_ttl, conf->verify_cache_size, &view, login->scheme);
+}
+
 enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login *login,
                                   const char *password)
 {
@@ -184,6 +241,8 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	/* Dovecot's nopassword takes any password; only where the admin said so. */
 	if (row.nopassword && conf->allow_nopassword)
 		out = PGD_LOGIN_OK;
+	else if (vcache_hit(conf, login, &row, password))
+		out = PGD_LOGIN_OK;
 	else
 		out = check_hash(conf, login, &row, password);
 	/* A disabled account is refused only after the password was checked, as in Dovecot. */
@@ -204,6 +263,7 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 				out = PGD_LOGIN_NOMEM;
 		}
 	}
+	vcache_after(conf, login, &row, password, out);
 	pgd_row_free(&row);
 	return out;
 }

@@ -38,6 +38,7 @@ struct pgd_login {
 	char *stored;         /* the stored value the password matched; secret */
 	bool account_expired; /* what the row said, for acct_mgmt after authenticate */
 	bool password_expired;
+	bool cached;      /* the verified-login cache answered, without the slow hash */
 	char scheme[32];  /* scheme of the stored hash, when one was read */
 	char detail[256]; /* why, for the log line; never a secret */
 };

@@ -129,8 +129,9 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 	switch (out) {
 	case PGD_LOGIN_OK:
 		if (conf->debug)
-			pam_syslog(pamh, LOG_DEBUG, "%s ok for user=%s%s%s", op_names[op], u,
-			           login->scheme[0] != '\0' ? " scheme=" : "", login->scheme);
+			pam_syslog(pamh, LOG_DEBUG, "%s ok for user=%s%s%s%s", op_names[op], u,
+			           login->scheme[0] != '\0' ? " scheme=" : "", login->scheme,
+			           login->cached ? " (verify cache: no hash computed)" : "");
 		return PAM_SUCCESS;
 	case PGD_WRONG_PASSWORD:
 		log_failure(pamh, login->user, detail);

@@ -8,7 +8,13 @@
  *                          an empty pam_permit transaction, raw crypt_rn of the same stored
  *                          hash, and the raw warm libpq query loop (bench_raw, another process)
  *   pam_bench soak ...     N module logins only: resident memory over the run, database
- *                          connections opened during the first 10,000, descriptors
+ *                          connections opened during the first 10,000, descriptors; with
+ *                          --distinct K, users s0..s(K-1)@DOMAIN picked at random and the
+ *                          verified-login cache on (--extra-line sets its size)
+ *   pam_bench vcache ...   the verified-login cache, alternated: raw crypt_rn, a login with
+ *                          the cache off, a repeat login with it on, a first login with it on
+ *                          (user firstI@DOMAIN, a new I each time), a wrong password with it on
+ *                          and off (user wrong@DOMAIN)
  *
  * Database connections are counted from the server's log (log_connections), not guessed.
  * Each run writes OUT/LABEL.json and one latency file per arm (OUT/LABEL-ARM.lat, microseconds).
@@ -41,7 +47,8 @@ static const char *const arm_titles[NARMS] = {
 struct opts {
 	const char *module, *connect, *user, *password, *stored, *label, *out, *server_log;
 	const char *role, *raw, *cache_off_line, *permit;
-	long n, warmup;
+	const char *extra_line; /* soak: a conf line (or lines) more */
+	long n, warmup, distinct;
 	double time_limit;
 };
 
@@ -57,7 +64,10 @@ static void usage(void)
 	        "         --password PW --server-log FILE --out DIR --label NAME [-n N]\n"
 	        "         [--time-limit SECONDS] [--stored HASH --raw BENCH_RAW]\n"
 	        "         [--cache-off-line 'connection_cache = no'] [--role pgd_auth]\n"
-	        "         [--permit-module /PATH/pam_permit.so (absolute: kept loaded)]\n");
+	        "         [--permit-module /PATH/pam_permit.so (absolute: kept loaded)]\n"
+	        "       pam_bench vcache (the same) --stored HASH\n"
+	        "       pam_bench soak (the same) [--distinct K --extra-line 'verify_cache_size = "
+	        "1000']\n");
 	exit(2);
 }
 
@@ -77,6 +87,8 @@ static void parse(struct opts *o, int argc, char **argv)
 	                                         {"time-limit", required_argument, NULL, 't'},
 	                                         {"warmup", required_argument, NULL, 'w'},
 	                                         {"permit-module", required_argument, NULL, 'P'},
+	                                         {"distinct", required_argument, NULL, 'D'},
+	                                         {"extra-line", required_argument, NULL, 'E'},
 	                                         {NULL, 0, NULL, 0}};
 	int c;
 
@@ -133,6 +145,12 @@ static void parse(struct opts *o, int argc, char **argv)
 			break;
 		case 'n':
 			o->n = strtol(optarg, NULL, 10);
+			break;
+		case 'D':
+			o->distinct = strtol(optarg, NULL, 10);
+			break;
+		case 'E':
+			o->extra_line = optarg;
 			break;
 		default:
 			usage();
@@ -575,9 +593,15 @@ static int soak(const struct opts *o)
 	char path[512];
 	FILE *f, *series;
 
+	const char *domain = strchr(o->user, '@');
+	unsigned long long rnd = 0x9e3779b97f4a7c15ull;
+	char user[256];
+
 	bench_confdir_init(&cd);
 	bench_write_module_service(&cd, "pgd-on", o->module,
-	                           bench_write_conf(&cd, "on", o->connect, NULL));
+	                           bench_write_conf(&cd, "on", o->connect, o->extra_line));
+	if (o->distinct > 0 && domain == NULL)
+		bench_die("--distinct needs --user USER@DOMAIN");
 	snprintf(path, sizeof(path), "%s/%s-rss.dat", o->out, o->label);
 	series = fopen(path, "w");
 	if (series == NULL)
@@ -589,9 +613,19 @@ static int soak(const struct opts *o)
 	bench_logcount_init(&lc, o->server_log, o->role);
 	start = bench_now_us();
 	for (i = 0; i < o->n; i++) {
-		double t0 = bench_now_us();
-		int rc = bench_pam_login(cd.dir, "pgd-on", o->user, o->password, false, NULL);
+		double t0;
+		int rc;
 
+		if (o->distinct > 0) {
+			/* a fixed pseudo-random sequence: repeats, and more users than entries */
+			rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+			snprintf(user, sizeof(user), "s%llu%s",
+			         (rnd >> 33) % (unsigned long long)o->distinct, domain);
+		} else {
+			snprintf(user, sizeof(user), "%s", o->user);
+		}
+		t0 = bench_now_us();
+		rc = bench_pam_login(cd.dir, "pgd-on", user, o->password, false, NULL);
 		bench_samples_add(&lat, bench_now_us() - t0);
 		if (rc != PAM_SUCCESS)
 			bench_die("%s: login %ld failed: %s", o->label, i + 1,
@@ -627,13 +661,14 @@ static int soak(const struct opts *o)
 	fprintf(f, "{\n  \"label\": ");
 	bench_json_str(f, o->label);
 	fprintf(f,
-	        ",\n  \"mode\": \"soak\",\n  \"logins\": %ld,\n  \"seconds\": %.1f,\n"
+	        ",\n  \"mode\": \"soak\",\n  \"distinct_users\": %ld,\n  \"logins\": %ld,\n  "
+	        "\"seconds\": %.1f,\n"
 	        "  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
 	        "  \"db_connections_first_10000\": %ld,\n  \"db_connections\": %ld,\n"
 	        "  \"rss_warm_at\": %ld,\n  \"rss_warm_kib\": %ld,\n  \"rss_end_kib\": %ld,\n"
 	        "  \"rss_growth_kib\": %ld,\n  \"peak_rss_kib\": %ld,\n"
 	        "  \"fds_warm\": %d,\n  \"fds_end\": %d\n}\n",
-	        i, (bench_now_us() - start) / 1e6, (double)i / (bench_sum(&lat) / 1e6),
+	        o->distinct, i, (bench_now_us() - start) / 1e6, (double)i / (bench_sum(&lat) / 1e6),
 	        bench_quantile(&lat, 0.5), bench_quantile(&lat, 0.99), conns_first, conns, warm_at,
 	        rss_warm, rss_end, rss_end - rss_warm, bench_peak_rss_kib(), fds_warm, fds_end);
 	fclose(f);
@@ -655,6 +690,154 @@ static int soak(const struct opts *o)
 	return 0;
 }
 
+/* The verified-login cache's arms, alternated in one process (the same connection for all). */
+enum varm { V_CRYPT, V_OFF, V_REPEAT, V_FIRST, V_WRONG_ON, V_WRONG_OFF, NVARMS };
+
+static const char *const varm_names[NVARMS] = {"crypt",        "login-nocache", "repeat-cached",
+                                               "first-cached", "wrong-cached",  "wrong-nocache"};
+static const char *const varm_titles[NVARMS] = {
+    "raw crypt_rn of the stored hash", "login, verify cache off",
+    "repeat login, verify cache on",   "first login of a user, verify cache on",
+    "wrong password, verify cache on", "wrong password, verify cache off"};
+
+#define VCACHE_LINE "verify_cache_ttl = 3600\nverify_cache_size = 100000"
+
+static int vcache(const struct opts *o)
+{
+	struct bench_confdir cd;
+	struct bench_samples lat[NVARMS] = {{0}}, cpu[NVARMS] = {{0}};
+	struct crypt_data *crypt = calloc(1, sizeof(*crypt));
+	const char *domain = strchr(o->user, '@'), *s = o->stored;
+	char setting[512], user[256], wrong[256], path[512];
+	double start, r_repeat, r_first, r_off, r_wrong, r_wrong_crypt, c_repeat, c_wrong;
+	long i, first = 0;
+	FILE *f;
+
+	if (crypt == NULL || domain == NULL || s == NULL)
+		bench_die("vcache needs --user USER@DOMAIN and --stored HASH");
+	if (*s == '{' && strchr(s, '}') != NULL)
+		s = strchr(s, '}') + 1;
+	snprintf(setting, sizeof(setting), "%s", s);
+	snprintf(wrong, sizeof(wrong), "wrong%s", domain);
+	bench_confdir_init(&cd);
+	bench_write_module_service(&cd, "vc-on", o->module,
+	                           bench_write_conf(&cd, "vc-on", o->connect, VCACHE_LINE));
+	bench_write_module_service(&cd, "vc-off", o->module,
+	                           bench_write_conf(&cd, "vc-off", o->connect, NULL));
+	start = bench_now_us();
+	for (i = -o->warmup; i < o->n; i++) {
+		for (int k = 0; k < NVARMS; k++) {
+			enum varm a = (enum varm)(i % 2 == 0 ? k : NVARMS - 1 - k);
+			int rc = PAM_SUCCESS, want = PAM_SUCCESS;
+			const char *h;
+			double c0 = bench_cpu_us(), t0 = bench_now_us(), t1, c1;
+
+			switch (a) {
+			case V_CRYPT:
+				h = crypt_rn(o->password, setting, crypt, (int)sizeof(*crypt));
+				if (h == NULL || strcmp(h, setting) != 0)
+					bench_die("crypt_rn does not reproduce the stored hash");
+				break;
+			case V_OFF:
+				rc = bench_pam_login(cd.dir, "vc-off", o->user, o->password, false,
+				                     NULL);
+				break;
+			case V_REPEAT:
+				rc = bench_pam_login(cd.dir, "vc-on", o->user, o->password, false,
+				                     NULL);
+				break;
+			case V_FIRST:
+				snprintf(user, sizeof(user), "first%ld%s", first++, domain);
+				c0 = bench_cpu_us();
+				t0 = bench_now_us();
+				rc = bench_pam_login(cd.dir, "vc-on", user, o->password, false,
+				                     NULL);
+				break;
+			case V_WRONG_ON:
+			case V_WRONG_OFF:
+				want = PAM_AUTH_ERR;
+				rc = bench_pam_login(cd.dir, a == V_WRONG_ON ? "vc-on" : "vc-off",
+				                     wrong, "not the password", true, NULL);
+				break;
+			case NVARMS:
+				break;
+			}
+			t1 = bench_now_us();
+			c1 = bench_cpu_us();
+			if (rc != want)
+				bench_die("%s: %s: %s", o->label, varm_names[a],
+				          pam_strerror(NULL, rc));
+			if (i >= 0) {
+				bench_samples_add(&lat[a], t1 - t0);
+				bench_samples_add(&cpu[a], c1 - c0);
+			}
+		}
+		if ((bench_now_us() - start) / 1e6 > o->time_limit) {
+			fprintf(stderr, "%s: time limit reached after %ld iterations\n", o->label,
+			        i + 1);
+			i++;
+			break;
+		}
+	}
+	r_repeat = ratio_median(&lat[V_REPEAT], &lat[V_CRYPT]);
+	r_first = ratio_median(&lat[V_FIRST], &lat[V_CRYPT]);
+	r_off = ratio_median(&lat[V_OFF], &lat[V_CRYPT]);
+	r_wrong = ratio_median(&lat[V_WRONG_ON], &lat[V_WRONG_OFF]);
+	r_wrong_crypt = ratio_median(&lat[V_WRONG_ON], &lat[V_CRYPT]);
+	/* CPU time of this process: what the login computes, not the server nor the waiting */
+	c_repeat = ratio_median(&cpu[V_REPEAT], &cpu[V_CRYPT]);
+	c_wrong = ratio_median(&cpu[V_WRONG_ON], &cpu[V_WRONG_OFF]);
+
+	snprintf(path, sizeof(path), "%s/%s.json", o->out, o->label);
+	f = fopen(path, "w");
+	if (f == NULL)
+		bench_die("cannot write %s", path);
+	fprintf(f, "{\n  \"label\": ");
+	bench_json_str(f, o->label);
+	fprintf(f, ",\n  \"mode\": \"vcache\",\n  \"iterations\": %zu,\n", lat[V_CRYPT].n);
+	print_json_num(f, "repeat_cached_over_crypt", r_repeat, false);
+	print_json_num(f, "first_cached_over_crypt", r_first, false);
+	print_json_num(f, "nocache_over_crypt", r_off, false);
+	print_json_num(f, "wrong_cached_over_wrong_nocache", r_wrong, false);
+	print_json_num(f, "wrong_cached_over_crypt", r_wrong_crypt, false);
+	print_json_num(f, "cpu_repeat_cached_over_crypt", c_repeat, false);
+	print_json_num(f, "cpu_wrong_cached_over_wrong_nocache", c_wrong, false);
+	fprintf(f, "  \"arms\": {\n");
+	for (int a = 0; a < NVARMS; a++)
+		fprintf(f,
+		        "    \"%s\": {\"title\": \"%s\", \"n\": %zu, \"p50_us\": %.2f, "
+		        "\"p99_us\": %.2f, \"cpu_p50_us\": %.2f}%s\n",
+		        varm_names[a], varm_titles[a], lat[a].n, bench_quantile(&lat[a], 0.5),
+		        bench_quantile(&lat[a], 0.99), bench_quantile(&cpu[a], 0.5),
+		        a == NVARMS - 1 ? "" : ",");
+	fprintf(f, "  }\n}\n");
+	fclose(f);
+
+	printf("\n%s: %zu alternated iterations\n", o->label, lat[V_CRYPT].n);
+	printf("| arm | n | p50 ms | p99 ms | median ratio to crypt_rn | in CPU time |\n"
+	       "|---|---:|---:|---:|---:|---:|\n");
+	for (int a = 0; a < NVARMS; a++) {
+		printf("| %s | %zu | %.3f | %.3f | %.3f | %.3f |\n", varm_titles[a], lat[a].n,
+		       bench_quantile(&lat[a], 0.5) / 1e3, bench_quantile(&lat[a], 0.99) / 1e3,
+		       ratio_median(&lat[a], &lat[V_CRYPT]), ratio_median(&cpu[a], &cpu[V_CRYPT]));
+		snprintf(path, sizeof(path), "%s/%s-%s.lat", o->out, o->label, varm_names[a]);
+		bench_samples_write(&lat[a], path);
+	}
+	printf("repeat login, cache on / crypt_rn: %.3f (target <= 0.3)\n", r_repeat);
+	printf("first login, cache on / crypt_rn: %.3f; login, cache off / crypt_rn: %.3f\n",
+	       r_first, r_off);
+	printf("wrong password, cache on / cache off: %.3f (target >= 0.95)\n", r_wrong);
+	printf("in CPU time of this process: repeat / crypt_rn %.3f, wrong on / off %.3f\n",
+	       c_repeat, c_wrong);
+	for (int a = 0; a < NVARMS; a++) {
+		bench_samples_free(&lat[a]);
+		bench_samples_free(&cpu[a]);
+	}
+	free(crypt);
+	bench_confdir_free(&cd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -670,5 +853,7 @@ int main(int argc, char **argv)
 		return compare(&o);
 	if (strcmp(mode, "soak") == 0)
 		return soak(&o);
+	if (strcmp(mode, "vcache") == 0)
+		return vcache(&o);
 	usage();
 }

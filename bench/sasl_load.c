@@ -10,6 +10,11 @@
  *             [--timeout S] [--expect-no]
  * With --expect-no (a frozen database) every answer should be NO; their latency is reported
  * (no_p50_us, no_max_us) and a request with no answer within --timeout counts as an error.
+ *
+ * With --users N --mix R,W,F (percent): a request is, R% of the time, USER0..USER(N-1) (--user
+ * is the prefix) picked at random with the right password; W% a user never seen before
+ * (new0, new1, ... in the realm); the rest a random USERi with a wrong password, which must be
+ * answered NO. A wrong answer either way counts in "mismatched" and fails the run.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +34,11 @@ struct opts {
 	const char *socket, *user, *realm, *service, *password, *out, *label;
 	int clients, workers;
 	double seconds, warmup, timeout;
+	long users;              /* 0: every request is --user with --password */
+	int mix_repeat, mix_new; /* percent; the rest of the requests are wrong passwords */
 };
+
+static long new_users; /* users introduced so far by the mix (atomic) */
 
 struct client {
 	const struct opts *o;
@@ -38,7 +47,8 @@ struct client {
 	size_t reqlen;
 	double measure_from, stop_at;
 	struct bench_samples lat, lat_no; /* answered OK, answered NO */
-	long ok, no, errors;
+	long ok, no, errors, mismatched;
+	unsigned long long rnd;
 };
 
 static bool put(unsigned char *buf, size_t *len, size_t cap, const char *s)
@@ -95,13 +105,45 @@ out:
 	return result;
 }
 
+/* The next request of the mix into c->req; returns the answer it must get (1 OK, 0 NO). */
+static int mix_request(struct client *c)
+{
+	const struct opts *o = c->o;
+	char user[256];
+	const char *password = o->password;
+	int pick, want = 1;
+
+	c->rnd = c->rnd * 6364136223846793005ull + 1442695040888963407ull;
+	pick = (int)((c->rnd >> 33) % 100);
+	c->rnd = c->rnd * 6364136223846793005ull + 1442695040888963407ull;
+	if (pick < o->mix_repeat) {
+		snprintf(user, sizeof(user), "%s%llu", o->user,
+		         (c->rnd >> 33) % (unsigned long long)o->users);
+	} else if (pick < o->mix_repeat + o->mix_new) {
+		snprintf(user, sizeof(user), "new%ld",
+		         __atomic_fetch_add(&new_users, 1, __ATOMIC_RELAXED));
+	} else {
+		snprintf(user, sizeof(user), "%s%llu", o->user,
+		         (c->rnd >> 33) % (unsigned long long)o->users);
+		password = "not the password";
+		want = 0;
+	}
+	c->reqlen = 0;
+	if (!put(c->req, &c->reqlen, sizeof(c->req), user) ||
+	    !put(c->req, &c->reqlen, sizeof(c->req), password) ||
+	    !put(c->req, &c->reqlen, sizeof(c->req), o->service) ||
+	    !put(c->req, &c->reqlen, sizeof(c->req), o->realm))
+		bench_die("request too long");
+	return want;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
 
 	for (;;) {
 		double t0 = bench_now_us(), t1;
-		int r;
+		int r, want = c->o->users > 0 ? mix_request(c) : -1;
 
 		if (t0 >= c->stop_at)
 			break;
@@ -109,6 +151,8 @@ static void *client_main(void *arg)
 		t1 = bench_now_us();
 		if (t0 < c->measure_from)
 			continue;
+		if (want >= 0 && r >= 0 && r != want)
+			c->mismatched++;
 		if (r == 1) {
 			c->ok++;
 			bench_samples_add(&c->lat, t1 - t0);
@@ -144,6 +188,8 @@ int main(int argc, char **argv)
 	                                         {"workers", required_argument, NULL, 'W'},
 	                                         {"timeout", required_argument, NULL, 'T'},
 	                                         {"expect-no", no_argument, NULL, 'N'},
+	                                         {"users", required_argument, NULL, 'U'},
+	                                         {"mix", required_argument, NULL, 'M'},
 	                                         {NULL, 0, NULL, 0}};
 	struct opts o = {.service = "imap",
 	                 .realm = "",
@@ -154,7 +200,7 @@ int main(int argc, char **argv)
 	struct bench_samples all = {0}, all_no = {0};
 	bool expect_no = false;
 	struct client *cs;
-	long ok = 0, no = 0, errors = 0;
+	long ok = 0, no = 0, errors = 0, mismatched = 0;
 	double start, measured;
 	char path[512];
 	FILE *f;
@@ -201,6 +247,14 @@ int main(int argc, char **argv)
 		case 'N':
 			expect_no = true;
 			break;
+		case 'U':
+			o.users = strtol(optarg, NULL, 10);
+			break;
+		case 'M':
+			if (sscanf(optarg, "%d,%d", &o.mix_repeat, &o.mix_new) != 2 ||
+			    o.mix_repeat < 0 || o.mix_new < 0 || o.mix_repeat + o.mix_new > 100)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -216,6 +270,7 @@ int main(int argc, char **argv)
 		struct client *cl = &cs[i];
 
 		cl->o = &o;
+		cl->rnd = 0x9e3779b97f4a7c15ull * (unsigned long long)(i + 1);
 		if (!put(cl->req, &cl->reqlen, sizeof(cl->req), o.user) ||
 		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.password) ||
 		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.service) ||
@@ -231,6 +286,7 @@ int main(int argc, char **argv)
 		ok += cs[i].ok;
 		no += cs[i].no;
 		errors += cs[i].errors;
+		mismatched += cs[i].mismatched;
 		for (size_t k = 0; k < cs[i].lat.n; k++)
 			bench_samples_add(&all, cs[i].lat.v[k]);
 		for (size_t k = 0; k < cs[i].lat_no.n; k++)
@@ -256,12 +312,15 @@ int main(int argc, char **argv)
 	        ",\n  \"mode\": \"saslauthd\",\n  \"workers\": %d,\n  \"clients\": %d,\n"
 	        "  \"seconds\": %.1f,\n  \"ok\": %ld,\n  \"no\": %ld,\n  \"errors\": %ld,\n"
 	        "  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
-	        "  \"no_p50_us\": %.2f,\n  \"no_max_us\": %.2f\n}\n",
+	        "  \"no_p50_us\": %.2f,\n  \"no_max_us\": %.2f,\n  \"users\": %ld,\n"
+	        "  \"mix_repeat\": %d,\n  \"mix_new\": %d,\n  \"new_users\": %ld,\n"
+	        "  \"answers_per_s\": %.1f,\n  \"mismatched\": %ld\n}\n",
 	        o.workers, o.clients, measured, ok, no, errors, (double)ok / measured,
 	        all.n > 0 ? bench_quantile(&all, 0.5) : 0.0,
 	        all.n > 0 ? bench_quantile(&all, 0.99) : 0.0,
 	        all_no.n > 0 ? bench_quantile(&all_no, 0.5) : 0.0,
-	        all_no.n > 0 ? bench_quantile(&all_no, 1.0) : 0.0);
+	        all_no.n > 0 ? bench_quantile(&all_no, 1.0) : 0.0, o.users, o.mix_repeat, o.mix_new,
+	        new_users, (double)(ok + no) / measured, mismatched);
 	fclose(f);
 	printf("\n%s: saslauthd -n %d, %d clients, %.0f s: %.0f logins/s, p50 %.3f ms, p99 %.3f "
 	       "ms (OK %ld, NO %ld, errors %ld)\n",
@@ -273,6 +332,13 @@ int main(int argc, char **argv)
 	bench_samples_free(&all);
 	bench_samples_free(&all_no);
 	free(cs);
+	if (o.users > 0) {
+		printf("  mix %d/%d/%d over %ld users: %.0f answers/s, %ld new users, %ld wrong "
+		       "answers\n",
+		       o.mix_repeat, o.mix_new, 100 - o.mix_repeat - o.mix_new, o.users,
+		       (double)(ok + no) / measured, new_users, mismatched);
+		return ok > 0 && errors == 0 && mismatched == 0 ? 0 : 1;
+	}
 	if (expect_no)
 		return no > 0 && ok == 0 && errors == 0 ? 0 : 1;
 	return ok > 0 && no == 0 && errors == 0 ? 0 : 1;

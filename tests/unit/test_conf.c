@@ -57,6 +57,12 @@ static const char *field_text(const struct pgd_conf *c, const char *field, char 
 		snprintf(buf, n, "%lu", c->max_argon2_ops);
 	else if (strcmp(field, "query_timeout") == 0)
 		snprintf(buf, n, "%lu", c->query_timeout);
+	else if (strcmp(field, "verify_cache_ttl") == 0)
+		snprintf(buf, n, "%lu", c->verify_cache_ttl);
+	else if (strcmp(field, "verify_cache_size") == 0)
+		snprintf(buf, n, "%lu", c->verify_cache_size);
+	else if (strcmp(field, "update_connect") == 0)
+		return c->update_connect;
 	else if (strcmp(field, "connection_cache") == 0)
 		snprintf(buf, n, "%s", c->connection_cache ? "yes" : "no");
 	else if (strcmp(field, "flags") == 0)
@@ -187,6 +193,18 @@ static const struct parse_case parse_cases[] = {
               "connection_cache: expected yes or no", NULL),
     PARSE_BAD("query_timeout: zero", "query_timeout = 0\n", "query_timeout", NULL),
     PARSE_BAD("query_timeout: above 300", "query_timeout = 301\n", "query_timeout", NULL),
+    PARSE_OK("verify cache and update_connect defaults", "", {"verify_cache_ttl", "0"},
+             {"verify_cache_size", "1000"}, {"update_connect", NULL}),
+    PARSE_OK("verify cache and update_connect keys",
+             "verify_cache_ttl = 86400\nverify_cache_size = 100000\n"
+             "update_connect = host=db1 target_session_attrs=read-write\n",
+             {"verify_cache_ttl", "86400"}, {"verify_cache_size", "100000"},
+             {"update_connect", "host=db1 target_session_attrs=read-write"}),
+    PARSE_BAD("verify_cache_ttl: above 86400", "verify_cache_ttl = 86401\n", "verify_cache_ttl",
+              NULL),
+    PARSE_BAD("verify_cache_size: zero", "verify_cache_size = 0\n", "verify_cache_size", NULL),
+    PARSE_BAD("verify_cache_size: above 100000", "verify_cache_size = 100001\n",
+              "verify_cache_size", NULL),
     PARSE_OK("range edges", "max_crypt_rounds = 999999999\nmax_bcrypt_cost = 4\n",
              {"max_crypt_rounds", "999999999"}, {"max_bcrypt_cost", "4"}),
     PARSE_OK("empty file", "", {"driver", NULL}),
@@ -415,6 +433,11 @@ static const struct load_case load_cases[] = {
     LOAD_BAD("connect= refused as an argument",
              ARGS("conf=@D/good.conf", "connect=host=evil password=ARGV-SECRET"),
              "connect= is refused as a module argument", NULL),
+    LOAD_BAD("update_connect= refused as an argument",
+             ARGS("conf=@D/good.conf", "update_connect=host=evil password=ARGV-SECRET"),
+             "update_connect= is refused as a module argument", NULL),
+    LOAD_OK("verify_cache_ttl as an argument", ARGS("conf=@D/good.conf", "verify_cache_ttl=60"),
+            {"verify_cache_ttl", "60"}),
     LOAD_BAD("unknown argument names only its key",
              ARGS("conf=@D/good.conf", "password=ARGV-SECRET"),
              "unknown module argument 'password'", NULL),

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The verified-login cache (verify_cache_ttl) through the real libpam (under pam_wrapper)
+ * against the test's PostgreSQL, with a table of its own: a password or nologin changed in the
+ * database is seen at the very next login, a wrong password is never remembered and drops the
+ * user's entry, nologin / allow_nets / expiry apply as always, the debug line says when the
+ * cache answered, and a conf without the key never uses it.
+ *
+ * Environment: as test_pam (PGD_MODULE, PGD_TEST_ADMIN, PGD_TEST_CONNINFO,
+ * PAM_WRAPPER_SERVICE_DIR).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <security/pam_appl.h>
+
+#include "hash.h"
+#include "pam_test_util.h"
+
+#define PW_QUERY                                                                                   \
+	"password_query = SELECT userid AS user, password, "                                       \
+	"CASE WHEN NOT active THEN 'y' END AS nologin, nets AS allow_nets, "                       \
+	"expired AS account_expired FROM cache_users WHERE userid = '%n'\n"
+#define UPDATE_QUERY                                                                               \
+	"password_update_query = UPDATE cache_users SET password = %{hash} WHERE userid = '%n'\n"
+#define BASE "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY UPDATE_QUERY
+#define HIT "(verify cache"
+
+static const struct {
+	const char *name;
+	const char *conf;
+} services[] = {
+    {"vcache", BASE "verify_cache_ttl = 3600\n"},
+    {"vcache-rehash", BASE "verify_cache_ttl = 3600\nrehash = yes\n"},
+    {"vcache-off", BASE},
+};
+
+static PGconn *admin;
+
+static void sql(const char *text)
+{
+	PGresult *res = PQexec(admin, text);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", text, PQerrorMessage(admin));
+	PQclear(res);
+}
+
+/* Sets userid's stored value to a fresh hash of password in scheme (cheap rounds). */
+static void set_password(const char *userid, const char *scheme, const char *password)
+{
+	char *stored = NULL;
+	const char *params[2];
+	PGresult *res;
+
+	/* cheap rounds for the SHA-crypt schemes; the others take none */
+	assert_int_equal(
+	    pgd_hash_generate(scheme, password, strstr(scheme, "SHA") != NULL ? 1000 : 0, &stored),
+	    PGD_HASH_MATCH);
+	params[0] = stored;
+	params[1] = userid;
+	res = PQexecParams(admin,
+	                   "INSERT INTO cache_users (userid, password) VALUES ($2, $1) "
+	                   "ON CONFLICT (userid) DO UPDATE SET password = $1",
+	                   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fail_msg("set_password: %s", PQerrorMessage(admin));
+	PQclear(res);
+	free(stored);
+}
+
+static char *column(const char *userid, const char *col)
+{
+	char q[256];
+	PGresult *res;
+	char *v;
+
+	snprintf(q, sizeof(q), "SELECT %s FROM cache_users WHERE userid = '%s'", col, userid);
+	res = PQexec(admin, q);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		fail_msg("%s: %s", q, PQerrorMessage(admin));
+	v = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	assert_non_null(v);
+	return v;
+}
+
+/* One authenticate; *cached (may be NULL) tells whether the cache answered. */
+static int auth(const char *service, const char *user, const char *password, bool *cached)
+{
+	char *log = NULL;
+	int rc = pgd_test_login(service, user, password, PAMTEST_AUTHENTICATE, &log);
+
+	if (cached != NULL)
+		*cached = strstr(log, HIT) != NULL;
+	/* whatever happened, the password is not in the log */
+	if (password[0] != '\0' && strstr(log, password) != NULL)
+		fail_msg("the password is in the log: %s", log);
+	free(log);
+	return rc;
+}
+
+static void test_repeat_login_is_answered_by_the_cache(void **state)
+{
+	bool cached;
+
+	(void)state;
+	set_password("repeat", "SHA512-CRYPT", "repeat pw");
+	assert_int_equal(auth("vcache", "repeat", "repeat pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vcache", "repeat", "repeat pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	assert_int_equal(auth("vcache", "repeat", "repeat pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	/* the name as the client typed it is part of what was verified */
+	assert_int_equal(auth("vcache", "REPEAT", "repeat pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	/* without the key, never */
+	assert_int_equal(auth("vcache-off", "repeat", "repeat pw", &cached), PAM_SUCCESS);
+	assert_int_equal(auth("vcache-off", "repeat", "repeat pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+}
+
+/* 100 password changes in the database: the old password never works after its change. */
+static void test_password_change_is_seen_at_the_next_login(void **state)
+{
+	char old_pw[32], new_pw[32];
+	int stale = 0, hits = 0;
+	bool cached;
+
+	(void)state;
+	snprintf(old_pw, sizeof(old_pw), "change pw 0");
+	set_password("changer", "SHA512-CRYPT", old_pw);
+	for (int i = 1; i <= 100; i++) {
+		/* remembered: the second login is the cache's */
+		assert_int_equal(auth("vcache", "changer", old_pw, NULL), PAM_SUCCESS);
+		assert_int_equal(auth("vcache", "changer", old_pw, &cached), PAM_SUCCESS);
+		hits += cached;
+		snprintf(new_pw, sizeof(new_pw), "change pw %d", i);
+		set_password("changer", "SHA512-CRYPT", new_pw);
+		if (auth("vcache", "changer", old_pw, NULL) != PAM_AUTH_ERR)
+			stale++;
+		snprintf(old_pw, sizeof(old_pw), "%s", new_pw);
+	}
+	assert_int_equal(stale, 0);
+	assert_int_equal(hits, 100);
+	/* the same password stored again under a new salt: another stored value, a miss */
+	assert_int_equal(auth("vcache", "changer", old_pw, NULL), PAM_SUCCESS);
+	set_password("changer", "SHA512-CRYPT", old_pw);
+	assert_int_equal(auth("vcache", "changer", old_pw, &cached), PAM_SUCCESS);
+	assert_false(cached);
+}
+
+/* 100 times: nologin set in the database refuses the very next login, cache or not. */
+static void test_nologin_is_seen_at_the_next_login(void **state)
+{
+	int stale = 0, hits = 0;
+	bool cached;
+
+	(void)state;
+	set_password("toggled", "SHA512-CRYPT", "toggled pw");
+	for (int i = 0; i < 100; i++) {
+		sql("UPDATE cache_users SET active = true WHERE userid = 'toggled'");
+		assert_int_equal(auth("vcache", "toggled", "toggled pw", NULL), PAM_SUCCESS);
+		assert_int_equal(auth("vcache", "toggled", "toggled pw", &cached), PAM_SUCCESS);
+		hits += cached;
+		sql("UPDATE cache_users SET active = false WHERE userid = 'toggled'");
+		if (auth("vcache", "toggled", "toggled pw", NULL) != PAM_AUTH_ERR)
+			stale++;
+	}
+	assert_int_equal(stale, 0);
+	/* the refused login dropped the entry: each round's second login was a hit again only
+	 * because its first one verified afresh */
+	assert_int_equal(hits, 100);
+	sql("UPDATE cache_users SET active = true WHERE userid = 'toggled'");
+	assert_int_equal(auth("vcache", "toggled", "toggled pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+}
+
+static void test_wrong_password_is_never_remembered_and_drops_the_entry(void **state)
+{
+	bool cached;
+
+	(void)state;
+	set_password("wrongful", "SHA512-CRYPT", "right pw");
+	/* a wrong password first: nothing remembered, the right one then pays the hash */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(auth("vcache", "wrongful", "wrong pw", &cached), PAM_AUTH_ERR);
+	assert_false(cached);
+	assert_int_equal(auth("vcache", "wrongful", "right pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vcache", "wrongful", "right pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	/* near misses of a remembered password are wrong */
+	assert_int_equal(auth("vcache", "wrongful", "right p", NULL), PAM_AUTH_ERR);
+	assert_int_equal(auth("vcache", "wrongful", "right pw ", NULL), PAM_AUTH_ERR);
+	assert_int_equal(auth("vcache", "wrongful", "Right pw", NULL), PAM_AUTH_ERR);
+	/* the failures dropped the entry */
+	assert_int_equal(auth("vcache", "wrongful", "right pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	/* another user's password does not open this one */
+	set_password("other", "SHA512-CRYPT", "other pw");
+	assert_int_equal(auth("vcache", "other", "other pw", NULL), PAM_SUCCESS);
+	assert_int_equal(auth("vcache", "wrongful", "other pw", NULL), PAM_AUTH_ERR);
+}
+
+static void test_allow_nets_and_expiry_apply_to_a_cached_login(void **state)
+{
+	const char *answers[] = {"nets pw", NULL};
+	struct pamtest_conv_data conv = {.in_echo_off = answers};
+	bool cached;
+
+	(void)state;
+	set_password("netted", "SHA512-CRYPT", "nets pw");
+	assert_int_equal(auth("vcache", "netted", "nets pw", NULL), PAM_SUCCESS);
+	assert_int_equal(auth("vcache", "netted", "nets pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	/* allow_nets set now: no PAM_RHOST is outside it */
+	sql("UPDATE cache_users SET nets = '192.0.2.0/24' WHERE userid = 'netted'");
+	assert_int_equal(auth("vcache", "netted", "nets pw", NULL), PAM_AUTH_ERR);
+	sql("UPDATE cache_users SET nets = NULL WHERE userid = 'netted'");
+	assert_int_equal(auth("vcache", "netted", "nets pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vcache", "netted", "nets pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	/* expired now: acct_mgmt after a cached authenticate says so */
+	sql("UPDATE cache_users SET expired = true WHERE userid = 'netted'");
+	{
+		struct pam_testcase tests[] = {
+		    pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		    pam_test(PAMTEST_ACCOUNT, PAM_ACCT_EXPIRED),
+		};
+
+		assert_int_equal(run_pamtest("vcache", "netted", &conv, tests, NULL),
+		                 PAMTEST_ERR_OK);
+	}
+}
+
+/* A rehash changes the stored value: the next login misses, the one after hits. */
+static void test_rehash_then_cache(void **state)
+{
+	char *before, *after;
+	bool cached;
+
+	(void)state;
+	set_password("weak", "MD5-CRYPT", "weak pw");
+	before = column("weak", "password");
+	assert_int_equal(auth("vcache-rehash", "weak", "weak pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	after = column("weak", "password");
+	assert_string_not_equal(before, after);
+	assert_true(strncmp(after, "{SHA512-CRYPT}", 14) == 0);
+	assert_int_equal(auth("vcache-rehash", "weak", "weak pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vcache-rehash", "weak", "weak pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	/* the hit knew the scheme: no second rehash of a strong hash */
+	free(before);
+	before = after;
+	after = column("weak", "password");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+/* An OTP value is good once: never remembered, so every login verifies it in full. */
+static void test_otp_is_never_remembered(void **state)
+{
+	bool cached;
+
+	(void)state;
+	set_password("onetime", "OTP", "otp pw");
+	assert_int_equal(auth("vcache", "onetime", "otp pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vcache", "onetime", "otp pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
+	if (PQstatus(admin) != CONNECTION_OK)
+		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
+	sql("DROP TABLE IF EXISTS cache_users");
+	sql("CREATE TABLE cache_users (userid text PRIMARY KEY, password text, "
+	    "active boolean NOT NULL DEFAULT true, expired boolean NOT NULL DEFAULT false, "
+	    "nets text)");
+	sql("GRANT SELECT, UPDATE ON cache_users TO PUBLIC");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sql("DROP TABLE IF EXISTS cache_users");
+	PQfinish(admin);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_repeat_login_is_answered_by_the_cache),
+	    cmocka_unit_test(test_password_change_is_seen_at_the_next_login),
+	    cmocka_unit_test(test_nologin_is_seen_at_the_next_login),
+	    cmocka_unit_test(test_wrong_password_is_never_remembered_and_drops_the_entry),
+	    cmocka_unit_test(test_allow_nets_and_expiry_apply_to_a_cached_login),
+	    cmocka_unit_test(test_rehash_then_cache),
+	    cmocka_unit_test(test_otp_is_never_remembered),
+	};
+
+	(void)argc;
+	if (getenv("PGD_TEST_CHILD") == NULL) {
+		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+			pgd_test_write_service(services[i].name, "debug", services[i].conf, 0600,
+			                       0);
+		return pgd_test_run_in_child(argv);
+	}
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#ifndef PGD_VERIFY_CACHE_H
+#define PGD_VERIFY_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * The verified-login cache (verify_cache_ttl, verify_cache_size): per process, off unless a
+ * conf sets a TTL. An entry says "this password verified against this stored value for this
+ * user, under these verification rules" as an HMAC-SHA-256 with a key drawn from getrandom
+ * for this process; it never holds the password nor an unkeyed hash of it. The query still
+ * runs at every login: a changed stored value (password changed, rehashed) no longer matches.
+ *
+ * Thread-safe (one mutex). A fork()ed child finds an empty cache and draws its own key. At
+ * most size entries: the oldest is evicted. Entries are wiped on eviction and at exit.
+ */
+
+/* What one verification depends on; every field is covered by the MAC, length-prefixed. */
+struct pgd_vcache_login {
+	const char *user;     /* the canonical name */
+	const char *stored;   /* the stored value from the row */
+	const char *rules;    /* what else changes the verdict: default scheme, caps, login name */
+	const char *password; /* never kept */
+};
+
+/*
+ * True when a remembered, unexpired (younger than ttl_sec) entry of login->user has the MAC of
+ * this login; scheme (schemelen bytes) then gets the scheme the full verification reported.
+ * size is the capacity the conf asks for (a different one empties the cache). False when
+ * ttl_sec is 0, or no key could be drawn.
+ */
+bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_vcache_login *login,
+                    char *scheme, size_t schemelen);
+
+/* Remembers that login verified (after the full hash said so), replacing the user's entry. */
+void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
+                         const struct pgd_vcache_login *login, const char *scheme);
+
+/* Drops the entry of user (canonical name), if any: after a failed login. */
+void pgd_vcache_forget(const char *user);
+
+/* Live entries (expired ones included until evicted or replaced); for the tests. */
+size_t pgd_vcache_count(void);
+
+#endif

@@ -196,6 +196,30 @@ static bool is_crypt_scheme(const char *scheme)
 	return false;
 }
 
+/*
+ * Does a crypt value carry its whole checksum? crypt() of a bare setting ("$6$salt") gives a
+ * longer string that no stored value equals: the module answers "wrong password" to every
+ * password. Values of other forms are not judged here.
+ */
+static bool crypt_complete(const char *v)
+{
+	static const struct {
+		const char *prefix;
+		size_t checksum;
+	} forms[] = {{"$1$", 22}, {"$5$", 43}, {"$6$", 86}};
+	const char *last = strrchr(v, '$');
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strncmp(v, forms[i].prefix, 3) == 0)
+			return last != NULL && last > v + 2 &&
+			       strlen(last + 1) == forms[i].checksum;
+	if (strncmp(v, "$2", 2) == 0)
+		return strlen(v) == 60;
+	if (v[0] != '$' && v[0] != '_')
+		return strlen(v) == 13; /* traditional DES */
+	return true;
+}
+
 /* rehash's rule (change.c): another scheme, or the same one at a lower cost, is weaker. */
 static bool weaker(const struct pgd_conf *conf, const char *scheme, unsigned long cost)
 {
@@ -265,6 +289,10 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 	}
 	if (cost != 0 && cap != 0 && cost > cap) {
 		decide(job, CLS_REFUSED, detail, NULL);
+		return;
+	}
+	if (is_crypt_scheme(info.scheme) && !crypt_complete(value)) {
+		decide(job, CLS_REFUSED, "no full checksum (no password matches): ", info.scheme);
 		return;
 	}
 	job->upgradable = weaker(conf, info.scheme, cost);

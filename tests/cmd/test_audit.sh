@@ -57,6 +57,7 @@ INSERT INTO audit_users (userid, domain, password, nologin, reason, account_expi
   ('rnull', 'example.org', NULL, NULL, NULL, NULL),
   ('rempty', 'example.org', '', NULL, NULL, NULL),
   ('rmalformed', 'example.org', '{SHA512-CRYPT}not a crypt value at all', NULL, NULL, NULL),
+  ('rtrunc', 'example.org', '{SHA512-CRYPT}\$6\$saltonly', NULL, NULL, NULL),
   ('rhex', 'example.org', '{PLAIN-MD5}zz-not-hex-nor-base64-zz', NULL, NULL, NULL),
   ('runknown', 'example.org', '{NOPE-CRYPT}unknownvalue', NULL, NULL, NULL),
   ('rcostly', 'example.org', '$sha512_costly', NULL, NULL, NULL),
@@ -131,11 +132,11 @@ PY
 	); then ok "$1"; else not_ok "$1"; sed 's/^/# /' <<<"$out"; fi
 }
 check_json "JSON: every listed user in exactly one class" "$work/json.out" '
-want(j["users"] == 19, "users %r" % j["users"])
+want(j["users"] == 20, "users %r" % j["users"])
 want(sum(j["classes"].values()) == j["users"], "classes do not add up: %r" % j["classes"])
 want(j["unnamed_rows"] == 1, "unnamed rows %r" % j["unnamed_rows"])'
 check_json "JSON: class counts" "$work/json.out" '
-want(j["classes"] == {"verify": 3, "weak": 2, "refused": 7, "disabled": 3, "unreachable": 4}, repr(j["classes"]))'
+want(j["classes"] == {"verify": 3, "weak": 2, "refused": 8, "disabled": 3, "unreachable": 4}, repr(j["classes"]))'
 check_json "JSON: verify per scheme with cost" "$work/json.out" '
 d = j["details"]["verify"]
 want(d == {"SHA512-CRYPT (rounds 5000)": 1, "BLF-CRYPT (cost 10)": 1, "SSHA512": 1}, repr(d))'
@@ -146,6 +147,7 @@ d = j["details"]["refused"]
 want(d.get("NULL stored password") == 1 and d.get("empty stored password") == 1, repr(d))
 want(d.get("malformed value: SHA512-CRYPT") == 1 and d.get("malformed value: PLAIN-MD5") == 1, repr(d))
 want(d.get("unknown scheme") == 1, repr(d))
+want(d.get("no full checksum (no password matches): SHA512-CRYPT") == 1, repr(d))
 want(d.get("above max_crypt_rounds 1000000") == 1 and d.get("above max_bcrypt_cost 14") == 1, repr(d))'
 check_json "JSON: disabled, the boolean false trap named" "$work/json.out" '
 d = j["details"]["disabled"]
@@ -155,7 +157,7 @@ d = j["details"]["unreachable"]
 want(d == {"no row": 1, "several rows": 1, "name refused before the query": 2}, repr(d))'
 check_json "JSON: schemes" "$work/json.out" '
 s = j["schemes"]
-want(s.get("SHA512-CRYPT") == 6 and s.get("BLF-CRYPT") == 2 and s.get("MD5-CRYPT") == 1, repr(s))'
+want(s.get("SHA512-CRYPT") == 7 and s.get("BLF-CRYPT") == 2 and s.get("MD5-CRYPT") == 1, repr(s))'
 check_json "JSON: examples are login names, control bytes escaped" "$work/json.out" '
 e = j["examples"]
 want("v1@example.org" in e["verify"], repr(e["verify"]))
@@ -164,7 +166,7 @@ want(any(x.startswith("esc\\\\x07") for x in e["unreachable"]), repr(e["unreacha
 want(not any("\x07" in x for c in e.values() for x in c), "a raw control byte")
 want(j["upgradable"] == 4 and j["rehash"] is False, "upgradable %r" % j["upgradable"])'
 
-if grep -q '^verdict: 14 of 19 users cannot log in (7 refused, 3 disabled, 4 unreachable)$' "$work/text.out" &&
+if grep -q '^verdict: 15 of 20 users cannot log in (8 refused, 3 disabled, 4 unreachable)$' "$work/text.out" &&
 	grep -q '^refused *1  above max_crypt_rounds 1000000$' "$work/text.out" &&
 	grep -q '^weak *1  MD5-CRYPT$' "$work/text.out" &&
 	grep -q '^disabled: ' "$work/text.out"; then
@@ -246,7 +248,7 @@ else
 fi
 if command -v script >/dev/null; then
 	script -qec "$PGD_TOOL audit -c $work/all.conf" /dev/null >"$work/tty.log" 2>&1 </dev/null
-	if grep -q '\[#*' "$work/tty.log" && grep -q '100% 20/20' "$work/tty.log"; then
+	if grep -q '\[#*' "$work/tty.log" && grep -q '100% 21/21' "$work/tty.log"; then
 		ok "a progress bar on a terminal"
 	else
 		not_ok "a progress bar on a terminal"

@@ -88,6 +88,9 @@ write_conf good "SELECT userid || '@' || domain AS user FROM audit_users WHERE u
 write_conf nolist ""
 write_conf writes "SELECT username, domain FROM audit_list WHERE username = 'v1'" \
 	"SELECT userid || '@' || domain AS user, password, audit_touch(userid) AS x FROM audit_users WHERE userid = '%n' AND domain = '%d'"
+write_conf acct "SELECT userid || '@' || domain AS user FROM audit_users WHERE userid LIKE 'v%%' OR userid = 'dexpired'" \
+	"SELECT userid || '@' || domain AS user, password FROM audit_users WHERE userid = '%n' AND domain = '%d'"
+echo "account_query = SELECT userid = 'v2' AS account_expired FROM audit_users WHERE userid = '%n' AND domain = '%d'" >>"$work/acct.conf"
 write_conf down "SELECT 1 AS user"
 sed -i 's/^connect = .*/connect = host=127.0.0.1 port=1 dbname=mail user=x password=never-printed connect_timeout=2/' "$work/down.conf"
 
@@ -196,6 +199,11 @@ else
 	not_ok "--users-query: its users are the ones audited"
 	sed 's/^/# /' "$work/users_query.out"
 fi
+run acct -c "$work/acct.conf" --json
+expect_rc "account_query" 1
+check_json "account_query: read for each user, as acct_mgmt would" "$work/acct.out" '
+want(j["classes"]["verify"] == 3 and j["classes"]["disabled"] == 1, repr(j["classes"]))
+want(j["examples"]["disabled"] == ["v2@example.org"], repr(j["examples"]))'
 run nolist -c "$work/nolist.conf"
 expect_rc "no iterate_query and no --users-query" 2
 grep -q 'sets no iterate_query' "$work/nolist.err" && ok "... says what is missing" || not_ok "... says what is missing"

@@ -211,6 +211,9 @@ run down -c "$work/down.conf"
 expect_rc "database down" 2
 run usage -c "$work/all.conf" extra
 expect_rc "usage error" 2
+run help --help
+expect_rc "--help" 0
+grep -q -- '--users-query SQL' "$work/help.out" && ok "--help names the options" || not_ok "--help names the options"
 run examples -c "$work/all.conf" --examples 1000
 expect_rc "--examples out of range" 2
 run writes -c "$work/writes.conf" --json

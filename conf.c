@@ -45,9 +45,10 @@ struct option {
 
 /*
  * Dovecot's own keys (auth/db-sql.c setting_defs) are all accepted so that an existing
- * dovecot-sql.conf.ext loads unchanged. user_query, iterate_query and userdb_warning_disable
- * only serve Dovecot's userdb; update_query is Dovecot's password-change query (it embeds %w)
- * and this module never changes passwords: all four are read and ignored.
+ * dovecot-sql.conf.ext loads unchanged. user_query and userdb_warning_disable only serve
+ * Dovecot's userdb; update_query is Dovecot's password-change query (it embeds %w) and this
+ * module never changes passwords: those three are read and ignored. iterate_query is kept for
+ * the audit command (it lists the users); a login never runs it.
  * The PAM-stack flags are module arguments only: they describe one line of a pam.d stack, and
  * a conf file may be shared by several stacks.
  */
@@ -66,7 +67,7 @@ static const struct option options[] = {
     {"default_pass_scheme", OPT_STR, FIELD(default_pass_scheme), FROM_FILE | FROM_ARG, 0, 0},
     {"user_query", OPT_IGNORED, 0, FROM_FILE | FROM_ARG, 0, 0},
     {"update_query", OPT_IGNORED, 0, FROM_FILE | FROM_ARG, 0, 0},
-    {"iterate_query", OPT_IGNORED, 0, FROM_FILE | FROM_ARG, 0, 0},
+    {"iterate_query", OPT_STR, FIELD(iterate_query), FROM_FILE | FROM_ARG, 0, 0},
     {"userdb_warning_disable", OPT_IGNORED, 0, FROM_FILE | FROM_ARG, 0, 0},
 
     {"username_format", OPT_STR, FIELD(username_format), FROM_FILE | FROM_ARG, 0, 0},
@@ -311,6 +312,7 @@ void pgd_conf_free(struct pgd_conf *conf)
 	free(conf->username_chars);
 	free(conf->default_domain);
 	free(conf->account_query);
+	free(conf->iterate_query);
 	free(conf->password_update_query);
 	free(conf->update_scheme);
 	free(conf->session_open_query);

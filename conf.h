@@ -54,6 +54,7 @@ struct pgd_conf {
 
 	/* accounts, password changes, upgrade on login, sessions, audit: all optional */
 	char *account_query;         /* acct_mgmt's own query; NULL: reuse password_query */
+	char *iterate_query;         /* Dovecot's: lists the users (audit command only) */
 	char *password_update_query; /* chauthtok and rehash; %{hash} is the new stored value */
 	char *update_scheme;         /* scheme of new hashes, default PGD_DEFAULT_UPDATE_SCHEME */
 	unsigned long update_rounds; /* rounds/cost of new hashes; 0: the scheme's default */

@@ -608,6 +608,20 @@ done:
 	return out;
 }
 
+struct pg_conn *pgd_db_connect(const char *conninfo, unsigned timeout_sec, char *err, size_t errlen)
+{
+	return connect_db(conninfo, timeout_sec, err, errlen);
+}
+
+enum pgd_db_result pgd_db_read_row(const struct pg_result *res, bool password_optional,
+                                   struct pgd_row *row, char *err, size_t errlen)
+{
+	memset(row, 0, sizeof(*row));
+	if (errlen > 0)
+		err[0] = '\0';
+	return read_row(res, password_optional, row, err, errlen);
+}
+
 void pgd_row_free(struct pgd_row *row)
 {
 	pgd_free_secret(row->password);

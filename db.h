@@ -76,6 +76,20 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
                                     const struct pgd_query *check, const char *expected,
                                     const struct pgd_query *update, char *err, size_t errlen);
 
+/*
+ * For the admin command's audit, which pipelines many lookups on a connection of its own: a
+ * connection opened exactly as the module opens one (its defaults, the caller's PG* variables
+ * hidden), or NULL with err set; the caller PQfinish()es it. And one query's result read into
+ * *row by the module's own rules (columns by name, one row); free *row with pgd_row_free.
+ * struct pg_conn and struct pg_result are libpq's PGconn and PGresult.
+ */
+struct pg_conn;
+struct pg_result;
+struct pg_conn *pgd_db_connect(const char *conninfo, unsigned timeout_sec, char *err,
+                               size_t errlen);
+enum pgd_db_result pgd_db_read_row(const struct pg_result *res, bool password_optional,
+                                   struct pgd_row *row, char *err, size_t errlen);
+
 /* Frees and wipes what pgd_db_lookup put in *row, and zeroes it. */
 void pgd_row_free(struct pgd_row *row);
 

@@ -595,6 +595,53 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 	return res;
 }
 
+enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
+                                      struct pgd_hash_info *info)
+{
+	const char *name =
+	    policy != NULL && policy->default_scheme != NULL ? policy->default_scheme : "MD5";
+	const char *value = stored, *brace;
+	size_t name_len = strlen(name);
+	const struct pgd_scheme *s;
+	enum pgd_encoding enc;
+	bool explicit_enc;
+	struct pgd_raw raw;
+	enum pgd_hash_result res = PGD_HASH_MALFORMED;
+
+	if (info != NULL) {
+		info->scheme[0] = '\0';
+		info->detail[0] = '\0';
+	}
+	if (stored == NULL || stored[0] == '\0') {
+		pgd_hash_set_detail(info, "empty stored value");
+		return PGD_HASH_MALFORMED;
+	}
+	/* the same reading as pgd_hash_verify's */
+	brace = stored[0] == '{' ? strchr(stored, '}') : NULL;
+	if (brace != NULL) {
+		name = stored + 1;
+		name_len = (size_t)(brace - name);
+		value = brace + 1;
+	}
+	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
+	if (s == NULL) {
+		char shown[NAME_ECHO_MAX + 4];
+
+		sanitize_name(name, name_len, shown);
+		pgd_hash_set_detail(info, "unknown scheme %s", name_len > 0 ? shown : "(empty)");
+		return PGD_HASH_UNSUPPORTED;
+	}
+	set_scheme(info, s->name);
+	if (!scheme_built(s)) {
+		pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
+		return PGD_HASH_UNSUPPORTED;
+	}
+	if (!decode_value(s, enc, explicit_enc, value, &raw, &res, info))
+		return res;
+	pgd_raw_release(&raw);
+	return PGD_HASH_MATCH;
+}
+
 enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *password,
                                           const char *user, unsigned long rounds, char **out,
                                           struct pgd_hash_info *info)

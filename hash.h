@@ -82,6 +82,16 @@ enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *passwo
                                           const char *user, unsigned long rounds, char **out,
                                           struct pgd_hash_info *info);
 
+/*
+ * What pgd_hash_verify would read in stored, without any password and without hashing: the
+ * scheme (info->scheme, canonical), and MALFORMED (bad encoding or length for its scheme) or
+ * UNSUPPORTED (unknown scheme, or one this build lacks) with info->detail; PGD_HASH_MATCH
+ * when the value reaches its scheme's verifier. Costs and the verifier's own checks are not
+ * judged here (hashcost.h reads costs). For the admin command's audit.
+ */
+enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
+                                      struct pgd_hash_info *info);
+
 /* The name of the i-th scheme this build verifies (Dovecot's spelling), or NULL past the end. */
 const char *pgd_hash_scheme_name(size_t i);
 

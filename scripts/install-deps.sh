@@ -9,6 +9,8 @@ packages=(
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
 	dovecot-core sasl2-bin libsodium-dev valgrind
+	# the mail copy (tests/e2e/copy.sh): Cyrus, mbsync; dovecot-imapd is unpacked (below)
+	cyrus-imapd isync
 	# scale-out tests: PgBouncer, certificates
 	pgbouncer openssl
 	# deployment: man pages, the Debian package, the Ansible role (tests/e2e, deb, ansible)
@@ -20,11 +22,28 @@ packages=(
 	xxd
 	"$@"
 )
+# dovecot-imapd and cyrus-imapd both provide imap-server and conflict: Dovecot's IMAP binaries
+# for the copy test are unpacked from its package into this folder instead (no daemon, no dpkg).
+dovecot_imapd=${PGD_DOVECOT_IMAPD:-/var/cache/pam-pgsql-dovecot-tests/dovecot-imapd}
+unpack_dovecot_imapd() {
+	local tmp
+	[ -x /usr/lib/dovecot/imap ] || [ -x "$dovecot_imapd/usr/lib/dovecot/imap" ] && return 0
+	[ "$(id -u)" = 0 ] || { echo "install-deps: run as root to unpack dovecot-imapd (tests/e2e/copy.sh needs it)" >&2; return 0; }
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq dovecot-imapd) &&
+		mkdir -p "$dovecot_imapd" && dpkg-deb -x "$tmp"/dovecot-imapd_*.deb "$dovecot_imapd"
+	local rc=$?
+	rm -rf "$tmp"
+	return $rc
+}
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	unpack_dovecot_imapd
+	exit
+fi
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: missing packages (run as root to install): ${missing[*]}" >&2
 	exit 1
@@ -39,3 +58,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 trap 'if [ -n "$ours" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+unpack_dovecot_imapd

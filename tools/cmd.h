@@ -21,6 +21,7 @@ struct pgd_cmd {
 
 int pgd_cmd_pw(int argc, char **argv);
 int pgd_cmd_check(int argc, char **argv);
+int pgd_cmd_audit(int argc, char **argv);
 
 /* The program's name for messages ("pam-pgsql-dovecot"). */
 extern const char *pgd_prog;

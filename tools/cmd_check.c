@@ -3,13 +3,15 @@
  * pam-pgsql-dovecot check [-c CONF] [USER]: what a login would see, without a password. Loads
  * the conf with the module's rules, connects, and for USER runs password_query (and
  * account_query) and describes the row: canonical name, columns, the stored value's scheme
- * and cost against the caps, nologin. Never prints the stored value nor the conninfo.
+ * and cost against the caps, nologin; warns about the traps (check_warn.c). Never prints the
+ * stored value nor the conninfo.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_warn.h"
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
@@ -208,6 +210,8 @@ int pgd_cmd_check(int argc, char **argv)
 		return PGD_EXIT_USAGE;
 	}
 	ok = load(&conf, path);
+	if (ok)
+		pgd_check_warnings(&conf, optind < argc ? argv[optind] : NULL);
 	if (ok)
 		ok = connects(&conf);
 	if (ok && optind < argc)

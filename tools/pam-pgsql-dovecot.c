@@ -2,7 +2,7 @@
 /*
  * pam-pgsql-dovecot: the admin command. One subcommand per file (cmd_*.c), found through the
  * table below; "pw" makes and checks hashes like `doveadm pw`, "check" shows what a login
- * would see.
+ * would see, "audit" does it for every user.
  */
 #include "cmd.h"
 
@@ -14,6 +14,7 @@ const char *pgd_prog = "pam-pgsql-dovecot";
 static const struct pgd_cmd commands[] = {
     {"pw", pgd_cmd_pw, "make or verify a password hash, like doveadm pw"},
     {"check", pgd_cmd_check, "check the conf, the database and what a login of USER would see"},
+    {"audit", pgd_cmd_audit, "what every user's login would meet, before a switch"},
 };
 
 static void usage(FILE *out)

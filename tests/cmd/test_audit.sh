@@ -1,0 +1,300 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# pam-pgsql-dovecot audit against the test cluster: a table with every class, the counts, the
+# exit statuses, the JSON, no stored value or secret in any output, the database unchanged (and
+# a write attempted by a query refused), the progress bar only on a terminal, and 100,000
+# generated users for the speed check. Prints TAP.
+# Needs: PGD_TOOL, PGD_TEST_CONNINFO, PGD_TEST_ADMIN (tests/pg-cluster.sh, scripts/test.sh).
+set -uo pipefail
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+for v in PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
+	if [ -z "${!v:-}" ]; then
+		not_ok "$v is set (run through scripts/test.sh)"
+		echo "1..$n"
+		exit 1
+	fi
+done
+work=$(mktemp -d /tmp/pgd-audit.XXXXXX)
+sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
+cleanup() {
+	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big CASCADE;
+	        DROP FUNCTION IF EXISTS audit_touch(text)' >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+pw() { "$PGD_TOOL" pw -s "$1" ${2:+-r "$2"} -p "audit pw $1"; }
+sha512=$(pw SHA512-CRYPT)
+sha512_costly=$(pw SHA512-CRYPT 2000000 2>/dev/null || true)
+blf=$(pw BLF-CRYPT 10)
+ssha=$(pw SSHA512)
+md5crypt=$(pw MD5-CRYPT)
+plainmd5=$(pw PLAIN-MD5)
+# a value above the cap cannot come from pw (it refuses); written by hand, never verified
+[ -n "$sha512_costly" ] || sha512_costly='{SHA512-CRYPT}$6$rounds=2000000$costlysalt$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./abcdefghijklmnopqrstuvwx'
+blf_costly='{BLF-CRYPT}$2y$20$abcdefghijklmnopqrstuuNotARealHashButWellFormed0123456'
+
+sql >/dev/null <<SQL
+DROP TABLE IF EXISTS audit_users, audit_list, audit_log CASCADE;
+CREATE TABLE audit_users (userid text, domain text, password text, nologin boolean,
+                          reason text, account_expired boolean);
+CREATE TABLE audit_list (username text, domain text);
+CREATE TABLE audit_log (entry text);
+GRANT SELECT ON audit_users, audit_list TO PUBLIC;
+GRANT SELECT, INSERT ON audit_log TO PUBLIC;
+-- a query that writes: the read-only session must refuse it
+CREATE FUNCTION audit_touch(t text) RETURNS text LANGUAGE sql VOLATILE
+  AS \$\$ INSERT INTO audit_log VALUES (t) RETURNING entry \$\$;
+INSERT INTO audit_users (userid, domain, password, nologin, reason, account_expired) VALUES
+  ('v1', 'example.org', '$sha512', NULL, NULL, NULL),
+  ('v2', 'example.org', '$blf', NULL, NULL, NULL),
+  ('v3', 'example.org', '$ssha', NULL, NULL, false),
+  ('w1', 'example.org', '$md5crypt', NULL, NULL, NULL),
+  ('w2', 'example.org', '$plainmd5', NULL, NULL, NULL),
+  ('rnull', 'example.org', NULL, NULL, NULL, NULL),
+  ('rempty', 'example.org', '', NULL, NULL, NULL),
+  ('rmalformed', 'example.org', '{SHA512-CRYPT}not a crypt value at all', NULL, NULL, NULL),
+  ('rtrunc', 'example.org', '{SHA512-CRYPT}\$6\$saltonly', NULL, NULL, NULL),
+  ('rhex', 'example.org', '{PLAIN-MD5}zz-not-hex-nor-base64-zz', NULL, NULL, NULL),
+  ('runknown', 'example.org', '{NOPE-CRYPT}unknownvalue', NULL, NULL, NULL),
+  ('rcostly', 'example.org', '$sha512_costly', NULL, NULL, NULL),
+  ('rblf', 'example.org', '$blf_costly', NULL, NULL, NULL),
+  ('dnologin', 'example.org', '$sha512', true, 'moved away', NULL),
+  ('dfalse', 'example.org', '$sha512', false, NULL, NULL),
+  ('dexpired', 'example.org', '$sha512', NULL, NULL, true),
+  ('udup', 'example.org', '$sha512', NULL, NULL, NULL),
+  ('udup', 'example.org', '$blf', NULL, NULL, NULL);
+INSERT INTO audit_list SELECT DISTINCT userid, domain FROM audit_users;
+INSERT INTO audit_list VALUES ('ughost', 'example.org'), ('bad name', 'example.org'),
+  (E'esc\\\\x07\\x07', 'example.org'), (NULL, NULL);
+SQL
+
+write_conf() { # NAME ITERATE-QUERY [PASSWORD-QUERY]
+	local q=${3:-"SELECT userid || '@' || domain AS user, password, nologin, reason, account_expired FROM audit_users WHERE userid = '%n' AND domain = '%d'"}
+	{
+		echo "driver = pgsql"
+		echo "connect = $PGD_TEST_CONNINFO"
+		echo "default_pass_scheme = SHA512-CRYPT"
+		echo "password_query = $q"
+		[ -n "$2" ] && echo "iterate_query = $2"
+	} >"$work/$1.conf"
+	chmod 600 "$work/$1.conf"
+}
+write_conf all "SELECT username, domain FROM audit_list"
+write_conf good "SELECT userid || '@' || domain AS user FROM audit_users WHERE userid LIKE 'v%%'"
+write_conf nolist ""
+write_conf writes "SELECT username, domain FROM audit_list WHERE username = 'v1'" \
+	"SELECT userid || '@' || domain AS user, password, audit_touch(userid) AS x FROM audit_users WHERE userid = '%n' AND domain = '%d'"
+write_conf acct "SELECT userid || '@' || domain AS user FROM audit_users WHERE userid LIKE 'v%%' OR userid = 'dexpired'" \
+	"SELECT userid || '@' || domain AS user, password FROM audit_users WHERE userid = '%n' AND domain = '%d'"
+echo "account_query = SELECT userid = 'v2' AS account_expired FROM audit_users WHERE userid = '%n' AND domain = '%d'" >>"$work/acct.conf"
+write_conf down "SELECT 1 AS user"
+sed -i 's/^connect = .*/connect = host=127.0.0.1 port=1 dbname=mail user=x password=never-printed connect_timeout=2/' "$work/down.conf"
+
+fingerprint() {
+	sql -c "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM audit_users t;
+	        SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM audit_list t;
+	        SELECT count(*) FROM audit_log"
+}
+before=$(fingerprint)
+
+# run NAME ARGS...: stdout in $work/NAME.out, stderr in $work/NAME.err, status in $rc
+run() {
+	local name=$1
+	shift
+	"$PGD_TOOL" audit "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null
+	rc=$?
+}
+expect_rc() { # NAME WANT
+	if [ "$rc" = "$2" ]; then ok "$1: exit $2"; else not_ok "$1: exit $rc, expected $2"; sed 's/^/# /' "$work"/*.err; fi
+}
+
+run text -c "$work/all.conf" --examples 3
+expect_rc "every class" 1
+run json -c "$work/all.conf" --json --examples 10
+expect_rc "every class, --json" 1
+
+# The counts, from the JSON: python3 asserts and prints one line per failed check.
+check_json() { # NAME FILE PYTHON-ASSERTIONS
+	local out
+	if out=$(python3 - "$2" "$3" <<'PY' 2>&1
+import json, sys
+j = json.load(open(sys.argv[1]))
+errors = []
+def want(cond, what):
+    if not cond:
+        errors.append(what)
+exec(sys.argv[2])
+if errors:
+    print("\n".join(errors))
+    sys.exit(1)
+PY
+	); then ok "$1"; else not_ok "$1"; sed 's/^/# /' <<<"$out"; fi
+}
+check_json "JSON: every listed user in exactly one class" "$work/json.out" '
+want(j["users"] == 20, "users %r" % j["users"])
+want(sum(j["classes"].values()) == j["users"], "classes do not add up: %r" % j["classes"])
+want(j["unnamed_rows"] == 1, "unnamed rows %r" % j["unnamed_rows"])'
+check_json "JSON: class counts" "$work/json.out" '
+want(j["classes"] == {"verify": 3, "weak": 2, "refused": 8, "disabled": 3, "unreachable": 4}, repr(j["classes"]))'
+check_json "JSON: verify per scheme with cost" "$work/json.out" '
+d = j["details"]["verify"]
+want(d == {"SHA512-CRYPT (rounds 5000)": 1, "BLF-CRYPT (cost 10)": 1, "SSHA512": 1}, repr(d))'
+check_json "JSON: weak per scheme" "$work/json.out" '
+want(j["details"]["weak"] == {"MD5-CRYPT": 1, "PLAIN-MD5": 1}, repr(j["details"]["weak"]))'
+check_json "JSON: why refused" "$work/json.out" '
+d = j["details"]["refused"]
+want(d.get("NULL stored password") == 1 and d.get("empty stored password") == 1, repr(d))
+want(d.get("malformed value: SHA512-CRYPT") == 1 and d.get("malformed value: PLAIN-MD5") == 1, repr(d))
+want(d.get("unknown scheme") == 1, repr(d))
+want(d.get("no full checksum (no password matches): SHA512-CRYPT") == 1, repr(d))
+want(d.get("above max_crypt_rounds 1000000") == 1 and d.get("above max_bcrypt_cost 14") == 1, repr(d))'
+check_json "JSON: disabled, the boolean false trap named" "$work/json.out" '
+d = j["details"]["disabled"]
+want(d == {"nologin (with a reason)": 1, "nologin holds false (any non-NULL value disables)": 1, "account expired": 1}, repr(d))'
+check_json "JSON: unreachable: no row, several rows, names refused" "$work/json.out" '
+d = j["details"]["unreachable"]
+want(d == {"no row": 1, "several rows": 1, "name refused before the query": 2}, repr(d))'
+check_json "JSON: schemes" "$work/json.out" '
+s = j["schemes"]
+want(s.get("SHA512-CRYPT") == 7 and s.get("BLF-CRYPT") == 2 and s.get("MD5-CRYPT") == 1, repr(s))'
+check_json "JSON: examples are login names, control bytes escaped" "$work/json.out" '
+e = j["examples"]
+want("v1@example.org" in e["verify"], repr(e["verify"]))
+want("bad name@example.org" in e["unreachable"], repr(e["unreachable"]))
+want(any(x.startswith("esc\\\\x07") for x in e["unreachable"]), repr(e["unreachable"]))
+want(not any("\x07" in x for c in e.values() for x in c), "a raw control byte")
+want(j["upgradable"] == 4 and j["rehash"] is False, "upgradable %r" % j["upgradable"])'
+
+if grep -q '^verdict: 15 of 20 users cannot log in (8 refused, 3 disabled, 4 unreachable)$' "$work/text.out" &&
+	grep -q '^refused *1  above max_crypt_rounds 1000000$' "$work/text.out" &&
+	grep -q '^weak *1  MD5-CRYPT$' "$work/text.out" &&
+	grep -q '^disabled: ' "$work/text.out"; then
+	ok "text: table, examples and the verdict"
+else
+	not_ok "text: table, examples and the verdict"
+	sed 's/^/# /' "$work/text.out"
+fi
+if [ "$(grep -c '^verify:' "$work/text.out")" = 1 ] &&
+	[ "$(grep '^refused:' "$work/text.out" | wc -w)" -le 5 ]; then
+	ok "text: --examples 3 keeps at most 3 names per class"
+else
+	not_ok "text: --examples 3 keeps at most 3 names per class"
+fi
+
+run good -c "$work/good.conf" --json
+expect_rc "only users that verify" 0
+check_json "only users that verify: the verdict" "$work/good.out" '
+want(j["classes"]["verify"] == 3 and j["users"] == 3, repr(j))
+want(j["verdict"] == "all 3 users can log in with their password", j["verdict"])'
+run users_query -c "$work/nolist.conf" --users-query "SELECT userid || '@' || domain AS user FROM audit_users WHERE userid LIKE 'w%%'"
+expect_rc "--users-query with a conf that has no iterate_query" 0
+if grep -q '^weak *1  PLAIN-MD5$' "$work/users_query.out" &&
+	grep -q 'listed by --users-query' "$work/users_query.out"; then
+	ok "--users-query: its users are the ones audited"
+else
+	not_ok "--users-query: its users are the ones audited"
+	sed 's/^/# /' "$work/users_query.out"
+fi
+run acct -c "$work/acct.conf" --json
+expect_rc "account_query" 1
+check_json "account_query: read for each user, as acct_mgmt would" "$work/acct.out" '
+want(j["classes"]["verify"] == 3 and j["classes"]["disabled"] == 1, repr(j["classes"]))
+want(j["examples"]["disabled"] == ["v2@example.org"], repr(j["examples"]))'
+run nolist -c "$work/nolist.conf"
+expect_rc "no iterate_query and no --users-query" 2
+grep -q 'sets no iterate_query' "$work/nolist.err" && ok "... says what is missing" || not_ok "... says what is missing"
+run down -c "$work/down.conf"
+expect_rc "database down" 2
+run usage -c "$work/all.conf" extra
+expect_rc "usage error" 2
+run help --help
+expect_rc "--help" 0
+grep -q -- '--users-query SQL' "$work/help.out" && ok "--help names the options" || not_ok "--help names the options"
+run examples -c "$work/all.conf" --examples 1000
+expect_rc "--examples out of range" 2
+run writes -c "$work/writes.conf" --json
+expect_rc "a query that writes" 1
+check_json "a query that writes: refused by the read-only session (SQLSTATE 25006)" "$work/writes.out" '
+want(j["details"]["unreachable"] == {"query failed, SQLSTATE 25006": 1}, repr(j["details"]))'
+
+after=$(fingerprint)
+if [ "$before" = "$after" ] && [ "$(tail -1 <<<"$after")" = 0 ]; then
+	ok "the database is unchanged and the write was refused"
+else
+	not_ok "the database is unchanged and the write was refused"
+	echo "# before: $before"
+	echo "# after: $after"
+fi
+
+# No stored value, no salt, no database password in any output.
+leak=0
+password=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")
+while IFS= read -r v; do
+	[ -n "$v" ] || continue
+	body=${v#*\}}
+	for f in "$work"/*.out "$work"/*.err; do
+		if grep -qF -- "$body" "$f"; then
+			echo "# $f holds a stored value"
+			leak=1
+		fi
+	done
+done < <(sql -c "SELECT password FROM audit_users WHERE password <> ''")
+if grep -qF -e "$password" -e never-printed -e '$6$' -e '$2y$' -e '$1$' "$work"/*.out "$work"/*.err; then
+	leak=1
+	grep -lF -e "$password" -e never-printed -e '$6$' "$work"/*.out "$work"/*.err | sed 's/^/# /'
+fi
+[ $leak = 0 ] && ok "no stored value, salt or database password in any output" ||
+	not_ok "no stored value, salt or database password in any output"
+
+# The progress bar: on a terminal only (script(1) gives the command one).
+if [ -s "$work/text.err" ]; then
+	not_ok "no progress bar when stderr is not a terminal"
+	sed 's/^/# /' "$work/text.err"
+else
+	ok "no progress bar when stderr is not a terminal"
+fi
+if command -v script >/dev/null; then
+	script -qec "$PGD_TOOL audit -c $work/all.conf" /dev/null >"$work/tty.log" 2>&1 </dev/null
+	if grep -q '\[#*' "$work/tty.log" && grep -q '100% 21/21' "$work/tty.log"; then
+		ok "a progress bar on a terminal"
+	else
+		not_ok "a progress bar on a terminal"
+		sed 's/^/# /' "$work/tty.log"
+	fi
+fi
+
+# --- 100,000 users: one connection, pipelined ---
+sql >/dev/null <<SQL
+DROP TABLE IF EXISTS audit_big;
+CREATE TABLE audit_big (userid text PRIMARY KEY, domain text, password text);
+GRANT SELECT ON audit_big TO PUBLIC;
+INSERT INTO audit_big
+  SELECT 'user' || i, 'example.org',
+         CASE WHEN i % 1000 = 0 THEN NULL ELSE '$sha512' END
+  FROM generate_series(1, 100000) i;
+ANALYZE audit_big;
+SQL
+write_conf big "SELECT userid AS username, domain FROM audit_big" \
+	"SELECT userid || '@' || domain AS user, password FROM audit_big WHERE userid = '%n' AND domain = '%d'"
+start=$(date +%s.%N)
+"$PGD_TOOL" audit -c "$work/big.conf" --json >"$work/big.out" 2>"$work/big.err"
+rc=$?
+end=$(date +%s.%N)
+secs=$(python3 -c "print(f'{$end - $start:.1f}')")
+echo "# 100000 users: $secs s ($PGD_TOOL audit -c big.conf --json)"
+expect_rc "100,000 users" 1
+check_json "100,000 users: counts" "$work/big.out" '
+want(j["users"] == 100000, repr(j["users"]))
+want(j["classes"]["verify"] == 99900 and j["classes"]["refused"] == 100, repr(j["classes"]))'
+if python3 -c "import sys; sys.exit(0 if $secs < 60 else 1)"; then
+	ok "100,000 users in $secs s (under 60 s on a shared machine)"
+else
+	not_ok "100,000 users in $secs s (expected seconds)"
+fi
+
+echo "1..$n"
+exit $failed

@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# pam-pgsql-dovecot check's warnings about the traps, each shown where it applies and absent
+# from a clean conf, against the test cluster. Prints TAP.
+# Needs: PGD_TOOL, PGD_TEST_CONNINFO, PGD_TEST_ADMIN (tests/pg-cluster.sh, scripts/test.sh).
+set -uo pipefail
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+for v in PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
+	if [ -z "${!v:-}" ]; then
+		not_ok "$v is set (run through scripts/test.sh)"
+		echo "1..$n"
+		exit 1
+	fi
+done
+work=$(mktemp -d /tmp/pgd-checkwarn.XXXXXX)
+sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
+trap 'sql -c "DROP TABLE IF EXISTS warn_users" >/dev/null 2>&1; rm -rf "$work"' EXIT
+hash=$("$PGD_TOOL" pw -s SHA512-CRYPT -p 'warn pw')
+sql >/dev/null <<SQL
+DROP TABLE IF EXISTS warn_users;
+CREATE TABLE warn_users (userid text, domain text, password text, padded char(120),
+                         nologin boolean, nopassword boolean);
+GRANT SELECT ON warn_users TO PUBLIC;
+INSERT INTO warn_users VALUES
+  ('on', 'example.org', '$hash', '$hash', NULL, NULL),
+  ('off', 'example.org', '$hash', '$hash', false, false);
+SQL
+
+conf() { # NAME PASSWORD-QUERY [CONNECT]
+	printf 'driver = pgsql\nconnect = %s\ndefault_pass_scheme = SHA512-CRYPT\npassword_query = %s\n' \
+		"${3:-$PGD_TEST_CONNINFO}" "$2" >"$work/$1.conf"
+	chmod 600 "$work/$1.conf"
+}
+where="FROM warn_users WHERE userid = '%n' AND domain = '%d'"
+conf clean "SELECT userid || '@' || domain AS user, password, CASE WHEN nologin THEN 'Y' END AS nologin $where"
+conf bool "SELECT userid || '@' || domain AS user, password, nologin, nopassword $where"
+conf padded "SELECT userid || '@' || domain AS user, padded AS password $where"
+conf nouser "SELECT password FROM warn_users LIMIT 1"
+conf remote "SELECT userid || '@' || domain AS user, password $where" \
+	"$(sed 's/host=127.0.0.1/host=127.0.0.1,db.invalid/' <<<"$PGD_TEST_CONNINFO")"
+conf remote_timeout "SELECT userid || '@' || domain AS user, password $where" \
+	"$(sed 's/host=127.0.0.1/host=127.0.0.1,db.invalid/' <<<"$PGD_TEST_CONNINFO") connect_timeout=3"
+cp "$work/clean.conf" "$work/readable.conf"
+chmod 644 "$work/readable.conf"
+
+# warns NAME CONF WANTED(grep -E, or "" for none) [USER]
+warns() {
+	local name=$1 conf=$2 want=$3 out
+	out=$("$PGD_TOOL" check -c "$work/$conf.conf" ${4:+"$4"} 2>&1)
+	if [ -z "$want" ]; then
+		if ! grep -q '^warning:' <<<"$out"; then ok "$name"; else not_ok "$name"; sed 's/^/# /' <<<"$out"; fi
+	elif grep -qE "$want" <<<"$out"; then
+		ok "$name"
+	else
+		not_ok "$name"
+		sed 's/^/# /' <<<"$out"
+	fi
+	if grep -qF -e '$6$' -e "$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")" <<<"$out"; then
+		not_ok "$name: a secret in the output"
+	fi
+}
+warns "a clean conf: no warning" clean "" on@example.org
+warns "boolean nologin column" bool '^warning: the nologin column is boolean: false still sets it'
+warns "boolean nopassword column" bool '^warning: the nopassword column is boolean'
+warns "a user whose boolean nologin holds false" bool "^warning: this user's nologin column holds false, which disables" off@example.org
+out=$("$PGD_TOOL" check -c "$work/bool.conf" on@example.org 2>&1)
+if grep -q 'nologin column is boolean' <<<"$out" && ! grep -q 'holds false' <<<"$out"; then
+	ok "a user whose boolean nologin is NULL: the type warning only"
+else
+	not_ok "a user whose boolean nologin is NULL: the type warning only"
+	sed 's/^/# /' <<<"$out"
+fi
+warns "char(n) password column" padded '^warning: the password column is char\(n\)'
+warns "password_query without the login name" nouser '^warning: password_query does not use the login name'
+warns "password_query without a user column" nouser "^warning: password_query returns no 'user' column"
+warns "a remote host without connect_timeout" remote '^warning: connect names a remote host without connect_timeout'
+warns "a remote host with connect_timeout: no warning" remote_timeout ''
+warns "a conf file readable by others" readable '^warning: the conf file is readable by every user'
+echo "1..$n"
+exit $failed

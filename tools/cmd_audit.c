@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pam-pgsql-dovecot audit [-c CONF] [--json] [--examples N] [--users-query SQL]: before a
+ * switch, what every user's login would meet. Lists the users (Dovecot's iterate_query, or
+ * --users-query), runs each one's password_query (and account_query) exactly as a login would,
+ * pipelined on one read-only connection, and reads each stored value without any password and
+ * without hashing. Every listed user lands in exactly one class:
+ *   unreachable > disabled > refused > weak > verify
+ * (the first that applies). Prints counts, a few login names per class and a verdict; never a
+ * stored value, never the conninfo.
+ */
+#include <crypt.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "audit.h"
+#include "cmd.h"
+#include "conf.h"
+#include "db.h"
+#include "hash.h"
+#include "hashcost.h"
+#include "query.h"
+
+/* Users looked up per pipelined batch: bounds our memory whatever the table holds. */
+#define BATCH 2000
+/* Distinct details (scheme and cost, reason) counted per class; the rest count as "other". */
+#define MAX_KEYS 48
+#define KEY_LEN 96
+#define MAX_EXAMPLES 100
+
+enum cls { CLS_VERIFY, CLS_WEAK, CLS_REFUSED, CLS_DISABLED, CLS_UNREACHABLE, CLS_COUNT };
+
+static const char *const cls_name[CLS_COUNT] = {"verify", "weak", "refused", "disabled",
+                                                "unreachable"};
+
+struct tally {
+	char key[KEY_LEN];
+	unsigned long n;
+};
+
+struct report {
+	unsigned long users, cls[CLS_COUNT], upgradable, unnamed;
+	struct tally keys[CLS_COUNT][MAX_KEYS + 1]; /* the last: "other" */
+	size_t nkeys[CLS_COUNT];
+	struct tally schemes[MAX_KEYS + 1];
+	size_t nschemes;
+	char *examples[CLS_COUNT][MAX_EXAMPLES];
+	size_t nexamples[CLS_COUNT];
+	size_t max_examples;
+};
+
+/* One listed user of a batch. */
+struct job {
+	const char *name; /* as listed; not owned */
+	char *canonical;  /* after username_format, owned */
+	enum cls cls;
+	char key[KEY_LEN];
+	char scheme[32];
+	bool decided, upgradable;
+};
+
+/* The pipelined queries of a batch: query k belongs to jobs[qjob[k]]. */
+struct run {
+	const struct pgd_conf *conf;
+	struct job *jobs;
+	size_t *qjob;
+	bool *qaccount;  /* query k is the account_query */
+	size_t per_user; /* queries per user: 1, or 2 with account_query */
+};
+
+static void audit_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: %s audit [-c CONF] [--json] [--examples N] [--users-query SQL] [-s SERVICE]\n"
+	    "  -c CONF            the module's conf file (default %s)\n"
+	    "  --json             one JSON object on standard output\n"
+	    "  --examples N       up to N login names per class (default 5, at most %d)\n"
+	    "  --users-query SQL  lists the users (default: the conf's iterate_query); returns a\n"
+	    "                     'user' column, or 'username' and 'domain'\n"
+	    "  -s SERVICE         the %%s of the queries (default imap)\n"
+	    "Looks every listed user up as a login would, without a password and without\n"
+	    "hashing, on one read-only connection; never prints a stored value.\n"
+	    "Exit status: 0 every user can log in, 1 some cannot, 2 usage or connection error.\n",
+	    pgd_prog, PGD_DEFAULT_CONF_PATH, MAX_EXAMPLES);
+}
+
+/* A login name for output: printable ASCII as it is, a backslash doubled, any other byte \xNN. */
+static void escape_name(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+		}
+	}
+	if (*s != '\0' && o + 4 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static void count_key(struct tally *t, size_t *n, const char *key)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(t[i].key, key) == 0) {
+			t[i].n++;
+			return;
+		}
+	}
+	if (*n < MAX_KEYS) {
+		snprintf(t[*n].key, sizeof(t[*n].key), "%s", key);
+		t[(*n)++].n = 1;
+		return;
+	}
+	snprintf(t[MAX_KEYS].key, sizeof(t[MAX_KEYS].key), "other");
+	t[MAX_KEYS].n++;
+}
+
+static void add(struct report *rep, const struct job *job)
+{
+	char shown[200];
+
+	rep->users++;
+	rep->cls[job->cls]++;
+	count_key(rep->keys[job->cls], &rep->nkeys[job->cls], job->key);
+	if (job->scheme[0] != '\0')
+		count_key(rep->schemes, &rep->nschemes, job->scheme);
+	if (job->upgradable)
+		rep->upgradable++;
+	if (rep->nexamples[job->cls] < rep->max_examples) {
+		escape_name(job->name, shown, sizeof(shown));
+		rep->examples[job->cls][rep->nexamples[job->cls]] = strdup(shown);
+		if (rep->examples[job->cls][rep->nexamples[job->cls]] != NULL)
+			rep->nexamples[job->cls]++;
+	}
+}
+
+/* Puts job in cls with the detail key (what and suffix joined) unless a stronger class holds it. */
+static void decide(struct job *job, enum cls cls, const char *what, const char *suffix)
+{
+	/* the first class in priority order wins: unreachable > disabled > refused > ... */
+	if (job->decided && job->cls >= cls)
+		return;
+	job->decided = true;
+	job->cls = cls;
+	snprintf(job->key, sizeof(job->key), "%s%s", what, suffix != NULL ? suffix : "");
+}
+
+/*
+ * Dovecot 2.4 refuses these unless auth_allow_weak_schemes = yes (lib-auth/password-scheme.c
+ * marks them .weak), and no longer has the last five at all.
+ */
+static const char *weak_why(const char *scheme, const char *value)
+{
+	static const char *const weak[] = {"MD5",       "MD5-CRYPT", "SMD5",     "HMAC-MD5",
+	                                   "PLAIN-MD4", "PLAIN-MD5", "LDAP-MD5", "DES-CRYPT"};
+	static const char *const gone[] = {"LANMAN", "NTLM", "RPA", "SKEY", "OTP"};
+
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+		if (strcasecmp(scheme, weak[i]) == 0)
+			return "";
+	/* CRYPT holding a DES or an MD5-CRYPT value is refused as DES-CRYPT / MD5-CRYPT */
+	if (strcasecmp(scheme, "CRYPT") == 0 && (value[0] != '$' || strncmp(value, "$1$", 3) == 0))
+		return value[0] != '$' ? " (DES)" : " (MD5-CRYPT)";
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (strcasecmp(scheme, gone[i]) == 0)
+			return " (not in Dovecot 2.4)";
+	return NULL;
+}
+
+static bool is_crypt_scheme(const char *scheme)
+{
+	static const char *const crypt_schemes[] = {"CRYPT",        "MD5-CRYPT", "SHA256-CRYPT",
+	                                            "SHA512-CRYPT", "BLF-CRYPT", "DES-CRYPT"};
+
+	for (size_t i = 0; i < sizeof(crypt_schemes) / sizeof(crypt_schemes[0]); i++)
+		if (strcasecmp(scheme, crypt_schemes[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Does a crypt value carry its whole checksum? crypt() of a bare setting ("$6$salt") gives a
+ * longer string that no stored value equals: the module answers "wrong password" to every
+ * password. Values of other forms are not judged here.
+ */
+static bool crypt_complete(const char *v)
+{
+	static const struct {
+		const char *prefix;
+		size_t checksum;
+	} forms[] = {{"$1$", 22}, {"$5$", 43}, {"$6$", 86}};
+	const char *last = strrchr(v, '$');
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strncmp(v, forms[i].prefix, 3) == 0)
+			return last != NULL && last > v + 2 &&
+			       strlen(last + 1) == forms[i].checksum;
+	if (strncmp(v, "$2", 2) == 0)
+		return strlen(v) == 60;
+	if (v[0] != '$' && v[0] != '_')
+		return strlen(v) == 13; /* traditional DES */
+	return true;
+}
+
+/* rehash's rule (change.c): another scheme, or the same one at a lower cost, is weaker. */
+static bool weaker(const struct pgd_conf *conf, const char *scheme, unsigned long cost)
+{
+	unsigned long want = conf->update_rounds;
+
+	if (strcasecmp(scheme, conf->update_scheme) != 0)
+		return true;
+	if (want == 0)
+		want = strcasecmp(scheme, "BLF-CRYPT") == 0 ? PGD_DEFAULT_BCRYPT_COST
+		                                            : PGD_DEFAULT_CRYPT_ROUNDS;
+	return cost != 0 && cost < want;
+}
+
+/* The stored value, read as pgd_hash_verify would read it, without hashing anything. */
+static void judge_value(const struct pgd_conf *conf, struct job *job, const struct pgd_row *row)
+{
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, job->name);
+	struct pgd_hash_info info = {.scheme = ""};
+	const char *value, *why;
+	unsigned long cost, cap = 0;
+	char detail[KEY_LEN];
+	enum pgd_hash_result r;
+
+	if (row->nopassword && conf->allow_nopassword) {
+		decide(job, CLS_VERIFY, "no password needed (nopassword)", "");
+		return;
+	}
+	if (row->password == NULL || row->password[0] == '\0') {
+		decide(job, CLS_REFUSED, row->password == NULL ? "NULL" : "empty",
+		       " stored password");
+		return;
+	}
+	r = pgd_hash_inspect(row->password, &policy, &info);
+	snprintf(job->scheme, sizeof(job->scheme), "%s", info.scheme);
+	value = row->password[0] == '{' && strchr(row->password, '}') != NULL
+	            ? strchr(row->password, '}') + 1
+	            : row->password;
+	if (r == PGD_HASH_UNSUPPORTED) {
+		decide(job, CLS_REFUSED, "",
+		       info.scheme[0] != '\0' ? "scheme missing from this build"
+		                              : "unknown scheme");
+		return;
+	}
+	if (r != PGD_HASH_MATCH) {
+		decide(job, CLS_REFUSED, "malformed value: ", info.scheme);
+		return;
+	}
+	if (is_crypt_scheme(info.scheme) && strncmp(value, "$2", 2) != 0) {
+		int c = crypt_checksalt(value);
+
+		if (c == CRYPT_SALT_INVALID) {
+			decide(job, CLS_REFUSED, "malformed value: ", info.scheme);
+			return;
+		}
+		if (c == CRYPT_SALT_METHOD_DISABLED) {
+			decide(job, CLS_REFUSED, "method disabled in libxcrypt: ", info.scheme);
+			return;
+		}
+	}
+	cost = pgd_hash_cost(info.scheme, row->password);
+	if (strcasecmp(info.scheme, "BLF-CRYPT") == 0) {
+		cap = conf->max_bcrypt_cost;
+		snprintf(detail, sizeof(detail), "above max_bcrypt_cost %lu", cap);
+	} else {
+		cap = conf->max_crypt_rounds;
+		snprintf(detail, sizeof(detail), "above max_crypt_rounds %lu", cap);
+	}
+	if (cost != 0 && cap != 0 && cost > cap) {
+		decide(job, CLS_REFUSED, detail, NULL);
+		return;
+	}
+	if (is_crypt_scheme(info.scheme) && !crypt_complete(value)) {
+		decide(job, CLS_REFUSED, "no full checksum (no password matches): ", info.scheme);
+		return;
+	}
+	job->upgradable = weaker(conf, info.scheme, cost);
+	why = weak_why(info.scheme, value);
+	if (why != NULL) {
+		snprintf(detail, sizeof(detail), "%s%s", info.scheme, why);
+		decide(job, CLS_WEAK, detail, NULL);
+		return;
+	}
+	if (cost != 0)
+		snprintf(detail, sizeof(detail), "%s (%s %lu)", info.scheme,
+		         strcasecmp(info.scheme, "BLF-CRYPT") == 0 ? "cost" : "rounds", cost);
+	else
+		snprintf(detail, sizeof(detail), "%s", info.scheme);
+	decide(job, CLS_VERIFY, detail, NULL);
+}
+
+/* nologin, expiry: what acct_mgmt (and authenticate's nologin) would refuse. */
+static void judge_account(struct job *job, const struct pgd_row *row, const PGresult *res)
+{
+	if (row->account_expired) {
+		decide(job, CLS_DISABLED, "account expired", "");
+	} else if (row->nologin) {
+		int col = PQfnumber(res, "nologin");
+		const char *v = col >= 0 ? PQgetvalue(res, 0, col) : "";
+
+		/* the pam-pgsql habit: a boolean nologin holding false still disables */
+		if (strcmp(v, "f") == 0 || strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			decide(job, CLS_DISABLED,
+			       "nologin holds false (any non-NULL value disables)", "");
+		else
+			decide(job, CLS_DISABLED, "nologin",
+			       row->reason != NULL ? " (with a reason)" : "");
+	} else if (row->password_expired) {
+		decide(job, CLS_DISABLED, "password expired", "");
+	}
+}
+
+/* One query's answer; a user's password query comes before its account query. */
+static void on_result(void *ctx, size_t i, struct pg_result *res)
+{
+	struct run *run = ctx;
+	struct job *job = &run->jobs[run->qjob[i]];
+	bool account = run->qaccount[i];
+	struct pgd_row row;
+	char err[256];
+	enum pgd_db_result r;
+	const char *q = account ? " (account_query)" : "";
+
+	if (job->decided && job->cls == CLS_UNREACHABLE)
+		return;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		char key[64];
+
+		snprintf(key, sizeof(key), "query failed, SQLSTATE %.5s",
+		         state != NULL ? state : "?????");
+		decide(job, CLS_UNREACHABLE, key, q);
+		return;
+	}
+	if (PQntuples(res) > 1) {
+		decide(job, CLS_UNREACHABLE, "several rows", q);
+		return;
+	}
+	r = pgd_db_read_row(res, account, &row, err, sizeof(err));
+	switch (r) {
+	case PGD_DB_OK:
+		if (!account)
+			judge_value(run->conf, job, &row);
+		/* authenticate refuses nologin too; acct_mgmt reads account_query when set */
+		if (account || run->per_user == 1)
+			judge_account(job, &row, res);
+		else if (row.nologin)
+			judge_account(job, &row, res);
+		break;
+	case PGD_DB_NO_ROW:
+		decide(job, CLS_UNREACHABLE, "no row", q);
+		break;
+	case PGD_DB_BAD_RESULT:
+		decide(job, CLS_UNREACHABLE, "no password column", q);
+		break;
+	default:
+		decide(job, CLS_UNREACHABLE, "row cannot be read", q);
+		break;
+	}
+	pgd_row_free(&row);
+}
+
+static bool have(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* Looks up one batch of names; false (err set) only when the connection failed. */
+static bool run_batch(struct pgd_audit_db *db, const struct pgd_conf *conf, const char *service,
+                      char **names, size_t n, struct report *rep, char *err, size_t errlen)
+{
+	size_t per_user = have(conf->account_query) ? 2 : 1, nq = 0;
+	struct job *jobs = calloc(n, sizeof(*jobs));
+	struct pgd_query *qs = calloc(n * per_user, sizeof(*qs));
+	size_t *qjob = calloc(n * per_user, sizeof(*qjob));
+	bool *qaccount = calloc(n * per_user, sizeof(*qaccount));
+	struct run run = {
+	    .conf = conf, .jobs = jobs, .qjob = qjob, .qaccount = qaccount, .per_user = per_user};
+	bool ok = false;
+
+	if (jobs == NULL || qs == NULL || qjob == NULL || qaccount == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t u = 0; u < n; u++) {
+		struct pgd_vars vars = {.service = service};
+		char msg[256];
+
+		jobs[u].name = names[u];
+		if (pgd_user_normalize(names[u], conf->username_format, conf->username_chars,
+		                       conf->default_domain, &vars, &jobs[u].canonical, msg,
+		                       sizeof(msg)) != PGD_USER_OK) {
+			decide(&jobs[u], CLS_UNREACHABLE, "name refused before the query", "");
+			continue;
+		}
+		vars.user = jobs[u].canonical;
+		if (pgd_query_bind(conf->password_query, &vars, &qs[nq], msg, sizeof(msg)) !=
+		    PGD_QUERY_OK) {
+			decide(&jobs[u], CLS_UNREACHABLE, "query cannot be bound for this name",
+			       "");
+			continue;
+		}
+		qjob[nq++] = u;
+		if (per_user == 2) {
+			if (pgd_query_bind(conf->account_query, &vars, &qs[nq], msg, sizeof(msg)) !=
+			    PGD_QUERY_OK) {
+				decide(&jobs[u], CLS_UNREACHABLE,
+				       "account_query cannot be bound for this name", "");
+				continue;
+			}
+			qaccount[nq] = true;
+			qjob[nq++] = u;
+		}
+	}
+	ok = pgd_audit_run(db, qs, nq, true, on_result, &run, err, errlen);
+	if (ok) {
+		for (size_t u = 0; u < n; u++) {
+			if (!jobs[u].decided)
+				decide(&jobs[u], CLS_UNREACHABLE, "no answer", "");
+			add(rep, &jobs[u]);
+		}
+	}
+out:
+	for (size_t u = 0; jobs != NULL && u < n; u++)
+		free(jobs[u].canonical);
+	for (size_t k = 0; qs != NULL && k < n * per_user; k++)
+		pgd_query_free(&qs[k]);
+	free(jobs);
+	free(qs);
+	free(qjob);
+	free(qaccount);
+	return ok;
+}
+
+static void progress(unsigned long done, long total, bool last)
+{
+	int width = 40, filled;
+
+	if (total <= 0)
+		return;
+	filled = (int)((double)done / (double)total * width);
+	fprintf(stderr, "\r[%.*s%*s] %3d%% %lu/%ld", filled,
+	        "########################################", width - filled, "",
+	        (int)((double)done * 100 / (double)total), done, total);
+	if (last)
+		fprintf(stderr, "\r%*s\r", width + 40, "");
+	fflush(stderr);
+}
+
+static unsigned long cannot(const struct report *rep)
+{
+	return rep->cls[CLS_REFUSED] + rep->cls[CLS_DISABLED] + rep->cls[CLS_UNREACHABLE];
+}
+
+static void verdict(const struct report *rep, char *out, size_t len)
+{
+	if (rep->users == 0)
+		snprintf(out, len, "the list is empty: no user to check");
+	else if (cannot(rep) == 0)
+		snprintf(out, len, "all %lu users can log in with their password%s", rep->users,
+		         rep->cls[CLS_WEAK] != 0 ? " (some through weak schemes)" : "");
+	else
+		snprintf(
+		    out, len,
+		    "%lu of %lu users cannot log in (%lu refused, %lu disabled, %lu unreachable)",
+		    cannot(rep), rep->users, rep->cls[CLS_REFUSED], rep->cls[CLS_DISABLED],
+		    rep->cls[CLS_UNREACHABLE]);
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void json_tally(const struct tally *t, size_t n)
+{
+	bool first = true;
+
+	putchar('{');
+	for (size_t i = 0; i <= MAX_KEYS; i++) {
+		if (i == n && i < MAX_KEYS)
+			i = MAX_KEYS;
+		if (t[i].n == 0)
+			continue;
+		printf("%s", first ? "" : ", ");
+		json_str(t[i].key);
+		printf(": %lu", t[i].n);
+		first = false;
+	}
+	putchar('}');
+}
+
+static void print_json(const struct report *rep, const struct pgd_conf *conf, const char *source)
+{
+	char v[256];
+
+	printf("{\"users\": %lu, \"classes\": {", rep->users);
+	for (int c = 0; c < CLS_COUNT; c++)
+		printf("%s\"%s\": %lu", c ? ", " : "", cls_name[c], rep->cls[c]);
+	printf("}, \"schemes\": ");
+	json_tally(rep->schemes, rep->nschemes);
+	printf(", \"details\": {");
+	for (int c = 0; c < CLS_COUNT; c++) {
+		printf("%s\"%s\": ", c ? ", " : "", cls_name[c]);
+		json_tally(rep->keys[c], rep->nkeys[c]);
+	}
+	printf("}, \"examples\": {");
+	for (int c = 0; c < CLS_COUNT; c++) {
+		printf("%s\"%s\": [", c ? ", " : "", cls_name[c]);
+		for (size_t i = 0; i < rep->nexamples[c]; i++) {
+			printf("%s", i ? ", " : "");
+			json_str(rep->examples[c][i]);
+		}
+		putchar(']');
+	}
+	printf("}, \"upgradable\": %lu, \"update_scheme\": ", rep->upgradable);
+	json_str(conf->update_scheme);
+	printf(", \"rehash\": %s, \"unnamed_rows\": %lu, \"list\": ",
+	       conf->rehash ? "true" : "false", rep->unnamed);
+	json_str(source);
+	verdict(rep, v, sizeof(v));
+	printf(", \"verdict\": ");
+	json_str(v);
+	printf("}\n");
+}
+
+static void print_text(const struct report *rep, const struct pgd_conf *conf, const char *source)
+{
+	char v[256];
+
+	printf("users: %lu (listed by %s)\n", rep->users, source);
+	printf("%-12s %8s  %s\n", "class", "users", "scheme or reason");
+	for (int c = 0; c < CLS_COUNT; c++) {
+		const struct tally *t = rep->keys[c];
+
+		if (rep->cls[c] == 0) {
+			printf("%-12s %8lu\n", cls_name[c], 0UL);
+			continue;
+		}
+		for (size_t i = 0; i <= MAX_KEYS; i++) {
+			if (i == rep->nkeys[c] && i < MAX_KEYS)
+				i = MAX_KEYS;
+			if (t[i].n != 0)
+				printf("%-12s %8lu  %s\n", cls_name[c], t[i].n, t[i].key);
+		}
+	}
+	if (rep->cls[CLS_WEAK] != 0)
+		printf("weak: Dovecot 2.4 refuses these schemes unless auth_allow_weak_schemes = "
+		       "yes\n");
+	if (rep->upgradable != 0)
+		printf("rehash: %lu stored values are weaker than update_scheme %s (%s)\n",
+		       rep->upgradable, conf->update_scheme,
+		       conf->rehash ? "rehash = yes replaces each at its next login"
+		                    : "rehash = no keeps them");
+	if (rep->unnamed != 0)
+		printf("list: %lu rows without a name were skipped\n", rep->unnamed);
+	for (int c = 0; c < CLS_COUNT; c++) {
+		if (rep->nexamples[c] == 0)
+			continue;
+		printf("%s:", cls_name[c]);
+		for (size_t i = 0; i < rep->nexamples[c]; i++)
+			printf(" %s", rep->examples[c][i]);
+		printf("%s\n", rep->cls[c] > rep->nexamples[c] ? " ..." : "");
+	}
+	verdict(rep, v, sizeof(v));
+	printf("verdict: %s\n", v);
+}
+
+/* Loads the conf as the module does; prints why and returns false when it cannot. */
+static bool load(struct pgd_conf *conf, const char *path)
+{
+	char arg[4200], err[512];
+	const char *argv[1] = {arg};
+
+	if (pgd_conf_init(conf) != PGD_CONF_OK) {
+		fprintf(stderr, "%s: out of memory\n", pgd_prog);
+		return false;
+	}
+	snprintf(arg, sizeof(arg), "conf=%s", path);
+	if (pgd_conf_load(conf, 1, argv, err, sizeof(err)) != PGD_CONF_OK) {
+		fprintf(stderr, "%s: %s\n", pgd_prog, err);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The query that lists the users: --users-query, else the conf's iterate_query. A Dovecot 2.4
+ * file's reader puts its passdb/userdb iterate query into conf->iterate_query as well, so the
+ * audit needs nothing more for that dialect.
+ */
+static const char *list_query(const struct pgd_conf *conf, const char *users_query,
+                              const char **source)
+{
+	if (users_query != NULL) {
+		*source = "--users-query";
+		return users_query;
+	}
+	*source = "iterate_query";
+	return have(conf->iterate_query) ? conf->iterate_query : NULL;
+}
+
+static void free_report(struct report *rep)
+{
+	for (int c = 0; c < CLS_COUNT; c++)
+		for (size_t i = 0; i < rep->nexamples[c]; i++)
+			free(rep->examples[c][i]);
+	free(rep);
+}
+
+int pgd_cmd_audit(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+	                                         {"json", no_argument, NULL, 'j'},
+	                                         {"examples", required_argument, NULL, 'e'},
+	                                         {"users-query", required_argument, NULL, 'u'},
+	                                         {NULL, 0, NULL, 0}};
+	const char *path = PGD_DEFAULT_CONF_PATH, *users_query = NULL, *service = "imap", *tmpl,
+	           *source;
+	bool json = false, tty = isatty(STDERR_FILENO) == 1;
+	struct pgd_audit_db *db = NULL;
+	struct pgd_query list = {0};
+	struct pgd_vars vars = {0};
+	struct report *rep;
+	struct pgd_conf conf;
+	unsigned long examples = 5;
+	char err[512], *end;
+	long total = -1;
+	int c, status = PGD_EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, "+c:s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'u':
+			users_query = optarg;
+			break;
+		case 'e':
+			examples = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    examples > MAX_EXAMPLES) {
+				fprintf(stderr, "%s: --examples takes 0 to %d\n", pgd_prog,
+				        MAX_EXAMPLES);
+				return PGD_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			audit_usage(stdout);
+			return PGD_EXIT_OK;
+		default:
+			audit_usage(stderr);
+			return PGD_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		audit_usage(stderr);
+		return PGD_EXIT_USAGE;
+	}
+	rep = calloc(1, sizeof(*rep));
+	if (rep == NULL) {
+		fprintf(stderr, "%s: out of memory\n", pgd_prog);
+		return PGD_EXIT_USAGE;
+	}
+	rep->max_examples = examples;
+	if (!load(&conf, path))
+		goto out;
+	tmpl = list_query(&conf, users_query, &source);
+	if (tmpl == NULL) {
+		fprintf(stderr,
+		        "%s: %s sets no iterate_query: give the list with --users-query SQL\n",
+		        pgd_prog, conf.path);
+		goto out;
+	}
+	vars.service = service;
+	if (pgd_query_bind(tmpl, &vars, &list, err, sizeof(err)) != PGD_QUERY_OK) {
+		fprintf(stderr, "%s: %s: %s\n", pgd_prog, source, err);
+		goto out;
+	}
+	db = pgd_audit_open(conf.connect, (unsigned)conf.query_timeout, err, sizeof(err));
+	if (db == NULL || !pgd_audit_list(db, &list, &total, err, sizeof(err))) {
+		fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+		goto out;
+	}
+	for (;;) {
+		char **names;
+		size_t n, unnamed = 0;
+
+		if (!pgd_audit_next(db, BATCH, &names, &n, &unnamed, err, sizeof(err))) {
+			fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+			goto out;
+		}
+		rep->unnamed += unnamed;
+		if (n == 0)
+			break;
+		if (!run_batch(db, &conf, service, names, n, rep, err, sizeof(err))) {
+			pgd_audit_free_names(names, n);
+			fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+			goto out;
+		}
+		pgd_audit_free_names(names, n);
+		if (tty)
+			progress(rep->users + rep->unnamed, total, false);
+	}
+	if (tty)
+		progress(rep->users, total, true);
+	if (json)
+		print_json(rep, &conf, source);
+	else
+		print_text(rep, &conf, source);
+	status = cannot(rep) == 0 ? PGD_EXIT_OK : PGD_EXIT_FAIL;
+out:
+	pgd_audit_close(db);
+	pgd_query_free(&list);
+	pgd_conf_free(&conf);
+	free_report(rep);
+	return status;
+}

@@ -105,6 +105,31 @@ enum pgd_hash_result pgd_generate_md5_crypt(const struct pgd_scheme *s, const ch
                                             const char *user, unsigned long rounds,
                                             struct pgd_raw *out, struct pgd_hash_info *info);
 
+/* hash_cost.c: the cost of a crypt(3) setting, as libxcrypt 4.4 reads it */
+enum pgd_crypt_cost_kind {
+	PGD_CRYPT_COST_NONE,   /* a fixed cost: md5crypt, NT, DES, bigcrypt */
+	PGD_CRYPT_COST_ROUNDS, /* $5$/$6$ rounds=, $sha1$ iterations, $md5 rounds=, BSDi count */
+	PGD_CRYPT_COST_BCRYPT, /* $2?$ log2 cost */
+	PGD_CRYPT_COST_MEMORY, /* scrypt $7$, yescrypt $y$, gost-yescrypt $gy$ */
+};
+
+struct pgd_crypt_cost {
+	const char *family; /* libxcrypt's name of the method ("yescrypt"), "unknown" if none */
+	enum pgd_crypt_cost_kind kind;
+	unsigned long rounds;      /* PGD_CRYPT_COST_ROUNDS */
+	unsigned long bcrypt_cost; /* PGD_CRYPT_COST_BCRYPT */
+	unsigned long memory_kib;  /* PGD_CRYPT_COST_MEMORY: 128 r N bytes, plus extra lanes */
+	unsigned long passes;      /* PGD_CRYPT_COST_MEMORY: passes after the first, >= 1 */
+};
+
+/* Reads what setting would cost crypt(); false if any parameter that sets a cost is not in
+ * the one form libxcrypt reads and writes back, or the method is unknown. */
+bool pgd_crypt_cost_read(const char *setting, struct pgd_crypt_cost *cost);
+/* PGD_HASH_MATCH when setting may go to crypt() under policy's caps; otherwise MALFORMED or
+ * TOO_COSTLY with a detail that names the method, never the value. */
+enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_hash_policy *policy,
+                                          struct pgd_hash_info *info);
+
 /* hash_digest.c: libcrypto digests, HMAC, PBKDF2 and the schemes made of them */
 size_t pgd_digest_len(enum pgd_digest d);
 /* out = H(a || b); false if libcrypto cannot give us that digest */

@@ -83,6 +83,12 @@ enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *pas
                                               const struct pgd_hash_policy *policy,
                                               struct pgd_hash_info *info);
 unsigned long pgd_policy_cap(unsigned long value, unsigned long fallback);
+/* Reads stored as pgd_hash_verify does: the scheme from its {SCHEME} prefix (else
+ * default_scheme, NULL meaning MD5) into *scheme_name, the decoded value into raw
+ * (NUL-terminated, released by the caller). False if the scheme is unknown or the value does
+ * not decode for it. */
+bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
+                            const char **scheme_name, struct pgd_raw *raw);
 
 /* hash_crypt.c: the crypt(3) family and md5crypt */
 enum pgd_hash_result pgd_verify_crypt(const struct pgd_scheme *s, const struct pgd_raw *raw,

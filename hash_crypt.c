@@ -289,7 +289,7 @@ enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *
                                         const char *user, unsigned long rounds, struct pgd_raw *out,
                                         struct pgd_hash_info *info)
 {
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE], key[BCRYPT_KEY_LEN + 1];
 	struct crypt_data *cd;
 	const char *hashed;
 	enum pgd_hash_result res = PGD_HASH_MATCH;
@@ -305,6 +305,14 @@ enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *
 	cd = calloc(1, sizeof(*cd));
 	if (cd == NULL)
 		return PGD_HASH_NOMEM;
+	/* bcrypt reads 72 bytes: a longer password makes Dovecot's hash of its first 72 */
+	if (salt[0] == '$' && salt[1] == '2') {
+		size_t key_len = strnlen(password, BCRYPT_KEY_LEN);
+
+		memcpy(key, password, key_len);
+		key[key_len] = '\0';
+		password = key;
+	}
 	hashed = crypt_rn(password, salt, cd, (int)sizeof(*cd));
 	if (hashed == NULL || hashed[0] == '*') {
 		pgd_hash_set_detail(info, "crypt() refuses %s", s->name);
@@ -315,6 +323,7 @@ enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *
 	pgd_wipe(cd, sizeof(*cd));
 	free(cd);
 	pgd_wipe(salt, sizeof(salt));
+	pgd_wipe(key, sizeof(key));
 	return res;
 }
 

@@ -287,7 +287,8 @@ static bool read_sha1crypt(const char *s, struct pgd_crypt_cost *cost)
 }
 
 /* "$md5$" or "$md5,", then an optional "rounds=N$" (N 1..2^32-1, no leading zero) added to
- * the 4096 base rounds; the cap applies to N, as the rounds an admin wrote. */
+ * the 4096 base rounds (the cap applies to N, as the rounds an admin wrote), then a salt of
+ * crypt's alphabet. */
 static bool read_sunmd5(const char *s, struct pgd_crypt_cost *cost)
 {
 	uint64_t n = 0;
@@ -299,7 +300,13 @@ static bool read_sunmd5(const char *s, struct pgd_crypt_cost *cost)
 		s = read_canonical(s + 7, false, SUNMD5_MAX_ROUNDS, &n);
 		if (s == NULL || *s != '$')
 			return false;
+		s++;
 	}
+	/* the salt: crypt's alphabet up to a '$' or the end */
+	while (atoi64(*s) >= 0)
+		s++;
+	if (*s != '\0' && *s != '$')
+		return false;
 	cost->kind = PGD_CRYPT_COST_ROUNDS;
 	cost->rounds = to_ulong(n);
 	return true;

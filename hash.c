@@ -167,6 +167,20 @@ static void sanitize_name(const char *name, size_t len, char out[NAME_ECHO_MAX +
 	out[i] = '\0';
 }
 
+/* The canonical name if name (len bytes, any case, a suffix allowed) is one of the schemes
+ * Dovecot 2.3.14 dropped, else NULL. */
+static const char *dropped_scheme(const char *name, size_t len)
+{
+	static const char *const dropped[] = {"NTLM", "LANMAN", "RPA", "SKEY"};
+	const char *dot = memchr(name, '.', len);
+	size_t base_len = dot != NULL ? (size_t)(dot - name) : len;
+
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
+		if (ascii_caseeq(name, base_len, dropped[i]))
+			return dropped[i];
+	return NULL;
+}
+
 /* False for a scheme in the table whose library this build lacks. */
 static bool scheme_built(const struct pgd_scheme *s)
 {
@@ -591,8 +605,17 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
 	if (s == NULL) {
 		/* The name is part of the stored value: with default_pass_scheme = PLAIN a
-		 * "{Tr0ub4dor}&3" is a password. Only its length is told. */
-		pgd_hash_set_detail(info, "unknown scheme (a name of %zu bytes)", name_len);
+		 * "{Tr0ub4dor}&3" is a password. Only its length is told, or which of the
+		 * schemes Dovecot dropped it is (a constant, as a known scheme's name is). */
+		const char *dropped = dropped_scheme(name, name_len);
+
+		if (dropped != NULL)
+			pgd_hash_set_detail(info, "unknown scheme %s (Dovecot 2.3.14 dropped it)",
+			                    dropped);
+		else if (name_len == 0)
+			pgd_hash_set_detail(info, "unknown scheme (empty)");
+		else
+			pgd_hash_set_detail(info, "unknown scheme (a name of %zu bytes)", name_len);
 		return PGD_HASH_UNSUPPORTED;
 	}
 	set_scheme(info, s->name);

@@ -69,24 +69,44 @@ static unsigned long to_ulong(uint64_t v)
 }
 
 /*
- * A decimal number written the one way libxcrypt writes it back: "0" (only if zero_ok) or a
- * first digit 1-9, then digits, at most max. Returns the character after it, or NULL.
+ * A decimal count as libxcrypt writes it back: "0" (only if zero_ok) or a first digit 1-9,
+ * then digits. Past 2^64 - 1 it saturates there and sets *saturated. Returns the character
+ * after it, or NULL when s does not start that way.
  */
-static const char *read_canonical(const char *s, bool zero_ok, uint64_t max, uint64_t *out)
+static const char *read_count(const char *s, bool zero_ok, uint64_t *out, bool *saturated)
 {
 	uint64_t v = 0;
 
+	*saturated = false;
 	if (!is_digit(*s) || (*s == '0' && (!zero_ok || is_digit(s[1]))))
 		return NULL;
 	for (; is_digit(*s); s++) {
 		uint64_t d = (uint64_t)(*s - '0');
 
-		if (v > (max - d) / 10)
-			return NULL;
-		v = v * 10 + d;
+		if (v > (UINT64_MAX - d) / 10)
+			*saturated = true;
+		v = *saturated ? UINT64_MAX : v * 10 + d;
 	}
 	*out = v;
 	return s;
+}
+
+/* A refusal with its reason; false, for the readers' return. */
+static bool refuse(struct pgd_crypt_cost *cost, enum pgd_crypt_refusal why)
+{
+	cost->why = why;
+	return false;
+}
+
+/* A count libxcrypt refuses as too high (or past 2^64 - 1): above every cap. */
+static bool too_high(struct pgd_crypt_cost *cost, enum pgd_crypt_cost_kind kind, uint64_t v)
+{
+	cost->kind = kind;
+	if (kind == PGD_CRYPT_COST_BCRYPT)
+		cost->bcrypt_cost = to_ulong(v);
+	else
+		cost->rounds = to_ulong(v);
+	return refuse(cost, PGD_CRYPT_TOO_HIGH);
 }
 
 /* libxcrypt's check_badsalt_chars(): what crypt() refuses in any setting. */
@@ -215,8 +235,10 @@ static bool read_yescrypt(const char *s, struct pgd_crypt_cost *cost)
 		s = decode64_uint32(&have, s, 1);
 		/* 4 (g, hash upgrades) and 8 (a ROM) make libxcrypt fail; higher bits are
 		 * ignored there, refused here */
-		if (s == NULL || (have & ~3U) != 0)
+		if (s == NULL || (have & 12U) != 0)
 			return false;
+		if ((have & ~15U) != 0)
+			return refuse(cost, PGD_CRYPT_STRICTER);
 		if ((have & 1) != 0 && (s = decode64_uint32(&p, s, 2)) == NULL)
 			return false;
 		if ((have & 2) != 0 && (s = decode64_uint32(&t, s, 1)) == NULL)
@@ -246,13 +268,16 @@ static bool read_scrypt(const char *s, struct pgd_crypt_cost *cost)
 static bool read_sha_crypt(const char *s, struct pgd_crypt_cost *cost)
 {
 	uint64_t rounds = SHA_ROUNDS_DEFAULT;
+	bool saturated;
 
-	cost->kind = PGD_CRYPT_COST_ROUNDS;
 	if (has_prefix(s, "rounds=")) {
-		s = read_canonical(s + 7, false, SHA_ROUNDS_MAX, &rounds);
+		s = read_count(s + 7, false, &rounds, &saturated);
 		if (s == NULL || *s != '$' || rounds < SHA_ROUNDS_MIN)
 			return false;
+		if (rounds > SHA_ROUNDS_MAX)
+			return too_high(cost, PGD_CRYPT_COST_ROUNDS, rounds);
 	}
+	cost->kind = PGD_CRYPT_COST_ROUNDS;
 	cost->rounds = to_ulong(rounds);
 	return true;
 }
@@ -265,8 +290,10 @@ static bool read_bcrypt(const char *s, struct pgd_crypt_cost *cost)
 	if (!is_digit(s[0]) || !is_digit(s[1]) || s[2] != '$')
 		return false;
 	c = (unsigned long)((s[0] - '0') * 10 + (s[1] - '0'));
-	if (c < BCRYPT_MIN_COST || c > BCRYPT_MAX_COST)
+	if (c < BCRYPT_MIN_COST)
 		return false;
+	if (c > BCRYPT_MAX_COST)
+		return too_high(cost, PGD_CRYPT_COST_BCRYPT, c);
 	cost->kind = PGD_CRYPT_COST_BCRYPT;
 	cost->bcrypt_cost = c;
 	return true;
@@ -276,11 +303,21 @@ static bool read_bcrypt(const char *s, struct pgd_crypt_cost *cost)
  * only the form it prints back can ever match, so only that is read. */
 static bool read_sha1crypt(const char *s, struct pgd_crypt_cost *cost)
 {
+	const char *end;
 	uint64_t n;
+	bool saturated;
 
-	s = read_canonical(s, true, ULONG_MAX, &n);
-	if (s == NULL || *s != '$')
+	end = read_count(s, true, &n, &saturated);
+	if (end == NULL) {
+		/* what libxcrypt's strtoul() would still read: a sign, leading zeros, nothing */
+		if (*s == '$' || *s == '+' || *s == '-' || *s == '0')
+			return refuse(cost, PGD_CRYPT_STRICTER);
 		return false;
+	}
+	if (*end != '$')
+		return false;
+	if (saturated || n > ULONG_MAX)
+		return too_high(cost, PGD_CRYPT_COST_ROUNDS, n);
 	cost->kind = PGD_CRYPT_COST_ROUNDS;
 	cost->rounds = to_ulong(n);
 	return true;
@@ -292,14 +329,17 @@ static bool read_sha1crypt(const char *s, struct pgd_crypt_cost *cost)
 static bool read_sunmd5(const char *s, struct pgd_crypt_cost *cost)
 {
 	uint64_t n = 0;
+	bool saturated;
 
 	if (*s != '$' && *s != ',')
 		return false;
 	s++;
 	if (has_prefix(s, "rounds=")) {
-		s = read_canonical(s + 7, false, SUNMD5_MAX_ROUNDS, &n);
+		s = read_count(s + 7, false, &n, &saturated);
 		if (s == NULL || *s != '$')
 			return false;
+		if (n > SUNMD5_MAX_ROUNDS)
+			return too_high(cost, PGD_CRYPT_COST_ROUNDS, n);
 		s++;
 	}
 	/* the salt: crypt's alphabet up to a '$' or the end */
@@ -339,7 +379,8 @@ static bool des_salt_char(char c)
 
 bool pgd_crypt_cost_read(const char *setting, struct pgd_crypt_cost *cost)
 {
-	*cost = (struct pgd_crypt_cost){.family = "crypt", .kind = PGD_CRYPT_COST_NONE};
+	*cost = (struct pgd_crypt_cost){
+	    .family = "crypt", .kind = PGD_CRYPT_COST_NONE, .why = PGD_CRYPT_REJECTED};
 	if (!crypt_chars_ok(setting))
 		return false;
 	/* in the order of libxcrypt's hash_algorithms table (hashes.conf) */
@@ -390,7 +431,7 @@ bool pgd_crypt_cost_read(const char *setting, struct pgd_crypt_cost *cost)
 	}
 	/* a prefix this libxcrypt does not know, or one a later one knows with a cost */
 	cost->family = "unknown";
-	return false;
+	return refuse(cost, PGD_CRYPT_UNKNOWN);
 }
 
 enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_hash_policy *policy,
@@ -405,12 +446,33 @@ enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_
 	struct pgd_crypt_cost c;
 
 	if (!pgd_crypt_cost_read(setting, &c)) {
-		if (strcmp(c.family, "crypt") == 0)
-			pgd_hash_set_detail(info, "crypt() rejects the stored hash's characters");
-		else if (strcmp(c.family, "unknown") == 0)
-			pgd_hash_set_detail(info, "not a crypt() method this module knows");
-		else
-			pgd_hash_set_detail(info, "%s parameters malformed", c.family);
+		switch (c.why) {
+		case PGD_CRYPT_TOO_HIGH:
+			if (c.kind == PGD_CRYPT_COST_BCRYPT)
+				pgd_hash_set_detail(info, "bcrypt cost %lu above cap %lu",
+				                    c.bcrypt_cost, bcrypt_cap);
+			else
+				pgd_hash_set_detail(info, "%s rounds %lu%s above cap %lu", c.family,
+				                    c.rounds, c.rounds == ULONG_MAX ? "+" : "",
+				                    rounds_cap);
+			return PGD_HASH_TOO_COSTLY;
+		case PGD_CRYPT_STRICTER:
+			pgd_hash_set_detail(
+			    info, "%s parameters not in the one form libxcrypt writes", c.family);
+			break;
+		case PGD_CRYPT_UNKNOWN:
+			pgd_hash_set_detail(info, "crypt() rejects the stored hash (no method "
+			                          "this module knows)");
+			break;
+		case PGD_CRYPT_REJECTED:
+			if (strcmp(c.family, "crypt") == 0)
+				pgd_hash_set_detail(info, "crypt() rejects the stored hash");
+			else
+				pgd_hash_set_detail(
+				    info, "crypt() rejects the stored hash (%s parameters)",
+				    c.family);
+			break;
+		}
 		return PGD_HASH_MALFORMED;
 	}
 	switch (c.kind) {

@@ -119,17 +119,26 @@ enum pgd_crypt_cost_kind {
 	PGD_CRYPT_COST_MEMORY, /* scrypt $7$, yescrypt $y$, gost-yescrypt $gy$ */
 };
 
+/* Why pgd_crypt_cost_read() refused a setting. */
+enum pgd_crypt_refusal {
+	PGD_CRYPT_REJECTED, /* libxcrypt refuses it too (cheaply) */
+	PGD_CRYPT_TOO_HIGH, /* a count above libxcrypt's own maximum, or past 2^64 - 1 */
+	PGD_CRYPT_STRICTER, /* libxcrypt would run it, but not in a form it writes back */
+	PGD_CRYPT_UNKNOWN,  /* no method this reader knows */
+};
+
 struct pgd_crypt_cost {
 	const char *family; /* libxcrypt's name of the method ("yescrypt"), "unknown" if none */
 	enum pgd_crypt_cost_kind kind;
-	unsigned long rounds;      /* PGD_CRYPT_COST_ROUNDS */
-	unsigned long bcrypt_cost; /* PGD_CRYPT_COST_BCRYPT */
-	unsigned long memory_kib;  /* PGD_CRYPT_COST_MEMORY: 128 r N bytes, plus extra lanes */
-	unsigned long passes;      /* PGD_CRYPT_COST_MEMORY: passes after the first, >= 1 */
+	enum pgd_crypt_refusal why; /* when refused; rounds or bcrypt_cost set for TOO_HIGH */
+	unsigned long rounds;       /* PGD_CRYPT_COST_ROUNDS */
+	unsigned long bcrypt_cost;  /* PGD_CRYPT_COST_BCRYPT */
+	unsigned long memory_kib;   /* PGD_CRYPT_COST_MEMORY: 128 r N bytes, plus extra lanes */
+	unsigned long passes;       /* PGD_CRYPT_COST_MEMORY: passes after the first, >= 1 */
 };
 
-/* Reads what setting would cost crypt(); false if any parameter that sets a cost is not in
- * the one form libxcrypt reads and writes back, or the method is unknown. */
+/* Reads what setting would cost crypt(); false (cost->why says why) if any parameter that sets
+ * a cost is not in the one form libxcrypt reads and writes back, or the method is unknown. */
 bool pgd_crypt_cost_read(const char *setting, struct pgd_crypt_cost *cost);
 /* PGD_HASH_MATCH when setting may go to crypt() under policy's caps; otherwise MALFORMED or
  * TOO_COSTLY with a detail that names the method, never the value. */

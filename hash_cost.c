@@ -268,9 +268,9 @@ static bool read_scrypt(const char *s, struct pgd_crypt_cost *cost)
 static bool read_sha_crypt(const char *s, struct pgd_crypt_cost *cost)
 {
 	uint64_t rounds = SHA_ROUNDS_DEFAULT;
-	bool saturated;
+	bool saturated, written = has_prefix(s, "rounds=");
 
-	if (has_prefix(s, "rounds=")) {
+	if (written) {
 		s = read_count(s + 7, false, &rounds, &saturated);
 		if (s == NULL || *s != '$' || rounds < SHA_ROUNDS_MIN)
 			return false;
@@ -279,6 +279,7 @@ static bool read_sha_crypt(const char *s, struct pgd_crypt_cost *cost)
 	}
 	cost->kind = PGD_CRYPT_COST_ROUNDS;
 	cost->rounds = to_ulong(rounds);
+	cost->default_rounds = !written;
 	return true;
 }
 
@@ -479,7 +480,9 @@ enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_
 	case PGD_CRYPT_COST_NONE:
 		break;
 	case PGD_CRYPT_COST_ROUNDS:
-		if (c.rounds > rounds_cap) {
+		/* Dovecot's default cost is never refused: the lowest cap the conf takes,
+		 * 1000, would otherwise lock out every value made without -r */
+		if (c.rounds > rounds_cap && !c.default_rounds) {
 			pgd_hash_set_detail(info, "%s rounds %lu above cap %lu", c.family, c.rounds,
 			                    rounds_cap);
 			return PGD_HASH_TOO_COSTLY;

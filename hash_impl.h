@@ -132,6 +132,7 @@ struct pgd_crypt_cost {
 	enum pgd_crypt_cost_kind kind;
 	enum pgd_crypt_refusal why; /* when refused; rounds or bcrypt_cost set for TOO_HIGH */
 	unsigned long rounds;       /* PGD_CRYPT_COST_ROUNDS */
+	bool default_rounds;        /* SHA-crypt without rounds=: 5000, never above a cap */
 	unsigned long bcrypt_cost;  /* PGD_CRYPT_COST_BCRYPT */
 	unsigned long memory_kib;   /* PGD_CRYPT_COST_MEMORY: 128 r N bytes, plus extra lanes */
 	unsigned long passes;       /* PGD_CRYPT_COST_MEMORY: passes after the first, >= 1 */

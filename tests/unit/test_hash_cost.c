@@ -408,8 +408,14 @@ static void test_caps_at_boundary(void **state)
 	v = make("SHA256-CRYPT", 1500);
 	check_at_cap("SHA256-CRYPT", v, &p, &p.max_crypt_rounds, 1500);
 	free(v);
-	v = make("SHA512-CRYPT", 0); /* no rounds=: 5000 */
-	check_at_cap("SHA512-CRYPT default rounds", v, &p, &p.max_crypt_rounds, 5000);
+	v = make_crypt("{SHA512-CRYPT}", "$6$rounds=5000$abcdefgh"); /* written out */
+	check_at_cap("SHA512-CRYPT rounds=5000", v, &p, &p.max_crypt_rounds, 5000);
+	free(v);
+	/* no rounds= is Dovecot's default, 5000, and passes any cap */
+	v = make("SHA512-CRYPT", 0);
+	p.max_crypt_rounds = 1000;
+	assert_int_equal(pgd_hash_verify(v, "secret", &p, NULL), PGD_HASH_MATCH);
+	p.max_crypt_rounds = 0;
 	free(v);
 	v = make("BLF-CRYPT", 5);
 	check_at_cap("BLF-CRYPT", v, &p, &p.max_bcrypt_cost, 5);

@@ -28,7 +28,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-/* Longest scheme name we echo in a detail line. */
+/* Longest scheme name given to pgd_hash_generate_ex (a command line, never a stored value)
+ * that we echo in a detail line. */
 #define NAME_ECHO_MAX 40
 
 static enum pgd_hash_result verify_plain_trunc(const struct pgd_scheme *s,
@@ -166,7 +167,38 @@ static void sanitize_name(const char *name, size_t len, char out[NAME_ECHO_MAX +
 	out[i] = '\0';
 }
 
+/* The canonical name if name (len bytes, any case, a suffix allowed) is one of the schemes
+ * Dovecot 2.3.14 dropped, else NULL. */
+static const char *dropped_scheme(const char *name, size_t len)
+{
+	static const char *const dropped[] = {"NTLM", "LANMAN", "RPA", "SKEY"};
+	const char *dot = memchr(name, '.', len);
+	size_t base_len = dot != NULL ? (size_t)(dot - name) : len;
+
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
+		if (ascii_caseeq(name, base_len, dropped[i]))
+			return dropped[i];
+	return NULL;
+}
+
 /* False for a scheme in the table whose library this build lacks. */
+/*
+ * The detail for a scheme name we do not know. The name is part of the stored value: with
+ * default_pass_scheme = PLAIN a "{Tr0ub4dor}&3" is a password. Only its length is told, or
+ * which of the schemes Dovecot dropped it is (a constant, as a known scheme's name is).
+ */
+static void unknown_scheme_detail(struct pgd_hash_info *info, const char *name, size_t name_len)
+{
+	const char *dropped = dropped_scheme(name, name_len);
+
+	if (dropped != NULL)
+		pgd_hash_set_detail(info, "unknown scheme %s (Dovecot 2.3.14 dropped it)", dropped);
+	else if (name_len == 0)
+		pgd_hash_set_detail(info, "unknown scheme (empty)");
+	else
+		pgd_hash_set_detail(info, "unknown scheme (a name of %zu bytes)", name_len);
+}
+
 static bool scheme_built(const struct pgd_scheme *s)
 {
 	return s->verify != pgd_verify_argon2 || pgd_argon2_available();
@@ -451,7 +483,8 @@ static enum pgd_hash_result generate_plain(const struct pgd_scheme *s, const cha
 }
 
 /* "<length>-<password>". doveadm pw -s PLAIN-TRUNC prints the bare password, which its own
- * verifier then refuses; we print the form it verifies. */
+ * verifier then refuses; we print the form it verifies. Not for an empty password: "0-" would
+ * let every password in, and the verifier refuses it. */
 static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, const char *password,
                                                  const char *user, unsigned long rounds,
                                                  struct pgd_raw *out, struct pgd_hash_info *info)
@@ -461,7 +494,10 @@ static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, con
 	(void)s;
 	(void)user;
 	(void)rounds;
-	(void)info;
+	if (len == 0) {
+		pgd_hash_set_detail(info, "PLAIN-TRUNC cannot store an empty password");
+		return PGD_HASH_MALFORMED;
+	}
 	if (!pgd_raw_alloc(out, len + 24))
 		return PGD_HASH_NOMEM;
 	out->len = (size_t)snprintf((char *)out->heap, out->heap_size, "%zu-%s", len, password);
@@ -469,9 +505,11 @@ static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, con
 }
 
 /*
- * Dovecot's plain_trunc_verify(): "<length>-<password>", the length read as a size_t that
- * wraps around (doveadm verifies "18446744073709551619-sec" as "3-sec"). A stored password
- * exactly <length> long also accepts any longer password that starts with it.
+ * Dovecot's plain_trunc_verify(): "<length>-<password>". A stored password exactly <length>
+ * long also accepts any longer password that starts with it. Dovecot reads the length as a
+ * size_t that wraps around (doveadm verifies "18446744073709551619-sec" as "3-sec") and lets
+ * every password in with a length of 0, comparing no byte; we refuse both as malformed, as we
+ * refuse a PBKDF2 of 0 rounds.
  */
 static enum pgd_hash_result verify_plain_trunc(const struct pgd_scheme *s,
                                                const struct pgd_raw *raw, const char *password,
@@ -480,13 +518,23 @@ static enum pgd_hash_result verify_plain_trunc(const struct pgd_scheme *s,
 {
 	size_t i, trunc_len = 0, pw_len = strlen(password), stored_len;
 	const unsigned char *stored;
+	bool overflow = false;
 
 	(void)s;
 	(void)policy;
-	for (i = 0; i < raw->len && raw->data[i] >= '0' && raw->data[i] <= '9'; i++)
-		trunc_len = trunc_len * 10 + (size_t)(raw->data[i] - '0');
-	if (i == raw->len || raw->data[i] != '-') {
+	for (i = 0; i < raw->len && raw->data[i] >= '0' && raw->data[i] <= '9'; i++) {
+		size_t d = (size_t)(raw->data[i] - '0');
+
+		if (trunc_len > (SIZE_MAX - d) / 10)
+			overflow = true;
+		trunc_len = trunc_len * 10 + d;
+	}
+	if (i == 0 || i == raw->len || raw->data[i] != '-') {
 		pgd_hash_set_detail(info, "PLAIN-TRUNC value lacks its length- prefix");
+		return PGD_HASH_MALFORMED;
+	}
+	if (overflow || trunc_len == 0) {
+		pgd_hash_set_detail(info, "PLAIN-TRUNC length %s", overflow ? "overflows" : "0");
 		return PGD_HASH_MALFORMED;
 	}
 	stored = raw->data + i + 1;
@@ -573,10 +621,7 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 
 	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
 	if (s == NULL) {
-		char shown[NAME_ECHO_MAX + 4];
-
-		sanitize_name(name, name_len, shown);
-		pgd_hash_set_detail(info, "unknown scheme %s", name_len > 0 ? shown : "(empty)");
+		unknown_scheme_detail(info, name, name_len);
 		return PGD_HASH_UNSUPPORTED;
 	}
 	set_scheme(info, s->name);
@@ -625,10 +670,7 @@ enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_
 	}
 	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
 	if (s == NULL) {
-		char shown[NAME_ECHO_MAX + 4];
-
-		sanitize_name(name, name_len, shown);
-		pgd_hash_set_detail(info, "unknown scheme %s", name_len > 0 ? shown : "(empty)");
+		unknown_scheme_detail(info, name, name_len);
 		return PGD_HASH_UNSUPPORTED;
 	}
 	set_scheme(info, s->name);
@@ -640,6 +682,36 @@ enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_
 		return res;
 	pgd_raw_release(&raw);
 	return PGD_HASH_MATCH;
+}
+
+bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
+                            const char **scheme_name, struct pgd_raw *raw)
+{
+	const char *name, *value, *brace;
+	size_t name_len;
+	const struct pgd_scheme *s;
+	enum pgd_encoding enc;
+	bool explicit_enc;
+	enum pgd_hash_result res;
+
+	*raw = (struct pgd_raw){0};
+	if (stored == NULL || stored[0] == '\0')
+		return false;
+	brace = stored[0] == '{' ? strchr(stored, '}') : NULL;
+	if (brace != NULL) {
+		name = stored + 1;
+		name_len = (size_t)(brace - name);
+		value = brace + 1;
+	} else {
+		name = default_scheme != NULL ? default_scheme : "MD5";
+		name_len = strlen(name);
+		value = stored;
+	}
+	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
+	if (s == NULL || !decode_value(s, enc, explicit_enc, value, raw, &res, NULL))
+		return false;
+	*scheme_name = s->name;
+	return true;
 }
 
 enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *password,

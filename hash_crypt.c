@@ -6,9 +6,8 @@
  * "$1$" branch of MD5 use Dovecot's own md5crypt, which accepts any salt byte; libxcrypt refuses
  * some, so we carry our own md5crypt too (on libcrypto's MD5).
  *
- * crypt() would run whatever cost a value names, so the costs we can read are capped first:
- * SHA-crypt rounds=, bcrypt cost, $md5,rounds=, $sha1$ rounds, BSDi "_" rounds, and the memory
- * of scrypt ($7$) and yescrypt ($y$, $gy$).
+ * crypt() would run whatever cost a value names, so a value reaches it only after
+ * pgd_crypt_cost_check() (hash_cost.c) has read every cost parameter and found it within caps.
  */
 #include "hash.h"
 #include "hash_impl.h"
@@ -16,8 +15,6 @@
 
 #include <crypt.h>
 #include <errno.h>
-#include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +25,11 @@
 #define MD5CRYPT_OUT_LEN 35
 /* Dovecot hands crypt_blowfish_rn() the first 30 characters: "$2y$NN$", 22 salt, 1 more. */
 #define BLF_SETTING_LEN 30
+/* crypt_blowfish's key: BF_N + 2 = 18 words of 4 bytes */
+#define BCRYPT_KEY_LEN 72
 
 static const char crypt_alphabet[] =
     "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
 
 static bool has_prefix(const char *s, const char *prefix)
 {
@@ -182,12 +176,18 @@ static enum pgd_hash_result crypt_compare(const char *password, const char *sett
 	return res;
 }
 
+/*
+ * Dovecot's BLF-CRYPT runs its own crypt_blowfish, which reads at most BCRYPT_KEY_LEN bytes of
+ * the password (18 words of 4 bytes): a longer password verifies as its first 72 bytes, where
+ * libxcrypt would refuse one of 512 bytes or more outright. The first 72 bytes give libxcrypt's
+ * bcrypt the same key, so that is what it gets.
+ */
 static enum pgd_hash_result verify_blf(const char *password, const char *hash,
                                        const struct pgd_hash_policy *policy,
                                        struct pgd_hash_info *info)
 {
-	unsigned long cap = pgd_policy_cap(policy->max_bcrypt_cost, PGD_DEFAULT_MAX_BCRYPT_COST);
-	char setting[BLF_SETTING_LEN + 1];
+	char setting[BLF_SETTING_LEN + 1], key[BCRYPT_KEY_LEN + 1];
+	size_t key_len = strnlen(password, BCRYPT_KEY_LEN);
 	enum pgd_hash_result res;
 
 	if (hash[0] == '\0') {
@@ -199,148 +199,17 @@ static enum pgd_hash_result verify_blf(const char *password, const char *hash,
 		pgd_hash_set_detail(info, "not a bcrypt hash");
 		return PGD_HASH_MALFORMED;
 	}
-	if (is_digit(hash[4]) && is_digit(hash[5]) && hash[6] == '$') {
-		unsigned long cost = (unsigned long)((hash[4] - '0') * 10 + (hash[5] - '0'));
-
-		if (cost > cap) {
-			pgd_hash_set_detail(info, "bcrypt cost %lu above cap %lu", cost, cap);
-			return PGD_HASH_TOO_COSTLY;
-		}
-	}
 	memcpy(setting, hash, BLF_SETTING_LEN);
 	setting[BLF_SETTING_LEN] = '\0';
-	res = crypt_compare(password, setting, hash, info);
+	res = pgd_crypt_cost_check(setting, policy, info);
+	if (res == PGD_HASH_MATCH) {
+		memcpy(key, password, key_len);
+		key[key_len] = '\0';
+		res = crypt_compare(key, setting, hash, info);
+		pgd_wipe(key, sizeof(key));
+	}
 	pgd_wipe(setting, sizeof(setting));
 	return res;
-}
-
-static int atoi64(char c)
-{
-	const char *p = c != '\0' ? strchr(crypt_alphabet, c) : NULL;
-
-	return p != NULL ? (int)(p - crypt_alphabet) : -1;
-}
-
-/* Decimal digits at s, saturating at ULONG_MAX; *saturated says so. */
-static unsigned long read_decimal(const char *s, bool *saturated)
-{
-	unsigned long v = 0;
-
-	*saturated = false;
-	for (; is_digit(*s); s++) {
-		unsigned long d = (unsigned long)(*s - '0');
-
-		if (v > (ULONG_MAX - d) / 10) {
-			*saturated = true;
-			return ULONG_MAX;
-		}
-		v = v * 10 + d;
-	}
-	return v;
-}
-
-/* n characters of crypt's base64, least significant first (scrypt's r and p, BSDi rounds). */
-static bool read_b64_fixed(const char *s, int n, unsigned long *out)
-{
-	*out = 0;
-	for (int i = 0; i < n; i++) {
-		int v = atoi64(s[i]);
-
-		if (v < 0)
-			return false;
-		*out |= (unsigned long)v << (6 * i);
-	}
-	return true;
-}
-
-/* yescrypt's variable-length number (libxcrypt decode64_uint32); NULL if malformed. */
-static const char *read_b64_var(const char *s, uint32_t min, unsigned long *out)
-{
-	unsigned long start = 0, end = 47, chars = 1, bits = 0;
-	int c = atoi64(*s++);
-
-	if (c < 0)
-		return NULL;
-	*out = min;
-	while ((unsigned long)c > end) {
-		*out += (end + 1 - start) << bits;
-		start = end + 1;
-		end = start + (62 - end) / 2;
-		chars++;
-		bits += 6;
-	}
-	*out += ((unsigned long)c - start) << bits;
-	while (--chars > 0) {
-		c = atoi64(*s++);
-		if (c < 0)
-			return NULL;
-		bits -= 6;
-		*out += (unsigned long)c << bits;
-	}
-	return s;
-}
-
-/* 128 * r * 2^log2_n * p bytes in KiB, saturating. */
-static unsigned long scrypt_kib(unsigned long log2_n, unsigned long r, unsigned long p)
-{
-	unsigned long kib = r / 8 + (r % 8 != 0); /* 128 * r bytes, rounded up to KiB */
-
-	/* kib << log2_n overflows once log2_n reaches the count of leading zero bits */
-	if (log2_n >= 64 || (kib != 0 && log2_n >= (unsigned long)__builtin_clzl(kib)))
-		return ULONG_MAX;
-	kib <<= log2_n;
-	if (p != 0 && kib > ULONG_MAX / p)
-		return ULONG_MAX;
-	return kib * (p != 0 ? p : 1);
-}
-
-/*
- * Refuses a crypt setting whose cost we can read and that is above the policy's caps; crypt()
- * itself judges everything else. Returns PGD_HASH_MATCH when the value may go to crypt().
- */
-static enum pgd_hash_result crypt_cost_check(const char *hash, const struct pgd_hash_policy *policy,
-                                             struct pgd_hash_info *info)
-{
-	unsigned long cap = pgd_policy_cap(policy->max_crypt_rounds, PGD_DEFAULT_MAX_CRYPT_ROUNDS);
-	unsigned long mem_cap = pgd_policy_cap(policy->max_memory_kib, PGD_DEFAULT_MAX_MEMORY_KIB);
-	const char *digits = NULL;
-	unsigned long rounds = 0, kib = 0, r = 0, p = 0, log2_n = 0;
-	bool saturated = false;
-
-	if (has_prefix(hash, "$5$rounds=") || has_prefix(hash, "$6$rounds="))
-		digits = hash + 10;
-	else if (has_prefix(hash, "$md5,rounds=") || has_prefix(hash, "$md5$rounds="))
-		digits = hash + 12;
-	else if (has_prefix(hash, "$sha1$"))
-		digits = hash + 6;
-	if (digits != NULL && is_digit(*digits)) {
-		rounds = read_decimal(digits, &saturated);
-	} else if (hash[0] == '_' && read_b64_fixed(hash + 1, 4, &rounds)) {
-		/* BSDi extended DES: 4 characters of rounds */
-	} else if (has_prefix(hash, "$7$") && hash[3] != '\0' && atoi64(hash[3]) >= 0 &&
-	           read_b64_fixed(hash + 4, 5, &r) && read_b64_fixed(hash + 9, 5, &p)) {
-		log2_n = (unsigned long)atoi64(hash[3]);
-		kib = scrypt_kib(log2_n, r, p);
-	} else if (has_prefix(hash, "$y$") || has_prefix(hash, "$gy$")) {
-		const char *q = hash + (hash[1] == 'y' ? 3 : 4);
-		unsigned long flavor;
-
-		q = read_b64_var(q, 0, &flavor);
-		q = q != NULL ? read_b64_var(q, 1, &log2_n) : NULL;
-		q = q != NULL ? read_b64_var(q, 1, &r) : NULL;
-		if (q != NULL)
-			kib = scrypt_kib(log2_n, r, 1);
-	}
-	if (saturated || rounds > cap) {
-		pgd_hash_set_detail(info, "rounds %lu%s above cap %lu", rounds,
-		                    saturated ? "+" : "", cap);
-		return PGD_HASH_TOO_COSTLY;
-	}
-	if (kib > mem_cap) {
-		pgd_hash_set_detail(info, "scrypt memory %lu KiB above cap %lu KiB", kib, mem_cap);
-		return PGD_HASH_TOO_COSTLY;
-	}
-	return PGD_HASH_MATCH;
 }
 
 /* Dovecot's crypt_verify(): crypt() of the whole value, bcrypt by its own verifier. */
@@ -356,7 +225,7 @@ static enum pgd_hash_result verify_crypt(const char *password, const char *hash,
 		pgd_hash_set_detail(info, "empty hash");
 		return PGD_HASH_MALFORMED;
 	}
-	res = crypt_cost_check(hash, policy, info);
+	res = pgd_crypt_cost_check(hash, policy, info);
 	if (res != PGD_HASH_MATCH)
 		return res;
 	return crypt_compare(password, hash, hash, info);
@@ -420,7 +289,7 @@ enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *
                                         const char *user, unsigned long rounds, struct pgd_raw *out,
                                         struct pgd_hash_info *info)
 {
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE], key[BCRYPT_KEY_LEN + 1];
 	struct crypt_data *cd;
 	const char *hashed;
 	enum pgd_hash_result res = PGD_HASH_MATCH;
@@ -436,6 +305,14 @@ enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *
 	cd = calloc(1, sizeof(*cd));
 	if (cd == NULL)
 		return PGD_HASH_NOMEM;
+	/* bcrypt reads 72 bytes: a longer password makes Dovecot's hash of its first 72 */
+	if (salt[0] == '$' && salt[1] == '2') {
+		size_t key_len = strnlen(password, BCRYPT_KEY_LEN);
+
+		memcpy(key, password, key_len);
+		key[key_len] = '\0';
+		password = key;
+	}
 	hashed = crypt_rn(password, salt, cd, (int)sizeof(*cd));
 	if (hashed == NULL || hashed[0] == '*') {
 		pgd_hash_set_detail(info, "crypt() refuses %s", s->name);
@@ -446,6 +323,7 @@ enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *
 	pgd_wipe(cd, sizeof(*cd));
 	free(cd);
 	pgd_wipe(salt, sizeof(salt));
+	pgd_wipe(key, sizeof(key));
 	return res;
 }
 

@@ -83,6 +83,12 @@ enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *pas
                                               const struct pgd_hash_policy *policy,
                                               struct pgd_hash_info *info);
 unsigned long pgd_policy_cap(unsigned long value, unsigned long fallback);
+/* Reads stored as pgd_hash_verify does: the scheme from its {SCHEME} prefix (else
+ * default_scheme, NULL meaning MD5) into *scheme_name, the decoded value into raw
+ * (NUL-terminated, released by the caller). False if the scheme is unknown or the value does
+ * not decode for it. */
+bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
+                            const char **scheme_name, struct pgd_raw *raw);
 
 /* hash_crypt.c: the crypt(3) family and md5crypt */
 enum pgd_hash_result pgd_verify_crypt(const struct pgd_scheme *s, const struct pgd_raw *raw,
@@ -104,6 +110,41 @@ enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *
 enum pgd_hash_result pgd_generate_md5_crypt(const struct pgd_scheme *s, const char *password,
                                             const char *user, unsigned long rounds,
                                             struct pgd_raw *out, struct pgd_hash_info *info);
+
+/* hash_cost.c: the cost of a crypt(3) setting, as libxcrypt 4.4 reads it */
+enum pgd_crypt_cost_kind {
+	PGD_CRYPT_COST_NONE,   /* a fixed cost: md5crypt, NT, DES, bigcrypt */
+	PGD_CRYPT_COST_ROUNDS, /* $5$/$6$ rounds=, $sha1$ iterations, $md5 rounds=, BSDi count */
+	PGD_CRYPT_COST_BCRYPT, /* $2?$ log2 cost */
+	PGD_CRYPT_COST_MEMORY, /* scrypt $7$, yescrypt $y$, gost-yescrypt $gy$ */
+};
+
+/* Why pgd_crypt_cost_read() refused a setting. */
+enum pgd_crypt_refusal {
+	PGD_CRYPT_REJECTED, /* libxcrypt refuses it too (cheaply) */
+	PGD_CRYPT_TOO_HIGH, /* a count above libxcrypt's own maximum, or past 2^64 - 1 */
+	PGD_CRYPT_STRICTER, /* libxcrypt would run it, but not in a form it writes back */
+	PGD_CRYPT_UNKNOWN,  /* no method this reader knows */
+};
+
+struct pgd_crypt_cost {
+	const char *family; /* libxcrypt's name of the method ("yescrypt"), "unknown" if none */
+	enum pgd_crypt_cost_kind kind;
+	enum pgd_crypt_refusal why; /* when refused; rounds or bcrypt_cost set for TOO_HIGH */
+	unsigned long rounds;       /* PGD_CRYPT_COST_ROUNDS */
+	bool default_rounds;        /* SHA-crypt without rounds=: 5000, never above a cap */
+	unsigned long bcrypt_cost;  /* PGD_CRYPT_COST_BCRYPT */
+	unsigned long memory_kib;   /* PGD_CRYPT_COST_MEMORY: 128 r N bytes, plus extra lanes */
+	unsigned long passes;       /* PGD_CRYPT_COST_MEMORY: passes after the first, >= 1 */
+};
+
+/* Reads what setting would cost crypt(); false (cost->why says why) if any parameter that sets
+ * a cost is not in the one form libxcrypt reads and writes back, or the method is unknown. */
+bool pgd_crypt_cost_read(const char *setting, struct pgd_crypt_cost *cost);
+/* PGD_HASH_MATCH when setting may go to crypt() under policy's caps; otherwise MALFORMED or
+ * TOO_COSTLY with a detail that names the method, never the value. */
+enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_hash_policy *policy,
+                                          struct pgd_hash_info *info);
 
 /* hash_digest.c: libcrypto digests, HMAC, PBKDF2 and the schemes made of them */
 size_t pgd_digest_len(enum pgd_digest d);

@@ -6,13 +6,14 @@
 #
 #   fuzz/run.sh [OUT_DIR]      OUT_DIR holds the binaries, the grown corpora, logs and crashes
 #                              (default: build-fuzz). PGD_FUZZ_SECONDS: seconds per target (45).
-#                              PGD_FUZZ_TARGETS: which ones (default: "hash conf query").
+#                              PGD_FUZZ_TARGETS: which ones (default: "hash conf query
+#                              crypt_cost").
 # Exits 77 (skipped) when clang or its fuzzer runtime is missing.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$src/build-fuzz}
 seconds=${PGD_FUZZ_SECONDS:-45}
-read -r -a targets <<<"${PGD_FUZZ_TARGETS:-hash conf query}"
+read -r -a targets <<<"${PGD_FUZZ_TARGETS:-hash conf query crypt_cost}"
 cc=${CLANG:-clang-14}
 
 if ! command -v "$cc" >/dev/null; then
@@ -30,7 +31,7 @@ echo "1..$((2 * ${#targets[@]}))"
 # Build all at once, then start every target that built.
 builds=()
 for t in "${targets[@]}"; do
-	"$cc" "${flags[@]}" "$src/fuzz/fuzz_$t.c" "${sources[@]}" -lcrypt -lcrypto -lsodium \
+	"$cc" "${flags[@]}" "$src/fuzz/fuzz_$t.c" "${sources[@]}" -lcrypt -lcrypto -lsodium -ldl \
 		-o "$out/fuzz_$t" >"$out/build_$t.log" 2>&1 &
 	builds+=("$!")
 done

@@ -38,6 +38,39 @@ static struct pgd_db_options db_options(const struct pgd_conf *conf, bool passwo
 	                               .password_optional = password_optional};
 }
 
+/*
+ * Writes s to out with every byte outside printable ASCII, and the backslash, as \xHH or \\:
+ * a row's columns, names and nets (or a server's message quoting them) cannot send a terminal
+ * escape sequence, a carriage return or a fake line through this command.
+ */
+static void put_escaped(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '\\')
+			fputs("\\\\", out);
+		else if (*p >= 0x20 && *p < 0x7f)
+			fputc(*p, out);
+		else
+			fprintf(out, "\\x%02x", *p);
+	}
+}
+
+/* "label: value\n" on out, value escaped. */
+static void print_field(FILE *out, const char *label, const char *value)
+{
+	fputs(label, out);
+	put_escaped(out, value);
+	fputc('\n', out);
+}
+
+/* "prog: what: message\n" on stderr, message escaped. */
+static void print_error(const char *what, const char *message)
+{
+	fprintf(stderr, "%s: %s", pgd_prog, what);
+	put_escaped(stderr, message);
+	fputc('\n', stderr);
+}
+
 /* Loads the conf as the module does; prints the reason and returns false when it cannot. */
 static bool load(struct pgd_conf *conf, const char *path)
 {
@@ -50,10 +83,12 @@ static bool load(struct pgd_conf *conf, const char *path)
 	}
 	snprintf(arg, sizeof(arg), "conf=%s", path);
 	if (pgd_conf_load(conf, 1, argv, err, sizeof(err)) != PGD_CONF_OK) {
-		fprintf(stderr, "%s: %s\n", pgd_prog, err);
+		print_error("", err);
 		return false;
 	}
-	printf("conf: %s: ok\n", conf->path);
+	fputs("conf: ", stdout);
+	put_escaped(stdout, conf->path);
+	fputs(": ok\n", stdout);
 	return true;
 }
 
@@ -65,7 +100,7 @@ static bool connects(const struct pgd_conf *conf)
 	char err[512];
 
 	if (pgd_db_exec(conf->connect, &opts, &q, NULL, err, sizeof(err)) != PGD_DB_OK) {
-		fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+		print_error("database: ", err);
 		return false;
 	}
 	printf("database: connected\n");
@@ -79,7 +114,7 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, user);
 	struct pgd_hash_info info = {.scheme = ""};
 	enum pgd_hash_result r;
-	unsigned long cost;
+	char cost[160];
 
 	if (row->nopassword && conf->allow_nopassword) {
 		printf("password: none needed (nopassword, allow_nopassword = yes)\n");
@@ -94,17 +129,17 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 	r = pgd_hash_verify(row->password, "\x01 no password matches this \x01", &policy, &info);
 	printf("scheme: %s%s\n", info.scheme[0] != '\0' ? info.scheme : "(none)",
 	       row->password[0] == '{' ? "" : " (no {SCHEME} prefix: default_pass_scheme)");
-	cost = info.scheme[0] != '\0' ? pgd_hash_cost(info.scheme, row->password) : 0;
-	if (cost != 0)
-		printf("cost: %lu (cap %lu)\n", cost,
-		       strcmp(info.scheme, "BLF-CRYPT") == 0 ? conf->max_bcrypt_cost
-		                                             : conf->max_crypt_rounds);
+	if (info.scheme[0] != '\0' &&
+	    pgd_hash_cost_describe(info.scheme, row->password, &policy, cost, sizeof(cost)))
+		printf("cost: %s\n", cost);
 	if (r == PGD_HASH_MISMATCH || r == PGD_HASH_MATCH) {
 		printf("password: verifiable\n");
 		return true;
 	}
-	fprintf(stderr, "%s: the module would refuse the stored value: %s%s%s\n", pgd_prog,
-	        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
+	fprintf(stderr, "%s: the module would refuse the stored value: %s%s", pgd_prog,
+	        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "");
+	put_escaped(stderr, info.detail);
+	fputc('\n', stderr);
 	return false;
 }
 
@@ -141,13 +176,13 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	if (pgd_user_normalize(user, conf->username_format, conf->username_chars,
 	                       conf->default_domain, &vars, &login.canonical, err,
 	                       sizeof(err)) != PGD_USER_OK) {
-		fprintf(stderr, "%s: login name refused before any query: %s\n", pgd_prog, err);
+		print_error("login name refused before any query: ", err);
 		return false;
 	}
-	printf("user: %s\n", login.canonical);
+	print_field(stdout, "user: ", login.canonical);
 	vars.user = login.canonical;
 	if (pgd_query_bind(conf->password_query, &vars, &q, err, sizeof(err)) != PGD_QUERY_OK) {
-		fprintf(stderr, "%s: password_query: %s\n", pgd_prog, err);
+		print_error("password_query: ", err);
 		pgd_login_free(&login);
 		return false;
 	}
@@ -159,25 +194,28 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 		return false;
 	}
 	if (dr != PGD_DB_OK) {
-		fprintf(stderr, "%s: password_query: %s\n", pgd_prog, err[0] ? err : "failed");
+		print_error("password_query: ", err[0] ? err : "failed");
 		pgd_row_free(&row);
 		pgd_login_free(&login);
 		return false;
 	}
-	printf("columns: %s\n", row.columns);
+	print_field(stdout, "columns: ", row.columns);
 	if (row.user != NULL)
-		printf("canonical name (user column): %s\n", row.user);
+		print_field(stdout, "canonical name (user column): ", row.user);
 	printf("nologin: %s\n", row.nologin ? "set (logins refused)" : "no");
 	if (row.allow_nets != NULL)
-		printf("allow_nets: %s\n", row.allow_nets);
+		print_field(stdout, "allow_nets: ", row.allow_nets);
 	ok = describe_password(conf, user, &row) && !row.nologin;
 	pgd_row_free(&row);
+	/* pgd_login_lookup normalizes the name again and sets canonical itself */
+	free(login.canonical);
+	login.canonical = NULL;
 	out = pgd_login_lookup(conf, &login);
 	if (account_word(out) != NULL)
 		printf("account: %s%s\n", account_word(out),
 		       conf->account_query != NULL ? " (account_query)" : "");
 	else
-		fprintf(stderr, "%s: account check: %s\n", pgd_prog, login.detail);
+		print_error("account check: ", login.detail);
 	ok = ok && out == PGD_LOGIN_OK;
 	pgd_login_free(&login);
 	return ok;

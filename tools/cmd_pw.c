@@ -167,20 +167,51 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 	return -1;
 }
 
-static int verify(const char *stored, const char *password, const char *user, bool quiet)
+/*
+ * doveadm pw -t's reading of a bare "$1$salt$hash[$tail]" (password_get_scheme() in Dovecot
+ * 2.3's src/auth/password-scheme.c): MD5-CRYPT of "$1$salt$hash", whatever follows the next
+ * '$' dropped. Returns that as "{MD5-CRYPT}$1$salt$hash" (the caller frees it), or NULL when
+ * the rule does not apply. The SQL passdb never applies it: there the default scheme comes
+ * first, and pgd_hash_verify() does the same.
+ */
+static char *doveadm_md5_crypt(const char *stored)
+{
+	const char *p, *end;
+	char *out;
+
+	if (strncmp(stored, "$1$", 3) != 0 || (p = strchr(stored + 3, '$')) == NULL)
+		return NULL;
+	end = strchr(p + 1, '$');
+	if (end == NULL)
+		end = p + strlen(p);
+	out = malloc(strlen("{MD5-CRYPT}") + (size_t)(end - stored) + 1);
+	if (out != NULL)
+		sprintf(out, "{MD5-CRYPT}%.*s", (int)(end - stored), stored);
+	return out;
+}
+
+static int verify(const char *stored, const char *password, const char *user, bool quiet,
+                  bool as_doveadm)
 {
 	struct pgd_hash_policy policy = {.login_user = user};
 	struct pgd_hash_info info;
-	enum pgd_hash_result r = pgd_hash_verify(stored, password, &policy, &info);
+	char *md5 = as_doveadm ? doveadm_md5_crypt(stored) : NULL;
+	enum pgd_hash_result r;
+	int status = PGD_EXIT_FAIL;
 
+	if (md5 != NULL)
+		stored = md5;
+	r = pgd_hash_verify(stored, password, &policy, &info);
 	if (r == PGD_HASH_MATCH) {
 		if (!quiet)
 			printf("%s (verified)\n", stored);
-		return PGD_EXIT_OK;
+		status = PGD_EXIT_OK;
+	} else {
+		fprintf(stderr, "%s pw: not verified: %s%s%s\n", pgd_prog, pgd_hash_result_str(r),
+		        info.detail[0] != '\0' ? ": " : "", info.detail);
 	}
-	fprintf(stderr, "%s pw: not verified: %s%s%s\n", pgd_prog, pgd_hash_result_str(r),
-	        info.detail[0] != '\0' ? ": " : "", info.detail);
-	return PGD_EXIT_FAIL;
+	pgd_free_secret(md5);
+	return status;
 }
 
 static int make(const struct pw_opts *o, const char *password)
@@ -201,7 +232,7 @@ static int make(const struct pw_opts *o, const char *password)
 		           : PGD_EXIT_FAIL;
 	}
 	if (o->verbose) {
-		status = verify(out, password, o->user, false);
+		status = verify(out, password, o->user, false, false);
 	} else {
 		printf("%s\n", out);
 		status = PGD_EXIT_OK;
@@ -236,8 +267,8 @@ int pgd_cmd_pw(int argc, char **argv)
 		status = PGD_EXIT_USAGE;
 		goto out;
 	}
-	status =
-	    o.test_hash != NULL ? verify(o.test_hash, password, o.user, false) : make(&o, password);
+	status = o.test_hash != NULL ? verify(o.test_hash, password, o.user, false, true)
+	                             : make(&o, password);
 out:
 	pgd_free_secret(password);
 	pgd_free_secret(o.password);

@@ -88,6 +88,17 @@ expect "the password is not echoed" "$([[ $err != *Secret* && $out != *Secret* ]
 run 1 "-t malformed hash" pw -t '{PLAIN-MD5}abc' -p x && expect "says malformed" "$(contains "$err" "malformed")"
 run 1 "-t unknown scheme" pw -t '{NTLM}00' -p x && expect "says unsupported" "$(contains "$err" "unsupported")"
 run 1 "-t too costly" pw -t '{SHA512-CRYPT}$6$rounds=999999999$ab$cd' -p x && expect "says cap" "$(contains "$err" "cap")"
+run 1 "-t yescrypt with t = 4656" pw -t '{SHA512-CRYPT}$y$j9T/szz$2ILFVcigwZKtxbGQrVdlp.$x' -p x &&
+	expect "says cap" "$(contains "$err" "passes 4655 above cap 16")"
+run 1 "-t \$sha1\$ with a sign" pw -t '{CRYPT}$sha1$+100000001$abcdefgh$x' -p x &&
+	expect "says malformed" "$(contains "$err" "sha1crypt parameters not in the one form libxcrypt writes")"
+run 1 "-t an unknown scheme is not echoed" pw -t '{Tr0ub4dor}&3' -p x &&
+	expect "no part of the name on stderr" "$([[ $err != *Tr0* && $err != *ub4* ]] && echo 0 || echo 1)"
+run 1 "-t {PLAIN-TRUNC}0- (every password, in Dovecot) refused" pw -t '{PLAIN-TRUNC}0-' -p x &&
+	expect "says malformed" "$(contains "$err" "PLAIN-TRUNC length 0")"
+run 1 "-t {PLAIN-TRUNC} length that wraps around" pw -t '{PLAIN-TRUNC}18446744073709551619-sec' -p sec &&
+	expect "says malformed" "$(contains "$err" "overflows")"
+run 2 "PLAIN-TRUNC of an empty password is not made" pw -s PLAIN-TRUNC -p ''
 run 0 "-V" pw -s SSHA512 -V -p secret && expect "-V prints (verified)" "$([[ $out == '{SSHA512}'*' (verified)' ]] && echo 0 || echo 1)"
 run 0 "-r rounds" pw -s SHA256-CRYPT -r 7000 -p secret && expect "rounds=7000 in the hash" "$(contains "$out" 'rounds=7000$')"
 run 0 "lower-case scheme with suffix" pw -s ssha.hex -p secret && expect "printed upper case" "$([[ $out == '{SSHA.HEX}'* ]] && echo 0 || echo 1)"
@@ -178,6 +189,7 @@ else
 		bad=
 		for pw in "${passwords[@]}"; do
 			case $scheme in ARGON2*) [ "$pw" = secret ] || continue ;; esac
+			[ "$scheme" = PLAIN-TRUNC ] && [ -z "$pw" ] && continue
 			h=$("$cmd" pw -s "$scheme" -u bob@example.org -p "$pw" 2>&1) || { bad="make: $h"; break; }
 			if ! msg=$(doveadm pw -t "$h" -u bob@example.org -p "$pw" 2>&1); then
 				bad="doveadm rejects $h: $msg"
@@ -200,6 +212,52 @@ else
 		[ "$scheme" = PLAIN-TRUNC ] && h="{PLAIN-TRUNC}12-from doveadm"
 		"$cmd" pw -t "$h" -u bob@example.org -p 'from doveadm' >/dev/null 2>&1
 		expect "we verify doveadm's $scheme" $?
+	done
+
+	# doveadm pw -t's rule for a bare $1$salt$hash[$tail]: MD5-CRYPT of $1$salt$hash. Same
+	# verdict and, when verified, the same line as the real doveadm.
+	md5=$(doveadm pw -s MD5-CRYPT -p secret)
+	md5=${md5#\{MD5-CRYPT\}}
+	for v in "$md5" "$md5\$tail" "$md5\$a\$b" "$md5\$" "${md5%\$*}" "${md5%\$*}\$"; do
+		for pw in secret Secret; do
+			want=$(doveadm pw -t "$v" -p "$pw" 2>/dev/null)
+			wrc=$?
+			got=$("$cmd" pw -t "$v" -p "$pw" 2>/dev/null)
+			grc=$?
+			if { [ $wrc = 0 ] && [ $grc = 0 ] && [ "$want" = "$got" ]; } ||
+				{ [ $wrc != 0 ] && [ $grc != 0 ]; }; then
+				ok "bare $v, password $pw: as doveadm pw -t (exit $wrc)"
+			else
+				not_ok "bare $v, password $pw: doveadm exit $wrc, we exit $grc" \
+					"doveadm: $want" "we: $got"
+			fi
+		done
+	done
+
+	# BLF-CRYPT reads 72 bytes of the password, whatever its length (libxcrypt's 512-byte
+	# limit does not apply): what doveadm makes we verify, what we make doveadm verifies, and
+	# the 72-byte and 71-byte prefixes get doveadm's verdict.
+	text=$(yes 'The quick brown fox jumps over the lazy dog 0123456789.' | head -c 1200 | tr -d '\n')
+	for len in 71 72 73 511 512 600 1000; do
+		long=${text:0:$len}
+		h=$(doveadm pw -s BLF-CRYPT -p "$long")
+		mine=$("$cmd" pw -s BLF-CRYPT -p "$long")
+		bad=
+		"$cmd" pw -t "$h" -p "$long" >/dev/null 2>&1 || bad="we refuse doveadm's $h"
+		doveadm pw -t "$mine" -p "$long" >/dev/null 2>&1 || bad="$bad; doveadm refuses our $mine"
+		for cut in 72 71; do
+			doveadm pw -t "$h" -p "${long:0:$cut}" >/dev/null 2>&1
+			wrc=$?
+			"$cmd" pw -t "$h" -p "${long:0:$cut}" >/dev/null 2>&1
+			grc=$?
+			[ $((wrc == 0)) = $((grc == 0)) ] || bad="$bad; first $cut bytes: doveadm $wrc, we $grc"
+			doveadm pw -t "{CRYPT}${h#\{BLF-CRYPT\}}" -p "${long:0:$cut}" >/dev/null 2>&1
+			wrc=$?
+			"$cmd" pw -t "{CRYPT}${h#\{BLF-CRYPT\}}" -p "${long:0:$cut}" >/dev/null 2>&1
+			grc=$?
+			[ $((wrc == 0)) = $((grc == 0)) ] || bad="$bad; {CRYPT} first $cut bytes: doveadm $wrc, we $grc"
+		done
+		if [ -z "$bad" ]; then ok "BLF-CRYPT, a $len-byte password: as doveadm"; else not_ok "BLF-CRYPT, a $len-byte password" "$bad"; fi
 	done
 fi
 

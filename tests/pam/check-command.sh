@@ -52,7 +52,7 @@ check() {
 }
 
 check "conf and database" 0 "database: connected" -c "$work/good.conf"
-check "a user: scheme and cost" 0 "cost: 5000 (cap 1000000)" -c "$work/good.conf" \
+check "a user: scheme and cost" 0 "cost: sha512crypt rounds 5000 (cap 1000000)" -c "$work/good.conf" \
 	alice@example.org
 check "a user: columns" 0 "columns: user, password, nologin" -c "$work/good.conf" \
 	ALICE@example.org

@@ -114,7 +114,7 @@ static const struct login_case cases[] = {
 	{"imap", "nullpw@example.org", "x", PAM_AUTH_ERR, "stored password is NULL"},
 	{"imap", "emptypw@example.org", "x", PAM_AUTH_ERR, "stored password is empty"},
 	{"nullok", "emptypw@example.org", "", PAM_AUTH_ERR, "stored password is empty"},
-	{"imap", "unknown@example.org", "abcdef", PAM_AUTH_ERR, "unknown scheme"},
+	{"imap", "unknown@example.org", "abcdef", PAM_AUTH_ERR, "unknown scheme (a name of 8 bytes)"},
 	{"imap", "malformed@example.org", "x", PAM_AUTH_ERR, "cannot verify"},
 	{"imap", "costly@example.org", "x", PAM_AUTH_ERR, "999999999"},
 	{"lowcap", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},

@@ -62,6 +62,19 @@ static void run_verify_cases(const struct verify_case *cases, size_t n)
 		if (c->detail != NULL && strstr(info.detail, c->detail) == NULL)
 			fail_msg("case %zu (%s): detail \"%s\" lacks \"%s\"", i, c->stored,
 			         info.detail, c->detail);
+		/* an unknown {NAME} never reaches the detail, not even 3 bytes of it */
+		if (r == PGD_HASH_UNSUPPORTED && c->stored[0] == '{' &&
+		    strstr(info.detail, "dropped it") == NULL) {
+			const char *end = strchr(c->stored, '}');
+
+			for (const char *p = c->stored + 1; end != NULL && p + 3 <= end; p++) {
+				char piece[4] = {p[0], p[1], p[2], '\0'};
+
+				if (strstr(info.detail, piece) != NULL)
+					fail_msg("case %zu (%s): detail \"%s\" quotes \"%s\"", i,
+					         c->stored, info.detail, piece);
+			}
+		}
 	}
 }
 
@@ -107,29 +120,35 @@ static void test_parse(void **state)
 	    {SHA512_SECRET, "secret", "SHA512-CRYPT", PGD_HASH_MATCH, "SHA512-CRYPT", NULL},
 	    {SHA512_SECRET, "secret", "crypt", PGD_HASH_MATCH, "CRYPT", NULL},
 	    {SHA512_SECRET, "secret", NULL, PGD_HASH_MALFORMED, "MD5", "PLAIN-MD5"},
-	    {"x", "x", "NOPE", PGD_HASH_UNSUPPORTED, "", "unknown scheme NOPE"},
+	    {"x", "x", "NOPE", PGD_HASH_UNSUPPORTED, "", "unknown scheme (a name of 4 bytes)"},
 	    /* no closing brace: the whole value goes to the default scheme */
 	    {"{PLAINsecret", "secret", NULL, PGD_HASH_MALFORMED, "MD5", "PLAIN-MD5"},
 	    {"{PLAINsecret", "{PLAINsecret", "PLAIN", PGD_HASH_MATCH, "PLAIN", NULL},
 	    {"{", "{", "PLAIN", PGD_HASH_MATCH, "PLAIN", NULL},
-	    /* unknown schemes and suffixes */
-	    {"{FOO}bar", "bar", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme FOO"},
+	    /* unknown schemes and suffixes; the name is never echoed: with PLAIN as the default
+	     * a "{...}" may be part of a password */
+	    {"{Tr0ub4dor}&3", "x", "PLAIN", PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme (a name of 9 bytes)"},
+	    {"{FOO}bar", "bar", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme (a name of 3 bytes)"},
 	    {"{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "x", NULL, PGD_HASH_MISMATCH, "SSHA", NULL},
 	    {"{NTLM}8846f7eaee8fb117ad06bdd830b7586c", "x", NULL, PGD_HASH_UNSUPPORTED, "",
-	     "unknown scheme NTLM"},
+	     "unknown scheme NTLM (Dovecot 2.3.14 dropped it)"},
 	    {"{PLAIN.xyz}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",
-	     "unknown scheme PLAIN.xyz"},
-	    {"{PLAIN.}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme PLAIN."},
+	     "unknown scheme (a name of 9 bytes)"},
+	    {"{PLAIN.}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme (a name of 6 bytes)"},
 	    {"{PLAIN.b64.hex}c2VjcmV0", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown"},
-	    {"{.hex}00", "", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme .hex"},
+	    {"{.hex}00", "", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme (a name of 4 bytes)"},
 	    {"{}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme (empty)"},
-	    {"{ PLAIN}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "", "unknown scheme  PLAIN"},
+	    {"{ PLAIN}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",
+	     "unknown scheme (a name of 6 bytes)"},
 	    {"{PLA\xc3\x8dN}secret", "secret", NULL, PGD_HASH_UNSUPPORTED, "",
-	     "unknown scheme PLA??N"},
+	     "unknown scheme (a name of 6 bytes)"},
 	    {"{\x01\x1b[31mEVIL\x7f}x", "x", NULL, PGD_HASH_UNSUPPORTED, "",
-	     "unknown scheme ??[31mEVIL?"},
+	     "unknown scheme (a name of 11 bytes)"},
 	    {"{AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA}x", "x", NULL,
-	     PGD_HASH_UNSUPPORTED, "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA..."},
+	     PGD_HASH_UNSUPPORTED, "", "unknown scheme (a name of 68 bytes)"},
 	    /* the crypt family runs crypt() on whatever value it gets */
 	    {"{SHA512-CRYPT}" MD5CRYPT_SECRET, "secret", NULL, PGD_HASH_MATCH, "SHA512-CRYPT",
 	     NULL},
@@ -307,8 +326,16 @@ static void test_caps(void **state)
 	     PGD_HASH_TOO_COSTLY, "bcrypt cost 99"},
 	    {"{BLF-CRYPT}" BCRYPT_SECRET, 0, 4, PGD_HASH_TOO_COSTLY, "bcrypt cost 5 above cap 4"},
 	    {"{BLF-CRYPT}" BCRYPT_SECRET, 0, 5, PGD_HASH_MATCH, NULL},
-	    /* the cap only looks at costs it can read; crypt() judges the rest */
+	    /* a cost that cannot be read exactly never reaches crypt() */
 	    {"{SHA512-CRYPT}$6$rounds=x$abc$def", 0, 0, PGD_HASH_MALFORMED, "crypt()"},
+	    /* libxcrypt would run these; only the form it writes back is read */
+	    {"{CRYPT}$sha1$+100000001$abcdefgh$x", 0, 0, PGD_HASH_MALFORMED,
+	     "sha1crypt parameters not in the one form libxcrypt writes"},
+	    {"{CRYPT}$sha1$-1$abcdefgh$x", 0, 0, PGD_HASH_MALFORMED, "sha1crypt parameters"},
+	    {"{CRYPT}$sha1$18446744073709551616$abcdefgh$x", 0, 0, PGD_HASH_TOO_COSTLY,
+	     "sha1crypt rounds 18446744073709551615+ above cap 1000000"},
+	    {"{CRYPT}$y$j9T/szz$abcdefgh$x", 0, 0, PGD_HASH_TOO_COSTLY,
+	     "yescrypt passes 4655 above cap 16"},
 	};
 	double start = now();
 

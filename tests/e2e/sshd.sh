@@ -62,6 +62,10 @@ cleanup() {
 	for p in "${client_pids[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	# the askpass programs left waiting at the second prompt (each wrote its own pid)
+	for f in "$work"/waiting.*; do
+		[ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
+	done
 	for d in $(sed -n 's/.*Copy config files from .* to \(\/tmp\/pam\.[^ ]*\)$/\1/p' \
 		"$work"/sshd.log 2>/dev/null | sort -u); do
 		rm -rf -- "$d"
@@ -154,6 +158,8 @@ cat >"$work/askpass" <<'EOF'
 #!/bin/sh
 mark="$PGD_ASKPASS_DIR/asked.$PPID"
 if [ -e "$mark" ]; then
+	# its pid, for the cleanup: ssh does not end its askpass when it is killed
+	echo $$ >"$PGD_ASKPASS_DIR/waiting.$$"
 	exec sleep 120
 fi
 : >"$mark"

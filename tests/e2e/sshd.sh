@@ -6,7 +6,8 @@
 # prompt (an unauthenticated connection); the server's backends of the module are counted
 # while they wait. A few logins that succeed hold a session open the same way.
 # sshd is stopped by its pid on every exit path; nothing is written to /etc. sshd needs its
-# privilege separation folder /run/sshd: made here when missing, and removed again.
+# privilege separation folder /run/sshd: made here when missing (empty, root's, 0755, as the
+# openssh-server package makes it at boot) and left there, since another run may be using it.
 # Prints TAP. Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO, PGD_TEST_ADMIN.
 # PGD_SSHD_CLIENTS (default 30), PGD_SSHD_CONF_EXTRA (a line added to the conf) and
 # PGD_SSHD_MODULE_ARGS (arguments added to the module's PAM lines) change the run;
@@ -43,7 +44,6 @@ work=$(mktemp -d /tmp/pgd-sshd.XXXXXX)
 chmod 755 "$work"
 sshd_pid=
 client_pids=()
-made_run_sshd=
 cleanup() {
 	local p d
 	for p in "${client_pids[@]}"; do
@@ -70,15 +70,12 @@ cleanup() {
 		"$work"/sshd.log 2>/dev/null | sort -u); do
 		rm -rf -- "$d"
 	done
-	[ -n "$made_run_sshd" ] && rmdir /run/sshd 2>/dev/null
 	psql -q "$PGD_TEST_ADMIN" -c 'DROP TABLE IF EXISTS sshd_users' >/dev/null 2>&1
 	[ -n "${PGD_SSHD_KEEP:-}" ] || rm -rf -- "$work"
 }
 trap cleanup EXIT
 
-if [ ! -d /run/sshd ]; then
-	mkdir -m 755 /run/sshd && made_run_sshd=1
-fi
+[ -d /run/sshd ] || mkdir -m 755 /run/sshd 2>/dev/null || [ -d /run/sshd ] || exit 1
 
 # The users: a wrong password for alice, and the system user postgres (sshd logs in only users
 # of the password database) with a password of its own in a table of this test.

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,12 @@
  * holds lock, so that the child starts with the state whole and the lock free.
  */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * PAM transactions (pam_start .. pam_end) this process has ended since it started: until one
+ * has, the connection is closed after each lookup (see pgd_db_transaction_ended).
+ */
+static atomic_ulong transactions_ended;
 static struct {
 	PGconn *conn;
 	pid_t pid;
@@ -622,7 +629,7 @@ static int64_t start(const char *conninfo, const struct pgd_db_options *opts, ch
 /* Ends a call that start() began. */
 static void finish(const struct pgd_db_options *opts)
 {
-	if (!opts->cache)
+	if (!opts->cache || atomic_load(&transactions_ended) == 0)
 		release();
 	pthread_mutex_unlock(&lock);
 }
@@ -768,4 +775,9 @@ void pgd_row_free(struct pgd_row *row)
 	free(row->reason);
 	free(row->allow_nets);
 	memset(row, 0, sizeof(*row));
+}
+
+void pgd_db_transaction_ended(void)
+{
+	atomic_fetch_add(&transactions_ended, 1);
 }

@@ -6,8 +6,8 @@
 # prompt (an unauthenticated connection); the server's backends of the module are counted
 # while they wait. A few logins that succeed hold a session open the same way.
 # sshd is stopped by its pid on every exit path; nothing is written to /etc. sshd needs its
-# privilege separation folder /run/sshd: made here when missing (empty, root's, 0755, as the
-# openssh-server package makes it at boot) and left there, since another run may be using it.
+# privilege separation folder /run/sshd (empty, as openssh-server's own start-up makes it):
+# made here when missing and left there, since another sshd may be using it by then.
 # Prints TAP. Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO, PGD_TEST_ADMIN.
 # PGD_SSHD_CLIENTS (default 30), PGD_SSHD_CONF_EXTRA (a line added to the conf) and
 # PGD_SSHD_MODULE_ARGS (arguments added to the module's PAM lines) change the run;
@@ -20,6 +20,7 @@ failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
 clients=${PGD_SSHD_CLIENTS:-30}
+expect_held=${PGD_SSHD_EXPECT_HELD-0}
 sessions=3
 
 for tool in sshd ssh ssh-keygen; do
@@ -75,7 +76,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -d /run/sshd ] || mkdir -m 755 /run/sshd 2>/dev/null || [ -d /run/sshd ] || exit 1
+[ -d /run/sshd ] || mkdir -p -m 755 /run/sshd
 
 # The users: a wrong password for alice, and the system user postgres (sshd logs in only users
 # of the password database) with a password of its own in a table of this test.
@@ -196,7 +197,7 @@ wait_backends() {
 # Waits until sshd logged want failed passwords (every client has had its lookup).
 wait_log() {
 	local pattern=$1 want=$2 i got=0
-	for i in $(seq 1 150); do
+	for i in $(seq 1 300); do
 		got=$(grep -c -- "$pattern" "$work/sshd.log")
 		[ "$got" -ge "$want" ] && break
 		sleep 0.2
@@ -215,10 +216,10 @@ sleep 1
 held=$(backends)
 monitors=$(pgrep -P "$sshd_pid" | wc -l)
 echo "# $clients unauthenticated connections (sshd processes: $monitors): $held backends of the module"
-if [ -n "${PGD_SSHD_EXPECT_HELD:-}" ]; then
-	[ "$held" -le "$PGD_SSHD_EXPECT_HELD" ] &&
-		ok "unauthenticated connections hold at most $PGD_SSHD_EXPECT_HELD backends ($held)" ||
-		not_ok "unauthenticated connections hold at most $PGD_SSHD_EXPECT_HELD backends ($held)"
+if [ -n "$expect_held" ]; then
+	[ "$held" -le "$expect_held" ] &&
+		ok "unauthenticated connections hold at most $expect_held backends ($held)" ||
+		not_ok "unauthenticated connections hold at most $expect_held backends ($held)"
 fi
 
 if [ -n "${PGD_SSHD_EXPECT_ALL:-}" ]; then
@@ -238,10 +239,10 @@ sleep 1
 with_sessions=$(backends)
 echo "# and $sessions open sessions: $with_sessions backends of the module"
 echo "# measured in $(($(date +%s) - start)) s"
-if [ -n "${PGD_SSHD_EXPECT_HELD:-}" ]; then
-	[ "$with_sessions" -le "$PGD_SSHD_EXPECT_HELD" ] &&
-		ok "open sessions hold at most $PGD_SSHD_EXPECT_HELD backends ($with_sessions)" ||
-		not_ok "open sessions hold at most $PGD_SSHD_EXPECT_HELD backends ($with_sessions)"
+if [ -n "$expect_held" ]; then
+	[ "$with_sessions" -le "$expect_held" ] &&
+		ok "open sessions hold at most $expect_held backends ($with_sessions)" ||
+		not_ok "open sessions hold at most $expect_held backends ($with_sessions)"
 fi
 echo "1..$n"
 exit $failed

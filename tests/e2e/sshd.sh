@@ -9,10 +9,12 @@
 # privilege separation folder /run/sshd (empty, as openssh-server's own start-up makes it):
 # made here when missing and left there, since another sshd may be using it by then.
 # Prints TAP. Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO, PGD_TEST_ADMIN.
+# The module keeps its connection only in a process that has ended a PAM transaction, and
+# sshd's per-connection processes run one transaction each: they must hold no backend while
+# they wait (PGD_SSHD_EXPECT_HELD, default 0; empty: only measure). Measured before that rule:
+# 50 unauthenticated connections held 50 backends, each open session one more.
 # PGD_SSHD_CLIENTS (default 30), PGD_SSHD_CONF_EXTRA (a line added to the conf) and
-# PGD_SSHD_MODULE_ARGS (arguments added to the module's PAM lines) change the run;
-# PGD_SSHD_EXPECT_HELD=K checks that at most K backends are held, PGD_SSHD_EXPECT_ALL=1 that
-# every unauthenticated connection holds one (the default connection_cache = yes).
+# PGD_SSHD_MODULE_ARGS (arguments added to the module's PAM lines) change the run.
 set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
 n=0
@@ -220,12 +222,6 @@ if [ -n "$expect_held" ]; then
 	[ "$held" -le "$expect_held" ] &&
 		ok "unauthenticated connections hold at most $expect_held backends ($held)" ||
 		not_ok "unauthenticated connections hold at most $expect_held backends ($held)"
-fi
-
-if [ -n "${PGD_SSHD_EXPECT_ALL:-}" ]; then
-	[ "$held" -ge "$clients" ] &&
-		ok "each unauthenticated connection holds a backend ($held for $clients)" ||
-		not_ok "each unauthenticated connection holds a backend ($held for $clients)"
 fi
 
 # Sessions: postgres logs in and keeps the session open for a while.

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,6 @@
 #include <libpq-fe.h>
 
 #include "secret.h"
-
-extern char **environ;
 
 /*
  * Back-off after a failed connect or a timed-out query: 250 ms, doubled per failure, at most
@@ -35,7 +36,21 @@ extern char **environ;
  * The per-process state. The module is linked -z nodelete, so it outlives pam_end(). pid is
  * the process that opened conn: after fork() the child finds another pid and drops conn
  * without touching the socket it shares with the parent.
+ *
+ * Threads of one process (FreeRADIUS, a JVM) share it: lock guards every field and conn,
+ * from the first look at the cache to the last use of conn, so one lookup runs at a time per
+ * process (a query on a warm connection takes a tenth of a millisecond; the hash is checked
+ * outside). A waiting thread gives up at its own deadline. Around fork() the forking thread
+ * holds lock, so that the child starts with the state whole and the lock free.
  */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * PAM transactions (pam_start .. pam_end) this process has ended since it started: until one
+ * has, the connection is closed after each lookup (see pgd_db_transaction_ended).
+ */
+static atomic_ulong transactions_ended;
+
 struct conn_slot {
 	PGconn *conn;
 	pid_t pid;
@@ -76,78 +91,125 @@ static void set_err(char *err, size_t errlen, const char *prefix, const char *ms
 }
 
 /*
- * libpq fills every parameter the conninfo leaves out from PGHOST, PGPORT, PGOPTIONS,
- * PGSERVICE, PGSSLMODE, ... In su or sudo those belong to the user. While a connection is
- * opened they are taken out of the environment, and put back (the same strings) after.
+ * What libpq would take from the caller's environment or home folder (PGHOST, PGSERVICE,
+ * PGPASSFILE, $HOME/.pgpass, $HOME/.postgresql/root.crt, ...) is given an explicit value
+ * instead, so that libpq never looks there: the connection depends on the conninfo and on
+ * the password database only, and the environment is never changed (other threads may be
+ * reading it).
+ *
+ * A keyword the conninfo leaves out gets, in this order: our default (below); for the files
+ * libpq would look for in the home folder, the same file in the home folder of the effective
+ * user as the password database has it (/root for root, whatever $HOME says); libpq's
+ * compiled-in default; else the empty string, which libpq reads as "not set" without looking
+ * at the environment. Every keyword the linked libpq knows is covered, as PQconninfoParse
+ * lists them with the variable each one falls back to.
  */
-struct hidden_env {
-	char **saved;
-	size_t n;
+struct conn_default {
+	const char *keyword;
+	const char *value; /* NULL: a file in the home folder, named by home_file */
+	const char *home_file;
 };
 
-static bool env_hide(struct hidden_env *h)
+static const struct conn_default conn_defaults[] = {
+    {"fallback_application_name", "pam_pgsql_dovecot", NULL},
+    {"application_name", "pam_pgsql_dovecot", NULL},
+    {"keepalives", "1", NULL},
+    {"keepalives_idle", "30", NULL},
+    {"keepalives_interval", "10", NULL},
+    {"keepalives_count", "3", NULL},
+    {"tcp_user_timeout", "10000", NULL},
+    {"gssencmode", "disable", NULL},
+    {"sslcertmode", "allow",
+     NULL}, /* libpq >= 16: its default, which it has no compiled entry for */
+    {"passfile", NULL, ".pgpass"},
+    {"sslcert", NULL, ".postgresql/postgresql.crt"},
+    {"sslkey", NULL, ".postgresql/postgresql.key"},
+    {"sslrootcert", NULL, ".postgresql/root.crt"},
+    {"sslcrl", NULL, ".postgresql/root.crl"},
+};
+
+/* A growing conninfo string; it may hold the database password, so it is wiped when freed. */
+struct conninfo_buf {
+	char *s;
+	size_t len, cap;
+	bool nomem;
+};
+
+static void buf_putc(struct conninfo_buf *b, char c)
 {
-	size_t count = 0, i = 0;
+	if (b->nomem)
+		return;
+	if (b->len + 2 > b->cap) {
+		size_t cap = b->cap == 0 ? 512 : b->cap * 2;
+		char *s = malloc(cap);
 
-	h->n = 0;
-	h->saved = NULL;
-	for (char **e = environ; e != NULL && *e != NULL; e++)
-		count += strncmp(*e, "PG", 2) == 0;
-	if (count == 0)
-		return true;
-	h->saved = calloc(count, sizeof(*h->saved));
-	if (h->saved == NULL)
-		return false;
-	while (environ != NULL && environ[i] != NULL) {
-		char *entry = environ[i];
-		char name[128];
-		size_t len = strcspn(entry, "=");
-
-		if (strncmp(entry, "PG", 2) != 0 || entry[len] != '=' || len >= sizeof(name) ||
-		    h->n == count) {
-			i++;
-			continue;
+		if (s == NULL) {
+			b->nomem = true;
+			return;
 		}
-		memcpy(name, entry, len);
-		name[len] = '\0';
-		h->saved[h->n++] = entry;
-		unsetenv(name); /* moves the later entries down: look at index i again */
+		if (b->s != NULL) {
+			memcpy(s, b->s, b->len);
+			pgd_wipe(b->s, b->cap);
+			free(b->s);
+		}
+		b->s = s;
+		b->cap = cap;
 	}
+	b->s[b->len++] = c;
+	b->s[b->len] = '\0';
+}
+
+/* Appends " keyword='value'", quoted as libpq's conninfo parser reads it. */
+static void buf_add(struct conninfo_buf *b, const char *keyword, const char *value)
+{
+	if (b->len > 0)
+		buf_putc(b, ' ');
+	for (const char *k = keyword; *k != '\0'; k++)
+		buf_putc(b, *k);
+	buf_putc(b, '=');
+	buf_putc(b, '\'');
+	for (const char *v = value; *v != '\0'; v++) {
+		if (*v == '\'' || *v == '\\')
+			buf_putc(b, '\\');
+		buf_putc(b, *v);
+	}
+	buf_putc(b, '\'');
+}
+
+/* The effective user's home folder from the password database, never from $HOME. */
+static bool home_of_euid(char *home, size_t len)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) != 0 || found == NULL ||
+	    pw.pw_dir == NULL || pw.pw_dir[0] != '/' || strlen(pw.pw_dir) >= len)
+		return false;
+	snprintf(home, len, "%s", pw.pw_dir);
 	return true;
 }
 
-static void env_restore(struct hidden_env *h)
+static const struct conn_default *our_default(const char *keyword)
 {
-	for (size_t i = 0; i < h->n; i++)
-		putenv(h->saved[i]);
-	free(h->saved);
-	h->saved = NULL;
-	h->n = 0;
+	for (size_t i = 0; i < sizeof(conn_defaults) / sizeof(conn_defaults[0]); i++)
+		if (strcmp(conn_defaults[i].keyword, keyword) == 0)
+			return &conn_defaults[i];
+	return NULL;
 }
 
 /*
- * Opens a connection. Our defaults come first and the conninfo last, so that whatever it sets
- * wins; expand_dbname lets it be a "host=... dbname=..." string or a postgresql:// URI.
+ * The complete conninfo for conninfo: every keyword libpq would look up in the environment
+ * has a value. NULL with err set when conninfo is malformed, names a service (libpq finds
+ * service files through PGSERVICEFILE and $HOME), or memory ran out. Wipe and free the result.
  */
-static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err, size_t errlen)
+static char *full_conninfo(const char *conninfo, unsigned timeout_sec, char *err, size_t errlen)
 {
-	char timeout[16];
-	const char *const keys[] = {"connect_timeout",
-	                            "fallback_application_name",
-	                            "keepalives",
-	                            "keepalives_idle",
-	                            "keepalives_interval",
-	                            "keepalives_count",
-	                            "tcp_user_timeout",
-	                            "gssencmode",
-	                            "dbname",
-	                            NULL};
-	const char *values[] = {timeout, "pam_pgsql_dovecot", "1",      "30", "10", "3",
-	                        "10000", "disable",           conninfo, NULL};
-	struct hidden_env env;
+	struct conninfo_buf b = {0};
+	char timeout[16], home[1024], path[1200];
+	bool have_home = home_of_euid(home, sizeof(home));
 	PQconninfoOption *opts;
 	char *parse_err = NULL;
-	PGconn *conn;
+	bool service = false;
 
 	snprintf(timeout, sizeof(timeout), "%u", timeout_sec);
 	/* libpq's message about a malformed string quotes it, password and all: not in our log. */
@@ -157,16 +219,74 @@ static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err,
 		snprintf(err, errlen, "cannot connect: the connect string is malformed");
 		return NULL;
 	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		const struct conn_default *d = our_default(o->keyword);
+		const char *value = NULL;
+
+		if (strcmp(o->keyword, "service") == 0) {
+			/* left unset: libpq then reads PGSERVICE, refused by connect_db */
+			service = o->val != NULL;
+			continue;
+		}
+		if (o->val != NULL && o->val[0] != '\0')
+			value = o->val;
+		else if (strcmp(o->keyword, "connect_timeout") == 0)
+			value = timeout;
+		else if (d != NULL && d->value != NULL)
+			value = d->value;
+		else if (d != NULL) {
+			/* under /dev/null nothing can exist: libpq finds no file, as without a home
+			 */
+			snprintf(path, sizeof(path), "%s/%s", have_home ? home : "/dev/null",
+			         d->home_file);
+			value = path;
+		} else if (o->envvar == NULL)
+			continue; /* nothing to fall back to: libpq reads nothing for it */
+		else
+			value = o->compiled != NULL ? o->compiled : "";
+		buf_add(&b, o->keyword, value);
+	}
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
 		if (o->val != NULL)
 			pgd_wipe(o->val, strlen(o->val));
 	PQconninfoFree(opts);
-	if (!env_hide(&env)) {
-		snprintf(err, errlen, "cannot connect: out of memory");
+	if (service || b.nomem || b.s == NULL) {
+		if (service)
+			snprintf(err, errlen,
+			         "cannot connect: service= is not supported in connect "
+			         "(write the service's parameters into connect)");
+		else
+			snprintf(err, errlen, "cannot connect: out of memory");
+		if (b.s != NULL)
+			pgd_wipe(b.s, b.cap);
+		free(b.s);
 		return NULL;
 	}
-	conn = PQconnectdbParams(keys, values, 1);
-	env_restore(&env);
+	return b.s;
+}
+
+/*
+ * Opens a connection to what conninfo (a "host=... dbname=..." string or a postgresql:// URI)
+ * names, with our defaults for what it leaves out.
+ */
+static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err, size_t errlen)
+{
+	PGconn *conn;
+	char *full;
+
+	/*
+	 * The one variable libpq reads whatever the conninfo says: with PGSERVICE set it opens the
+	 * service file that PGSERVICEFILE or $HOME names (a FIFO there would hang the login).
+	 */
+	if (getenv("PGSERVICE") != NULL) {
+		snprintf(err, errlen, "cannot connect: PGSERVICE is set in the environment");
+		return NULL;
+	}
+	full = full_conninfo(conninfo, timeout_sec, err, errlen);
+	if (full == NULL)
+		return NULL;
+	conn = PQconnectdb(full);
+	pgd_free_secret(full);
 	if (conn == NULL)
 		snprintf(err, errlen, "cannot connect: out of memory");
 	if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
@@ -216,15 +336,54 @@ static void swap_slots(void)
 	spare = t;
 }
 
-/* At exit the server gets a proper goodbye rather than a dropped socket. */
+/*
+ * At exit the server gets a proper goodbye rather than a dropped socket; not while another
+ * thread is still inside a lookup (the process is ending anyway).
+ */
 __attribute__((destructor)) static void close_at_exit(void)
 {
+	if (pthread_mutex_trylock(&lock) != 0)
+		return;
 	for (int i = 0; i < 2; i++) {
 		release();
 		pgd_free_secret(cache.conninfo);
 		cache.conninfo = NULL;
 		swap_slots();
 	}
+	pthread_mutex_unlock(&lock);
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_done(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+__attribute__((constructor)) static void register_fork_handlers(void)
+{
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
+/*
+ * Takes lock before deadline (CLOCK_MONOTONIC ms); false with err set when another thread
+ * held it all that time.
+ */
+static bool lock_until(int64_t deadline, char *err, size_t errlen)
+{
+	struct timespec ts = {.tv_sec = (time_t)(deadline / 1000),
+	                      .tv_nsec = (long)(deadline % 1000) * 1000000};
+	int rc;
+
+	while ((rc = pthread_mutex_clocklock(&lock, CLOCK_MONOTONIC, &ts)) == EINTR)
+		;
+	if (rc == 0)
+		return true;
+	snprintf(err, errlen, "timed out waiting for the connection (another thread's lookup)");
+	return false;
 }
 
 /* Makes the cache belong to conninfo in this process; the least recently used slot goes. */
@@ -473,13 +632,30 @@ static enum pgd_db_result execute(const struct pgd_db_options *opts, const struc
 	return result;
 }
 
+/*
+ * Takes the lock and makes the cache belong to conninfo; returns the deadline of this call, or
+ * -1 (err set, lock not held) when the lock could not be had in time. *nomem with the lock held.
+ */
 static int64_t start(const char *conninfo, const struct pgd_db_options *opts, char *err,
                      size_t errlen, bool *nomem)
 {
+	int64_t deadline = now_ms() + (int64_t)opts->query_timeout_sec * 1000;
+
 	if (errlen > 0)
 		err[0] = '\0';
+	*nomem = false;
+	if (!lock_until(deadline, err, errlen))
+		return -1;
 	*nomem = !cache_select(conninfo);
-	return now_ms() + (int64_t)opts->query_timeout_sec * 1000;
+	return deadline;
+}
+
+/* Ends a call that start() began. */
+static void finish(const struct pgd_db_options *opts)
+{
+	if (!opts->cache || atomic_load(&transactions_ended) == 0)
+		release();
+	pthread_mutex_unlock(&lock);
 }
 
 enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_options *opts,
@@ -492,14 +668,17 @@ enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_optio
 	int64_t deadline = start(conninfo, opts, err, errlen, &nomem);
 
 	memset(row, 0, sizeof(*row));
-	if (nomem)
+	if (deadline < 0)
+		return PGD_DB_UNAVAILABLE;
+	if (nomem) {
+		finish(opts);
 		return PGD_DB_NOMEM;
+	}
 	result = execute(opts, q, deadline, &res, err, errlen);
 	if (result == PGD_DB_OK)
 		result = read_row(res, opts->password_optional, row, err, errlen);
 	clear_result(res);
-	if (!opts->cache)
-		release();
+	finish(opts);
 	return result;
 }
 
@@ -513,14 +692,17 @@ enum pgd_db_result pgd_db_exec(const char *conninfo, const struct pgd_db_options
 
 	if (affected != NULL)
 		*affected = 0;
-	if (nomem)
+	if (deadline < 0)
+		return PGD_DB_UNAVAILABLE;
+	if (nomem) {
+		finish(opts);
 		return PGD_DB_NOMEM;
+	}
 	result = execute(opts, q, deadline, &res, err, errlen);
 	if (result == PGD_DB_OK && affected != NULL)
 		*affected = strtol(PQcmdTuples(res), NULL, 10);
 	clear_result(res);
-	if (!opts->cache)
-		release();
+	finish(opts);
 	return result;
 }
 
@@ -570,8 +752,11 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 	bool nomem;
 	int64_t deadline = start(conninfo, opts, err, errlen, &nomem);
 
+	if (deadline < 0)
+		return PGD_DB_SWAP_FAILED;
 	if (nomem) {
 		snprintf(err, errlen, "out of memory");
+		finish(opts);
 		return PGD_DB_SWAP_FAILED;
 	}
 	if (execute(opts, &begin, deadline, &res, err, errlen) != PGD_DB_OK)
@@ -603,8 +788,7 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 done:
 	clear_result(res);
 	pgd_row_free(&row);
-	if (!opts->cache)
-		release();
+	finish(opts);
 	return out;
 }
 
@@ -629,4 +813,9 @@ void pgd_row_free(struct pgd_row *row)
 	free(row->reason);
 	free(row->allow_nets);
 	memset(row, 0, sizeof(*row));
+}
+
+void pgd_db_transaction_ended(void)
+{
+	atomic_fetch_add(&transactions_ended, 1);
 }

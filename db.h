@@ -30,7 +30,7 @@ struct pgd_row {
 };
 
 struct pgd_db_options {
-	bool cache;                 /* keep the connection for this process's next lookup */
+	bool cache; /* keep the connection for this process's next lookup (see below) */
 	unsigned query_timeout_sec; /* deadline for the query; also connect_timeout if unset */
 	bool password_optional;     /* the row may lack a password column (account_query) */
 };
@@ -40,10 +40,17 @@ struct pgd_db_options {
  * frees with pgd_row_free whatever the result.
  *
  * With opts->cache the connection stays open for the next call of the same process with the
- * same conninfo; a connection inherited through fork() is never used nor closed in a way the
- * parent would notice. A connection found broken is reopened and the query sent once more; a
- * query refused by the server is not. After a failed connect, calls fail at once for a short,
- * growing back-off window. The caller's PG* environment variables are not consulted.
+ * same conninfo, once the process has ended a PAM transaction (pgd_db_transaction_ended);
+ * before that it is closed after each call. A connection inherited through fork() is never
+ * used nor closed in a way the parent would notice. A connection found broken is reopened and
+ * the query sent once more; a query refused by the server is not. After a failed connect,
+ * calls fail at once for a short, growing back-off window. libpq is given a value for every
+ * keyword it would read from the environment or the home folder (db.c, full_conninfo), so
+ * neither steers the connection; a conninfo naming a service, or PGSERVICE in the
+ * environment, is refused (libpq would read a service file the caller can choose).
+ *
+ * Thread-safe: the threads of a process share one connection, one lookup at a time; a thread
+ * waits for it until its own deadline.
  *
  * On failure err (errlen bytes) holds one line from libpq or about the result; it never holds
  * the conninfo or any value of the row. It is empty for a failure inside the back-off window,
@@ -78,9 +85,9 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 
 /*
  * For the admin command's audit, which pipelines many lookups on a connection of its own: a
- * connection opened exactly as the module opens one (its defaults, the caller's PG* variables
- * hidden), or NULL with err set; the caller PQfinish()es it. And one query's result read into
- * *row by the module's own rules (columns by name, one row); free *row with pgd_row_free.
+ * connection opened exactly as the module opens one (its defaults, nothing read from the
+ * caller's environment), or NULL with err set; the caller PQfinish()es it. And one query's result
+ * read into *row by the module's own rules (columns by name, one row); free *row with pgd_row_free.
  * struct pg_conn and struct pg_result are libpq's PGconn and PGresult.
  */
 struct pg_conn;
@@ -89,6 +96,15 @@ struct pg_conn *pgd_db_connect(const char *conninfo, unsigned timeout_sec, char 
                                size_t errlen);
 enum pgd_db_result pgd_db_read_row(const struct pg_result *res, bool password_optional,
                                    struct pgd_row *row, char *err, size_t errlen);
+
+/*
+ * Tells that a PAM transaction of this process that used the database has ended (pam_end).
+ * A process keeps its connection between lookups only once one has: a worker serving many
+ * transactions (saslauthd, FreeRADIUS) pays one extra connect, while a process serving one
+ * transaction for as long as it lives (sshd's per-connection process, su, sudo) holds no
+ * connection between its lookups. Async-safe with respect to the lock (an atomic counter).
+ */
+void pgd_db_transaction_ended(void);
 
 /* Frees and wipes what pgd_db_lookup put in *row, and zeroes it. */
 void pgd_row_free(struct pgd_row *row);

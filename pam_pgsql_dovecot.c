@@ -17,6 +17,7 @@
 #include <security/pam_modules.h>
 
 #include "conf.h"
+#include "db.h"
 #include "login.h"
 #include "secret.h"
 
@@ -93,6 +94,17 @@ static void log_failure(pam_handle_t *pamh, const char *user, const char *why)
 	           why != NULL ? ")" : "");
 }
 
+/* pam_set_data key: pam_end of this transaction tells db.c (whether to keep the connection). */
+#define TRANSACTION "pam_pgsql_dovecot_transaction"
+
+static void transaction_end(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)data;
+	if (!(error_status & PAM_DATA_REPLACE))
+		pgd_db_transaction_ended();
+}
+
 /* Loads the conf; on failure logs one line and returns the PAM code to give back. */
 static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const char **argv)
 {
@@ -102,8 +114,14 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 	if (r == PGD_CONF_OK)
 		r = pgd_conf_load(conf, argc, argv, err, sizeof(err));
 	switch (r) {
-	case PGD_CONF_OK:
+	case PGD_CONF_OK: {
+		static char marker;
+		const void *seen;
+
+		if (pam_get_data(pamh, TRANSACTION, &seen) != PAM_SUCCESS)
+			pam_set_data(pamh, TRANSACTION, &marker, transaction_end);
 		return PAM_SUCCESS;
+	}
 	case PGD_CONF_INVALID:
 		pam_syslog(pamh, LOG_ERR, "configuration error: %s", err);
 		pgd_conf_free(conf);

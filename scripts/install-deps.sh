@@ -16,6 +16,8 @@ packages=(
 	# deployment: man pages, the Debian package, the Ansible role (tests/e2e, deb, ansible)
 	scdoc groff-base man-db debhelper dpkg-dev fakeroot lintian
 	ansible-core ansible-lint python3-apt
+	# sshd end to end (tests/e2e/sshd.sh); policy-rc.d below keeps it from starting
+	openssh-server openssh-client
 	# fuzzing
 	clang-14 libclang-rt-14-dev
 	# scheme vectors and tests: openssl(1), xxd

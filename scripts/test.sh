@@ -40,7 +40,8 @@ status=$?
 results=("$build/meson-logs/testlog.json")
 
 # --- Sanitizers and valgrind (only on a full run: arguments name a subset to run) ----------
-# The unit and PAM tests again in an ASan + UBSan build, then the PAM tests under valgrind
+# The unit and PAM tests again in an ASan + UBSan build, the threaded test in a TSan build,
+# then the PAM tests under valgrind
 # memcheck (tests/valgrind.sh: no error, no byte definitely lost, no fd left open). Their
 # results count in the line below. The fuzzers ran above, as the test 'fuzz' (fuzz/run.sh).
 if [ $# -eq 0 ]; then
@@ -64,6 +65,19 @@ if [ $# -eq 0 ]; then
 		meson test -C "$asan" --suite unit --suite memcheck --num-processes 2 \
 		--timeout-multiplier 4 --logbase sanitize --print-errorlogs || status=1
 	results+=("$asan/meson-logs/sanitize.json")
+	# The threaded test (suite threads) again under ThreadSanitizer.
+	tsan=$build-tsan
+	if [ -d "$tsan" ]; then
+		meson setup --reconfigure "$tsan" -Dwerror=true -Dtests=enabled \
+			-Db_sanitize=thread >/dev/null || exit 1
+	else
+		meson setup "$tsan" -Dwerror=true -Dtests=enabled -Db_sanitize=thread >/dev/null || exit 1
+	fi
+	meson compile -C "$tsan" >/dev/null || exit 1
+	UID_WRAPPER_DISABLE_DEEPBIND=1 TSAN_OPTIONS=halt_on_error=1:log_path=$sanlogs/tsan \
+		meson test -C "$tsan" --suite threads --timeout-multiplier 4 --logbase tsan \
+		--print-errorlogs || status=1
+	results+=("$tsan/meson-logs/tsan.json")
 	if compgen -G "$sanlogs/*" >/dev/null; then
 		echo "Sanitizer reports:" >&2
 		cat "$sanlogs"/* >&2

@@ -66,7 +66,7 @@ printf '[decoy]\nhost=%s\nport=%s\n' "$work/decoy" "$decoy_port" >"$work/pg_serv
 
 hostile=(PGPORT="$decoy_port" PGHOST=/nonexistent PGHOSTADDR=127.0.0.2
 	PGOPTIONS="-c search_path=decoy" PGSSLMODE=require PGTARGETSESSIONATTRS=standby
-	PGSERVICEFILE="$work/pg_service.conf" PGSERVICE=decoy PGSYSCONFDIR="$work"
+	PGSERVICEFILE="$work/pg_service.conf" PGSYSCONFDIR="$work"
 	PGPASSFILE=/dev/null PGCONNECT_TIMEOUT=1 PGUSER=postgres PGDATABASE=postgres
 	PGAPPNAME=decoy PGCLIENTENCODING=LATIN1 PGGSSENCMODE=require)
 
@@ -102,6 +102,12 @@ grep -q "Authentication failure" <<<"$out" && ok "the decoy's password is refuse
 out=$(pt env alice@example.org 'correct horse battery' "${hostile[@]}")
 grep -q "PGPORT\|decoy" <<<"$out" && not_ok "the caller's environment is not in the log" ||
 	ok "the caller's environment is not in the log"
+
+# PGSERVICE is the one variable libpq reads whatever the conninfo says: refused, not followed.
+out=$(pt env alice@example.org 'correct horse battery' "${hostile[@]}" PGSERVICE=decoy)
+grep -q "cannot retrieve authentication info" <<<"$out" && grep -q "PGSERVICE is set" <<<"$out" &&
+	ok "PGSERVICE set: refused (PAM_AUTHINFO_UNAVAIL), and said why" ||
+	{ not_ok "PGSERVICE set: refused (PAM_AUTHINFO_UNAVAIL), and said why"; sed 's/^/# /' <<<"$out"; }
 
 # A frozen server: every process of the real cluster stopped with SIGSTOP.
 pm=$(head -1 "$PGD_TEST_PGDIR/data/postmaster.pid")

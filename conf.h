@@ -24,6 +24,12 @@
 /* The conf file may not be larger than this. */
 #define PGD_MAX_CONF_SIZE (64 * 1024)
 
+/* The grammar of the conf file: Dovecot 2.3's dovecot-sql.conf.ext or 2.4's dovecot.conf tree. */
+enum pgd_conf_dialect {
+	PGD_DIALECT_V23,
+	PGD_DIALECT_V24,
+};
+
 /* Everything the module knows about what to do; one instance per PAM call. */
 struct pgd_conf {
 	/* module arguments (pam.d) */

@@ -28,6 +28,7 @@ enum opt_type {
 	OPT_ULONG,
 	OPT_BOOL,
 	OPT_IGNORED, /* a Dovecot key that means nothing to a password check */
+	OPT_DOVECOT, /* dovecot_config: read Dovecot 2.4's dovecot.conf here */
 };
 
 struct option {
@@ -67,6 +68,10 @@ static const struct option options[] = {
     {"iterate_query", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"userdb_warning_disable", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
 
+    /* Our own file may name Dovecot 2.4's, which is then read where the key stands. */
+    {"dovecot_config", OPT_DOVECOT, 0, PGD_FROM_FILE, 0, 0},
+    {"dovecot_config_version", OPT_STR, FIELD(config_version), PGD_FROM_FILE, 0, 0},
+    {"allow_weak_schemes", OPT_BOOL, FIELD(allow_weak_schemes), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"username_format", OPT_STR, FIELD(username_format), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"username_chars", OPT_STR, FIELD(username_chars), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"default_domain", OPT_STR, FIELD(default_domain), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
@@ -178,6 +183,9 @@ static enum pgd_conf_result set_ulong(const struct option *opt, unsigned long *f
 	return PGD_CONF_OK;
 }
 
+static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path, char *err,
+                                         size_t errlen);
+
 /* The one setter (conf_impl.h). */
 enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, const char *value,
                                        unsigned from, char *err, size_t errlen)
@@ -233,6 +241,8 @@ enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, c
 		return PGD_CONF_OK;
 	case OPT_IGNORED:
 		return PGD_CONF_OK;
+	case OPT_DOVECOT:
+		return load_dovecot(conf, value, err, errlen);
 	}
 	return PGD_CONF_INVALID;
 }
@@ -282,6 +292,7 @@ void pgd_conf_free(struct pgd_conf *conf)
 	if (conf == NULL)
 		return;
 	free(conf->path);
+	free(conf->config_version);
 	free(conf->driver);
 	pgd_free_secret(conf->connect);
 	free(conf->password_query);
@@ -297,6 +308,108 @@ void pgd_conf_free(struct pgd_conf *conf)
 	free(conf->auth_success_query);
 	free(conf->auth_failure_query);
 	memset(conf, 0, sizeof(*conf));
+}
+
+const char *pgd_conf_dialect_name(enum pgd_conf_dialect d)
+{
+	return d == PGD_DIALECT_V24 ? "Dovecot 2.4 dovecot.conf"
+	                            : "Dovecot 2.3 dovecot-sql.conf.ext";
+}
+
+/*
+ * Dovecot 2.4's defaults differ from 2.3's: the passdb's default scheme is PLAIN, the name is
+ * lowercased by "%{user | lower}", and there is no default query. Set before the file is read,
+ * so that the file and the arguments override them.
+ */
+static enum pgd_conf_result read_v24(struct pgd_conf *conf, const char *path, const char *text,
+                                     size_t len, char *err, size_t errlen)
+{
+	enum pgd_conf_result r;
+
+	if (conf->dialect != PGD_DIALECT_V24) {
+		conf->dialect = PGD_DIALECT_V24;
+		r = pgd_conf_set_from(conf, "default_pass_scheme", "PLAIN", PGD_FROM_FILE, err,
+		                      errlen);
+		if (r == PGD_CONF_OK)
+			r = pgd_conf_set_from(conf, "username_format", "%{user | lower}",
+			                      PGD_FROM_FILE, err, errlen);
+		if (r != PGD_CONF_OK)
+			return r;
+		free(conf->password_query);
+		conf->password_query = NULL;
+	}
+	return pgd_conf_read_v24(conf, path, text, len, err, errlen);
+}
+
+/* dovecot_config = PATH in our own file: Dovecot 2.4's dovecot.conf, read where the key is. */
+static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path, char *err,
+                                         size_t errlen)
+{
+	enum pgd_conf_result r;
+	char *buf;
+	size_t len;
+
+	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
+	if (r != PGD_CONF_OK)
+		return r;
+	if (pgd_conf_detect(buf, len) != PGD_DIALECT_V24) {
+		char shown[200];
+
+		pgd_conf_err(err, errlen,
+		             "dovecot_config: %s is not a Dovecot 2.4 dovecot.conf (name a 2.3 "
+		             "dovecot-sql.conf.ext with conf= instead)",
+		             pgd_conf_printable(path, shown, sizeof(shown)));
+		r = PGD_CONF_INVALID;
+	} else {
+		r = read_v24(conf, path, buf, len, err, errlen);
+	}
+	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
+	free(buf);
+	return r;
+}
+
+/* Every template of a 2.4 setup, read as Dovecot 2.4 reads it, into query.c's form. */
+static const struct {
+	const char *name;
+	size_t offset;
+} templates[] = {
+    {"password_query", FIELD(password_query)},
+    {"username_format", FIELD(username_format)},
+    {"account_query", FIELD(account_query)},
+    {"password_update_query", FIELD(password_update_query)},
+    {"session_open_query", FIELD(session_open_query)},
+    {"session_close_query", FIELD(session_close_query)},
+    {"auth_success_query", FIELD(auth_success_query)},
+    {"auth_failure_query", FIELD(auth_failure_query)},
+};
+
+static enum pgd_conf_result templates_v24(struct pgd_conf *conf, char *err, size_t errlen)
+{
+	char msg[256], shown[200];
+
+	for (size_t i = 0; i < sizeof(templates) / sizeof(templates[0]); i++) {
+		char **field = (char **)((char *)conf + templates[i].offset);
+		char *out = NULL;
+
+		if (*field == NULL)
+			continue;
+		switch (pgd_template_v24(*field, &out, msg, sizeof(msg))) {
+		case PGD_QUERY_OK:
+			free(*field);
+			*field = out;
+			break;
+		case PGD_QUERY_INVALID:
+			pgd_conf_err(err, errlen, "%s: %s: %s",
+			             pgd_conf_printable(conf->path != NULL ? conf->path : "(conf)",
+			                                shown, sizeof(shown)),
+			             templates[i].name, msg);
+			return PGD_CONF_INVALID;
+		case PGD_QUERY_NOMEM:
+			pgd_conf_err(err, errlen, "out of memory");
+			return PGD_CONF_NOMEM;
+		}
+	}
+	return PGD_CONF_OK;
 }
 
 static bool is_conf_arg(const char *arg)
@@ -329,7 +442,10 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
 	if (r != PGD_CONF_OK)
 		return r;
-	r = pgd_conf_parse(conf, path, buf, len, err, errlen);
+	if (pgd_conf_detect(buf, len) == PGD_DIALECT_V24)
+		r = read_v24(conf, path, buf, len, err, errlen);
+	else
+		r = pgd_conf_parse(conf, path, buf, len, err, errlen);
 	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
 	free(buf);
 	if (r != PGD_CONF_OK)
@@ -355,6 +471,11 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 			pgd_conf_err(err, errlen, "%s", msg);
 			return r;
 		}
+	}
+	if (conf->dialect == PGD_DIALECT_V24) {
+		r = templates_v24(conf, err, errlen);
+		if (r != PGD_CONF_OK)
+			return r;
 	}
 	return pgd_conf_validate(conf, err, errlen);
 }
@@ -388,6 +509,16 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		pgd_conf_err(err, errlen, "%s: driver '%s' is not supported (must be pgsql)",
 		             wshown, pgd_conf_printable(conf->driver, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
+	}
+	if (conf->dialect == PGD_DIALECT_V24) {
+		if (conf->connect == NULL || *conf->connect == '\0') {
+			pgd_conf_err(err, errlen, "%s: no pgsql HOST { } block", wshown);
+			return PGD_CONF_INVALID;
+		}
+		if (conf->password_query == NULL || *conf->password_query == '\0') {
+			pgd_conf_err(err, errlen, "%s: no passdb sql { query = ... }", wshown);
+			return PGD_CONF_INVALID;
+		}
 	}
 	if (conf->connect == NULL || *conf->connect == '\0') {
 		pgd_conf_err(err, errlen, "%s: connect not set", wshown);

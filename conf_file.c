@@ -121,3 +121,75 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 	*len = got;
 	return PGD_CONF_OK;
 }
+
+char *pgd_conf_relative_path(const char *from, const char *pattern)
+{
+	const char *slash = strrchr(from, '/');
+	size_t dir_len = slash != NULL ? (size_t)(slash - from) : 0;
+	size_t n = strlen(pattern);
+	char *out;
+
+	if (pattern[0] == '/' || slash == NULL)
+		return strdup(pattern);
+	out = malloc(dir_len + 1 + n + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, from, dir_len);
+	out[dir_len] = '/';
+	memcpy(out + dir_len + 1, pattern, n + 1);
+	return out;
+}
+
+/* Settings only a Dovecot 2.4 file has at its top level; a 2.3 file never names them (our
+ * own dovecot_config is not one of them). */
+static bool v24_key(const char *key, size_t n)
+{
+	static const char *const words[] = {"dovecot_config_version", "dovecot_storage_version",
+	                                    "sql_driver"};
+	static const char *const prefixes[] = {"passdb_", "auth_", "pgsql_", "!include"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (n == strlen(words[i]) && memcmp(key, words[i], n) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t pn = strlen(prefixes[i]);
+
+		if (n >= pn && memcmp(key, prefixes[i], pn) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A 2.4 file: its first setting is dovecot_config_version or another 2.4 name (a file of the
+ * include tree such as conf.d/auth-sql.conf.ext), or it holds a block or an !include, which the
+ * flat 2.3 grammar has not. Anything else is read as 2.3, whose reader names a bad line.
+ */
+enum pgd_conf_dialect pgd_conf_detect(const char *text, size_t len)
+{
+	size_t pos = 0;
+	bool first = true;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - text) : len;
+		size_t b = pos, e = end, k;
+
+		pos = end + 1;
+		while (b < e && (text[b] == ' ' || text[b] == '\t'))
+			b++;
+		if (b == e || text[b] == '#')
+			continue;
+		while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
+			e--;
+		for (k = b; k < e && text[k] != ' ' && text[k] != '\t' && text[k] != '='; k++)
+			;
+		if (first && v24_key(text + b, k - b))
+			return PGD_DIALECT_V24;
+		first = false;
+		if (text[e - 1] == '{' || (e - b == 1 && text[b] == '}') ||
+		    (k - b >= 8 && memcmp(text + b, "!include", 8) == 0))
+			return PGD_DIALECT_V24;
+	}
+	return PGD_DIALECT_V23;
+}

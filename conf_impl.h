@@ -50,12 +50,4 @@ enum pgd_conf_dialect pgd_conf_detect(const char *text, size_t len);
 enum pgd_conf_result pgd_conf_read_v24(struct pgd_conf *conf, const char *path, const char *text,
                                        size_t len, char *err, size_t errlen);
 
-/*
- * Rewrites a Dovecot 2.4 template (%{user | lower}, ...) into the 2.3 form query.c binds
- * (%Lu, ...): literal text stays literal ('%' becomes "%%", so 2.4's "%u" stays the text
- * "%u"), every 2.4 expression becomes one 2.3 variable. *out is the caller's. An unsupported
- * variable or filter is PGD_CONF_INVALID with err naming it.
- */
-enum pgd_conf_result pgd_conf_template_v24(const char *tmpl, char **out, char *err, size_t errlen);
-
 #endif

@@ -99,6 +99,9 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 		r = pgd_conf_load(conf, argc, argv, err, sizeof(err));
 	switch (r) {
 	case PGD_CONF_OK:
+		if (conf->debug)
+			pam_syslog(pamh, LOG_DEBUG, "conf %s: %s", conf->path,
+			           pgd_conf_dialect_name(conf->dialect));
 		return PAM_SUCCESS;
 	case PGD_CONF_INVALID:
 		pam_syslog(pamh, LOG_ERR, "configuration error: %s", err);

@@ -51,7 +51,7 @@ static bool load(struct pgd_conf *conf, const char *path)
 		fprintf(stderr, "%s: %s\n", pgd_prog, err);
 		return false;
 	}
-	printf("conf: %s: ok\n", conf->path);
+	printf("conf: %s: ok (%s)\n", conf->path, pgd_conf_dialect_name(conf->dialect));
 	return true;
 }
 

@@ -284,6 +284,8 @@ struct pgd_hash_policy pgd_conf_hash_policy(const struct pgd_conf *conf, const c
 	    .max_iterations = conf->max_iterations,
 	    .max_memory_kib = conf->max_memory_kib,
 	    .max_argon2_ops = conf->max_argon2_ops,
+	    .dovecot = conf->dialect == PGD_DIALECT_V24 ? 24 : 23,
+	    .allow_weak = conf->allow_weak_schemes,
 	};
 }
 

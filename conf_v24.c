@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "conf_impl.h"
+#include "hash_policy.h"
 #include "secret.h"
 
 #define MAX_DEPTH 8
@@ -949,8 +950,11 @@ static bool finish(struct reader *rd, const char *path)
 	if (query != NULL && pgd_conf_set_from(rd->conf, "password_query", query, PGD_FROM_FILE,
 	                                       msg, sizeof(msg)) != PGD_CONF_OK)
 		goto bad;
-	if (scheme != NULL && pgd_conf_set_from(rd->conf, "default_pass_scheme", scheme,
-	                                        PGD_FROM_FILE, msg, sizeof(msg)) != PGD_CONF_OK)
+	/* Without a default_password_scheme the release the file declares decides. */
+	if (scheme == NULL)
+		scheme = pgd_hash_default_scheme_v24(rd->version);
+	if (pgd_conf_set_from(rd->conf, "default_pass_scheme", scheme, PGD_FROM_FILE, msg,
+	                      sizeof(msg)) != PGD_CONF_OK)
 		goto bad;
 	if (rd->version != NULL &&
 	    pgd_conf_set_from(rd->conf, "dovecot_config_version", rd->version, PGD_FROM_FILE, msg,

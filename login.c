@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "hash.h"
+#include "hash_policy.h"
 #include "nets.h"
 #include "query.h"
 #include "secret.h"
@@ -41,7 +42,8 @@ enum pgd_outcome pgd_login_from_db(enum pgd_db_result r)
 static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login *login,
                                   const char *tmpl, struct pgd_row *row)
 {
-	struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
+	struct pgd_vars vars = {
+	    .service = login->service, .rip = login->rhost, .orig_user = login->user};
 	struct pgd_db_options db_opts = pgd_login_db_options(conf);
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
@@ -182,7 +184,8 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	if (out != PGD_LOGIN_OK)
 		return out;
 	/* Dovecot's nopassword takes any password; only where the admin said so. */
-	if (row.nopassword && conf->allow_nopassword)
+	if (row.nopassword && conf->allow_nopassword &&
+	    pgd_hash_nopassword_applies(conf->dialect == PGD_DIALECT_V24 ? 24 : 23, row.password))
 		out = PGD_LOGIN_OK;
 	else
 		out = check_hash(conf, login, &row, password);

@@ -169,7 +169,8 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 
 static int verify(const char *stored, const char *password, const char *user, bool quiet)
 {
-	struct pgd_hash_policy policy = {.login_user = user};
+	/* doveadm pw of Dovecot 2.4: ARGON2 known, weak schemes verified (it allows them). */
+	struct pgd_hash_policy policy = {.login_user = user, .dovecot = 24, .allow_weak = true};
 	struct pgd_hash_info info;
 	enum pgd_hash_result r = pgd_hash_verify(stored, password, &policy, &info);
 

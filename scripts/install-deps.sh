@@ -8,7 +8,7 @@ packages=(
 	libpam0g-dev libpq-dev libcrypt-dev libssl-dev
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
-	dovecot-core sasl2-bin libsodium-dev valgrind
+	dovecot-core dovecot-pgsql sasl2-bin libsodium-dev valgrind
 	# scale-out tests: PgBouncer, certificates
 	pgbouncer openssl
 	# deployment: man pages, the Debian package, the Ansible role (tests/e2e, deb, ansible)

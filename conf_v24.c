@@ -101,6 +101,8 @@ static void where_err(struct reader *rd, const struct where *w, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* msg may quote a key of the file: keep it printable, as the path. */
+	pgd_conf_printable(msg, msg, sizeof(msg));
 	pgd_conf_err(rd->err, rd->errlen, "%s line %u: %s",
 	             pgd_conf_printable(w->path, shown, sizeof(shown)), w->line, msg);
 }

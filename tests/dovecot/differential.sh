@@ -46,7 +46,8 @@ case $version in
 	;;
 esac
 
-work=$(mktemp -d /tmp/pgd-diff.XXXXXX)
+# Not in /tmp: each pamtester below may get a private /tmp (see module_verdict).
+work=$(mktemp -d /var/tmp/pgd-diff.XXXXXX)
 chmod 755 "$work"
 master_pid=
 stop_dovecot() {
@@ -254,11 +255,23 @@ dovecot_verdict() {
 	fi
 }
 
+private_tmp=
+if unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp' 2>/dev/null; then
+	cat >"$work/private-tmp" <<'SH'
+#!/bin/sh
+exec unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp && exec "$0" "$@"' "$@"
+SH
+	chmod 755 "$work/private-tmp"
+	private_tmp=$work/private-tmp
+fi
+
 # module_verdict DIR USER PASSWORD RIP: one word
 module_verdict() {
 	local dir=$1 user=$2 pw=$3 rip=$4 out args=()
 	[ -n "$rip" ] && args=(-I "rhost=$rip")
-	out=$(printf '%s\n' "$pw" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+	# pam_wrapper copies the service folder to /tmp/pam.X, X one of 62 letters, shared with
+	# every other suite on the machine: a private /tmp where the kernel allows one.
+	out=$(printf '%s\n' "$pw" | $private_tmp env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
 		pamtester -v "${args[@]}" imap "$user" authenticate 2>&1)
 	printf '%s\n' "$out" >"$work/last.module"

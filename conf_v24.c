@@ -486,6 +486,17 @@ static bool key_line(struct reader *rd, const struct where *w, const struct line
 		size_t i;
 		const char *ours = NULL;
 
+		/* Dovecot 2.4 refuses these too: a 2.3 file given 2.4 blocks or includes. */
+		if (strcmp(ln->key, "driver") == 0 || strcmp(ln->key, "connect") == 0 ||
+		    strcmp(ln->key, "password_query") == 0 ||
+		    strcmp(ln->key, "default_pass_scheme") == 0) {
+			where_err(rd, w,
+			          "'%s' is a Dovecot 2.3 dovecot-sql.conf.ext key; a Dovecot 2.4 "
+			          "file has sql_driver, pgsql HOST { parameters { } } and "
+			          "passdb sql { query }",
+			          ln->key);
+			return false;
+		}
 		for (i = 0; i < sizeof(root_keys) / sizeof(root_keys[0]); i++)
 			if (strcmp(ln->key, root_keys[i].v24) == 0)
 				ours = root_keys[i].ours;

@@ -20,8 +20,11 @@
 static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
                              struct pgd_query *q)
 {
-	struct pgd_vars vars = {
-	    .user = login->canonical, .service = login->service, .rip = login->rhost, .hash = hash};
+	struct pgd_vars vars = {.user = login->canonical,
+	                        .service = login->service,
+	                        .rip = login->rhost,
+	                        .hash = hash,
+	                        .orig_user = login->user};
 
 	switch (pgd_query_bind(tmpl, &vars, q, login->detail, sizeof(login->detail))) {
 	case PGD_QUERY_OK:

@@ -5,6 +5,7 @@
  * setter.
  */
 #include "conf.h"
+#include "conf_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +28,8 @@ enum opt_type {
 	OPT_ULONG,
 	OPT_BOOL,
 	OPT_IGNORED, /* a Dovecot key that means nothing to a password check */
+	OPT_DOVECOT, /* dovecot_config: read Dovecot 2.4's dovecot.conf here */
 };
-
-/* Where a key may be given. */
-#define FROM_FILE 0x1u
-#define FROM_ARG 0x2u
 
 struct option {
 	const char *name;
@@ -53,54 +51,63 @@ struct option {
  * a conf file may be shared by several stacks.
  */
 static const struct option options[] = {
-    {"conf", OPT_STR, FIELD(path), FROM_ARG, 0, 0},
-    {"debug", OPT_BOOL, FIELD(debug), FROM_ARG, 0, 0},
-    {"nodelay", OPT_BOOL, FIELD(nodelay), FROM_ARG, 0, 0},
-    {"nullok", OPT_BOOL, FIELD(nullok), FROM_ARG, 0, 0},
-    {"use_first_pass", OPT_BOOL, FIELD(use_first_pass), FROM_ARG, 0, 0},
-    {"try_first_pass", OPT_BOOL, FIELD(try_first_pass), FROM_ARG, 0, 0},
+    {"conf", OPT_STR, FIELD(path), PGD_FROM_ARG, 0, 0},
+    {"debug", OPT_BOOL, FIELD(debug), PGD_FROM_ARG, 0, 0},
+    {"nodelay", OPT_BOOL, FIELD(nodelay), PGD_FROM_ARG, 0, 0},
+    {"nullok", OPT_BOOL, FIELD(nullok), PGD_FROM_ARG, 0, 0},
+    {"use_first_pass", OPT_BOOL, FIELD(use_first_pass), PGD_FROM_ARG, 0, 0},
+    {"try_first_pass", OPT_BOOL, FIELD(try_first_pass), PGD_FROM_ARG, 0, 0},
 
-    {"driver", OPT_STR, FIELD(driver), FROM_FILE | FROM_ARG, 0, 0},
+    {"driver", OPT_STR, FIELD(driver), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     /* /etc/pam.d is world-readable: the conninfo, which may hold a password, is file-only. */
-    {"connect", OPT_SECRET, FIELD(connect), FROM_FILE, 0, 0},
-    {"password_query", OPT_STR, FIELD(password_query), FROM_FILE | FROM_ARG, 0, 0},
-    {"default_pass_scheme", OPT_STR, FIELD(default_pass_scheme), FROM_FILE | FROM_ARG, 0, 0},
-    {"user_query", OPT_IGNORED, 0, FROM_FILE | FROM_ARG, 0, 0},
-    {"update_query", OPT_IGNORED, 0, FROM_FILE | FROM_ARG, 0, 0},
-    {"iterate_query", OPT_STR, FIELD(iterate_query), FROM_FILE | FROM_ARG, 0, 0},
-    {"userdb_warning_disable", OPT_IGNORED, 0, FROM_FILE | FROM_ARG, 0, 0},
+    {"connect", OPT_SECRET, FIELD(connect), PGD_FROM_FILE, 0, 0},
+    {"password_query", OPT_STR, FIELD(password_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"default_pass_scheme", OPT_STR, FIELD(default_pass_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0,
+     0},
+    {"user_query", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"update_query", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"iterate_query", OPT_STR, FIELD(iterate_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"userdb_warning_disable", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
 
-    {"username_format", OPT_STR, FIELD(username_format), FROM_FILE | FROM_ARG, 0, 0},
-    {"username_chars", OPT_STR, FIELD(username_chars), FROM_FILE | FROM_ARG, 0, 0},
-    {"default_domain", OPT_STR, FIELD(default_domain), FROM_FILE | FROM_ARG, 0, 0},
+    /* Our own file may name Dovecot 2.4's, which is then read where the key stands. */
+    {"dovecot_config", OPT_DOVECOT, 0, PGD_FROM_FILE, 0, 0},
+    {"dovecot_config_version", OPT_STR, FIELD(config_version), PGD_FROM_FILE, 0, 0},
+    {"allow_weak_schemes", OPT_BOOL, FIELD(allow_weak_schemes), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"username_format", OPT_STR, FIELD(username_format), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"username_chars", OPT_STR, FIELD(username_chars), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"default_domain", OPT_STR, FIELD(default_domain), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     /* SHA-crypt accepts 1000..999999999 rounds; bcrypt 4..31. */
-    {"max_crypt_rounds", OPT_ULONG, FIELD(max_crypt_rounds), FROM_FILE | FROM_ARG, 1000, 999999999},
-    {"max_bcrypt_cost", OPT_ULONG, FIELD(max_bcrypt_cost), FROM_FILE | FROM_ARG, 4, 31},
-    {"max_iterations", OPT_ULONG, FIELD(max_iterations), FROM_FILE | FROM_ARG, 1000, 999999999},
-    {"max_memory_kib", OPT_ULONG, FIELD(max_memory_kib), FROM_FILE | FROM_ARG, 1024, 16777216},
-    {"max_argon2_ops", OPT_ULONG, FIELD(max_argon2_ops), FROM_FILE | FROM_ARG, 1, 1000},
-    {"connection_cache", OPT_BOOL, FIELD(connection_cache), FROM_FILE | FROM_ARG, 0, 0},
-    {"query_timeout", OPT_ULONG, FIELD(query_timeout), FROM_FILE | FROM_ARG, 1, 300},
-    {"update_connect", OPT_SECRET, FIELD(update_connect), FROM_FILE, 0, 0},
-    {"verify_cache_ttl", OPT_ULONG, FIELD(verify_cache_ttl), FROM_FILE | FROM_ARG, 0, 86400},
-    {"verify_cache_size", OPT_ULONG, FIELD(verify_cache_size), FROM_FILE | FROM_ARG, 1, 100000},
-    {"account_query", OPT_STR, FIELD(account_query), FROM_FILE | FROM_ARG, 0, 0},
-    {"password_update_query", OPT_STR, FIELD(password_update_query), FROM_FILE | FROM_ARG, 0, 0},
-    {"update_scheme", OPT_STR, FIELD(update_scheme), FROM_FILE | FROM_ARG, 0, 0},
+    {"max_crypt_rounds", OPT_ULONG, FIELD(max_crypt_rounds), PGD_FROM_FILE | PGD_FROM_ARG, 1000,
+     999999999},
+    {"max_bcrypt_cost", OPT_ULONG, FIELD(max_bcrypt_cost), PGD_FROM_FILE | PGD_FROM_ARG, 4, 31},
+    {"max_iterations", OPT_ULONG, FIELD(max_iterations), PGD_FROM_FILE | PGD_FROM_ARG, 1000,
+     999999999},
+    {"max_memory_kib", OPT_ULONG, FIELD(max_memory_kib), PGD_FROM_FILE | PGD_FROM_ARG, 1024,
+     16777216},
+    {"max_argon2_ops", OPT_ULONG, FIELD(max_argon2_ops), PGD_FROM_FILE | PGD_FROM_ARG, 1, 1000},
+    {"connection_cache", OPT_BOOL, FIELD(connection_cache), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"query_timeout", OPT_ULONG, FIELD(query_timeout), PGD_FROM_FILE | PGD_FROM_ARG, 1, 300},
+    {"update_connect", OPT_SECRET, FIELD(update_connect), PGD_FROM_FILE, 0, 0},
+    {"verify_cache_ttl", OPT_ULONG, FIELD(verify_cache_ttl), PGD_FROM_FILE | PGD_FROM_ARG, 0,
+     86400},
+    {"verify_cache_size", OPT_ULONG, FIELD(verify_cache_size), PGD_FROM_FILE | PGD_FROM_ARG, 1,
+     100000},
+    {"account_query", OPT_STR, FIELD(account_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"password_update_query", OPT_STR, FIELD(password_update_query), PGD_FROM_FILE | PGD_FROM_ARG,
+     0, 0},
+    {"update_scheme", OPT_STR, FIELD(update_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     /* 0 is the scheme's default; the generator refuses what its scheme cannot take. */
-    {"update_rounds", OPT_ULONG, FIELD(update_rounds), FROM_FILE | FROM_ARG, 0, 999999999},
-    {"rehash", OPT_BOOL, FIELD(rehash), FROM_FILE | FROM_ARG, 0, 0},
-    {"allow_nopassword", OPT_BOOL, FIELD(allow_nopassword), FROM_FILE | FROM_ARG, 0, 0},
-    {"session_open_query", OPT_STR, FIELD(session_open_query), FROM_FILE | FROM_ARG, 0, 0},
-    {"session_close_query", OPT_STR, FIELD(session_close_query), FROM_FILE | FROM_ARG, 0, 0},
-    {"auth_success_query", OPT_STR, FIELD(auth_success_query), FROM_FILE | FROM_ARG, 0, 0},
-    {"auth_failure_query", OPT_STR, FIELD(auth_failure_query), FROM_FILE | FROM_ARG, 0, 0},
+    {"update_rounds", OPT_ULONG, FIELD(update_rounds), PGD_FROM_FILE | PGD_FROM_ARG, 0, 999999999},
+    {"rehash", OPT_BOOL, FIELD(rehash), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"allow_nopassword", OPT_BOOL, FIELD(allow_nopassword), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"session_open_query", OPT_STR, FIELD(session_open_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"session_close_query", OPT_STR, FIELD(session_close_query), PGD_FROM_FILE | PGD_FROM_ARG, 0,
+     0},
+    {"auth_success_query", OPT_STR, FIELD(auth_success_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"auth_failure_query", OPT_STR, FIELD(auth_failure_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void pgd_conf_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,8 +118,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A copy of s for a message: printable ASCII only ('?' for the rest), cut to fit out. */
-static const char *printable(const char *s, char *out, size_t outlen)
+const char *pgd_conf_printable(const char *s, char *out, size_t outlen)
 {
 	size_t o = 0;
 
@@ -123,17 +129,6 @@ static const char *printable(const char *s, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 	return out;
-}
-
-static const char *errno_str(int e, char *buf, size_t n)
-{
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-	return strerror_r(e, buf, n);
-#else
-	if (strerror_r(e, buf, n) != 0)
-		snprintf(buf, n, "error %d", e);
-	return buf;
-#endif
 }
 
 static const struct option *find_option(const char *name)
@@ -154,7 +149,7 @@ static enum pgd_conf_result set_string(char **field, const char *value, bool sec
 	char *copy = strdup(value);
 
 	if (copy == NULL) {
-		set_err(err, errlen, "out of memory");
+		pgd_conf_err(err, errlen, "out of memory");
 		return PGD_CONF_NOMEM;
 	}
 	if (secret)
@@ -174,32 +169,31 @@ static enum pgd_conf_result set_ulong(const struct option *opt, unsigned long *f
 	char *end;
 
 	if (*value < '0' || *value > '9') {
-		set_err(err, errlen, "%s: '%s' is not a number", opt->name,
-		        printable(value, shown, sizeof(shown)));
+		pgd_conf_err(err, errlen, "%s: '%s' is not a number", opt->name,
+		             pgd_conf_printable(value, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	errno = 0;
 	v = strtoul(value, &end, 10);
 	if (*end != '\0') {
-		set_err(err, errlen, "%s: '%s' is not a number", opt->name,
-		        printable(value, shown, sizeof(shown)));
+		pgd_conf_err(err, errlen, "%s: '%s' is not a number", opt->name,
+		             pgd_conf_printable(value, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	if (errno == ERANGE || v < opt->min || v > opt->max) {
-		set_err(err, errlen, "%s: %s is out of range (%lu to %lu)", opt->name,
-		        printable(value, shown, sizeof(shown)), opt->min, opt->max);
+		pgd_conf_err(err, errlen, "%s: %s is out of range (%lu to %lu)", opt->name,
+		             pgd_conf_printable(value, shown, sizeof(shown)), opt->min, opt->max);
 		return PGD_CONF_INVALID;
 	}
 	*field = v;
 	return PGD_CONF_OK;
 }
 
-/*
- * The one setter. from says where the key came from (FROM_FILE, FROM_ARG, or both for a
- * trusted caller); value NULL means a bare module argument ("debug"). Messages name the key but
- * never a string value: any of them may be a misplaced secret.
- */
-static enum pgd_conf_result set_option(struct pgd_conf *conf, const char *key, const char *value,
+static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path, char *err,
+                                         size_t errlen);
+
+/* The one setter (conf_impl.h). */
+enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, const char *value,
                                        unsigned from, char *err, size_t errlen)
 {
 	const struct option *opt = find_option(key);
@@ -207,29 +201,29 @@ static enum pgd_conf_result set_option(struct pgd_conf *conf, const char *key, c
 	void *field;
 
 	if (opt == NULL) {
-		if (from == FROM_ARG)
-			set_err(err, errlen, "unknown module argument '%s'",
-			        printable(key, shown, sizeof(shown)));
+		if (from == PGD_FROM_ARG)
+			pgd_conf_err(err, errlen, "unknown module argument '%s'",
+			             pgd_conf_printable(key, shown, sizeof(shown)));
 		else
-			set_err(err, errlen, "unknown key '%s'",
-			        printable(key, shown, sizeof(shown)));
+			pgd_conf_err(err, errlen, "unknown key '%s'",
+			             pgd_conf_printable(key, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	if ((opt->flags & from) == 0) {
 		if (opt->type == OPT_SECRET)
-			set_err(
+			pgd_conf_err(
 			    err, errlen,
 			    "%s= is refused as a module argument: /etc/pam.d is world-readable; "
 			    "set it in the conf file",
 			    opt->name);
 		else
-			set_err(err, errlen,
-			        "'%s' is a module argument (pam.d), not a conf file key",
-			        opt->name);
+			pgd_conf_err(err, errlen,
+			             "'%s' is a module argument (pam.d), not a conf file key",
+			             opt->name);
 		return PGD_CONF_INVALID;
 	}
 	if (value == NULL && opt->type != OPT_BOOL) {
-		set_err(err, errlen, "'%s' needs a value (%s=...)", opt->name, opt->name);
+		pgd_conf_err(err, errlen, "'%s' needs a value (%s=...)", opt->name, opt->name);
 		return PGD_CONF_INVALID;
 	}
 	field = (char *)conf + opt->offset;
@@ -247,12 +241,14 @@ static enum pgd_conf_result set_option(struct pgd_conf *conf, const char *key, c
 		} else if (strcasecmp(value, "no") == 0) {
 			*(bool *)field = false;
 		} else {
-			set_err(err, errlen, "%s: expected yes or no", opt->name);
+			pgd_conf_err(err, errlen, "%s: expected yes or no", opt->name);
 			return PGD_CONF_INVALID;
 		}
 		return PGD_CONF_OK;
 	case OPT_IGNORED:
 		return PGD_CONF_OK;
+	case OPT_DOVECOT:
+		return load_dovecot(conf, value, err, errlen);
 	}
 	return PGD_CONF_INVALID;
 }
@@ -260,7 +256,7 @@ static enum pgd_conf_result set_option(struct pgd_conf *conf, const char *key, c
 enum pgd_conf_result pgd_conf_set(struct pgd_conf *conf, const char *key, const char *value,
                                   char *err, size_t errlen)
 {
-	return set_option(conf, key, value, FROM_FILE | FROM_ARG, err, errlen);
+	return pgd_conf_set_from(conf, key, value, PGD_FROM_FILE | PGD_FROM_ARG, err, errlen);
 }
 
 enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf)
@@ -295,6 +291,8 @@ struct pgd_hash_policy pgd_conf_hash_policy(const struct pgd_conf *conf, const c
 	    .max_iterations = conf->max_iterations,
 	    .max_memory_kib = conf->max_memory_kib,
 	    .max_argon2_ops = conf->max_argon2_ops,
+	    .dovecot = conf->dialect == PGD_DIALECT_V24 ? 24 : 23,
+	    .allow_weak = conf->allow_weak_schemes,
 	};
 }
 
@@ -303,6 +301,7 @@ void pgd_conf_free(struct pgd_conf *conf)
 	if (conf == NULL)
 		return;
 	free(conf->path);
+	free(conf->config_version);
 	free(conf->driver);
 	pgd_free_secret(conf->connect);
 	pgd_free_secret(conf->update_connect);
@@ -322,273 +321,105 @@ void pgd_conf_free(struct pgd_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 }
 
-#define IS_WHITE(c) ((c) == ' ' || (c) == '\t')
+const char *pgd_conf_dialect_name(enum pgd_conf_dialect d)
+{
+	return d == PGD_DIALECT_V24 ? "Dovecot 2.4 dovecot.conf"
+	                            : "Dovecot 2.3 dovecot-sql.conf.ext";
+}
 
 /*
- * Cuts line at its comment: a '#' outside quotes. Quotes and backslash escapes are tracked as
- * Dovecot does; an unterminated quote leaves the rest of the line as it is.
+ * Dovecot 2.4's defaults differ from 2.3's: the passdb's default scheme is PLAIN, the name is
+ * lowercased by "%{user | lower}", and there is no default query. Set before the file is read,
+ * so that the file and the arguments override them.
  */
-static void strip_comment(char *line)
+static enum pgd_conf_result read_v24(struct pgd_conf *conf, const char *path, const char *text,
+                                     size_t len, char *err, size_t errlen)
 {
-	char *p, quote;
-
-	for (p = line; *p != '\0'; p++) {
-		if (*p == '\'' || *p == '"') {
-			quote = *p;
-			for (p++; *p != quote && *p != '\0'; p++) {
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-			}
-			if (*p == '\0')
-				return;
-		} else if (*p == '#') {
-			/* Dovecot warns when no blank precedes it but cuts all the same. */
-			*p = '\0';
-			return;
-		}
-	}
-}
-
-/* Dovecot's str_unescape: a backslash keeps the next byte as it is; a final one is dropped. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '\\') {
-			s++;
-			if (*s == '\0')
-				break;
-		}
-		*d++ = *s;
-	}
-	*d = '\0';
-}
-
-/* One logical line, already without comment and outer blanks: "key = value" or an error. */
-static enum pgd_conf_result parse_line(struct pgd_conf *conf, const char *name, unsigned lineno,
-                                       char *line, char *err, size_t errlen)
-{
-	char *key = line, *p = line, *value;
-	char msg[256];
-	size_t len;
 	enum pgd_conf_result r;
 
-	while (!IS_WHITE(*p) && *p != '\0' && *p != '=')
-		p++;
-	if (IS_WHITE(*p)) {
-		*p++ = '\0';
-		while (IS_WHITE(*p))
-			p++;
+	if (conf->dialect != PGD_DIALECT_V24) {
+		conf->dialect = PGD_DIALECT_V24;
+		r = pgd_conf_set_from(conf, "default_pass_scheme", "PLAIN", PGD_FROM_FILE, err,
+		                      errlen);
+		if (r == PGD_CONF_OK)
+			r = pgd_conf_set_from(conf, "username_format", "%{user | lower}",
+			                      PGD_FROM_FILE, err, errlen);
+		if (r != PGD_CONF_OK)
+			return r;
+		free(conf->password_query);
+		conf->password_query = NULL;
 	}
-	if (*p != '=') {
-		if (strncmp(key, "!include", 8) == 0)
-			set_err(err, errlen, "%s line %u: !include is not supported", name, lineno);
-		else if (key[0] == '}' || strchr(p, '{') != NULL || strchr(key, '{') != NULL)
-			set_err(err, errlen, "%s line %u: sections are not supported", name,
-			        lineno);
-		else
-			set_err(err, errlen, "%s line %u: expecting '='", name, lineno);
-		return PGD_CONF_INVALID;
-	}
-	*p++ = '\0';
-	while (IS_WHITE(*p))
-		p++;
-	value = p;
-	len = strlen(value);
-	if (len >= 2 && ((value[0] == '"' && value[len - 1] == '"') ||
-	                 (value[0] == '\'' && value[len - 1] == '\''))) {
-		value[len - 1] = '\0';
-		value++;
-		unescape(value);
-	}
-	r = set_option(conf, key, value, FROM_FILE, msg, sizeof(msg));
+	return pgd_conf_read_v24(conf, path, text, len, err, errlen);
+}
+
+/* dovecot_config = PATH in our own file: Dovecot 2.4's dovecot.conf, read where the key is. */
+static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path, char *err,
+                                         size_t errlen)
+{
+	enum pgd_conf_result r;
+	char *buf;
+	size_t len;
+
+	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
 	if (r != PGD_CONF_OK)
-		set_err(err, errlen, "%s line %u: %s", name, lineno, msg);
-	return r;
-}
+		return r;
+	if (pgd_conf_detect(buf, len) != PGD_DIALECT_V24) {
+		char shown[200];
 
-/*
- * The line reader of Dovecot's settings_read_nosection: blank and '#' lines are skipped (also
- * between continued lines), a trailing comment is cut, and a line ending in '\' is joined to
- * the next with one space. Messages give the line where a logical line starts. Both work
- * buffers hold the database password at times and are wiped.
- */
-enum pgd_conf_result pgd_conf_parse(struct pgd_conf *conf, const char *name, const char *text,
-                                    size_t len, char *err, size_t errlen)
-{
-	enum pgd_conf_result r = PGD_CONF_OK;
-	char *line = NULL, *full = NULL;
-	size_t pos = 0, full_len = 0;
-	unsigned lineno = 0, start = 0;
-	bool continued = false;
-	char shown[256];
-
-	/* The name reaches the log: keep terminal escapes out of it. */
-	name = printable(name != NULL ? name : "(conf)", shown, sizeof(shown));
-	if (len > SIZE_MAX - 2) {
-		set_err(err, errlen, "%s: too large", name);
-		return PGD_CONF_INVALID;
-	}
-	line = malloc(len + 1);
-	full = malloc(len + 2);
-	if (line == NULL || full == NULL) {
-		free(line);
-		free(full);
-		set_err(err, errlen, "out of memory");
-		return PGD_CONF_NOMEM;
-	}
-	while (pos < len && r == PGD_CONF_OK) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
-		char *p;
-
-		lineno++;
-		memcpy(line, text + pos, n);
-		line[n] = '\0';
-		pos += n + (nl != NULL ? 1 : 0);
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if (memchr(line, '\0', n) != NULL) {
-			set_err(err, errlen, "%s line %u: NUL byte in line", name, lineno);
-			r = PGD_CONF_INVALID;
-			break;
-		}
-		for (p = line; IS_WHITE(*p); p++)
-			;
-		if (*p == '#' || *p == '\0')
-			continue;
-		strip_comment(p);
-		n = strlen(p);
-		while (n > 0 && IS_WHITE(p[n - 1]))
-			n--;
-		p[n] = '\0';
-		if (!continued)
-			start = lineno;
-		if (n > 0 && p[n - 1] == '\\') {
-			n--;
-			while (n > 0 && IS_WHITE(p[n - 1]))
-				n--;
-			memcpy(full + full_len, p, n);
-			full_len += n;
-			full[full_len++] = ' ';
-			continued = true;
-			continue;
-		}
-		if (continued) {
-			memcpy(full + full_len, p, n + 1);
-			p = full;
-			full_len = 0;
-			continued = false;
-		}
-		r = parse_line(conf, name, start, p, err, errlen);
-	}
-	if (r == PGD_CONF_OK && continued) {
-		/* Dovecot drops such a line without a word; a lost key deserves one. */
-		set_err(err, errlen, "%s line %u: file ends inside a continued line", name, start);
+		pgd_conf_err(err, errlen,
+		             "dovecot_config: %s is not a Dovecot 2.4 dovecot.conf (name a 2.3 "
+		             "dovecot-sql.conf.ext with conf= instead)",
+		             pgd_conf_printable(path, shown, sizeof(shown)));
 		r = PGD_CONF_INVALID;
+	} else {
+		r = read_v24(conf, path, buf, len, err, errlen);
 	}
-	pgd_wipe(line, len + 1);
-	pgd_wipe(full, len + 2);
-	free(line);
-	free(full);
+	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
+	free(buf);
 	return r;
 }
 
-/*
- * Reads the conf file at path like pam-u2f's open_safely: absolute path, final component not a
- * symlink, a regular file owned by root (or by the effective uid, for tests and the admin
- * command), not group/world-writable, at most PGD_MAX_CONF_SIZE bytes. On success *buf is a
- * heap buffer of PGD_MAX_CONF_SIZE + 1 bytes holding *len bytes; the caller wipes and frees it.
- */
-static enum pgd_conf_result read_conf_file(const char *path, char **buf, size_t *len, char *err,
-                                           size_t errlen)
+/* Every template of a 2.4 setup, read as Dovecot 2.4 reads it, into query.c's form. */
+static const struct {
+	const char *name;
+	size_t offset;
+} templates[] = {
+    {"password_query", FIELD(password_query)},
+    {"username_format", FIELD(username_format)},
+    {"account_query", FIELD(account_query)},
+    {"password_update_query", FIELD(password_update_query)},
+    {"session_open_query", FIELD(session_open_query)},
+    {"session_close_query", FIELD(session_close_query)},
+    {"auth_success_query", FIELD(auth_success_query)},
+    {"auth_failure_query", FIELD(auth_failure_query)},
+};
+
+static enum pgd_conf_result templates_v24(struct pgd_conf *conf, char *err, size_t errlen)
 {
-	char shown[256], ebuf[128];
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-	char *b;
-	int fd;
+	char msg[256], shown[200];
 
-	*buf = NULL;
-	*len = 0;
-	printable(path, shown, sizeof(shown));
-	if (path[0] != '/') {
-		set_err(err, errlen, "%s: not an absolute path", shown);
-		return PGD_CONF_INVALID;
-	}
-	/* O_NONBLOCK: a FIFO planted at the path must not hang the login. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
+	for (size_t i = 0; i < sizeof(templates) / sizeof(templates[0]); i++) {
+		char **field = (char **)((char *)conf + templates[i].offset);
+		char *out = NULL;
 
-		if (e == ELOOP)
-			set_err(err, errlen, "%s: is a symlink", shown);
-		else
-			set_err(err, errlen, "%s: %s", shown, errno_str(e, ebuf, sizeof(ebuf)));
-		return PGD_CONF_INVALID;
-	}
-	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", shown);
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		if (geteuid() == 0)
-			set_err(err, errlen, "%s: not owned by root", shown);
-		else
-			set_err(err, errlen, "%s: not owned by root or uid %u", shown,
-			        (unsigned)geteuid());
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		set_err(err, errlen, "%s: group or world writable", shown);
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if (st.st_size > PGD_MAX_CONF_SIZE) {
-		set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	b = malloc(PGD_MAX_CONF_SIZE + 1);
-	if (b == NULL) {
-		close(fd);
-		set_err(err, errlen, "out of memory");
-		return PGD_CONF_NOMEM;
-	}
-	/* Read one byte past the cap so a file that grew since fstat is still refused. */
-	while (got <= PGD_MAX_CONF_SIZE) {
-		n = read(fd, b + got, PGD_MAX_CONF_SIZE + 1 - got);
-		if (n < 0 && errno == EINTR)
+		if (*field == NULL)
 			continue;
-		if (n < 0) {
-			set_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
-			close(fd);
-			pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
-			free(b);
-			return PGD_CONF_INVALID;
-		}
-		if (n == 0)
+		switch (pgd_template_v24(*field, &out, msg, sizeof(msg))) {
+		case PGD_QUERY_OK:
+			free(*field);
+			*field = out;
 			break;
-		got += (size_t)n;
+		case PGD_QUERY_INVALID:
+			pgd_conf_err(err, errlen, "%s: %s: %s",
+			             pgd_conf_printable(conf->path != NULL ? conf->path : "(conf)",
+			                                shown, sizeof(shown)),
+			             templates[i].name, msg);
+			return PGD_CONF_INVALID;
+		case PGD_QUERY_NOMEM:
+			pgd_conf_err(err, errlen, "out of memory");
+			return PGD_CONF_NOMEM;
+		}
 	}
-	close(fd);
-	if (got > PGD_MAX_CONF_SIZE) {
-		set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
-		pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
-		free(b);
-		return PGD_CONF_INVALID;
-	}
-	*buf = b;
-	*len = got;
 	return PGD_CONF_OK;
 }
 
@@ -613,16 +444,19 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 			path = argv[i] + 5;
 	}
 	if (*path == '\0') {
-		set_err(err, errlen, "conf= needs a path");
+		pgd_conf_err(err, errlen, "conf= needs a path");
 		return PGD_CONF_INVALID;
 	}
-	r = set_option(conf, "conf", path, FROM_ARG, err, errlen);
+	r = pgd_conf_set_from(conf, "conf", path, PGD_FROM_ARG, err, errlen);
 	if (r != PGD_CONF_OK)
 		return r;
-	r = read_conf_file(path, &buf, &len, err, errlen);
+	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
 	if (r != PGD_CONF_OK)
 		return r;
-	r = pgd_conf_parse(conf, path, buf, len, err, errlen);
+	if (pgd_conf_detect(buf, len) == PGD_DIALECT_V24)
+		r = read_v24(conf, path, buf, len, err, errlen);
+	else
+		r = pgd_conf_parse(conf, path, buf, len, err, errlen);
 	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
 	free(buf);
 	if (r != PGD_CONF_OK)
@@ -642,11 +476,17 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 			n = sizeof(key) - 1;
 		memcpy(key, arg, n);
 		key[n] = '\0';
-		r = set_option(conf, key, eq != NULL ? eq + 1 : NULL, FROM_ARG, msg, sizeof(msg));
+		r = pgd_conf_set_from(conf, key, eq != NULL ? eq + 1 : NULL, PGD_FROM_ARG, msg,
+		                      sizeof(msg));
 		if (r != PGD_CONF_OK) {
-			set_err(err, errlen, "%s", msg);
+			pgd_conf_err(err, errlen, "%s", msg);
 			return r;
 		}
+	}
+	if (conf->dialect == PGD_DIALECT_V24) {
+		r = templates_v24(conf, err, errlen);
+		if (r != PGD_CONF_OK)
+			return r;
 	}
 	return pgd_conf_validate(conf, err, errlen);
 }
@@ -671,32 +511,42 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 	char *tmp = NULL;
 	char wshown[256];
 
-	printable(where, wshown, sizeof(wshown));
+	pgd_conf_printable(where, wshown, sizeof(wshown));
 	if (conf->driver == NULL || *conf->driver == '\0') {
-		set_err(err, errlen, "%s: driver not set (must be pgsql)", wshown);
+		pgd_conf_err(err, errlen, "%s: driver not set (must be pgsql)", wshown);
 		return PGD_CONF_INVALID;
 	}
 	if (strcmp(conf->driver, "pgsql") != 0) {
-		set_err(err, errlen, "%s: driver '%s' is not supported (must be pgsql)", wshown,
-		        printable(conf->driver, shown, sizeof(shown)));
+		pgd_conf_err(err, errlen, "%s: driver '%s' is not supported (must be pgsql)",
+		             wshown, pgd_conf_printable(conf->driver, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
+	if (conf->dialect == PGD_DIALECT_V24) {
+		if (conf->connect == NULL || *conf->connect == '\0') {
+			pgd_conf_err(err, errlen, "%s: no pgsql HOST { } block", wshown);
+			return PGD_CONF_INVALID;
+		}
+		if (conf->password_query == NULL || *conf->password_query == '\0') {
+			pgd_conf_err(err, errlen, "%s: no passdb sql { query = ... }", wshown);
+			return PGD_CONF_INVALID;
+		}
+	}
 	if (conf->connect == NULL || *conf->connect == '\0') {
-		set_err(err, errlen, "%s: connect not set", wshown);
+		pgd_conf_err(err, errlen, "%s: connect not set", wshown);
 		return PGD_CONF_INVALID;
 	}
 	if (conf->password_query == NULL || *conf->password_query == '\0') {
-		set_err(err, errlen, "%s: password_query not set", wshown);
+		pgd_conf_err(err, errlen, "%s: password_query not set", wshown);
 		return PGD_CONF_INVALID;
 	}
 	switch (pgd_query_check(conf->password_query, msg, sizeof(msg))) {
 	case PGD_QUERY_OK:
 		break;
 	case PGD_QUERY_INVALID:
-		set_err(err, errlen, "%s: password_query: %s", wshown, msg);
+		pgd_conf_err(err, errlen, "%s: password_query: %s", wshown, msg);
 		return PGD_CONF_INVALID;
 	case PGD_QUERY_NOMEM:
-		set_err(err, errlen, "out of memory");
+		pgd_conf_err(err, errlen, "out of memory");
 		return PGD_CONF_NOMEM;
 	}
 	for (size_t i = 0; i < sizeof(optional_queries) / sizeof(optional_queries[0]); i++) {
@@ -708,31 +558,34 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		case PGD_QUERY_OK:
 			break;
 		case PGD_QUERY_INVALID:
-			set_err(err, errlen, "%s: %s: %s", wshown, optional_queries[i].name, msg);
+			pgd_conf_err(err, errlen, "%s: %s: %s", wshown, optional_queries[i].name,
+			             msg);
 			return PGD_CONF_INVALID;
 		case PGD_QUERY_NOMEM:
-			set_err(err, errlen, "out of memory");
+			pgd_conf_err(err, errlen, "out of memory");
 			return PGD_CONF_NOMEM;
 		}
 	}
 	if (conf->rehash &&
 	    (conf->password_update_query == NULL || *conf->password_update_query == '\0')) {
-		set_err(err, errlen, "%s: rehash = yes needs password_update_query", wshown);
+		pgd_conf_err(err, errlen, "%s: rehash = yes needs password_update_query", wshown);
 		return PGD_CONF_INVALID;
 	}
 	if (conf->update_scheme == NULL || !pgd_hash_scheme_known(conf->update_scheme)) {
-		set_err(err, errlen, "%s: update_scheme '%s' is not a known scheme", wshown,
-		        printable(conf->update_scheme != NULL ? conf->update_scheme : "", shown,
-		                  sizeof(shown)));
+		pgd_conf_err(
+		    err, errlen, "%s: update_scheme '%s' is not a known scheme", wshown,
+		    pgd_conf_printable(conf->update_scheme != NULL ? conf->update_scheme : "",
+		                       shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	if (conf->default_pass_scheme == NULL || *conf->default_pass_scheme == '\0') {
-		set_err(err, errlen, "%s: default_pass_scheme is empty", wshown);
+		pgd_conf_err(err, errlen, "%s: default_pass_scheme is empty", wshown);
 		return PGD_CONF_INVALID;
 	}
 	if (!pgd_hash_scheme_known(conf->default_pass_scheme)) {
-		set_err(err, errlen, "%s: default_pass_scheme '%s' is not a known scheme", wshown,
-		        printable(conf->default_pass_scheme, shown, sizeof(shown)));
+		pgd_conf_err(err, errlen, "%s: default_pass_scheme '%s' is not a known scheme",
+		             wshown,
+		             pgd_conf_printable(conf->default_pass_scheme, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	switch (pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg))) {
@@ -740,10 +593,10 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		free(tmp);
 		break;
 	case PGD_QUERY_INVALID:
-		set_err(err, errlen, "%s: username_format: %s", wshown, msg);
+		pgd_conf_err(err, errlen, "%s: username_format: %s", wshown, msg);
 		return PGD_CONF_INVALID;
 	case PGD_QUERY_NOMEM:
-		set_err(err, errlen, "out of memory");
+		pgd_conf_err(err, errlen, "out of memory");
 		return PGD_CONF_NOMEM;
 	}
 	return PGD_CONF_OK;

@@ -26,6 +26,12 @@
 /* The conf file may not be larger than this. */
 #define PGD_MAX_CONF_SIZE (64 * 1024)
 
+/* The grammar of the conf file: Dovecot 2.3's dovecot-sql.conf.ext or 2.4's dovecot.conf tree. */
+enum pgd_conf_dialect {
+	PGD_DIALECT_V23,
+	PGD_DIALECT_V24,
+};
+
 /* Everything the module knows about what to do; one instance per PAM call. */
 struct pgd_conf {
 	/* module arguments (pam.d) */
@@ -36,7 +42,11 @@ struct pgd_conf {
 	bool use_first_pass;
 	bool try_first_pass;
 
-	/* conf file keys (dovecot-sql.conf.ext syntax) */
+	/* what the conf file is */
+	enum pgd_conf_dialect dialect;
+	char *config_version; /* Dovecot 2.4's dovecot_config_version; NULL in a 2.3 file */
+
+	/* conf file keys (dovecot-sql.conf.ext syntax, or their dovecot.conf names) */
 	char *driver;              /* must be "pgsql" */
 	char *connect;             /* libpq conninfo; secret: may hold a password */
 	char *password_query;      /* Dovecot %-variables */
@@ -44,6 +54,7 @@ struct pgd_conf {
 	char *username_format;     /* Dovecot's auth_username_format, default "%Lu" */
 	char *username_chars;      /* Dovecot's auth_username_chars; "" allows every byte */
 	char *default_domain;      /* Dovecot's auth_default_realm; NULL if unset */
+	bool allow_weak_schemes;   /* Dovecot 2.4's auth_allow_weak_schemes (2.4 files only) */
 	unsigned long max_crypt_rounds;
 	unsigned long max_bcrypt_cost;
 	unsigned long max_iterations; /* PBKDF2, SCRAM, OTP; 0: hash.h's default */
@@ -77,6 +88,9 @@ enum pgd_conf_result {
 	PGD_CONF_NOMEM,
 };
 
+/* "Dovecot 2.3 dovecot-sql.conf.ext" or "Dovecot 2.4 dovecot.conf", for log lines. */
+const char *pgd_conf_dialect_name(enum pgd_conf_dialect d);
+
 /* Sets every field to its default (strings owned, NULL where unset). */
 enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf);
 
@@ -84,7 +98,9 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf);
  * Reads the module arguments: conf=PATH first, then the file (opened safely: absolute path,
  * no symlink, regular file, owned by root or by the effective uid, not group/world-writable,
  * at most PGD_MAX_CONF_SIZE), then the other arguments, which override file keys (except
- * connect, which only the file may set). Validates the result. conf must come from
+ * connect, which only the file may set). The file is either dialect, told from its content;
+ * a Dovecot 2.4 file is read with its includes, and every template (the file's and the
+ * arguments') is then read as Dovecot 2.4 reads it. Validates the result. conf must come from
  * pgd_conf_init. On failure err (errlen bytes) holds a one-line message without secrets.
  */
 enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char **argv, char *err,

@@ -18,6 +18,7 @@
  */
 #include "hash.h"
 #include "hash_impl.h"
+#include "hash_policy.h"
 #include "secret.h"
 
 #include <errno.h>
@@ -89,6 +90,10 @@ static const struct pgd_scheme schemes[] = {
     {"ARGON2I", PGD_ENC_NONE, 0, pgd_verify_argon2, pgd_generate_argon2, PGD_DIGEST_NONE,
      "$argon2i$", 4, 3, 4294967295UL},
     {"ARGON2ID", PGD_ENC_NONE, 0, pgd_verify_argon2, pgd_generate_argon2, PGD_DIGEST_NONE,
+     "$argon2id$", 2, 1, 4294967295UL},
+    /* Dovecot 2.4: either variant, read from the value; made as argon2id (hash_policy.c
+     * refuses it under 2.3's rules). */
+    {"ARGON2", PGD_ENC_NONE, 0, pgd_verify_argon2, pgd_generate_argon2, PGD_DIGEST_NONE,
      "$argon2id$", 2, 1, 4294967295UL},
     {"CRAM-MD5", PGD_ENC_HEX, 32, NULL, pgd_generate_cram_md5, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
     {"HMAC-MD5", PGD_ENC_HEX, 32, NULL, pgd_generate_cram_md5, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
@@ -632,6 +637,11 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 
 	if (!decode_value(s, enc, explicit_enc, value, &raw, &res, info))
 		return res;
+	res = pgd_hash_policy_check(s->name, raw.data, raw.len, policy, info);
+	if (res != PGD_HASH_MATCH) {
+		pgd_raw_release(&raw);
+		return res;
+	}
 	if (s->verify != NULL)
 		res = s->verify(s, &raw, password, policy, info);
 	else

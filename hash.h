@@ -45,6 +45,10 @@ struct pgd_hash_policy {
 	unsigned long max_memory_kib;
 	/* Highest Argon2 passes (t=). */
 	unsigned long max_argon2_ops;
+	/* The Dovecot release whose scheme rules apply (hash_policy.h): 0 or 23 for 2.3, 24 for
+	 * 2.4 (weak schemes refused unless allow_weak; ARGON2 known). */
+	unsigned dovecot;
+	bool allow_weak;
 };
 
 /* Filled by pgd_hash_verify for the caller's log line; never holds the stored value. */

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "hash.h"
+#include "hash_policy.h"
 #include "nets.h"
 #include "query.h"
 #include "secret.h"
@@ -43,7 +44,8 @@ enum pgd_outcome pgd_login_from_db(enum pgd_db_result r)
 static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login *login,
                                   const char *tmpl, struct pgd_row *row)
 {
-	struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
+	struct pgd_vars vars = {
+	    .service = login->service, .rip = login->rhost, .orig_user = login->user};
 	struct pgd_db_options db_opts = pgd_login_db_options(conf);
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
@@ -239,7 +241,8 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	if (out != PGD_LOGIN_OK)
 		return out;
 	/* Dovecot's nopassword takes any password; only where the admin said so. */
-	if (row.nopassword && conf->allow_nopassword)
+	if (row.nopassword && conf->allow_nopassword &&
+	    pgd_hash_nopassword_applies(conf->dialect == PGD_DIALECT_V24 ? 24 : 23, row.password))
 		out = PGD_LOGIN_OK;
 	else if (vcache_hit(conf, login, &row, password))
 		out = PGD_LOGIN_OK;

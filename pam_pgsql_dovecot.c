@@ -120,6 +120,9 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 
 		if (pam_get_data(pamh, TRANSACTION, &seen) != PAM_SUCCESS)
 			pam_set_data(pamh, TRANSACTION, &marker, transaction_end);
+		if (conf->debug)
+			pam_syslog(pamh, LOG_DEBUG, "conf %s: %s", conf->path,
+			           pgd_conf_dialect_name(conf->dialect));
 		return PAM_SUCCESS;
 	}
 	case PGD_CONF_INVALID:

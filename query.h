@@ -6,11 +6,12 @@
 
 /* The values Dovecot's %-variables expand to. NULL reads as "". */
 struct pgd_vars {
-	const char *user;    /* %u %{user}; %n %{username} and %d %{domain} derive from it */
-	const char *service; /* %s %{service} */
-	const char *rip;     /* %r %{rip}: remote IP (PAM_RHOST) */
-	const char *lip;     /* %l %{lip}: local IP */
-	const char *hash;    /* %{hash}: the new stored value (password_update_query) */
+	const char *user;      /* %u %{user}; %n %{username} and %d %{domain} derive from it */
+	const char *service;   /* %s %{service} */
+	const char *rip;       /* %r %{rip}: remote IP (PAM_RHOST) */
+	const char *lip;       /* %l %{lip}: local IP */
+	const char *hash;      /* %{hash}: the new stored value (password_update_query) */
+	const char *orig_user; /* %{orig_user}, 2.4's %{original_user}: the name as given */
 };
 
 /* A query ready for PQexecParams: SQL text with $1..$n and the n values it binds. */
@@ -44,6 +45,17 @@ void pgd_query_free(struct pgd_query *q);
 /* Plain %-expansion (no SQL), as for auth_username_format. *out is the caller's to free. */
 enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, char **out,
                                  char *err, size_t errlen);
+
+/*
+ * Reads a Dovecot 2.4 template (lib-var-expand: "%{user | username | lower}") and writes the
+ * same template in the 2.3 form the functions above read ("%Ln"): literal text stays literal
+ * ('%' becomes "%%", so 2.4's "%u" stays the text "%u"; "%%{" is the text "%{"), and every
+ * %{...} becomes one 2.3 variable, so quoting and binding work as for a 2.3 template.
+ * Variables: user, original_user, protocol, remote_ip, local_ip, hash (ours); filters: lower,
+ * upper, username, domain (on user and original_user), chained. Anything else is
+ * PGD_QUERY_INVALID with err naming it. *out is the caller's to free.
+ */
+enum pgd_query_result pgd_template_v24(const char *tmpl, char **out, char *err, size_t errlen);
 
 enum pgd_user_result {
 	PGD_USER_OK,

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the conf file parser (dovecot-sql.conf.ext syntax) and the validation.
- * The input is a whole file. Every message must be one printable line.
+ * libFuzzer target: the conf file parsers (dovecot-sql.conf.ext syntax, and Dovecot 2.4's
+ * dovecot.conf grammar, its relative includes pointing nowhere) and the validation. The input
+ * is a whole file. Every message must be one printable line.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
+#include "conf_impl.h"
 
 static void check_message(const char *err, size_t cap)
 {
@@ -39,6 +41,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err[0] = '\0';
 		r = pgd_conf_validate(&conf, err, sizeof(err));
 	}
+	if (r != PGD_CONF_OK)
+		check_message(err, sizeof(err));
+	if (r > PGD_CONF_NOMEM)
+		abort();
+	pgd_conf_free(&conf);
+
+	if (pgd_conf_init(&conf) != PGD_CONF_OK)
+		return 0;
+	memset(err, 'Z', sizeof(err));
+	err[sizeof(err) - 1] = '\0';
+	r = pgd_conf_read_v24(&conf, "/nonexistent/fuzz\n.conf", (const char *)data, size, err,
+	                      sizeof(err));
 	if (r != PGD_CONF_OK)
 		check_message(err, sizeof(err));
 	if (r > PGD_CONF_NOMEM)

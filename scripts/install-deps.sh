@@ -8,7 +8,7 @@ packages=(
 	libpam0g-dev libpq-dev libcrypt-dev libssl-dev
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
-	dovecot-core sasl2-bin libsodium-dev valgrind
+	dovecot-core dovecot-pgsql sasl2-bin libsodium-dev valgrind
 	# the mail copy (tests/e2e/copy.sh): Cyrus, mbsync; dovecot-imapd is unpacked (below)
 	cyrus-imapd isync
 	# scale-out tests: PgBouncer, certificates

@@ -88,7 +88,7 @@ static bool load(struct pgd_conf *conf, const char *path)
 	}
 	fputs("conf: ", stdout);
 	put_escaped(stdout, conf->path);
-	fputs(": ok\n", stdout);
+	printf(": ok (%s)\n", pgd_conf_dialect_name(conf->dialect));
 	return true;
 }
 

@@ -193,7 +193,8 @@ static char *doveadm_md5_crypt(const char *stored)
 static int verify(const char *stored, const char *password, const char *user, bool quiet,
                   bool as_doveadm)
 {
-	struct pgd_hash_policy policy = {.login_user = user};
+	/* doveadm pw of Dovecot 2.4: ARGON2 known, weak schemes verified (it allows them). */
+	struct pgd_hash_policy policy = {.login_user = user, .dovecot = 24, .allow_weak = true};
 	struct pgd_hash_info info;
 	char *md5 = as_doveadm ? doveadm_md5_crypt(stored) : NULL;
 	enum pgd_hash_result r;

@@ -536,8 +536,9 @@ static const struct row rows[] = {
     SVC_ERR("conf: full of unknown keys", "c-unknown", "unknown key 'unknown_key_0'"),
     SVC_ERR("conf: empty", "c-empty", "driver not set"),
     SVC_ERR("conf: binary garbage", "c-binary", "expecting '='"),
-    SVC_ERR("conf: !include", "c-include", "!include is not supported"),
-    SVC_ERR("conf: section", "c-section", "sections are not supported"),
+    /* !include and blocks make a Dovecot 2.4 file: /etc/shadow is no conf, a 2.3 key is refused */
+    SVC_ERR("conf: !include", "c-include", "/etc/shadow line 1: Expecting '{'"),
+    SVC_ERR("conf: section", "c-section", "'driver' is a Dovecot 2.3 dovecot-sql.conf.ext key"),
     SVC_ERR("conf: ends in a continued line", "c-continued", "continued line"),
     SVC_ERR("conf: not a number", "c-badnumber", "is not a number"),
     SVC_ERR("conf: bcrypt cap out of range", "c-range", "out of range"),

@@ -107,6 +107,9 @@ static void collect_rows(void)
 
 		if (n_rows == MAX_ROWS)
 			fail_msg("too many schemes");
+		/* Dovecot 2.4's, unknown to the 2.3 conf and vectors here: tests/dovecot has it. */
+		if (strcmp(name, "ARGON2") == 0)
+			continue;
 		if (!pick("all-schemes.tsv", true, name, r) &&
 		    !pick("crypt-schemes.tsv", false, name, r))
 			fail_msg("no matching vector for %s", name);

@@ -458,6 +458,73 @@ static void user_length_limits(void **state)
 	assert_non_null(strstr(err, "longer than"));
 }
 
+/* Dovecot 2.4 templates: the 2.3 form they become, then bound with hostile values. */
+struct v24_case {
+	const char *name;
+	const char *tmpl;
+	const char *want;   /* the 2.3 form, or NULL: refused */
+	const char *err;    /* substring of the error */
+	const char *sql;    /* after binding, or NULL: not bound */
+	const char *value1; /* $1 */
+};
+
+static const struct v24_case v24_cases[] = {
+    {"user and its parts", "'%{user}' '%{user | username}' '%{user|domain}'", "'%u' '%n' '%d'",
+     NULL, "$1 $2 $3", "Alice@Example.org"},
+    {"chained filters, blanks inside", "%{ user | domain | upper }", "%Ud", NULL, "$1",
+     "EXAMPLE.ORG"},
+    {"%u is the text %u, as in 2.4", "x = '%u' AND y = '%{user}'", "x = '%%u' AND y = '%u'", NULL,
+     "x = '%u' AND y = $1", "Alice@Example.org"},
+    {"%%{ is the text %{", "'%%{user}'", "'%%{user}'", NULL, "'%{user}'", NULL},
+    {"a quoted literal holding an expansion is one parameter", "'%{user|username}@x'", "'%n@x'",
+     NULL, "$1", "Alice@x"},
+    {"protocol, remote_ip, local_ip, original_user",
+     "%{protocol} %{remote_ip} %{local_ip} %{original_user}", "%s %r %l %{orig_user}", NULL, NULL,
+     NULL},
+    {"an unknown variable is named", "'%{usr}'", NULL, "unknown or unsupported variable %{usr}",
+     NULL, NULL},
+    {"an unknown filter is named", "'%{user | sha256}'", NULL, "unsupported filter sha256", NULL,
+     NULL},
+    {"a filter with arguments is refused", "'%{user | default('x')}'", NULL, "unsupported filter",
+     NULL, NULL},
+    {"username after domain is refused", "'%{user | domain | username}'", NULL,
+     "filter username after domain", NULL, NULL},
+    {"username on protocol is refused", "%{protocol | username}", NULL,
+     "filter username on %{protocol}", NULL, NULL},
+    {"%{password} is refused", "'%{password}'", NULL, "%{password} is refused", NULL, NULL},
+    {"an unterminated %{ is refused", "'%{user'", NULL, "unterminated", NULL, NULL},
+};
+
+static void check_v24(void **state)
+{
+	const struct v24_case *c = *state;
+	char err[256] = "";
+	char *out = NULL;
+	enum pgd_query_result r = pgd_template_v24(c->tmpl, &out, err, sizeof(err));
+
+	if (c->want == NULL) {
+		assert_int_equal(r, PGD_QUERY_INVALID);
+		if (strstr(err, c->err) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->err);
+		return;
+	}
+	assert_int_equal(r, PGD_QUERY_OK);
+	assert_string_equal(out, c->want);
+	if (c->sql != NULL) {
+		struct pgd_vars vars = {.user = "Alice@Example.org", .service = "imap"};
+		struct pgd_query q;
+
+		assert_int_equal(pgd_query_bind(out, &vars, &q, err, sizeof(err)), PGD_QUERY_OK);
+		assert_string_equal(q.sql, c->sql);
+		if (c->value1 != NULL) {
+			assert_true(q.nparams >= 1);
+			assert_string_equal(q.values[0], c->value1);
+		}
+		pgd_query_free(&q);
+	}
+	free(out);
+}
+
 #define ADD_ROWS(cases, fn, prefix)                                                                \
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                                   \
 		snprintf(names[n], sizeof(names[n]), "%s: %s", prefix, cases[i].name);             \
@@ -469,7 +536,8 @@ static void user_length_limits(void **state)
 #define NROWS                                                                                      \
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
-	 sizeof(user_cases) / sizeof(user_cases[0]) + 3)
+	 sizeof(user_cases) / sizeof(user_cases[0]) + sizeof(v24_cases) / sizeof(v24_cases[0]) +   \
+	 3)
 
 int main(void)
 {
@@ -480,6 +548,7 @@ int main(void)
 	ADD_ROWS(bind_cases, check_bind, "bind");
 	ADD_ROWS(expand_cases, check_expand, "expand");
 	ADD_ROWS(user_cases, check_user, "user");
+	ADD_ROWS(v24_cases, check_v24, "2.4");
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(too_many_variables);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(bind_null_vars);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(user_length_limits);

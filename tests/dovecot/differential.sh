@@ -1,0 +1,354 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The real Dovecot as the oracle. Starts the Dovecot installed here (2.3 or 2.4, by
+# `dovecot --version`) with a private base_dir, no login listeners and its own SQL passdb on the
+# test cluster; fills a table with rows made by that release's own `doveadm pw` (every scheme)
+# plus unprefixed, weak, malformed, NULL, nologin, nopassword and allow_nets rows; then for every
+# case (configs x users x right/wrong password, with and without a remote address, and an
+# unknown user) asks `doveadm auth test` and the module (pamtester through libpam and
+# pam_wrapper, the real .so, reading the very file Dovecot reads) and compares the verdicts:
+#   OK        Dovecot: auth succeeded            module: PAM_SUCCESS
+#   MISMATCH  Dovecot: "Password mismatch"       module: PAM_AUTH_ERR (failure line)
+#   UNKNOWN   Dovecot: "unknown user"            module: PAM_USER_UNKNOWN
+#   REFUSED   Dovecot: an Error on the stored value (unknown scheme, invalid data, weak scheme,
+#             no password)                       module: PAM_AUTH_ERR with "cannot verify"
+#   NOLOGIN   Dovecot: succeeded with nologin (its login process refuses it)
+#                                                module: PAM_AUTH_ERR with "nologin"
+#   NETS      Dovecot: "allow_nets check failed" module: PAM_AUTH_ERR with "allow_nets"
+#   STRICTER  Dovecot: "Password mismatch" for a stored value no password can match (an empty
+#             value, an unprefixed one that is no crypt string under a crypt scheme)
+#                                                module: PAM_AUTH_ERR with "cannot verify"
+#   NETS_ORDER Dovecot: "allow_nets check failed" for a wrong password (it checks the network
+#             first)                             module: PAM_AUTH_ERR, password checked first
+# Prints TAP, one line per case, and the count per verdict.
+# Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_ADMIN, PGD_TEST_CONNINFO; dovecot, doveadm,
+# pamtester, psql.
+set -uo pipefail
+
+for prog in dovecot doveadm pamtester psql; do
+	if ! command -v "$prog" >/dev/null; then
+		echo "1..0 # SKIP $prog not installed"
+		exit 0
+	fi
+done
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP Dovecot's master needs root"
+	exit 0
+fi
+version=$(dovecot --version | cut -d' ' -f1)
+version=${version%%-*}
+case $version in
+2.3.*) release=2.3 ;;
+2.4.*) release=2.4 ;;
+*)
+	echo "1..0 # SKIP Dovecot $version: neither 2.3 nor 2.4"
+	exit 0
+	;;
+esac
+
+# Not in /tmp: each pamtester below may get a private /tmp (see module_verdict).
+work=$(mktemp -d /var/tmp/pgd-diff.XXXXXX)
+chmod 755 "$work"
+master_pid=
+stop_dovecot() {
+	if [ -n "$master_pid" ] && kill -0 "$master_pid" 2>/dev/null; then
+		kill "$master_pid"
+		for _ in $(seq 50); do
+			kill -0 "$master_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	master_pid=
+}
+cleanup() {
+	stop_dovecot
+	psql -q "$PGD_TEST_ADMIN" -c "DROP TABLE IF EXISTS pgd_diff" >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# The module's database role and server, from the conninfo the suite gives every test.
+declare -A pg
+for kv in $PGD_TEST_CONNINFO; do
+	pg[${kv%%=*}]=${kv#*=}
+done
+
+right='Right-pw 1'
+wrong='wrong-pw'
+
+# --- rows ---------------------------------------------------------------------------------
+rows=$work/rows.tsv
+: >"$rows"
+row() { # row USERID PASSWORD(or \N) NOLOGIN NOPASSWORD ALLOW_NETS
+	printf '%s\texample.org\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"
+}
+strip() { printf '%s' "${1#\{*\}}"; }
+schemes=$(doveadm pw -l)
+for scheme in $schemes; do
+	case $scheme in
+	PLAIN-TRUNC) h="{PLAIN-TRUNC}10-$right" ;;
+	*) h=$(doveadm pw -s "$scheme" -u "s-${scheme,,}@example.org" -p "$right") || continue ;;
+	esac
+	row "s-${scheme,,}" "$h" '\N' '\N' '\N'
+done
+sha512=$(doveadm pw -s SHA512-CRYPT -p "$right")
+md5crypt=$(doveadm pw -s MD5-CRYPT -p "$right")
+des=$(doveadm pw -s DES-CRYPT -p "$right")
+row u-plain "$right" '\N' '\N' '\N'
+row u-sha512 "$(strip "$sha512")" '\N' '\N' '\N'
+row u-md5crypt "$(strip "$md5crypt")" '\N' '\N' '\N'
+row u-des "$(strip "$des")" '\N' '\N' '\N'
+if [[ " $schemes " == *" ARGON2ID "* ]]; then
+	row u-argon2id "$(strip "$(doveadm pw -s ARGON2ID -p "$right")")" '\N' '\N' '\N'
+fi
+row crypt-des "{CRYPT}$(strip "$des")" '\N' '\N' '\N'
+row crypt-md5 "{CRYPT}$(strip "$md5crypt")" '\N' '\N' '\N'
+row sha512-md5 "{SHA512-CRYPT}$(strip "$md5crypt")" '\N' '\N' '\N'
+row bad-short '{PLAIN-MD5}5ebe2294ecd0e0f08eab7690d2a6ee' '\N' '\N' '\N'
+row bad-b64 '{SSHA}!!!not base64!!!' '\N' '\N' '\N'
+row bad-scheme '{FOO-HASH}abcdef' '\N' '\N' '\N'
+row bad-crypt '{SHA512-CRYPT}$6$junk' '\N' '\N' '\N'
+row null-pw '\N' '\N' '\N' '\N'
+row empty-pw '' '\N' '\N' '\N'
+row nologin "$sha512" Y '\N' '\N'
+row nopw-null '\N' '\N' Y '\N'
+row nopw-set "$sha512" '\N' Y '\N'
+row nets-match "$sha512" '\N' '\N' '192.0.2.0/24'
+row nets-other "$sha512" '\N' '\N' '198.51.100.0/24'
+row nets-local "$sha512" '\N' '\N' 'local'
+row nets-both "$sha512" '\N' '\N' '198.51.100.0/24, local'
+row nets-empty "$sha512" '\N' '\N' ''
+psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL || exit 1
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS pgd_diff;
+CREATE TABLE pgd_diff (userid text, domain text, password text, nologin text,
+  nopassword text, allow_nets text);
+GRANT SELECT ON pgd_diff TO PUBLIC;
+\\copy pgd_diff FROM '$rows'
+SQL
+users=$(cut -f1 "$rows")
+# PGD_DIFF_USERS="a b" runs only those users (to look at one case by hand).
+[ -n "${PGD_DIFF_USERS:-}" ] && users=$PGD_DIFF_USERS
+
+# --- configurations -----------------------------------------------------------------------
+query23="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets FROM pgd_diff WHERE userid = '%n' AND domain = '%d'"
+query24="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets FROM pgd_diff WHERE userid = '%{user | username}' AND domain = '%{user | domain}'"
+common="base_dir = $work/run
+state_dir = $work/state
+log_path = $work/dovecot.log
+instance_name = pgd-diff-$$
+protocols =
+listen = 127.0.0.1
+ssl = no
+auth_mechanisms = plain
+auth_verbose = yes
+auth_debug = yes
+auth_failure_delay = 0"
+# write_conf NAME DEFAULT_SCHEME(or -) WEAK(yes/no): the file Dovecot runs with and the
+# module reads (conf= names it: dovecot-sql.conf.ext for 2.3, dovecot.conf itself for 2.4).
+write_conf() {
+	local name=$1 scheme=$2 weak=$3 dir=$work/$1
+	mkdir -p "$dir"
+	if [ $release = 2.3 ]; then
+		{
+			echo "driver = pgsql"
+			echo "connect = $PGD_TEST_CONNINFO"
+			[ "$scheme" = - ] || echo "default_pass_scheme = $scheme"
+			echo "password_query = $query23"
+		} >"$dir/dovecot-sql.conf.ext"
+		cat >"$dir/dovecot.conf" <<-CONF
+			$common
+			disable_plaintext_auth = no
+			passdb {
+			  driver = sql
+			  args = $dir/dovecot-sql.conf.ext
+			}
+			userdb {
+			  driver = static
+			  args = uid=nobody gid=nogroup home=/tmp
+			}
+		CONF
+		chmod 600 "$dir/dovecot-sql.conf.ext"
+		modconf=$dir/dovecot-sql.conf.ext
+	else
+		cat >"$dir/dovecot.conf" <<-CONF
+			dovecot_config_version = $version
+			dovecot_storage_version = $version
+			$common
+			auth_allow_cleartext = yes
+			auth_allow_weak_schemes = $weak
+			sql_driver = pgsql
+			pgsql ${pg[host]} {
+			  parameters {
+			    port = ${pg[port]}
+			    user = ${pg[user]}
+			    password = ${pg[password]}
+			    dbname = ${pg[dbname]}
+			  }
+			}
+			passdb sql {
+			  $([ "$scheme" = - ] || echo "default_password_scheme = $scheme")
+			  query = $query24
+			}
+			userdb static {
+			  fields {
+			    uid = nobody
+			    gid = nogroup
+			    home = /tmp
+			  }
+			}
+		CONF
+		modconf=$dir/dovecot.conf
+	fi
+	chmod 644 "$dir/dovecot.conf"
+	mkdir -p "$dir/pam.d"
+	printf 'auth required %s conf=%s nodelay allow_nopassword\n' "$PGD_MODULE" "$modconf" \
+		>"$dir/pam.d/imap"
+}
+
+start_dovecot() { # start_dovecot CONF
+	rm -rf "$work/run" "$work/state"
+	: >"$work/dovecot.log"
+	if ! dovecot -c "$1" 2>"$work/start.err"; then
+		echo "Bail out! dovecot did not start: $(cat "$work/start.err")"
+		exit 1
+	fi
+	for _ in $(seq 50); do
+		[ -s "$work/run/master.pid" ] && [ -S "$work/run/auth-client" ] && break
+		sleep 0.1
+	done
+	master_pid=$(cat "$work/run/master.pid" 2>/dev/null)
+	if [ -z "$master_pid" ]; then
+		echo "Bail out! dovecot wrote no pid: $(tail -3 "$work/dovecot.log")"
+		exit 1
+	fi
+}
+
+# dovecot_verdict CONF USER PASSWORD RIP SESSION: one word; what it saw in $work/last.dovecot
+dovecot_verdict() {
+	local conf=$1 user=$2 pw=$3 rip=$4 sid=pgd$$x$5 out lines
+	# no-penalty: anvil would slow down every failure after the first from one address
+	local args=(-x service=imap -x no-penalty -x "session=$sid")
+	[ -n "$rip" ] && args+=(-x "rip=$rip")
+	out=$(doveadm -c "$conf" auth test "${args[@]}" "$user" "$pw" 2>&1)
+	# The log process writes a moment later: wait for the request's end.
+	for _ in $(seq 50); do
+		lines=$(grep -F "<$sid>" "$work/dovecot.log")
+		[[ $lines == *"Auth request finished"* || $lines == *"Finished passdb lookup"* ]] && break
+		sleep 0.05
+	done
+	lines=$(grep -F "<$sid>" "$work/dovecot.log" | grep -v ': Debug: ')
+	printf '%s\n%s\n' "$out" "$lines" >"$work/last.dovecot"
+	if [[ $out == *"auth succeeded"* ]]; then
+		if grep -q '^  nologin' <<<"$out"; then echo NOLOGIN; else echo OK; fi
+	elif [[ $lines == *"allow_nets check failed"* ]]; then
+		echo NETS
+	elif [[ $lines == *"unknown user"* ]]; then
+		echo UNKNOWN
+	elif [[ $lines == *"Password mismatch"* ]]; then
+		echo MISMATCH
+	elif [[ $lines == *": Error: "* || $lines == *"Empty password"* || $lines == *"No password"* ]]; then
+		echo REFUSED
+	else
+		echo OTHER
+	fi
+}
+
+private_tmp=
+if unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp' 2>/dev/null; then
+	cat >"$work/private-tmp" <<'SH'
+#!/bin/sh
+exec unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp && exec "$0" "$@"' "$@"
+SH
+	chmod 755 "$work/private-tmp"
+	private_tmp=$work/private-tmp
+fi
+
+# module_verdict DIR USER PASSWORD RIP: one word
+module_verdict() {
+	local dir=$1 user=$2 pw=$3 rip=$4 out args=()
+	[ -n "$rip" ] && args=(-I "rhost=$rip")
+	# pam_wrapper copies the service folder to /tmp/pam.X, X one of 62 letters, shared with
+	# every other suite on the machine: a private /tmp where the kernel allows one.
+	out=$(printf '%s\n' "$pw" | $private_tmp env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+		pamtester -v "${args[@]}" imap "$user" authenticate 2>&1)
+	printf '%s\n' "$out" >"$work/last.module"
+	if [[ $out == *"successfully authenticated"* ]]; then
+		echo OK
+	elif [[ $out == *"User not known"* ]]; then
+		echo UNKNOWN
+	elif [[ $out == *"Authentication failure"* ]]; then
+		case $out in
+		*"cannot verify user="*) echo REFUSED ;;
+		*"(account disabled: nologin"*) echo NOLOGIN ;;
+		*"(allow_nets: "*) echo NETS ;;
+		*) echo MISMATCH ;;
+		esac
+	else
+		echo OTHER
+	fi
+}
+
+if [ $release = 2.3 ]; then
+	configs=("sha512:SHA512-CRYPT:no" "default:-:no")
+else
+	configs=("sha512:SHA512-CRYPT:no" "default:-:no" "weak:SHA512-CRYPT:yes")
+fi
+n=0
+failed=0
+declare -A count
+for cfg in "${configs[@]}"; do
+	IFS=: read -r cname cscheme cweak <<<"$cfg"
+	write_conf "$cname" "$cscheme" "$cweak"
+	dir=$work/$cname
+	start_dovecot "$dir/dovecot.conf"
+	for user in $users nobody; do
+		for pwname in right wrong; do
+			[ "$user" = nobody ] && [ $pwname = wrong ] && continue
+			pw=$right
+			[ $pwname = wrong ] && pw=$wrong
+			[ "$user" = s-plain-trunc ] && [ $pwname = right ] && pw=${right:0:10}
+			for rip in '' 192.0.2.7; do
+				d=$(dovecot_verdict "$dir/dovecot.conf" "$user@example.org" "$pw" "$rip" $n)
+				m=$(module_verdict "$dir" "$user@example.org" "$pw" "$rip")
+				if [ "$m" = OTHER ]; then
+					# pam_wrapper copies the service folder to /tmp/pam.X (one
+					# letter): a process of another suite may collide with it. Once more.
+					echo "# $user: no PAM answer, asked again: $(grep -m1 PWRAP_ERROR "$work/last.module")"
+					m=$(module_verdict "$dir" "$user@example.org" "$pw" "$rip")
+				fi
+				n=$((n + 1))
+				name="Dovecot $version $cname $user $pwname ${rip:-no-rip}"
+				if [ "$d" = "$m" ] && [ "$d" != OTHER ]; then
+					echo "ok $n - $name: $d"
+					count[$d]=$((${count[$d]:-0} + 1))
+				elif [ "$d" = MISMATCH ] && [ "$m" = REFUSED ]; then
+					# The same PAM code; the module also logs at LOG_ERR that no
+					# password can match the stored value (the README says which).
+					echo "ok $n - $name: MISMATCH, module stricter (logs the stored value as unusable)"
+					count[STRICTER]=$((${count[STRICTER]:-0} + 1))
+				elif [ "$d" = NETS ] && [ "$m" = MISMATCH ] && [ $pwname = wrong ]; then
+					# Dovecot refuses the network before it looks at the password;
+					# the module checks the password first. The same PAM code.
+					echo "ok $n - $name: NETS, module refuses the wrong password first"
+					count[NETS_ORDER]=$((${count[NETS_ORDER]:-0} + 1))
+				else
+					echo "not ok $n - $name: Dovecot $d, module $m"
+					sed 's/^/#   dovecot: /' "$work/last.dovecot" | head -8
+					sed 's/^/#   module: /' "$work/last.module" | head -8
+					failed=$((failed + 1))
+				fi
+			done
+		done
+	done
+	stop_dovecot
+done
+echo "1..$n"
+summary="# Dovecot $version: $n cases, $failed disagree;"
+for v in OK MISMATCH UNKNOWN REFUSED NOLOGIN NETS STRICTER NETS_ORDER; do
+	summary+=" $v ${count[$v]:-0}"
+done
+echo "$summary"
+[ "$failed" -eq 0 ]

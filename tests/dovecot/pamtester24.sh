@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A Dovecot 2.4 dovecot.conf tree in the form of Dovecot 2.4's documentation and Debian 13's
+# package (dovecot.conf including conf.d/*.conf, conf.d/10-auth.conf including
+# auth-sql.conf.ext), read unchanged by the module through pamtester under pam_wrapper, against
+# the test cluster's users table. Where Dovecot 2.4 is installed, doveconf must accept the same
+# tree. Prints TAP. Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO.
+set -uo pipefail
+if ! command -v pamtester >/dev/null; then
+	echo "1..0 # SKIP pamtester not installed"
+	exit 0
+fi
+work=$(mktemp -d /tmp/pgd-pamtester24.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+declare -A pg
+for kv in $PGD_TEST_CONNINFO; do
+	pg[${kv%%=*}]=${kv#*=}
+done
+etc=$work/etc/dovecot
+mkdir -p "$etc/conf.d" "$work/pam.d"
+cat >"$etc/dovecot.conf" <<'CONF'
+## Dovecot configuration file
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+
+# Enable installed protocols
+!include_try /usr/share/dovecot/protocols.d/*.protocol
+
+!include conf.d/*.conf
+!include_try local.conf
+CONF
+cat >"$etc/conf.d/10-auth.conf" <<'CONF'
+auth_allow_cleartext = no
+auth_mechanisms = plain
+#!include auth-system.conf.ext
+!include auth-sql.conf.ext
+CONF
+cat >"$etc/conf.d/10-mail.conf" <<'CONF'
+mail_driver = maildir
+mail_home = /var/vmail/%{user | domain}/%{user | username}
+mail_path = ~/Maildir
+namespace inbox {
+  inbox = yes
+}
+protocol !indexer-worker {
+  mail_vsize_bg_after_count = 0
+}
+CONF
+cat >"$etc/conf.d/auth-sql.conf.ext" <<CONF
+# Authentication for SQL users. Included from 10-auth.conf.
+sql_driver = pgsql
+
+pgsql ${pg[host]} {
+  parameters {
+    port = ${pg[port]}
+    dbname = ${pg[dbname]}
+    user = ${pg[user]}
+    password = "${pg[password]}"
+  }
+}
+
+passdb sql {
+  default_password_scheme = SHA512-CRYPT
+  query = \\
+    SELECT userid AS username, domain, password \\
+    FROM users WHERE userid = '%{user | username}' AND domain = '%{user | domain}'
+}
+
+userdb sql {
+  query = SELECT '/var/vmail/%{user | domain}/%{user | username}' AS home, \\
+    5000 AS uid, 5000 AS gid
+}
+CONF
+chmod 600 "$etc/dovecot.conf" "$etc"/conf.d/*
+printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' \
+	"$PGD_MODULE" "$etc/dovecot.conf" "$PGD_MODULE" "$etc/dovecot.conf" >"$work/pam.d/imap"
+
+n=0
+failed=0
+check() { # check NAME EXPECTED-OUTPUT USER PASSWORD [pamtester operations...]
+	local name=$1 expected=$2 user=$3 password=$4 out
+	shift 4
+	out=$(printf '%s\n' "$password" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+		pamtester -v imap "$user" "${@:-authenticate}" 2>&1)
+	n=$((n + 1))
+	if grep -qF -- "$expected" <<<"$out"; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name"
+		sed 's/^/# /' <<<"$out"
+		failed=1
+	fi
+}
+check "the 2.4 tree: right password logs in" "successfully authenticated" \
+	alice@example.org 'correct horse battery'
+check "the 2.4 tree: authenticate then acct_mgmt" "account management done" \
+	alice@example.org 'correct horse battery' authenticate acct_mgmt
+check "the 2.4 tree: the name is lowercased (auth_username_format's 2.4 default)" \
+	"successfully authenticated" Alice@Example.ORG 'correct horse battery'
+check "the 2.4 tree: wrong password is PAM_AUTH_ERR" "Authentication failure" \
+	alice@example.org wrong
+check "the 2.4 tree: unknown user is PAM_USER_UNKNOWN" "User not known" \
+	nobody@example.org 'correct horse battery'
+check "the 2.4 tree: weak PLAIN-MD5 refused without auth_allow_weak_schemes" \
+	"Weak password scheme 'PLAIN-MD5' used and refused" md5@example.org 'md5 pw'
+out=$(printf 'x\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+	PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+	pamtester -v imap alice@example.org authenticate 2>&1)
+n=$((n + 1))
+if grep -qF "${pg[password]}" <<<"$out"; then
+	echo "not ok $n - the database password never reaches the log"
+	failed=1
+else
+	echo "ok $n - the database password never reaches the log"
+fi
+# debug says which dialect was read
+printf 'auth required %s conf=%s nodelay debug\n' "$PGD_MODULE" "$etc/dovecot.conf" \
+	>"$work/pam.d/debug"
+out=$(printf 'correct horse battery\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+	PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=3 \
+	pamtester -v debug alice@example.org authenticate 2>&1)
+n=$((n + 1))
+if grep -qF "Dovecot 2.4 dovecot.conf" <<<"$out"; then
+	echo "ok $n - debug names the dialect"
+else
+	echo "not ok $n - debug names the dialect"
+	sed 's/^/# /' <<<"$out" | grep -v 'PAM_AUTHTOK' | head -20
+	failed=1
+fi
+version=$(dovecot --version 2>/dev/null | cut -d' ' -f1)
+n=$((n + 1))
+case $version in
+2.4.*)
+	if out=$(doveconf -c "$etc/dovecot.conf" -h passdb_sql_query 2>&1); then
+		echo "ok $n - Dovecot $version's doveconf reads the same tree"
+	else
+		echo "not ok $n - Dovecot $version's doveconf reads the same tree"
+		sed 's/^/# /' <<<"$out"
+		failed=1
+	fi
+	;;
+*) echo "ok $n - doveconf reads the same tree # SKIP Dovecot 2.4 not installed" ;;
+esac
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Dovecot 2.4 reader: a dovecot.conf tree written to a temporary directory, loaded with
+ * conf=, and the fields it fills (or the error, with file and line). One TAP test per row.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conf.h"
+#include "query.h"
+
+#define MAXFILES 4
+#define MAXCHECK 5
+
+struct file {
+	const char *name; /* relative to the case's directory; NULL ends */
+	const char *text;
+	mode_t mode;      /* 0: 0600 */
+	const char *link; /* make a symlink to this name instead */
+};
+
+struct check {
+	const char *field;
+	const char *want;
+};
+
+struct v24_case {
+	const char *name;
+	struct file files[MAXFILES]; /* files[0] is what conf= names, unless args say */
+	const char *args[3];         /* more module arguments; "@D" is the directory */
+	enum pgd_conf_result want;
+	const char *err; /* substring of the error ("@D" is the directory) */
+	struct check checks[MAXCHECK];
+};
+
+#define HEAD "dovecot_config_version = 2.4.1\n"
+#define PG                                                                                         \
+	"sql_driver = pgsql\n"                                                                     \
+	"pgsql localhost {\n"                                                                      \
+	"  parameters {\n"                                                                         \
+	"    dbname = mails\n"                                                                     \
+	"    user = dovecot\n"                                                                     \
+	"    password = SECRET\n"                                                                  \
+	"  }\n"                                                                                    \
+	"}\n"
+#define PASSDB(q) "passdb sql {\n  query = " q "\n}\n"
+#define Q "SELECT password FROM users WHERE userid = '%{user}'"
+
+static const struct v24_case cases[] = {
+    {"the form of Dovecot 2.4's documentation, across includes",
+     {{"dovecot.conf",
+       HEAD "dovecot_storage_version = 2.4.1\n"
+            "!include_try /nonexistent/protocols.d/*.protocol\n"
+            "protocols = imap\n"
+            "!include conf.d/*.conf\n"
+            "service imap-login {\n  inet_listener imap {\n    port = 0\n  }\n}\n",
+       0, NULL},
+      {"conf.d/10-auth.conf", "auth_mechanisms = plain\n!include auth-sql.conf.ext\n", 0, NULL},
+      {"conf.d/auth-sql.conf.ext",
+       PG "passdb sql {\n"
+          "  default_password_scheme = SHA512-CRYPT\n"
+          "  query = SELECT userid AS user, password \\\n"
+          "    FROM users WHERE userid = '%{user | username}' AND domain = '%{user|domain}'\n"
+          "}\n",
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"dialect", "Dovecot 2.4 dovecot.conf"},
+      {"connect", "host='localhost' dbname='mails' user='dovecot' password='SECRET'"},
+      {"password_query", "SELECT userid AS user, password FROM users WHERE userid = '%n' AND "
+                         "domain = '%d'"},
+      {"default_pass_scheme", "SHA512-CRYPT"},
+      {"username_format", "%Lu"}}},
+    {"2.4 defaults: PLAIN scheme, lowercased name, version kept",
+     {{"d.conf", HEAD PG PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"default_pass_scheme", "PLAIN"},
+      {"username_format", "%Lu"},
+      {"config_version", "2.4.1"},
+      {"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
+    {"%u in a 2.4 file is the text %u, as in Dovecot 2.4",
+     {{"d.conf", HEAD PG PASSDB("SELECT password FROM users WHERE userid = '%u'"), 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"password_query", "SELECT password FROM users WHERE userid = '%%u'"}}},
+    {"filters chained, spaces inside, protocol and remote_ip",
+     {{"d.conf",
+       HEAD PG PASSDB("SELECT password FROM u WHERE n = '%{ user | username | lower }' AND s = "
+                      "%{protocol} AND r = %{remote_ip} AND l = %{local_ip} AND o = "
+                      "'%{original_user|upper}'"),
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"password_query", "SELECT password FROM u WHERE n = '%Ln' AND s = %s AND r = %r AND l = "
+                         "%l AND o = '%U{orig_user}'"}}},
+    {"root passdb_sql_query and auth_* settings",
+     {{"d.conf",
+       HEAD PG "passdb_sql_query = " Q "\n"
+               "auth_default_domain = example.org\n"
+               "auth_username_format = %{user}\n"
+               "auth_allow_weak_schemes = yes\n"
+               "auth_username_chars = abc@.\n"
+               "passdb sql {\n}\n",
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"default_domain", "example.org"},
+      {"username_format", "%u"},
+      {"allow_weak_schemes", "yes"},
+      {"username_chars", "abc@."},
+      {"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
+    {"two pgsql blocks: one multi-host conninfo; host= overrides the name",
+     {{"d.conf",
+       HEAD "sql_driver = pgsql\n"
+            "pgsql db1 {\n  parameters {\n    dbname = m\n    port = 5433\n  }\n}\n"
+            "pgsql db2 {\n  parameters {\n    host = 10.0.0.2\n    dbname = m\n  }\n}\n" PASSDB(Q),
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"connect", "host='db1,10.0.0.2' port='5433,5432' dbname='m'"}}},
+    {"pgsql blocks that differ in dbname are refused",
+     {{"d.conf",
+       HEAD "sql_driver = pgsql\n"
+            "pgsql a {\n  parameters {\n    dbname = m\n  }\n}\n"
+            "pgsql b {\n  parameters {\n    dbname = n\n  }\n}\n" PASSDB(Q),
+       0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "pgsql blocks differ in 'dbname'",
+     {{NULL, NULL}}},
+    {"password = </file keeps the file's trailing newline, as Dovecot does",
+     {{"d.conf",
+       HEAD
+       "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = <pw.txt\n  }\n}\n" PASSDB(Q),
+       0, NULL},
+      {"pw.txt", "SECRET\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"connect", "host='h' password='SECRET\n'"}}},
+    {"quoted values with escapes, a quoted block name",
+     {{"d.conf",
+       HEAD "sql_driver = \"pgsql\"\npgsql \"h 1\" {\n  parameters {\n    password = "
+            "\"a\\\"b#c\"\n  }\n}\n" PASSDB("\"" Q "\""),
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"connect", "host='h 1' password='a\"b#c'"}, {"driver", "pgsql"}}},
+    {"other parts' settings and blocks are read past",
+     {{"d.conf",
+       HEAD "mail_home = /home/%{user | username}\n"
+            "namespace inbox {\n  inbox = yes\n  mailbox Sent {\n    special_use = \\Sent\n  "
+            "}\n}\n"
+            "protocol !indexer-worker {\n  mail_vsize_bg_after_count = 0\n}\n"
+            "passdb pam {\n}\nuserdb sql {\n  query = SELECT nonsense %{nope}\n}\n"
+            "group @x y {\n  k = v\n}\n" PG PASSDB(Q),
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
+    {"our own file names Dovecot's and adds our keys",
+     {{"ours.conf",
+       "dovecot_config = @D/d.conf\nrehash = yes\npassword_update_query = UPDATE "
+       "users SET password = '%{hash}' WHERE userid = '%{user}'\n",
+       0, NULL},
+      {"d.conf", HEAD PG PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"dialect", "Dovecot 2.4 dovecot.conf"},
+      {"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
+    {"module arguments set our options next to Dovecot's file",
+     {{"d.conf", HEAD PG PASSDB(Q), 0, NULL}},
+     {"rehash=yes", "password_update_query=UPDATE u SET p = '%{hash}' WHERE n = '%{user}'", NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"dialect", "Dovecot 2.4 dovecot.conf"}}},
+    {"a lone word is an error with file and line",
+     {{"d.conf", HEAD PG "oops\n" PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "@D/d.conf line 10: Expecting '{'",
+     {{NULL, NULL}}},
+    {"an unexpected '}' names its line",
+     {{"d.conf", HEAD PG "}\n" PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "d.conf line 10: Unexpected '}'",
+     {{NULL, NULL}}},
+    {"a file ending inside a block",
+     {{"d.conf", HEAD PG "passdb sql {\n  query = " Q "\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "ends inside a 'passdb' block",
+     {{NULL, NULL}}},
+    {"garbage after '{'",
+     {{"d.conf", HEAD "passdb sql { query = x }\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "d.conf line 2: Garbage after '{'",
+     {{NULL, NULL}}},
+    {"an unknown variable is an error naming it",
+     {{"d.conf", HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{usr}'"), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "unknown or unsupported variable %{usr}",
+     {{NULL, NULL}}},
+    {"an unsupported filter is an error naming it",
+     {{"d.conf", HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{user | md5}'"), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "unsupported filter md5",
+     {{NULL, NULL}}},
+    {"%{password} is refused",
+     {{"d.conf", HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{user}' AND p = '%{password}'"), 0,
+       NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "%{password} is refused",
+     {{NULL, NULL}}},
+    {"!include of nothing is an error, !include_try is not",
+     {{"d.conf", HEAD PG PASSDB(Q) "!include_try none/*.conf\n!include none.conf\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "d.conf line 14: !include: no file matches",
+     {{NULL, NULL}}},
+    {"an included file writable by others is refused",
+     {{"d.conf", HEAD "!include inc.conf\n" PASSDB(Q), 0, NULL}, {"inc.conf", PG, 0666, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "inc.conf: group or world writable",
+     {{NULL, NULL}}},
+    {"an included symlink is refused",
+     {{"d.conf", HEAD "!include inc.conf\n" PASSDB(Q), 0, NULL},
+      {"real.conf", PG, 0, NULL},
+      {"inc.conf", NULL, 0, "real.conf"}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "inc.conf: is a symlink",
+     {{NULL, NULL}}},
+    {"a file including itself is refused",
+     {{"d.conf", HEAD PG PASSDB(Q) "!include d.conf\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "d.conf line 13: recursive include of @D/d.conf",
+     {{NULL, NULL}}},
+    {"includes three deep are followed",
+     {{"d.conf", HEAD PG PASSDB(Q) "!include 1.conf\n", 0, NULL},
+      {"1.conf", "!include 2.conf\n", 0, NULL},
+      {"2.conf", "!include 3.conf\n", 0, NULL},
+      {"3.conf", "!include_try none\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{NULL, NULL}}},
+    {"$ENV: is refused where we would take it",
+     {{"d.conf",
+       HEAD "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = $ENV:PGPW\n  "
+            "}\n}\n" PASSDB(Q),
+       0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "d.conf line 5: password: $ENV: and $SET: values are not supported",
+     {{NULL, NULL}}},
+    {"a passdb inside a protocol block is refused",
+     {{"d.conf", HEAD PG "protocol imap {\n" PASSDB(Q) "}\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "a passdb block inside 'protocol' is not supported",
+     {{NULL, NULL}}},
+    {"two sql passdbs are refused",
+     {{"d.conf", HEAD PG PASSDB(Q) PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "a second passdb of driver sql",
+     {{NULL, NULL}}},
+    {"no passdb sql query",
+     {{"d.conf", HEAD PG "passdb sql {\n}\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "passdb sql { query = ... }",
+     {{NULL, NULL}}},
+    {"no pgsql block",
+     {{"d.conf", HEAD "sql_driver = pgsql\n" PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "no pgsql HOST { } block",
+     {{NULL, NULL}}},
+    {"a 2.3 key in a 2.4 file is refused with its line",
+     {{"d.conf", HEAD "connect = host=x password=SECRET\n" PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "d.conf line 2: 'connect' is a Dovecot 2.3 dovecot-sql.conf.ext key",
+     {{NULL, NULL}}},
+    {"sql_driver mysql is refused",
+     {{"d.conf", HEAD "sql_driver = mysql\nmysql localhost {\n}\n" PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_INVALID,
+     "driver 'mysql' is not supported",
+     {{NULL, NULL}}},
+    {"a file of the include tree without the version line is still 2.4",
+     {{"auth-sql.conf.ext", PG PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"dialect", "Dovecot 2.4 dovecot.conf"}}},
+};
+
+static char top[64];
+
+static const char *subst(const char *s, const char *dir, char *out, size_t n)
+{
+	const char *at = s != NULL ? strstr(s, "@D") : NULL;
+
+	if (at == NULL)
+		return s;
+	snprintf(out, n, "%.*s%s%s", (int)(at - s), s, dir, at + 2);
+	return out;
+}
+
+static const char *field(const struct pgd_conf *c, const char *f)
+{
+	if (strcmp(f, "dialect") == 0)
+		return pgd_conf_dialect_name(c->dialect);
+	if (strcmp(f, "connect") == 0)
+		return c->connect;
+	if (strcmp(f, "driver") == 0)
+		return c->driver;
+	if (strcmp(f, "password_query") == 0)
+		return c->password_query;
+	if (strcmp(f, "default_pass_scheme") == 0)
+		return c->default_pass_scheme;
+	if (strcmp(f, "username_format") == 0)
+		return c->username_format;
+	if (strcmp(f, "username_chars") == 0)
+		return c->username_chars;
+	if (strcmp(f, "default_domain") == 0)
+		return c->default_domain;
+	if (strcmp(f, "config_version") == 0)
+		return c->config_version;
+	if (strcmp(f, "allow_weak_schemes") == 0)
+		return c->allow_weak_schemes ? "yes" : "no";
+	fail_msg("unknown field %s", f);
+	return NULL;
+}
+
+static void run_case(void **state)
+{
+	const struct v24_case *c = *state;
+	static unsigned serial;
+	char dir[128], path[256], conf_arg[300], args[3][300], want_err[300], want[300];
+	const char *argv[5];
+	struct pgd_conf conf;
+	char err[512] = "";
+	enum pgd_conf_result r;
+	int argc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/c%u", top, serial++);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	for (int i = 0; i < MAXFILES && c->files[i].name != NULL; i++) {
+		const struct file *f = &c->files[i];
+		char *slash;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, f->name);
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		(void)mkdir(path, 0700);
+		*slash = '/';
+		if (f->link != NULL) {
+			assert_int_equal(symlink(f->link, path), 0);
+			continue;
+		}
+		{
+			char text[4096];
+			FILE *fp = fopen(path, "w");
+
+			assert_non_null(fp);
+			fputs(subst(f->text, dir, text, sizeof(text)), fp);
+			fclose(fp);
+		}
+		assert_int_equal(chmod(path, f->mode != 0 ? f->mode : 0600), 0);
+	}
+	snprintf(conf_arg, sizeof(conf_arg), "conf=%s/%s", dir, c->files[0].name);
+	argv[argc++] = conf_arg;
+	for (int i = 0; i < 3 && c->args[i] != NULL; i++)
+		argv[argc++] = subst(c->args[i], dir, args[i], sizeof(args[i]));
+	assert_int_equal(pgd_conf_init(&conf), PGD_CONF_OK);
+	r = pgd_conf_load(&conf, argc, argv, err, sizeof(err));
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r == PGD_CONF_OK) {
+		for (int i = 0; i < MAXCHECK && c->checks[i].field != NULL; i++) {
+			const char *got = field(&conf, c->checks[i].field);
+			const char *w = subst(c->checks[i].want, dir, want, sizeof(want));
+
+			if (got == NULL || strcmp(got, w) != 0)
+				fail_msg("%s = '%s', want '%s'", c->checks[i].field,
+				         got != NULL ? got : "(unset)", w);
+		}
+	} else {
+		const char *w = subst(c->err, dir, want_err, sizeof(want_err));
+
+		if (strstr(err, w) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, w);
+		if (strstr(err, "SECRET") != NULL)
+			fail_msg("err '%s' shows the database password", err);
+	}
+	pgd_conf_free(&conf);
+}
+
+static int make_top(void **state)
+{
+	(void)state;
+	snprintf(top, sizeof(top), "/tmp/pgd-test-v24-XXXXXX");
+	return mkdtemp(top) != NULL ? 0 : -1;
+}
+
+static int remove_top(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0])];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		tests[i] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL,
+		                               (void *)(uintptr_t)&cases[i]};
+	return _cmocka_run_group_tests("conf_v24", tests, i, make_top, remove_top);
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Dovecot 2.4's scheme policy (hash_policy.c): weak schemes and DES/MD5-crypt values refused
+ * unless allowed, ARGON2 known only to 2.4, the default scheme by dovecot_config_version,
+ * nopassword by release. Hashes are made at run time by the same generator doveadm's vectors
+ * check (tests/vectors), then verified under each rule set.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hash.h"
+#include "hash_policy.h"
+#include "secret.h"
+
+enum rules {
+	V23,
+	V24,
+	V24_WEAK, /* auth_allow_weak_schemes = yes */
+};
+
+struct row {
+	const char *name;
+	const char *scheme;  /* made with this scheme ... */
+	const char *literal; /* ... or this stored value */
+	const char *default_scheme;
+	enum rules rules;
+	enum pgd_hash_result want;
+	const char *detail; /* substring of info.detail */
+};
+
+static const struct row rows[] = {
+    {"2.4 refuses MD5-CRYPT", "MD5-CRYPT", NULL, NULL, V24, PGD_HASH_UNSUPPORTED,
+     "Weak password scheme 'MD5-CRYPT' used and refused"},
+    {"2.4 with allow_weak verifies MD5-CRYPT", "MD5-CRYPT", NULL, NULL, V24_WEAK, PGD_HASH_MATCH,
+     ""},
+    {"2.3 verifies MD5-CRYPT", "MD5-CRYPT", NULL, NULL, V23, PGD_HASH_MATCH, ""},
+    {"2.4 refuses PLAIN-MD5", "PLAIN-MD5", NULL, NULL, V24, PGD_HASH_UNSUPPORTED, "'PLAIN-MD5'"},
+    {"2.4 refuses SMD5", "SMD5", NULL, NULL, V24, PGD_HASH_UNSUPPORTED, "'SMD5'"},
+    {"2.4 refuses LDAP-MD5", "LDAP-MD5", NULL, NULL, V24, PGD_HASH_UNSUPPORTED, "'LDAP-MD5'"},
+    {"2.4 refuses PLAIN-MD4", "PLAIN-MD4", NULL, NULL, V24, PGD_HASH_UNSUPPORTED, "'PLAIN-MD4'"},
+    {"2.4 refuses HMAC-MD5", "HMAC-MD5", NULL, NULL, V24, PGD_HASH_UNSUPPORTED, "'HMAC-MD5'"},
+    {"2.4 refuses DES-CRYPT", "DES-CRYPT", NULL, NULL, V24, PGD_HASH_UNSUPPORTED, "'DES-CRYPT'"},
+    {"2.4 refuses MD5 ($1$)", "MD5", NULL, NULL, V24, PGD_HASH_UNSUPPORTED, "'MD5'"},
+    {"2.4 verifies SHA512-CRYPT", "SHA512-CRYPT", NULL, NULL, V24, PGD_HASH_MATCH, ""},
+    {"2.4 verifies BLF-CRYPT through CRYPT", "CRYPT", NULL, NULL, V24, PGD_HASH_MATCH, ""},
+    {"2.4 refuses a $1$ value under {CRYPT}", NULL, "{CRYPT}$1$saltsalt$Hhs1K2ypxqSjRjWx2wXzU1",
+     NULL, V24, PGD_HASH_UNSUPPORTED, "'MD5-CRYPT'"},
+    {"2.4 refuses a $1$ value under {SHA512-CRYPT}", NULL,
+     "{SHA512-CRYPT}$1$saltsalt$Hhs1K2ypxqSjRjWx2wXzU1", NULL, V24, PGD_HASH_UNSUPPORTED,
+     "'MD5-CRYPT'"},
+    {"2.4 refuses an unprefixed plain value read as SHA512-CRYPT as DES-CRYPT", NULL, "secret",
+     "SHA512-CRYPT", V24, PGD_HASH_UNSUPPORTED, "'DES-CRYPT'"},
+    {"2.4 reads a bare $6$ value as PLAIN: the password does not match it", "SHA512-CRYPT", "bare",
+     "PLAIN", V24, PGD_HASH_MISMATCH, ""},
+    {"2.4 verifies ARGON2", "ARGON2", NULL, NULL, V24, PGD_HASH_MATCH, ""},
+    {"2.3 does not know ARGON2", "ARGON2", NULL, NULL, V23, PGD_HASH_UNSUPPORTED,
+     "unknown scheme ARGON2"},
+    {"2.4 ARGON2 reads an argon2i value too", "ARGON2I", "argon2", NULL, V24, PGD_HASH_MATCH, ""},
+};
+
+static void check_row(void **state)
+{
+	const struct row *r = *state;
+	struct pgd_hash_policy policy = {
+	    .default_scheme = r->default_scheme,
+	    .dovecot = r->rules == V23 ? 23 : 24,
+	    .allow_weak = r->rules == V24_WEAK,
+	};
+	struct pgd_hash_info info;
+	char *made = NULL, *stored;
+	char buf[512];
+	enum pgd_hash_result got;
+
+	if (r->scheme != NULL && !pgd_hash_scheme_known(r->scheme))
+		skip();
+	if (r->scheme != NULL)
+		assert_int_equal(pgd_hash_generate(r->scheme, "secret", 0, &made), PGD_HASH_MATCH);
+	if (r->literal == NULL) {
+		stored = made;
+	} else if (strcmp(r->literal, "bare") == 0) {
+		/* the value without its {SCHEME} prefix */
+		stored = strchr(made, '}') + 1;
+	} else if (strcmp(r->literal, "argon2") == 0) {
+		snprintf(buf, sizeof(buf), "{ARGON2}%s", strchr(made, '}') + 1);
+		stored = buf;
+	} else {
+		stored = (char *)(uintptr_t)r->literal;
+	}
+	got = pgd_hash_verify(stored, "secret", &policy, &info);
+	if (got != r->want || strstr(info.detail, r->detail) == NULL)
+		fail_msg("%s: got %s (%s), want %s with '%s'", stored, pgd_hash_result_str(got),
+		         info.detail, pgd_hash_result_str(r->want), r->detail);
+	pgd_free_secret(made);
+}
+
+static void default_scheme(void **state)
+{
+	(void)state;
+	assert_string_equal(pgd_hash_default_scheme_v24(NULL), "PLAIN");
+	assert_string_equal(pgd_hash_default_scheme_v24("2.4.0"), "PLAIN");
+	assert_string_equal(pgd_hash_default_scheme_v24("2.4.1"), "PLAIN");
+	assert_string_equal(pgd_hash_default_scheme_v24("2.4.2"), "PLAIN");
+	assert_string_equal(pgd_hash_default_scheme_v24("2.4.3"), "CRYPT");
+	assert_string_equal(pgd_hash_default_scheme_v24("2.5.0"), "CRYPT");
+	assert_string_equal(pgd_hash_default_scheme_v24("junk"), "PLAIN");
+}
+
+static void nopassword(void **state)
+{
+	(void)state;
+	assert_true(pgd_hash_nopassword_applies(24, "{PLAIN}x"));
+	assert_true(pgd_hash_nopassword_applies(23, NULL));
+	assert_true(pgd_hash_nopassword_applies(23, ""));
+	assert_true(pgd_hash_nopassword_applies(23, "{PLAIN}"));
+	assert_false(pgd_hash_nopassword_applies(23, "{PLAIN}x"));
+	assert_false(pgd_hash_nopassword_applies(23, "x"));
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) + 2];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		tests[n++] = (struct CMUnitTest){rows[i].name, check_row, NULL, NULL,
+		                                 (void *)(uintptr_t)&rows[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(default_scheme);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(nopassword);
+	return _cmocka_run_group_tests("hash_policy", tests, n, NULL, NULL);
+}

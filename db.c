@@ -370,15 +370,26 @@ __attribute__((constructor)) static void register_fork_handlers(void)
 
 /*
  * Takes lock before deadline (CLOCK_MONOTONIC ms); false with err set when another thread
- * held it all that time.
+ * held it all that time. pthread_mutex_timedlock counts in CLOCK_REALTIME: a step of the wall
+ * clock moves the wait, never past the holder's own deadline, after which it lets go.
+ * (pthread_mutex_clocklock would not, but ThreadSanitizer does not see it.)
  */
 static bool lock_until(int64_t deadline, char *err, size_t errlen)
 {
-	struct timespec ts = {.tv_sec = (time_t)(deadline / 1000),
-	                      .tv_nsec = (long)(deadline % 1000) * 1000000};
+	struct timespec ts;
+	int64_t left = deadline - now_ms();
 	int rc;
 
-	while ((rc = pthread_mutex_clocklock(&lock, CLOCK_MONOTONIC, &ts)) == EINTR)
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (left > 0) {
+		ts.tv_sec += (time_t)(left / 1000);
+		ts.tv_nsec += (long)(left % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+	}
+	while ((rc = pthread_mutex_timedlock(&lock, &ts)) == EINTR)
 		;
 	if (rc == 0)
 		return true;

@@ -7,7 +7,7 @@
 # starting; a policy-rc.d we put there is removed after.
 set -euo pipefail
 packages=(
-	gcc meson ninja-build pkg-config python3 git
+	build-essential gcc meson ninja-build pkg-config python3 git
 	# Debian 13's pam.pc requires audit (libaudit-dev); harmless on Debian 12
 	libpam0g-dev libaudit-dev libpq-dev libcrypt-dev libssl-dev
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester

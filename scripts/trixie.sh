@@ -99,12 +99,25 @@ cp -a "$tree/build-test/meson-logs" "$out/meson-logs" 2>/dev/null
 mkdir -p "$out/asan"
 cp -a "$tree/build-test-asan/meson-logs" "$tree"/build-test-asan/*.tap "$out/asan/" 2>/dev/null
 
+# Nothing may outlive the run inside the root: no daemon a package started, no server left.
+left=$(for p in /proc/[0-9]*; do
+	[ "$(readlink "$p/root" 2>/dev/null)" = "$(cd "$root" && pwd -P)" ] &&
+		echo "${p#/proc/} $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
+done)
 last=$(tail -n 1 "$out/run.log")
 if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
-	echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]:-0}" >"$out/count"
+	# [3] is the whole ", N skipped" group, [4] its number.
+	echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[4]:-0}" >"$out/count"
 else
 	# No closing line: the run broke before counting. One failure, never a silent pass.
 	echo "0 1 0" >"$out/count"
+	inner_rc=1
+fi
+if [ -n "$left" ]; then
+	echo "trixie: processes left running in the root after the suite (the cleanup ends them):" >&2
+	sed 's/^/  /' <<<"$left" >&2
+	read -r p f sk <"$out/count"
+	echo "$p $((f + 1)) $sk" >"$out/count"
 	inner_rc=1
 fi
 echo "# debian13: root ready in $prepare_time s, suite in $run_time s (exit $inner_rc)"

@@ -14,7 +14,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$src/build-fuzz}
 seconds=${PGD_FUZZ_SECONDS:-45}
 read -r -a targets <<<"${PGD_FUZZ_TARGETS:-hash conf query crypt_cost}"
-cc=${CLANG:-clang-14}
+# The release's default clang (Debian 12: 14, Debian 13: 19); CLANG=clang-NN picks another.
+cc=${CLANG:-clang}
 
 if ! command -v "$cc" >/dev/null; then
 	echo "1..0 # SKIP $cc not found (scripts/install-deps.sh installs it)"

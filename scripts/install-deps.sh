@@ -1,13 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Installs what building and testing need, from Debian 12's packages. Daemons that packages
-# would start (dovecot) are kept from starting; a policy-rc.d we put there is removed after.
+# Installs what building and testing need, from Debian's packages: the same list on Debian 12
+# (bookworm) and Debian 13 (trixie). Where a name differs by release, a package that both
+# releases have picks for us (clang and libclang-rt-dev are the release's default clang and its
+# sanitizer/fuzzer runtime). Daemons that packages would start (dovecot, postgresql) are kept from
+# starting; a policy-rc.d we put there is removed after.
 set -euo pipefail
 packages=(
-	gcc meson ninja-build pkg-config python3
-	libpam0g-dev libpq-dev libcrypt-dev libssl-dev
+	build-essential gcc meson ninja-build pkg-config python3 git
+	# Debian 13's pam.pc requires audit (libaudit-dev); harmless on Debian 12
+	libpam0g-dev libaudit-dev libpq-dev libcrypt-dev libssl-dev
 	libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 	postgresql postgresql-client
+	# doveadm pw (the hash oracle) and Dovecot's own pgsql driver (differential tests)
 	dovecot-core dovecot-pgsql sasl2-bin libsodium-dev valgrind
 	# the mail copy (tests/e2e/copy.sh): Cyrus, mbsync; dovecot-imapd is unpacked (below)
 	cyrus-imapd isync
@@ -18,8 +23,10 @@ packages=(
 	ansible-core ansible-lint python3-apt
 	# sshd end to end (tests/e2e/sshd.sh); policy-rc.d below keeps it from starting
 	openssh-server openssh-client
-	# fuzzing
-	clang-14 libclang-rt-14-dev
+	# fuzzing: the release's default clang and its runtime (Debian 12: 14, Debian 13: 19)
+	clang libclang-rt-dev
+	# the Debian 13 root and the clean package roots (scripts/trixie.sh, tests/deb/clean-root.sh)
+	debootstrap zstd
 	# scheme vectors and tests: openssl(1), xxd
 	xxd
 	"$@"
@@ -51,7 +58,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt=(apt-get -o DPkg::Lock::Timeout=600)
+"${apt[@]}" update -qq
 ours=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -59,5 +67,6 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	ours=1
 fi
 trap 'if [ -n "$ours" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: installing ${missing[*]}" >&2
+"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 unpack_dovecot_imapd

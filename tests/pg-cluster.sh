@@ -19,10 +19,17 @@ dir=${2:?usage: pg-cluster.sh start|stop|halt|resume DIR}
 role=pgd_auth
 role_password=pgd-test-$RANDOM$RANDOM
 
+# The server binaries of the newest PostgreSQL installed (Debian 12: 15, Debian 13: 17), found
+# by version (sort -V), never assumed.
 pgbin() {
-	local b
-	for b in /usr/lib/postgresql/*/bin; do :; done
-	echo "$b"
+	local v
+	v=$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/initdb' 2>/dev/null |
+		sed 's|^/usr/lib/postgresql/\([^/]*\)/bin/initdb$|\1|' | sort -V | tail -1)
+	if [ -z "$v" ]; then
+		echo "pg-cluster: no PostgreSQL server in /usr/lib/postgresql/*/bin (scripts/install-deps.sh)" >&2
+		exit 1
+	fi
+	echo "/usr/lib/postgresql/$v/bin"
 }
 
 as_pg() {

@@ -57,9 +57,9 @@ snapshot() {
 		getent passwd; getent group
 		stat -c '%N %F %a %U %G' /run/saslauthd /var/spool/postfix/var/run/saslauthd 2>&1
 		find /etc/pam.d /etc/default/saslauthd /etc/security /etc/tmpfiles.d /etc/postfix \
-			-xdev -exec stat -c '%n %F %a %U %G %s %Y' {} + 2>/dev/null | sort
+			/etc/systemd/system -xdev -exec stat -c '%n %F %a %U %G %s %Y' {} + 2>/dev/null | sort
 		find /etc/pam.d /etc/default/saslauthd /etc/security /etc/tmpfiles.d /etc/postfix \
-			-xdev -type f -exec sha256sum {} + 2>/dev/null | sort
+			/etc/systemd/system -xdev -type f -exec sha256sum {} + 2>/dev/null | sort
 	} >"$1"
 }
 snapshot "$work/before"
@@ -96,6 +96,20 @@ expect "the /etc/pam.d/imap stack" '+auth    required  pam_pgsql_dovecot.so conf
 expect "the /etc/pam.d/smtp file" '/etc/pam.d/smtp: saslauthd -a pam -r asks'
 expect "the boot-time symlink for /run/saslauthd" '+L /run/saslauthd - - - - /var/spool/postfix/var/run/saslauthd'
 expect "the package install (simulated)" 'Install the module from a .deb'
+expect "START=yes (Debian 12's init script starts nothing without it)" '+START=yes'
+# Debian 13's saslauthd.service gets a drop-in; Debian 12 (init script) does not.
+major=$(. /etc/os-release && echo "${VERSION_ID%%.*}")
+dropin_task='TASK [pam_pgsql_dovecot : Tell the saslauthd unit where its pid file and socket folder are]'
+if [ "$major" -ge 13 ]; then
+	expect "Debian $major: the saslauthd unit's pid file in Postfix's chroot" \
+		'+PIDFile=/var/spool/postfix/var/run/saslauthd/saslauthd.pid'
+	expect "Debian $major: the unit's own /run/saslauthd turned off" '+RuntimeDirectory='
+elif grep -A1 -F "$dropin_task" <<<"$out" | grep -q '^skipping:'; then
+	ok "Debian $major: no systemd drop-in for saslauthd (the init script reads -m)"
+else
+	not_ok "Debian $major: no systemd drop-in for saslauthd"
+	grep -A3 -F "$dropin_task" <<<"$out" | sed 's/^/# /'
+fi
 if grep -qF -- "$marker" <<<"$out"; then
 	not_ok "the database password is not in the output"
 else

@@ -58,6 +58,88 @@ tmpfiles = [l for l in (ex / "saslauthd-tmpfiles.conf").read_text().splitlines()
             if l.strip() and not l.startswith("#")]
 check("examples/saslauthd-tmpfiles.conf is what the role writes",
       tmpfiles == render((role / "templates" / "saslauthd-tmpfiles.conf.j2").read_text()), tmpfiles)
+check("examples/saslauthd.default: START=yes (Debian 12's init script needs it)",
+      sasl.get("START") == "yes")
+dropin_text = (ex / "saslauthd-systemd.conf").read_text()
+dropin = [l for l in dropin_text.splitlines() if l.strip() and not l.startswith("#")]
+check("examples/saslauthd-systemd.conf is what the role writes on Debian 13",
+      dropin == render((role / "templates" / "saslauthd-systemd.conf.j2").read_text()), dropin)
+check("examples/saslauthd.default is what the role writes",
+      [l for l in (ex / "saslauthd.default").read_text().splitlines()
+       if l.strip() and not l.startswith("#") and not l.startswith("THREADS")]
+      == [l for l in render((role / "templates" / "saslauthd.default.j2").read_text())
+          if "{%" not in l and not l.startswith("THREADS")] + [f'OPTIONS="-r -m {run_dir}"'])
+
+
+def systemd_env(text):
+    """A systemd EnvironmentFile: NAME=value, one pair of quotes stripped, no shell."""
+    env = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;" or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+            v = v[1:-1]
+        env[k.strip()] = v
+    return env
+
+
+def unit_settings(texts):
+    """[Service] settings of a unit and its drop-ins in order; an empty value resets a list."""
+    out = {}
+    for text in texts:
+        section = None
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("["):
+                section = line
+            elif section == "[Service]" and "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                out.setdefault(k, [])
+                if v == "":
+                    out[k] = []
+                else:
+                    out[k].append(v)
+    return out
+
+
+# The release's own sasl2-bin, as installed here: what its start-up really does with our files.
+unit = next((p for p in (Path("/usr/lib/systemd/system/saslauthd.service"),
+                         Path("/lib/systemd/system/saslauthd.service")) if p.exists()), None)
+init = Path("/etc/init.d/saslauthd")
+if unit is not None:
+    svc = unit_settings([unit.read_text(), dropin_text])
+    env = systemd_env((ex / "saslauthd.default").read_text())
+    start = svc.get("ExecStart", [""])[-1]
+    # $NAME unquoted: split into words; ${NAME}: one word (systemd.service(5)).
+    argv = []
+    for word in start.split():
+        m = re.fullmatch(r"\$(\w+)", word)
+        argv += env.get(m.group(1), "").split() if m else [word]
+    m_dir = argv[argv.index("-m") + 1] if "-m" in argv else None
+    pidfile = (svc.get("PIDFile") or [""])[-1]
+    check(f"{unit} + the drop-in: saslauthd {' '.join(argv[1:])}",
+          argv[1:3] == ["-a", "pam"] and "-r" in argv and "-c" not in argv
+          and argv[-2:] == ["-n", "5"], argv)
+    check("the unit waits for the pid file in saslauthd's -m folder",
+          m_dir == run_dir and pidfile == f"{run_dir}/saslauthd.pid", (m_dir, pidfile))
+    check("the unit no longer makes (and removes) /run/saslauthd, the tmpfiles symlink",
+          not svc.get("RuntimeDirectory"), svc.get("RuntimeDirectory"))
+    check("the unit creates the -m folder root:sasl 0710 before it starts",
+          any(p.startswith("/usr/bin/install -d") and p.endswith(f" {run_dir}")
+              and "--group=sasl" in p and "--mode=710" in p for p in svc.get("ExecStartPre", [])),
+          svc.get("ExecStartPre"))
+elif init.exists():
+    script = init.read_text()
+    check("/etc/init.d/saslauthd (Debian 12) starts nothing without START=yes, which we set",
+          '"$START" != "yes"' in script and sasl.get("START") == "yes")
+    check("/etc/init.d/saslauthd takes its run folder from our -m, as the role's run dir",
+          "/^-m$/" in script and f"-m {run_dir}" in sasl.get("OPTIONS", ""))
+else:
+    check("sasl2-bin's start-up (unit or init script) is installed", False,
+          "neither saslauthd.service nor /etc/init.d/saslauthd")
+
 main_cf = settings((ex / "postfix" / "main.cf").read_text(), "=")
 wrong = {k: (v, main_cf.get(k)) for k, v in defaults["pam_pgsql_dovecot_postfix_settings"].items()
          if main_cf.get(k) != str(v)}
@@ -101,7 +183,10 @@ for topic, pattern in [
         ("ManageSieve STARTTLS", r"ManageSieve.*STARTTLS"),
         ("pamtester", r"pamtester imap"),
         ("testsaslauthd", r"testsaslauthd -s imap"),
-        ("the admin command's check", r"pam-pgsql-dovecot check")]:
+        ("the admin command's check", r"pam-pgsql-dovecot check"),
+        ("Debian 12's START=yes", r"START=yes"),
+        ("Debian 13's unit drop-in", r"saslauthd\.service\.d/postfix-chroot\.conf"),
+        ("Debian 13's EnvironmentFile", r"EnvironmentFile")]:
     check(f"the guide covers {topic}", re.search(pattern, guide, re.S) is not None)
 print(f"1..{n}")
 sys.exit(1 if failed else 0)

@@ -30,6 +30,14 @@ for v in PGD_MODULE PAM_WRAPPER_SO PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
 	[ -n "${!v:-}" ] || bail "$v is set (run through scripts/test.sh)"
 done
 [ "$(id -u)" = 0 ] || bail "runs as root (Cyrus and Dovecot switch to their own users)"
+# The source side's config is Dovecot 2.3's (Debian 12); Debian 13's 2.4 reads another syntax.
+case "$(dovecot --version 2>/dev/null)" in
+2.3.*) ;;
+*)
+	echo "1..0 # SKIP the copy source is written for Dovecot 2.3; this host has $(dovecot --version 2>/dev/null || echo none)"
+	exit 77
+	;;
+esac
 cyrus_bin=/usr/lib/cyrus/bin
 # dovecot-imapd conflicts with cyrus-imapd (both provide imap-server): scripts/install-deps.sh
 # unpacks its binaries beside the tests instead when Cyrus is installed.

@@ -586,127 +586,24 @@ enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *pas
 	return res;
 }
 
-enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
-                                     const struct pgd_hash_policy *policy,
-                                     struct pgd_hash_info *info)
-{
-	static const struct pgd_hash_policy defaults = {0};
-	const char *name, *value, *brace;
-	size_t name_len;
-	const struct pgd_scheme *s;
-	enum pgd_encoding enc;
-	bool explicit_enc;
-	struct pgd_raw raw;
-	enum pgd_hash_result res = PGD_HASH_MALFORMED;
-
-	if (info != NULL) {
-		info->scheme[0] = '\0';
-		info->detail[0] = '\0';
-	}
-	if (policy == NULL)
-		policy = &defaults;
-	if (stored == NULL || stored[0] == '\0') {
-		pgd_hash_set_detail(info, "empty stored value");
-		return PGD_HASH_MALFORMED;
-	}
-	if (password == NULL)
-		return PGD_HASH_MISMATCH;
-
-	/* auth_request_set_password(): only "{...}..." keeps its own scheme */
-	brace = stored[0] == '{' ? strchr(stored, '}') : NULL;
-	if (brace != NULL) {
-		name = stored + 1;
-		name_len = (size_t)(brace - name);
-		value = brace + 1;
-	} else {
-		name = policy->default_scheme != NULL ? policy->default_scheme : "MD5";
-		name_len = strlen(name);
-		value = stored;
-	}
-
-	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
-	if (s == NULL) {
-		unknown_scheme_detail(info, name, name_len);
-		return PGD_HASH_UNSUPPORTED;
-	}
-	set_scheme(info, s->name);
-	if (!scheme_built(s)) {
-		pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
-		return PGD_HASH_UNSUPPORTED;
-	}
-
-	if (!decode_value(s, enc, explicit_enc, value, &raw, &res, info))
-		return res;
-	res = pgd_hash_policy_check(s->name, raw.data, raw.len, policy, info);
-	if (res != PGD_HASH_MATCH) {
-		pgd_raw_release(&raw);
-		return res;
-	}
-	if (s->verify != NULL)
-		res = s->verify(s, &raw, password, policy, info);
-	else
-		res = verify_generated(s, &raw, password, policy, info);
-	pgd_raw_release(&raw);
-	return res;
-}
-
-enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
-                                      struct pgd_hash_info *info)
-{
-	const char *name =
-	    policy != NULL && policy->default_scheme != NULL ? policy->default_scheme : "MD5";
-	const char *value = stored, *brace;
-	size_t name_len = strlen(name);
-	const struct pgd_scheme *s;
-	enum pgd_encoding enc;
-	bool explicit_enc;
-	struct pgd_raw raw;
-	enum pgd_hash_result res = PGD_HASH_MALFORMED;
-
-	if (info != NULL) {
-		info->scheme[0] = '\0';
-		info->detail[0] = '\0';
-	}
-	if (stored == NULL || stored[0] == '\0') {
-		pgd_hash_set_detail(info, "empty stored value");
-		return PGD_HASH_MALFORMED;
-	}
-	/* the same reading as pgd_hash_verify's */
-	brace = stored[0] == '{' ? strchr(stored, '}') : NULL;
-	if (brace != NULL) {
-		name = stored + 1;
-		name_len = (size_t)(brace - name);
-		value = brace + 1;
-	}
-	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
-	if (s == NULL) {
-		unknown_scheme_detail(info, name, name_len);
-		return PGD_HASH_UNSUPPORTED;
-	}
-	set_scheme(info, s->name);
-	if (!scheme_built(s)) {
-		pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
-		return PGD_HASH_UNSUPPORTED;
-	}
-	if (!decode_value(s, enc, explicit_enc, value, &raw, &res, info))
-		return res;
-	pgd_raw_release(&raw);
-	return PGD_HASH_MATCH;
-}
-
-bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
-                            const char **scheme_name, struct pgd_raw *raw)
+/*
+ * Dovecot's reading of a stored value (auth_request_set_password(): only "{...}..." keeps its
+ * own scheme, anything else is in default_scheme): finds the scheme and decodes the value into
+ * *raw, which the caller releases. False with *res and info's detail set when the scheme is
+ * unknown, not built or the value does not decode; *raw is then empty.
+ */
+static bool read_stored(const char *stored, const char *default_scheme,
+                        const struct pgd_scheme **scheme, struct pgd_raw *raw,
+                        enum pgd_hash_result *res, struct pgd_hash_info *info)
 {
 	const char *name, *value, *brace;
 	size_t name_len;
 	const struct pgd_scheme *s;
 	enum pgd_encoding enc;
 	bool explicit_enc;
-	enum pgd_hash_result res;
 
 	*raw = (struct pgd_raw){0};
-	if (stored == NULL || stored[0] == '\0')
-		return false;
+	*res = PGD_HASH_MALFORMED;
 	brace = stored[0] == '{' ? strchr(stored, '}') : NULL;
 	if (brace != NULL) {
 		name = stored + 1;
@@ -718,7 +615,87 @@ bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
 		value = stored;
 	}
 	s = scheme_lookup(name, name_len, &enc, &explicit_enc);
-	if (s == NULL || !decode_value(s, enc, explicit_enc, value, raw, &res, NULL))
+	if (s == NULL) {
+		unknown_scheme_detail(info, name, name_len);
+		*res = PGD_HASH_UNSUPPORTED;
+		return false;
+	}
+	set_scheme(info, s->name);
+	if (!scheme_built(s)) {
+		pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
+		*res = PGD_HASH_UNSUPPORTED;
+		return false;
+	}
+	if (!decode_value(s, enc, explicit_enc, value, raw, res, info))
+		return false;
+	*scheme = s;
+	return true;
+}
+
+/* Empties info; false (info says why) when there is no stored value to read. */
+static bool start_reading(const char *stored, struct pgd_hash_info *info)
+{
+	if (info != NULL) {
+		info->scheme[0] = '\0';
+		info->detail[0] = '\0';
+	}
+	if (stored == NULL || stored[0] == '\0') {
+		pgd_hash_set_detail(info, "empty stored value");
+		return false;
+	}
+	return true;
+}
+
+enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
+                                     const struct pgd_hash_policy *policy,
+                                     struct pgd_hash_info *info)
+{
+	static const struct pgd_hash_policy defaults = {0};
+	const struct pgd_scheme *s = NULL;
+	struct pgd_raw raw;
+	enum pgd_hash_result res;
+
+	if (policy == NULL)
+		policy = &defaults;
+	if (!start_reading(stored, info))
+		return PGD_HASH_MALFORMED;
+	if (password == NULL)
+		return PGD_HASH_MISMATCH;
+	if (!read_stored(stored, policy->default_scheme, &s, &raw, &res, info))
+		return res;
+	res = pgd_hash_policy_check(s->name, raw.data, raw.len, policy, info);
+	if (res == PGD_HASH_MATCH)
+		res = s->verify != NULL ? s->verify(s, &raw, password, policy, info)
+		                        : verify_generated(s, &raw, password, policy, info);
+	pgd_raw_release(&raw);
+	return res;
+}
+
+enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
+                                      struct pgd_hash_info *info)
+{
+	const struct pgd_scheme *s = NULL;
+	struct pgd_raw raw;
+	enum pgd_hash_result res;
+
+	if (!start_reading(stored, info))
+		return PGD_HASH_MALFORMED;
+	if (!read_stored(stored, policy != NULL ? policy->default_scheme : NULL, &s, &raw, &res,
+	                 info))
+		return res;
+	pgd_raw_release(&raw);
+	return PGD_HASH_MATCH;
+}
+
+bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
+                            const char **scheme_name, struct pgd_raw *raw)
+{
+	const struct pgd_scheme *s = NULL;
+	enum pgd_hash_result res;
+
+	*raw = (struct pgd_raw){0};
+	if (stored == NULL || stored[0] == '\0' ||
+	    !read_stored(stored, default_scheme, &s, raw, &res, NULL))
 		return false;
 	*scheme_name = s->name;
 	return true;

@@ -129,7 +129,9 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 	enum pgd_outcome out;
 	char *hash = NULL;
 
-	if (!conf->rehash || login->stored == NULL || !weaker(conf, login->scheme, login->stored))
+	/* A password_noscheme value has no room for the {SCHEME} prefix a new hash carries. */
+	if (!conf->rehash || login->stored == NULL || login->stored_noscheme ||
+	    !weaker(conf, login->scheme, login->stored))
 		return PGD_LOGIN_OK;
 	out = make_hash(conf, login, password, &hash);
 	if (out == PGD_LOGIN_OK)

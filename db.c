@@ -582,8 +582,10 @@ static enum pgd_db_result read_row(const PGresult *res, bool password_optional, 
 	int ntuples = PQntuples(res);
 	bool nomem = false;
 
-	if (!password_optional && PQfnumber(res, "password") < 0) {
-		snprintf(err, errlen, "password_query returned no 'password' column");
+	if (!password_optional && PQfnumber(res, "password") < 0 &&
+	    PQfnumber(res, "password_noscheme") < 0) {
+		snprintf(err, errlen,
+		         "password_query returned no 'password' column (nor 'password_noscheme')");
 		return PGD_DB_BAD_RESULT;
 	}
 	for (int c = 0; c < PQnfields(res); c++) {
@@ -598,7 +600,11 @@ static enum pgd_db_result read_row(const PGresult *res, bool password_optional, 
 		snprintf(err, errlen, "the query returned %d rows, expected one", ntuples);
 		return PGD_DB_BAD_RESULT;
 	}
-	row->password = dup_value(res, "password", &nomem);
+	/* Dovecot's password_noscheme: the value is in default_pass_scheme even when it starts
+	 * with "{" (a plaintext password that looks like a prefix). */
+	row->password_noscheme = PQfnumber(res, "password_noscheme") >= 0;
+	row->password =
+	    dup_value(res, row->password_noscheme ? "password_noscheme" : "password", &nomem);
 	row->user = dup_value(res, "user", &nomem);
 	row->reason = dup_value(res, "reason", &nomem);
 	row->allow_nets = dup_value(res, "allow_nets", &nomem);

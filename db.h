@@ -18,14 +18,15 @@ enum pgd_db_result {
 
 /* What a password_query row says about a user; the columns are read by name, as Dovecot does. */
 struct pgd_row {
-	char *password;        /* NULL when the column is SQL NULL or absent; secret */
-	char *user;            /* the "user" column, NULL when absent or NULL */
-	char *reason;          /* Dovecot's "reason" (why nologin), NULL when absent or NULL */
-	char *allow_nets;      /* Dovecot's "allow_nets", NULL when absent or NULL */
-	bool nologin;          /* a non-NULL "nologin" column, whatever its value (Dovecot 2.3) */
-	bool nopassword;       /* a non-NULL "nopassword" column, as nologin */
-	bool account_expired;  /* "account_expired" is true (t, true, y, yes, 1, on) */
-	bool password_expired; /* "password_expired" is true */
+	char *password;         /* NULL when the column is SQL NULL or absent; secret */
+	bool password_noscheme; /* it came from a "password_noscheme" column: no {SCHEME} read */
+	char *user;             /* the "user" column, NULL when absent or NULL */
+	char *reason;           /* Dovecot's "reason" (why nologin), NULL when absent or NULL */
+	char *allow_nets;       /* Dovecot's "allow_nets", NULL when absent or NULL */
+	bool nologin;           /* a non-NULL "nologin" column, whatever its value (Dovecot 2.3) */
+	bool nopassword;        /* a non-NULL "nopassword" column, as nologin */
+	bool account_expired;   /* "account_expired" is true (t, true, y, yes, 1, on) */
+	bool password_expired;  /* "password_expired" is true */
 	char columns[256]; /* the result's column names, comma-separated (for the check command) */
 };
 

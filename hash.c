@@ -588,11 +588,12 @@ enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *pas
 
 /*
  * Dovecot's reading of a stored value (auth_request_set_password(): only "{...}..." keeps its
- * own scheme, anything else is in default_scheme): finds the scheme and decodes the value into
+ * own scheme, anything else, and everything with noscheme, is in default_scheme): finds the
+ * scheme and decodes the value into
  * *raw, which the caller releases. False with *res and info's detail set when the scheme is
  * unknown, not built or the value does not decode; *raw is then empty.
  */
-static bool read_stored(const char *stored, const char *default_scheme,
+static bool read_stored(const char *stored, const char *default_scheme, bool noscheme,
                         const struct pgd_scheme **scheme, struct pgd_raw *raw,
                         enum pgd_hash_result *res, struct pgd_hash_info *info)
 {
@@ -604,7 +605,7 @@ static bool read_stored(const char *stored, const char *default_scheme,
 
 	*raw = (struct pgd_raw){0};
 	*res = PGD_HASH_MALFORMED;
-	brace = stored[0] == '{' ? strchr(stored, '}') : NULL;
+	brace = stored[0] == '{' && !noscheme ? strchr(stored, '}') : NULL;
 	if (brace != NULL) {
 		name = stored + 1;
 		name_len = (size_t)(brace - name);
@@ -661,7 +662,7 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 		return PGD_HASH_MALFORMED;
 	if (password == NULL)
 		return PGD_HASH_MISMATCH;
-	if (!read_stored(stored, policy->default_scheme, &s, &raw, &res, info))
+	if (!read_stored(stored, policy->default_scheme, policy->noscheme, &s, &raw, &res, info))
 		return res;
 	res = pgd_hash_policy_check(s->name, raw.data, raw.len, policy, info);
 	if (res == PGD_HASH_MATCH)
@@ -680,8 +681,8 @@ enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_
 
 	if (!start_reading(stored, info))
 		return PGD_HASH_MALFORMED;
-	if (!read_stored(stored, policy != NULL ? policy->default_scheme : NULL, &s, &raw, &res,
-	                 info))
+	if (!read_stored(stored, policy != NULL ? policy->default_scheme : NULL,
+	                 policy != NULL && policy->noscheme, &s, &raw, &res, info))
 		return res;
 	pgd_raw_release(&raw);
 	return PGD_HASH_MATCH;
@@ -695,7 +696,7 @@ bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
 
 	*raw = (struct pgd_raw){0};
 	if (stored == NULL || stored[0] == '\0' ||
-	    !read_stored(stored, default_scheme, &s, raw, &res, NULL))
+	    !read_stored(stored, default_scheme, false, &s, raw, &res, NULL))
 		return false;
 	*scheme_name = s->name;
 	return true;

@@ -49,6 +49,8 @@ struct pgd_hash_policy {
 	 * 2.4 (weak schemes refused unless allow_weak; ARGON2 known). */
 	unsigned dovecot;
 	bool allow_weak;
+	/* The stored value is in default_scheme whatever it starts with (password_noscheme). */
+	bool noscheme;
 };
 
 /* Filled by pgd_hash_verify for the caller's log line; never holds the stored value. */

@@ -157,6 +157,7 @@ static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login
 		         row->password == NULL ? "NULL" : "empty");
 		return PGD_BAD_STORED_HASH;
 	}
+	policy.noscheme = row->password_noscheme;
 	r = pgd_hash_verify(row->password, password, &policy, &info);
 	snprintf(login->scheme, sizeof(login->scheme), "%s", info.scheme);
 	if (r != PGD_HASH_MATCH && r != PGD_HASH_MISMATCH)
@@ -176,10 +177,10 @@ static void vcache_view(const struct pgd_conf *conf, const struct pgd_login *log
                         const struct pgd_row *row, const char *password, char *rules,
                         size_t ruleslen, struct pgd_vcache_login *view)
 {
-	snprintf(rules, ruleslen, "%s|%lu|%lu|%lu|%lu|%lu|%s",
+	snprintf(rules, ruleslen, "%s|%d|%lu|%lu|%lu|%lu|%lu|%s",
 	         conf->default_pass_scheme != NULL ? conf->default_pass_scheme : "",
-	         conf->max_crypt_rounds, conf->max_bcrypt_cost, conf->max_iterations,
-	         conf->max_memory_kib, conf->max_argon2_ops, login->user);
+	         row->password_noscheme, conf->max_crypt_rounds, conf->max_bcrypt_cost,
+	         conf->max_iterations, conf->max_memory_kib, conf->max_argon2_ops, login->user);
 	*view = (struct pgd_vcache_login){.user = login->canonical,
 	                                  .stored = row->password,
 	                                  .rules = rules,
@@ -262,6 +263,7 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 		login->password_expired = row.password_expired;
 		if (row.password != NULL && !row.nopassword) {
 			login->stored = strdup(row.password);
+			login->stored_noscheme = row.password_noscheme;
 			if (login->stored == NULL)
 				out = PGD_LOGIN_NOMEM;
 		}

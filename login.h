@@ -36,6 +36,7 @@ struct pgd_login {
 	/* outputs, owned; free with pgd_login_free */
 	char *canonical;      /* the name after default_domain and username_format */
 	char *stored;         /* the stored value the password matched; secret */
+	bool stored_noscheme; /* it came from password_noscheme: rehash leaves it alone */
 	bool account_expired; /* what the row said, for acct_mgmt after authenticate */
 	bool password_expired;
 	bool cached;      /* the verified-login cache answered, without the slow hash */

@@ -252,6 +252,7 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 		       " stored password");
 		return;
 	}
+	policy.noscheme = row->password_noscheme;
 	r = pgd_hash_inspect(row->password, &policy, &info);
 	snprintf(job->scheme, sizeof(job->scheme), "%s", info.scheme);
 	value = row->password[0] == '{' && strchr(row->password, '}') != NULL

@@ -126,6 +126,7 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 		return false;
 	}
 	/* A password that cannot match tells a usable value (mismatch) from a refused one. */
+	policy.noscheme = row->password_noscheme;
 	r = pgd_hash_verify(row->password, "\x01 no password matches this \x01", &policy, &info);
 	printf("scheme: %s%s\n", info.scheme[0] != '\0' ? info.scheme : "(none)",
 	       row->password[0] == '{' ? "" : " (no {SCHEME} prefix: default_pass_scheme)");

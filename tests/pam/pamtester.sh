@@ -107,6 +107,40 @@ else
 fi
 psql -q "$PGD_TEST_ADMIN" -c "DROP TABLE chpw_users" >/dev/null
 
+# Dovecot's password_noscheme: the value is in default_pass_scheme even when it starts with
+# "{", so a plaintext password that looks like a prefix is the password itself.
+for col in password password_noscheme; do
+	cat >"$work/$col.conf" <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+default_pass_scheme = PLAIN
+password_query = SELECT '{PLAIN}x' AS $col WHERE '%u' = 'dana@example.org'
+CONF
+	chmod 600 "$work/$col.conf"
+	printf 'auth required %s conf=%s nodelay\n' "$PGD_MODULE" "$work/$col.conf" >"$work/pam.d/$col"
+done
+# checkas SERVICE NAME EXPECTED USER PASSWORD
+checkas() {
+	local service=$1 name=$2 expected=$3 user=$4 password=$5 out
+	out=$(printf '%s\n' "$password" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+		pamtester -v "$service" "$user" authenticate 2>&1)
+	n=$((n + 1))
+	if grep -qF -- "$expected" <<<"$out"; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name"
+		sed 's/^/# /' <<<"$out"
+		failed=1
+	fi
+}
+checkas password "password '{PLAIN}x': its scheme prefix is read, x logs in" \
+	"successfully authenticated" dana@example.org x
+checkas password_noscheme "password_noscheme '{PLAIN}x': x does not log in" \
+	"Authentication failure" dana@example.org x
+checkas password_noscheme "password_noscheme '{PLAIN}x': the whole value is the password" \
+	"successfully authenticated" dana@example.org '{PLAIN}x'
+
 if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
 	n=$((n + 1)); echo "ok $n - database stopped # SKIP external server"
 else

@@ -121,6 +121,9 @@ static const struct conn_default conn_defaults[] = {
     {"gssencmode", "disable", NULL},
     {"sslcertmode", "allow",
      NULL}, /* libpq >= 16: its default, which it has no compiled entry for */
+    /* libpq >= 16 reads an empty require_auth as a method nothing offers: every method it
+     * knows is what unset means. */
+    {"require_auth", "password,md5,gss,sspi,scram-sha-256,none", NULL},
     {"passfile", NULL, ".pgpass"},
     {"sslcert", NULL, ".postgresql/postgresql.crt"},
     {"sslkey", NULL, ".postgresql/postgresql.key"},

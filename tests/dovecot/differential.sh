@@ -119,6 +119,8 @@ row nets-other "$sha512" '\N' '\N' '198.51.100.0/24'
 row nets-local "$sha512" '\N' '\N' 'local'
 row nets-both "$sha512" '\N' '\N' '198.51.100.0/24, local'
 row nets-empty "$sha512" '\N' '\N' ''
+# a plaintext password that looks like a scheme prefix: its "right" password is the whole value
+row brace-pw "{PLAIN}$right" '\N' '\N' '\N'
 psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL || exit 1
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS pgd_diff;
@@ -148,8 +150,13 @@ auth_failure_delay = 0"
 # write_conf NAME DEFAULT_SCHEME(or -) WEAK(yes/no): the file Dovecot runs with and the
 # module reads (conf= names it: dovecot-sql.conf.ext for 2.3, dovecot.conf itself for 2.4).
 write_conf() {
-	local name=$1 scheme=$2 weak=$3 dir=$work/$1
+	local name=$1 scheme=$2 weak=$3 dir=$work/$1 query23=$query23 query24=$query24
 	mkdir -p "$dir"
+	# Dovecot's password_noscheme: the value read with the default scheme, braces or not.
+	if [ "$name" = noscheme ]; then
+		query23=${query23/, password,/, password AS password_noscheme,}
+		query24=${query24/, password,/, password AS password_noscheme,}
+	fi
 	if [ $release = 2.3 ]; then
 		{
 			echo "driver = pgsql"
@@ -292,9 +299,9 @@ module_verdict() {
 }
 
 if [ $release = 2.3 ]; then
-	configs=("sha512:SHA512-CRYPT:no" "default:-:no")
+	configs=("sha512:SHA512-CRYPT:no" "default:-:no" "noscheme:PLAIN:no")
 else
-	configs=("sha512:SHA512-CRYPT:no" "default:-:no" "weak:SHA512-CRYPT:yes")
+	configs=("sha512:SHA512-CRYPT:no" "default:-:no" "weak:SHA512-CRYPT:yes" "noscheme:PLAIN:no")
 fi
 n=0
 failed=0
@@ -304,12 +311,17 @@ for cfg in "${configs[@]}"; do
 	write_conf "$cname" "$cscheme" "$cweak"
 	dir=$work/$cname
 	start_dovecot "$dir/dovecot.conf"
-	for user in $users nobody; do
+	cusers=$users
+	# password_noscheme: a few rows are enough (the rest is the other configs' reading)
+	[ "$cname" = noscheme ] && [ -z "${PGD_DIFF_USERS:-}" ] &&
+		cusers="brace-pw u-plain s-plain s-sha512-crypt null-pw nologin"
+	for user in $cusers nobody; do
 		for pwname in right wrong; do
 			[ "$user" = nobody ] && [ $pwname = wrong ] && continue
 			pw=$right
 			[ $pwname = wrong ] && pw=$wrong
 			[ "$user" = s-plain-trunc ] && [ $pwname = right ] && pw=${right:0:10}
+			[ "$user" = brace-pw ] && [ $pwname = right ] && pw="{PLAIN}$right"
 			for rip in '' 192.0.2.7; do
 				d=$(dovecot_verdict "$dir/dovecot.conf" "$user@example.org" "$pw" "$rip" $n)
 				m=$(module_verdict "$dir" "$user@example.org" "$pw" "$rip")

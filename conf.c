@@ -379,46 +379,60 @@ static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path
 	return r;
 }
 
-/* Every template of a 2.4 setup, read as Dovecot 2.4 reads it, into query.c's form. */
+/* Every template a conf holds: the queries (checked by pgd_query_check) and username_format
+ * (checked by pgd_expand). A 2.4 setup's are first read as Dovecot 2.4 reads them. */
 static const struct {
 	const char *name;
 	size_t offset;
+	bool query;
 } templates[] = {
-    {"password_query", FIELD(password_query)},
-    {"username_format", FIELD(username_format)},
-    {"account_query", FIELD(account_query)},
-    {"password_update_query", FIELD(password_update_query)},
-    {"session_open_query", FIELD(session_open_query)},
-    {"session_close_query", FIELD(session_close_query)},
-    {"auth_success_query", FIELD(auth_success_query)},
-    {"auth_failure_query", FIELD(auth_failure_query)},
+    {"password_query", FIELD(password_query), true},
+    {"username_format", FIELD(username_format), false},
+    {"account_query", FIELD(account_query), true},
+    {"password_update_query", FIELD(password_update_query), true},
+    {"session_open_query", FIELD(session_open_query), true},
+    {"session_close_query", FIELD(session_close_query), true},
+    {"auth_success_query", FIELD(auth_success_query), true},
+    {"auth_failure_query", FIELD(auth_failure_query), true},
 };
+#define N_TEMPLATES (sizeof(templates) / sizeof(templates[0]))
+
+/* query.c's verdict on one template, as the conf's: an error names the file and the key. */
+static enum pgd_conf_result template_verdict(enum pgd_query_result qr, const char *where,
+                                             const char *key, const char *msg, char *err,
+                                             size_t errlen)
+{
+	switch (qr) {
+	case PGD_QUERY_OK:
+		return PGD_CONF_OK;
+	case PGD_QUERY_INVALID:
+		pgd_conf_err(err, errlen, "%s: %s: %s", where, key, msg);
+		return PGD_CONF_INVALID;
+	case PGD_QUERY_NOMEM:
+		break;
+	}
+	pgd_conf_err(err, errlen, "out of memory");
+	return PGD_CONF_NOMEM;
+}
 
 static enum pgd_conf_result templates_v24(struct pgd_conf *conf, char *err, size_t errlen)
 {
 	char msg[256], shown[200];
 
-	for (size_t i = 0; i < sizeof(templates) / sizeof(templates[0]); i++) {
+	pgd_conf_printable(conf->path != NULL ? conf->path : "(conf)", shown, sizeof(shown));
+	for (size_t i = 0; i < N_TEMPLATES; i++) {
 		char **field = (char **)((char *)conf + templates[i].offset);
 		char *out = NULL;
+		enum pgd_conf_result r;
 
 		if (*field == NULL)
 			continue;
-		switch (pgd_template_v24(*field, &out, msg, sizeof(msg))) {
-		case PGD_QUERY_OK:
-			free(*field);
-			*field = out;
-			break;
-		case PGD_QUERY_INVALID:
-			pgd_conf_err(err, errlen, "%s: %s: %s",
-			             pgd_conf_printable(conf->path != NULL ? conf->path : "(conf)",
-			                                shown, sizeof(shown)),
-			             templates[i].name, msg);
-			return PGD_CONF_INVALID;
-		case PGD_QUERY_NOMEM:
-			pgd_conf_err(err, errlen, "out of memory");
-			return PGD_CONF_NOMEM;
-		}
+		r = template_verdict(pgd_template_v24(*field, &out, msg, sizeof(msg)), shown,
+		                     templates[i].name, msg, err, errlen);
+		if (r != PGD_CONF_OK)
+			return r;
+		free(*field);
+		*field = out;
 	}
 	return PGD_CONF_OK;
 }
@@ -491,25 +505,13 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 	return pgd_conf_validate(conf, err, errlen);
 }
 
-/* The optional queries, checked like password_query when they are set. */
-static const struct {
-	const char *name;
-	size_t offset;
-} optional_queries[] = {
-    {"account_query", FIELD(account_query)},
-    {"password_update_query", FIELD(password_update_query)},
-    {"session_open_query", FIELD(session_open_query)},
-    {"session_close_query", FIELD(session_close_query)},
-    {"auth_success_query", FIELD(auth_success_query)},
-    {"auth_failure_query", FIELD(auth_failure_query)},
-};
-
 enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, size_t errlen)
 {
 	char shown[64], msg[256];
 	const char *where = conf->path != NULL ? conf->path : "(conf)";
 	char *tmp = NULL;
 	char wshown[256];
+	enum pgd_conf_result r;
 
 	pgd_conf_printable(where, wshown, sizeof(wshown));
 	if (conf->driver == NULL || *conf->driver == '\0') {
@@ -539,32 +541,15 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		pgd_conf_err(err, errlen, "%s: password_query not set", wshown);
 		return PGD_CONF_INVALID;
 	}
-	switch (pgd_query_check(conf->password_query, msg, sizeof(msg))) {
-	case PGD_QUERY_OK:
-		break;
-	case PGD_QUERY_INVALID:
-		pgd_conf_err(err, errlen, "%s: password_query: %s", wshown, msg);
-		return PGD_CONF_INVALID;
-	case PGD_QUERY_NOMEM:
-		pgd_conf_err(err, errlen, "out of memory");
-		return PGD_CONF_NOMEM;
-	}
-	for (size_t i = 0; i < sizeof(optional_queries) / sizeof(optional_queries[0]); i++) {
-		const char *q = *(char *const *)((const char *)conf + optional_queries[i].offset);
+	for (size_t i = 0; i < N_TEMPLATES; i++) {
+		const char *q = *(char *const *)((const char *)conf + templates[i].offset);
 
-		if (q == NULL || *q == '\0')
+		if (!templates[i].query || q == NULL || *q == '\0')
 			continue;
-		switch (pgd_query_check(q, msg, sizeof(msg))) {
-		case PGD_QUERY_OK:
-			break;
-		case PGD_QUERY_INVALID:
-			pgd_conf_err(err, errlen, "%s: %s: %s", wshown, optional_queries[i].name,
-			             msg);
-			return PGD_CONF_INVALID;
-		case PGD_QUERY_NOMEM:
-			pgd_conf_err(err, errlen, "out of memory");
-			return PGD_CONF_NOMEM;
-		}
+		r = template_verdict(pgd_query_check(q, msg, sizeof(msg)), wshown,
+		                     templates[i].name, msg, err, errlen);
+		if (r != PGD_CONF_OK)
+			return r;
 	}
 	if (conf->rehash &&
 	    (conf->password_update_query == NULL || *conf->password_update_query == '\0')) {
@@ -588,16 +573,8 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		             pgd_conf_printable(conf->default_pass_scheme, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
-	switch (pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg))) {
-	case PGD_QUERY_OK:
-		free(tmp);
-		break;
-	case PGD_QUERY_INVALID:
-		pgd_conf_err(err, errlen, "%s: username_format: %s", wshown, msg);
-		return PGD_CONF_INVALID;
-	case PGD_QUERY_NOMEM:
-		pgd_conf_err(err, errlen, "out of memory");
-		return PGD_CONF_NOMEM;
-	}
-	return PGD_CONF_OK;
+	r = template_verdict(pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg)),
+	                     wshown, "username_format", msg, err, errlen);
+	free(tmp);
+	return r;
 }

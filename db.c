@@ -75,8 +75,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Copies the first line of a libpq message into err after prefix, printable bytes only. */
-static void set_err(char *err, size_t errlen, const char *prefix, const char *msg)
+void pgd_db_message(char *err, size_t errlen, const char *prefix, const char *msg)
 {
 	size_t n;
 
@@ -293,7 +292,7 @@ static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err,
 	if (conn == NULL)
 		snprintf(err, errlen, "cannot connect: out of memory");
 	if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
-		set_err(err, errlen, "cannot connect: ", PQerrorMessage(conn));
+		pgd_db_message(err, errlen, "cannot connect: ", PQerrorMessage(conn));
 		PQfinish(conn);
 		return NULL;
 	}
@@ -471,8 +470,7 @@ static PGconn *get_conn(const struct pgd_db_options *opts, bool *reused, char *e
 	return conn;
 }
 
-/* The result holds the stored hash: wipe its values before libpq frees them. */
-static void clear_result(PGresult *res)
+void pgd_db_clear(PGresult *res)
 {
 	if (res == NULL)
 		return;
@@ -495,7 +493,7 @@ static enum pgd_db_result run_query(PGconn *conn, const struct pgd_query *q, int
 	*timed_out = false;
 	if (!PQsendQueryParams(conn, q->sql, q->nparams, NULL, (const char *const *)q->values, NULL,
 	                       NULL, 0)) {
-		set_err(err, errlen, "query failed: ", PQerrorMessage(conn));
+		pgd_db_message(err, errlen, "query failed: ", PQerrorMessage(conn));
 		return PQstatus(conn) == CONNECTION_OK ? PGD_DB_QUERY_FAILED : PGD_DB_UNAVAILABLE;
 	}
 	for (;;) {
@@ -508,7 +506,7 @@ static enum pgd_db_result run_query(PGconn *conn, const struct pgd_query *q, int
 				continue;
 			if (n == 0) {
 				*timed_out = true;
-				clear_result(*res);
+				pgd_db_clear(*res);
 				*res = NULL;
 				snprintf(err, errlen, "query timed out");
 				return PGD_DB_UNAVAILABLE;
@@ -522,22 +520,22 @@ static enum pgd_db_result run_query(PGconn *conn, const struct pgd_query *q, int
 		if (*res == NULL)
 			*res = r;
 		else
-			clear_result(r);
+			pgd_db_clear(r);
 		if (PQstatus(conn) != CONNECTION_OK)
 			break;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		set_err(err, errlen, "connection lost: ", PQerrorMessage(conn));
-		clear_result(*res);
+		pgd_db_message(err, errlen, "connection lost: ", PQerrorMessage(conn));
+		pgd_db_clear(*res);
 		*res = NULL;
 		return PGD_DB_UNAVAILABLE;
 	}
 	if (*res == NULL) {
-		set_err(err, errlen, "query failed: ", PQerrorMessage(conn));
+		pgd_db_message(err, errlen, "query failed: ", PQerrorMessage(conn));
 		return PGD_DB_QUERY_FAILED;
 	}
 	if (PQresultStatus(*res) != PGRES_TUPLES_OK && PQresultStatus(*res) != PGRES_COMMAND_OK) {
-		set_err(err, errlen, "query failed: ", PQresultErrorMessage(*res));
+		pgd_db_message(err, errlen, "query failed: ", PQresultErrorMessage(*res));
 		return PGD_DB_QUERY_FAILED;
 	}
 	return PGD_DB_OK;
@@ -697,7 +695,7 @@ enum pgd_db_result pgd_db_lookup(const char *conninfo, const struct pgd_db_optio
 	result = execute(opts, q, deadline, &res, err, errlen);
 	if (result == PGD_DB_OK)
 		result = read_row(res, opts->password_optional, row, err, errlen);
-	clear_result(res);
+	pgd_db_clear(res);
 	finish(opts);
 	return result;
 }
@@ -721,7 +719,7 @@ enum pgd_db_result pgd_db_exec(const char *conninfo, const struct pgd_db_options
 	result = execute(opts, q, deadline, &res, err, errlen);
 	if (result == PGD_DB_OK && affected != NULL)
 		*affected = strtol(PQcmdTuples(res), NULL, 10);
-	clear_result(res);
+	pgd_db_clear(res);
 	finish(opts);
 	return result;
 }
@@ -736,10 +734,10 @@ static void abort_transaction(int64_t deadline)
 
 	if (cache.conn != NULL && PQstatus(cache.conn) == CONNECTION_OK &&
 	    run_query(cache.conn, &rb, deadline, &res, &timed_out, NULL, 0) == PGD_DB_OK) {
-		clear_result(res);
+		pgd_db_clear(res);
 		return;
 	}
-	clear_result(res);
+	pgd_db_clear(res);
 	release();
 }
 
@@ -751,7 +749,7 @@ static bool in_transaction(const struct pgd_query *q, int64_t deadline, PGresult
 
 	if (run_query(cache.conn, q, deadline, res, &timed_out, err, errlen) == PGD_DB_OK)
 		return true;
-	clear_result(*res);
+	pgd_db_clear(*res);
 	*res = NULL;
 	if (timed_out)
 		release();
@@ -781,7 +779,7 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 	}
 	if (execute(opts, &begin, deadline, &res, err, errlen) != PGD_DB_OK)
 		goto done;
-	clear_result(res);
+	pgd_db_clear(res);
 	res = NULL;
 	if (!in_transaction(check, deadline, &res, err, errlen))
 		goto done;
@@ -791,7 +789,7 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 		abort_transaction(deadline);
 		goto done;
 	}
-	clear_result(res);
+	pgd_db_clear(res);
 	res = NULL;
 	if (!in_transaction(update, deadline, &res, err, errlen))
 		goto done;
@@ -801,12 +799,12 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 		abort_transaction(deadline);
 		goto done;
 	}
-	clear_result(res);
+	pgd_db_clear(res);
 	res = NULL;
 	if (in_transaction(&commit, deadline, &res, err, errlen))
 		out = PGD_DB_SWAPPED;
 done:
-	clear_result(res);
+	pgd_db_clear(res);
 	pgd_row_free(&row);
 	finish(opts);
 	return out;

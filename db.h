@@ -98,6 +98,12 @@ struct pg_conn *pgd_db_connect(const char *conninfo, unsigned timeout_sec, char 
 enum pgd_db_result pgd_db_read_row(const struct pg_result *res, bool password_optional,
                                    struct pgd_row *row, char *err, size_t errlen);
 
+/* PQclear() after wiping every value (a result may hold stored hashes); NULL is a no-op. */
+void pgd_db_clear(struct pg_result *res);
+
+/* err = prefix then the first line of a libpq message, bytes outside printable ASCII as '?'. */
+void pgd_db_message(char *err, size_t errlen, const char *prefix, const char *msg);
+
 /*
  * Tells that a PAM transaction of this process that used the database has ended (pam_end).
  * A process keeps its connection between lookups only once one has: a worker serving many

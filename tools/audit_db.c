@@ -32,32 +32,6 @@ struct pgd_audit_db {
 	size_t nprepared;
 };
 
-/* One line of a libpq message, printable bytes only. */
-static void set_err(char *err, size_t errlen, const char *prefix, const char *msg)
-{
-	size_t n;
-
-	if (errlen == 0)
-		return;
-	n = (size_t)snprintf(err, errlen, "%s", prefix);
-	if (n >= errlen)
-		return;
-	for (; msg != NULL && *msg != '\0' && *msg != '\n' && n + 1 < errlen; msg++)
-		err[n++] = (*msg >= 0x20 && *msg < 0x7f) ? *msg : '?';
-	err[n] = '\0';
-}
-
-/* Results may hold stored hashes: wiped before libpq frees them. */
-static void clear(PGresult *res)
-{
-	if (res == NULL)
-		return;
-	for (int r = 0; r < PQntuples(res); r++)
-		for (int c = 0; c < PQnfields(res); c++)
-			pgd_wipe(PQgetvalue(res, r, c), (size_t)PQgetlength(res, r, c));
-	PQclear(res);
-}
-
 struct pgd_audit_db *pgd_audit_open(const char *conninfo, unsigned timeout_sec, char *err,
                                     size_t errlen)
 {
@@ -79,8 +53,8 @@ struct pgd_audit_db *pgd_audit_open(const char *conninfo, unsigned timeout_sec, 
 	 * read-only transaction, whatever the queries of the conf do */
 	res = PQexec(db->conn, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		set_err(err, errlen,
-		        "cannot make the session read-only: ", PQresultErrorMessage(res));
+		pgd_db_message(err, errlen,
+		               "cannot make the session read-only: ", PQresultErrorMessage(res));
 		PQclear(res);
 		pgd_audit_close(db);
 		return NULL;
@@ -96,7 +70,8 @@ struct pgd_audit_db *pgd_audit_open(const char *conninfo, unsigned timeout_sec, 
 		return NULL;
 	}
 	if (!PQenterPipelineMode(db->conn) || PQsetnonblocking(db->conn, 1) != 0) {
-		set_err(err, errlen, "cannot enter pipeline mode: ", PQerrorMessage(db->conn));
+		pgd_db_message(err, errlen,
+		               "cannot enter pipeline mode: ", PQerrorMessage(db->conn));
 		pgd_audit_close(db);
 		return NULL;
 	}
@@ -129,7 +104,7 @@ static void note_status(void *ctx, size_t i, struct pg_result *res)
 	(void)i;
 	r->ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (!r->ok)
-		set_err(r->msg, sizeof(r->msg), "", PQresultErrorMessage(res));
+		pgd_db_message(r->msg, sizeof(r->msg), "", PQresultErrorMessage(res));
 	else
 		snprintf(r->tuples, sizeof(r->tuples), "%s", PQcmdTuples(res));
 }
@@ -158,7 +133,7 @@ bool pgd_audit_list(struct pgd_audit_db *db, const struct pgd_query *q, long *to
 	if (!ok)
 		return false;
 	if (!r.ok) {
-		set_err(err, errlen, "iterate query: ", r.msg);
+		pgd_db_message(err, errlen, "iterate query: ", r.msg);
 		return false;
 	}
 	if (!pgd_audit_run(db, &moves[0], 1, false, note_status, &r, err, errlen))
@@ -168,7 +143,7 @@ bool pgd_audit_list(struct pgd_audit_db *db, const struct pgd_query *q, long *to
 	if (!pgd_audit_run(db, &moves[1], 1, false, note_status, &r, err, errlen))
 		return false;
 	if (!r.ok) {
-		set_err(err, errlen, "iterate query: ", r.msg);
+		pgd_db_message(err, errlen, "iterate query: ", r.msg);
 		return false;
 	}
 	return true;
@@ -247,7 +222,7 @@ bool pgd_audit_next(struct pgd_audit_db *db, size_t max, char ***names, size_t *
 		if (!pgd_audit_run(db, &fetch, 1, false, take_names, &b, err, errlen))
 			return false;
 		if (!b.status.ok) {
-			set_err(err, errlen, "iterate query: ", b.status.msg);
+			pgd_db_message(err, errlen, "iterate query: ", b.status.msg);
 			return false;
 		}
 		if (b.nomem) {
@@ -304,14 +279,14 @@ static int prepared(struct pgd_audit_db *db, const struct pgd_query *q, char *er
 		return -1;
 	snprintf(name, sizeof(name), "pgd_audit_%zu", db->nprepared);
 	if (!PQsendPrepare(db->conn, name, q->sql, q->nparams, NULL) || !PQpipelineSync(db->conn)) {
-		set_err(err, errlen, "cannot send a query: ", PQerrorMessage(db->conn));
+		pgd_db_message(err, errlen, "cannot send a query: ", PQerrorMessage(db->conn));
 		return -2;
 	}
 	while (!synced) {
 		PGresult *r;
 
 		if (PQflush(db->conn) < 0 || !PQconsumeInput(db->conn)) {
-			set_err(err, errlen, "connection lost: ", PQerrorMessage(db->conn));
+			pgd_db_message(err, errlen, "connection lost: ", PQerrorMessage(db->conn));
 			return -2;
 		}
 		if (PQisBusy(db->conn)) {
@@ -377,16 +352,17 @@ bool pgd_audit_run(struct pgd_audit_db *db, const struct pgd_query *qs, size_t n
 			                : PQsendQueryParams(conn, qs[sent].sql, qs[sent].nparams,
 			                                    NULL, values, NULL, NULL, 0);
 			if (!queued || !PQpipelineSync(conn)) {
-				set_err(err, errlen, "cannot send a query: ", PQerrorMessage(conn));
-				clear(cur);
+				pgd_db_message(err, errlen,
+				               "cannot send a query: ", PQerrorMessage(conn));
+				pgd_db_clear(cur);
 				free(stmt);
 				return false;
 			}
 		}
 		flush = PQflush(conn);
 		if (flush < 0 || !PQconsumeInput(conn)) {
-			set_err(err, errlen, "connection lost: ", PQerrorMessage(conn));
-			clear(cur);
+			pgd_db_message(err, errlen, "connection lost: ", PQerrorMessage(conn));
+			pgd_db_clear(cur);
 			free(stmt);
 			return false;
 		}
@@ -401,26 +377,26 @@ bool pgd_audit_run(struct pgd_audit_db *db, const struct pgd_query *qs, size_t n
 			if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
 				PQclear(r);
 				fn(ctx, done, cur);
-				clear(cur);
+				pgd_db_clear(cur);
 				cur = NULL;
 				done++;
 				progressed = true;
 			} else if (cur == NULL) {
 				cur = r;
 			} else {
-				clear(r);
+				pgd_db_clear(r);
 			}
 		}
 		if (PQstatus(conn) != CONNECTION_OK) {
-			set_err(err, errlen, "connection lost: ", PQerrorMessage(conn));
-			clear(cur);
+			pgd_db_message(err, errlen, "connection lost: ", PQerrorMessage(conn));
+			pgd_db_clear(cur);
 			free(stmt);
 			return false;
 		}
 		if (done < n && !progressed && !wait_socket(conn, flush == 1, db->timeout_ms)) {
 			snprintf(err, errlen, "the server did not answer for %d s",
 			         db->timeout_ms / 1000);
-			clear(cur);
+			pgd_db_clear(cur);
 			free(stmt);
 			return false;
 		}

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Exit statuses every subcommand uses. */
 enum {
@@ -25,6 +26,18 @@ int pgd_cmd_audit(int argc, char **argv);
 
 /* The program's name for messages ("pam-pgsql-dovecot"). */
 extern const char *pgd_prog;
+
+/*
+ * Writes s to out with every byte outside printable ASCII, and the backslash, as \xHH or \\:
+ * a row's columns, names and nets (or a server's message quoting them) cannot send a terminal
+ * escape sequence, a carriage return or a fake line through a subcommand.
+ */
+void pgd_put_escaped(FILE *out, const char *s);
+
+/* Loads the conf at path as the module does (pgd_conf_init, then pgd_conf_load); prints why on
+ * stderr and returns false when it cannot. The caller frees conf with pgd_conf_free. */
+struct pgd_conf;
+bool pgd_cmd_load_conf(struct pgd_conf *conf, const char *path);
 
 /*
  * Reads a password into a fresh heap string the caller frees with pgd_free_secret():

@@ -597,24 +597,6 @@ static void print_text(const struct report *rep, const struct pgd_conf *conf, co
 	printf("verdict: %s\n", v);
 }
 
-/* Loads the conf as the module does; prints why and returns false when it cannot. */
-static bool load(struct pgd_conf *conf, const char *path)
-{
-	char arg[4200], err[512];
-	const char *argv[1] = {arg};
-
-	if (pgd_conf_init(conf) != PGD_CONF_OK) {
-		fprintf(stderr, "%s: out of memory\n", pgd_prog);
-		return false;
-	}
-	snprintf(arg, sizeof(arg), "conf=%s", path);
-	if (pgd_conf_load(conf, 1, argv, err, sizeof(err)) != PGD_CONF_OK) {
-		fprintf(stderr, "%s: %s\n", pgd_prog, err);
-		return false;
-	}
-	return true;
-}
-
 /*
  * The query that lists the users: --users-query, else the conf's iterate_query. A Dovecot 2.4
  * file's reader puts its passdb/userdb iterate query into conf->iterate_query as well, so the
@@ -700,7 +682,7 @@ int pgd_cmd_audit(int argc, char **argv)
 		return PGD_EXIT_USAGE;
 	}
 	rep->max_examples = examples;
-	if (!load(&conf, path))
+	if (!pgd_cmd_load_conf(&conf, path))
 		goto out;
 	tmpl = list_query(&conf, users_query, &source);
 	if (tmpl == NULL) {

@@ -38,28 +38,11 @@ static struct pgd_db_options db_options(const struct pgd_conf *conf, bool passwo
 	                               .password_optional = password_optional};
 }
 
-/*
- * Writes s to out with every byte outside printable ASCII, and the backslash, as \xHH or \\:
- * a row's columns, names and nets (or a server's message quoting them) cannot send a terminal
- * escape sequence, a carriage return or a fake line through this command.
- */
-static void put_escaped(FILE *out, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '\\')
-			fputs("\\\\", out);
-		else if (*p >= 0x20 && *p < 0x7f)
-			fputc(*p, out);
-		else
-			fprintf(out, "\\x%02x", *p);
-	}
-}
-
 /* "label: value\n" on out, value escaped. */
 static void print_field(FILE *out, const char *label, const char *value)
 {
 	fputs(label, out);
-	put_escaped(out, value);
+	pgd_put_escaped(out, value);
 	fputc('\n', out);
 }
 
@@ -67,27 +50,18 @@ static void print_field(FILE *out, const char *label, const char *value)
 static void print_error(const char *what, const char *message)
 {
 	fprintf(stderr, "%s: %s", pgd_prog, what);
-	put_escaped(stderr, message);
+	pgd_put_escaped(stderr, message);
 	fputc('\n', stderr);
 }
 
-/* Loads the conf as the module does; prints the reason and returns false when it cannot. */
+/* Loads the conf as the module does and says so; prints the reason and returns false when it
+ * cannot. */
 static bool load(struct pgd_conf *conf, const char *path)
 {
-	char arg[4200], err[512];
-	const char *argv[1] = {arg};
-
-	if (pgd_conf_init(conf) != PGD_CONF_OK) {
-		fprintf(stderr, "%s: out of memory\n", pgd_prog);
+	if (!pgd_cmd_load_conf(conf, path))
 		return false;
-	}
-	snprintf(arg, sizeof(arg), "conf=%s", path);
-	if (pgd_conf_load(conf, 1, argv, err, sizeof(err)) != PGD_CONF_OK) {
-		print_error("", err);
-		return false;
-	}
 	fputs("conf: ", stdout);
-	put_escaped(stdout, conf->path);
+	pgd_put_escaped(stdout, conf->path);
 	printf(": ok (%s)\n", pgd_conf_dialect_name(conf->dialect));
 	return true;
 }
@@ -139,7 +113,7 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 	}
 	fprintf(stderr, "%s: the module would refuse the stored value: %s%s", pgd_prog,
 	        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "");
-	put_escaped(stderr, info.detail);
+	pgd_put_escaped(stderr, info.detail);
 	fputc('\n', stderr);
 	return false;
 }

@@ -52,7 +52,16 @@ static void round_trip(const char *scheme, const char *password)
 			abort();
 		return;
 	}
-	if (made == NULL || pgd_hash_verify(made, password, &policy, NULL) != PGD_HASH_MATCH)
+	if (made == NULL)
+		abort();
+	/* Under 2.3's rules, or for a scheme only 2.4 has (ARGON2) under 2.4's. */
+	r = pgd_hash_verify(made, password, &policy, NULL);
+	if (r == PGD_HASH_UNSUPPORTED) {
+		policy.dovecot = 24;
+		policy.allow_weak = true;
+		r = pgd_hash_verify(made, password, &policy, NULL);
+	}
+	if (r != PGD_HASH_MATCH)
 		abort();
 	pgd_free_secret(made);
 }

@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The mail copy of a migration, with the users' own database and the real daemons of Debian 12:
+# The mail copy of a migration, with the users' own database and the real daemons of Debian 12
+# and 13:
 #  - saslauthd -a pam under pam_wrapper, loading the module (as tests/e2e/saslauthd.sh);
 #  - Cyrus IMAP (cyrus-imapd) with a private config dir, checking passwords through saslauthd;
 #    an admin row (hash made by `pam-pgsql-dovecot pw`) logs in as alice with AUTHENTICATE
 #    PLAIN and authzid alice, a user who is not an admin cannot;
-#  - Dovecot 2.3 IMAP (dovecot-imapd) with a private config, base_dir and port, its own passdb
-#    sql on the same PostgreSQL table and a master user: the source;
+#  - Dovecot IMAP (dovecot-imapd; 2.3 on Debian 12, 2.4 on Debian 13, tests/e2e/dovecot-source.sh)
+#    with a private config, base_dir and port, its own passdb sql on the same PostgreSQL table
+#    and a master user: the source;
 #  - mbsync (isync) copies three users' folders, logged in as user*master on Dovecot and as the
 #    Cyrus admin on Cyrus; every message arrives, compared by Message-ID.
 # Every daemon runs in the foreground on 127.0.0.1 and a free port above 50000, and is stopped
@@ -30,11 +32,12 @@ for v in PGD_MODULE PAM_WRAPPER_SO PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
 	[ -n "${!v:-}" ] || bail "$v is set (run through scripts/test.sh)"
 done
 [ "$(id -u)" = 0 ] || bail "runs as root (Cyrus and Dovecot switch to their own users)"
-# The source side's config is Dovecot 2.3's (Debian 12); Debian 13's 2.4 reads another syntax.
-case "$(dovecot --version 2>/dev/null)" in
-2.3.*) ;;
+# The source's config is written in the syntax of the Dovecot installed (2.3 or 2.4).
+dver=$(dovecot --version 2>/dev/null | cut -d. -f1,2)
+case $dver in
+2.3 | 2.4) ;;
 *)
-	echo "ok 1 - the mail copy # SKIP its source is written for Dovecot 2.3; this host has $(dovecot --version 2>/dev/null || echo none)"
+	echo "ok 1 - the mail copy # SKIP its source is written for Dovecot 2.3 and 2.4; this host has $(dovecot --version 2>/dev/null || echo none)"
 	echo "1..1"
 	exit 0
 	;;
@@ -308,92 +311,21 @@ else
 	tail -5 "$work/saslauthd.log" | sed 's/^/# /'
 fi
 
-# --- Dovecot 2.3: the source, with its own passdb sql and a master user ---
+# --- Dovecot 2.3 or 2.4: the source, with its own passdb sql and a master user ---
 dport=$(free_port)
 dv=$work/dovecot
 mkdir -p "$dv/run" "$dv/state" "$dv/mail"
 chown nobody:nogroup "$dv/mail"
-sqlconf() { # FILE QUERY
-	printf 'driver = pgsql\nconnect = %s\ndefault_pass_scheme = SHA512-CRYPT\npassword_query = %s\n' \
-		"$PGD_TEST_CONNINFO" "$2" >"$1"
-	chmod 600 "$1"
-}
-sqlconf "$dv/sql.conf.ext" "SELECT username AS user, password FROM copy_users WHERE username = '%u' AND role = 'user'"
-sqlconf "$dv/master-sql.conf.ext" "SELECT username AS user, password FROM copy_users WHERE username = '%u' AND role = 'master'"
-cat >"$dv/dovecot.conf" <<CONF
-instance_name = pgd-copy-$$
-base_dir = $dv/run
-state_dir = $dv/state
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_master_user_separator = *
-log_path = $dv/dovecot.log
-first_valid_uid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_location = maildir:$dv/mail/%u
-namespace inbox {
-  inbox = yes
-  separator = /
-}
-passdb {
-  driver = sql
-  args = $dv/master-sql.conf.ext
-  master = yes
-  result_success = continue
-}
-passdb {
-  driver = sql
-  args = $dv/sql.conf.ext
-}
-userdb {
-  driver = static
-  args = home=$dv/mail/%u
-}
-service imap-login {
-  executable = $dovecot_lib/imap-login
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $dport
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service imap {
-  executable = $dovecot_lib/imap
-}
-service imap-hibernate {
-  executable = $dovecot_lib/imap-hibernate
-}
-service imap-urlauth {
-  executable = $dovecot_lib/imap-urlauth
-}
-service imap-urlauth-login {
-  executable = $dovecot_lib/imap-urlauth-login
-}
-service imap-urlauth-worker {
-  executable = $dovecot_lib/imap-urlauth-worker
-}
-service stats {
-  unix_listener stats-reader {
-    mode = 0600
-  }
-  unix_listener stats-writer {
-    mode = 0600
-  }
-}
-CONF
+. "$(dirname "$0")/dovecot-source.sh"
+dovecot_source_conf "$dver" "$dv" "$dport" "$dovecot_lib" "$PGD_TEST_CONNINFO" ||
+	bail "a Dovecot $dver config is written"
 setsid dovecot -F -c "$dv/dovecot.conf" >"$work/dovecot.out" 2>&1 </dev/null &
 pids+=($!)
 if wait_port "$dport" "${pids[-1]}"; then
-	ok "Dovecot 2.3 starts with a private config on 127.0.0.1:$dport"
+	ok "Dovecot $dver starts with a private config on 127.0.0.1:$dport"
 else
 	sed 's/^/# /' "$work/dovecot.out" "$dv/dovecot.log" 2>/dev/null
-	bail "Dovecot 2.3 starts with a private config"
+	bail "Dovecot $dver starts with a private config"
 fi
 : >"$work/source.ids"
 for u in alice bob carol; do

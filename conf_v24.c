@@ -43,6 +43,7 @@ enum kind {
 struct section {
 	enum kind kind;
 	char type[32];
+	char name[64]; /* "passdb NAME {": printable, for messages */
 };
 
 struct param {
@@ -61,6 +62,7 @@ struct passdb {
 	char *driver;
 	char *query;
 	char *scheme;
+	bool master; /* master = yes: consulted only for master logins, which PAM has none of */
 };
 
 struct reader {
@@ -452,6 +454,50 @@ static const char *passdb_key(const char *key)
 	return key;
 }
 
+/* Dovecot 2.4's str_parse_get_bool(): yes, y or 1 (case aside) is true, no is false. */
+static bool v24_bool(const char *v, bool *out)
+{
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "y") == 0 || strcmp(v, "1") == 0)
+		*out = true;
+	else if (strcasecmp(v, "no") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+/*
+ * master and deny inside a passdb block. A master passdb answers only master logins
+ * ("user*master"), so the users' passdb is the one a login meets: it is skipped. A deny
+ * passdb refuses the users it finds, which this module cannot do: refused, not ignored, or a
+ * user Dovecot denies would log in here.
+ */
+static bool passdb_flag(struct reader *rd, const struct where *w, const struct line *ln,
+                        const char *k)
+{
+	char shown[64];
+	bool on;
+
+	if (ln->type != L_KEYVALUE || !v24_bool(ln->value, &on)) {
+		where_err(rd, w, "%s: Invalid boolean value: %s (use yes or no)", k,
+		          pgd_conf_printable(ln->value, shown, sizeof(shown)));
+		return false;
+	}
+	if (strcmp(k, "master") == 0) {
+		rd->cur.master = on;
+		return true;
+	}
+	if (on) {
+		where_err(
+		    rd, w,
+		    "passdb %s: deny = yes is not supported: this module cannot refuse the users "
+		    "a deny passdb lists (name a file without it in dovecot_config)",
+		    rd->stack[rd->top].name);
+		return false;
+	}
+	return true;
+}
+
 /* Root settings that go straight to the option table. */
 static const struct {
 	const char *v24;
@@ -531,6 +577,8 @@ static bool key_line(struct reader *rd, const struct where *w, const struct line
 			field = &rd->cur.scheme;
 		else if (strcmp(k, "sql_driver") == 0)
 			field = &rd->driver;
+		else if (strcmp(k, "master") == 0 || strcmp(k, "deny") == 0)
+			return passdb_flag(rd, w, ln, k);
 		if (field == NULL)
 			return true;
 		if (!take_value(rd, w, ln, &value))
@@ -647,6 +695,7 @@ static bool section_begin(struct reader *rd, const struct where *w, const struct
 	snprintf(rd->stack[rd->top].type, sizeof(rd->stack[rd->top].type), "%s", ln->key);
 	pgd_conf_printable(rd->stack[rd->top].type, rd->stack[rd->top].type,
 	                   sizeof(rd->stack[rd->top].type));
+	pgd_conf_printable(ln->value, rd->stack[rd->top].name, sizeof(rd->stack[rd->top].name));
 	return true;
 }
 
@@ -657,7 +706,8 @@ static bool section_end(struct reader *rd, const struct where *w)
 		return false;
 	}
 	if (rd->stack[rd->top].kind == K_PASSDB) {
-		if (rd->cur.driver != NULL && strcmp(rd->cur.driver, "sql") == 0) {
+		if (!rd->cur.master && rd->cur.driver != NULL &&
+		    strcmp(rd->cur.driver, "sql") == 0) {
 			if (rd->have_sql) {
 				where_err(rd, w,
 				          "a second passdb of driver sql: this module reads one");

@@ -143,6 +143,16 @@ void pgd_hash_set_detail(struct pgd_hash_info *info, const char *fmt, ...)
 	va_end(ap);
 }
 
+enum pgd_hash_result pgd_hash_too_costly(struct pgd_hash_info *info, const char *cap_key,
+                                         unsigned long cap)
+{
+	if (info != NULL) {
+		info->cap_key = cap_key;
+		info->cap = cap;
+	}
+	return PGD_HASH_TOO_COSTLY;
+}
+
 static void set_scheme(struct pgd_hash_info *info, const char *name)
 {
 	if (info != NULL)
@@ -684,8 +694,22 @@ enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_
 	if (!read_stored(stored, policy != NULL ? policy->default_scheme : NULL,
 	                 policy != NULL && policy->noscheme, &s, &raw, &res, info))
 		return res;
+	res = PGD_HASH_MATCH;
+	if (s->verify != NULL) {
+		/* The verifier's own checks and caps; the costly ones stop before they hash, the
+		 * cheap ones compare against "" (a mismatch then says every check passed). */
+		struct pgd_hash_policy dry = policy != NULL ? *policy : (struct pgd_hash_policy){0};
+
+		dry.dry_run = true;
+		res = s->verify(s, &raw, "", &dry, info);
+		if (res == PGD_HASH_MISMATCH) {
+			res = PGD_HASH_MATCH;
+			if (info != NULL)
+				info->detail[0] = '\0';
+		}
+	}
 	pgd_raw_release(&raw);
-	return PGD_HASH_MATCH;
+	return res;
 }
 
 bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,

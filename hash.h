@@ -51,12 +51,20 @@ struct pgd_hash_policy {
 	bool allow_weak;
 	/* The stored value is in default_scheme whatever it starts with (password_noscheme). */
 	bool noscheme;
+	/* The verifiers stop where hashing would start and answer PGD_HASH_MATCH: every check of
+	 * the value, its cost against the caps included, and none of the work (pgd_hash_inspect).
+	 */
+	bool dry_run;
 };
 
 /* Filled by pgd_hash_verify for the caller's log line; never holds the stored value. */
 struct pgd_hash_info {
 	char scheme[32];  /* canonical scheme name used, e.g. "SHA512-CRYPT"; "" if none found */
 	char detail[128]; /* why, for MALFORMED / UNSUPPORTED / TOO_COSTLY; "" otherwise */
+	/* For TOO_COSTLY: the conf key of the cap the value is above ("max_iterations") and
+	 * the cap in force. */
+	const char *cap_key;
+	unsigned long cap;
 };
 
 /*
@@ -91,9 +99,10 @@ enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *passwo
 /*
  * What pgd_hash_verify would read in stored, without any password and without hashing: the
  * scheme (info->scheme, canonical), and MALFORMED (bad encoding or length for its scheme) or
- * UNSUPPORTED (unknown scheme, or one this build lacks) with info->detail; PGD_HASH_MATCH
- * when the value reaches its scheme's verifier. Costs and the verifier's own checks are not
- * judged here (hashcost.h reads costs). For the admin command's audit.
+ * UNSUPPORTED (unknown scheme, or one this build lacks) or TOO_COSTLY (a cost above policy's
+ * caps, info->cap_key says which) with info->detail; PGD_HASH_MATCH when the value passes
+ * every check its verifier makes before hashing. The scheme rules of a Dovecot release
+ * (hash_policy.h) are not applied. For the admin command's audit.
  */
 enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
                                       struct pgd_hash_info *info);

@@ -93,12 +93,14 @@ enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct 
 	}
 	if (m > mem_cap) {
 		pgd_hash_set_detail(info, "Argon2 memory %lu KiB above cap %lu KiB", m, mem_cap);
-		return PGD_HASH_TOO_COSTLY;
+		return pgd_hash_too_costly(info, "max_memory_kib", mem_cap);
 	}
 	if (t > ops_cap) {
 		pgd_hash_set_detail(info, "Argon2 passes %lu above cap %lu", t, ops_cap);
-		return PGD_HASH_TOO_COSTLY;
+		return pgd_hash_too_costly(info, "max_argon2_ops", ops_cap);
 	}
+	if (policy->dry_run)
+		return PGD_HASH_MATCH;
 	return crypto_pwhash_str_verify(v, password, strlen(password)) == 0 ? PGD_HASH_MATCH
 	                                                                    : PGD_HASH_MISMATCH;
 }

@@ -202,7 +202,7 @@ static enum pgd_hash_result verify_blf(const char *password, const char *hash,
 	memcpy(setting, hash, BLF_SETTING_LEN);
 	setting[BLF_SETTING_LEN] = '\0';
 	res = pgd_crypt_cost_check(setting, policy, info);
-	if (res == PGD_HASH_MATCH) {
+	if (res == PGD_HASH_MATCH && !policy->dry_run) {
 		memcpy(key, password, key_len);
 		key[key_len] = '\0';
 		res = crypt_compare(key, setting, hash, info);
@@ -226,7 +226,7 @@ static enum pgd_hash_result verify_crypt(const char *password, const char *hash,
 		return PGD_HASH_MALFORMED;
 	}
 	res = pgd_crypt_cost_check(hash, policy, info);
-	if (res != PGD_HASH_MATCH)
+	if (res != PGD_HASH_MATCH || policy->dry_run)
 		return res;
 	return crypt_compare(password, hash, hash, info);
 }

@@ -257,7 +257,7 @@ static enum pgd_hash_result too_many(const char *name, unsigned long n, unsigned
                                      struct pgd_hash_info *info)
 {
 	pgd_hash_set_detail(info, "%s iterations %lu above cap %lu", name, n, cap);
-	return PGD_HASH_TOO_COSTLY;
+	return pgd_hash_too_costly(info, "max_iterations", cap);
 }
 
 enum pgd_hash_result pgd_generate_pbkdf2(const struct pgd_scheme *s, const char *password,
@@ -330,6 +330,8 @@ enum pgd_hash_result pgd_verify_pbkdf2(const struct pgd_scheme *s, const struct 
 	}
 	if (rounds > cap)
 		return too_many(s->name, rounds, cap, info);
+	if (policy->dry_run)
+		return PGD_HASH_MATCH;
 	if (!pgd_pbkdf2(PGD_DIGEST_SHA1, password, (const unsigned char *)salt, (size_t)(d1 - salt),
 	                (unsigned int)rounds, mine, sizeof(mine)))
 		return no_digest(s, info);
@@ -465,6 +467,10 @@ enum pgd_hash_result pgd_verify_scram(const struct pgd_scheme *s, const struct p
 	}
 	if (iter > cap) {
 		res = too_many(s->name, iter, cap, info);
+		goto out;
+	}
+	if (policy->dry_run) {
+		res = PGD_HASH_MATCH;
 		goto out;
 	}
 	if (!pgd_pbkdf2(s->digest, password, salt, salt_len, (unsigned int)iter, salted, dlen) ||

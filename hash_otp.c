@@ -202,8 +202,10 @@ enum pgd_hash_result pgd_verify_otp(const struct pgd_scheme *s, const struct pgd
 	if (st.seq < 0 || (unsigned long)st.seq > cap) {
 		pgd_hash_set_detail(info, "OTP sequence %ld %s cap %lu", st.seq,
 		                    st.seq < 0 ? "below 0, past" : "above", cap);
-		return PGD_HASH_TOO_COSTLY;
+		return pgd_hash_too_costly(info, "max_iterations", cap);
 	}
+	if (policy->dry_run)
+		return PGD_HASH_MATCH;
 	if (!otp_entry(&st, password, entry)) {
 		pgd_hash_set_detail(info, "libcrypto cannot compute %s with %s", s->name, st.algo);
 		return PGD_HASH_UNSUPPORTED;

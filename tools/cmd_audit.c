@@ -239,7 +239,7 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, job->name);
 	struct pgd_hash_info info = {.scheme = ""};
 	const char *value, *why;
-	unsigned long cost, cap = 0;
+	unsigned long cost;
 	char detail[KEY_LEN];
 	enum pgd_hash_result r;
 
@@ -264,6 +264,12 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 		                              : "unknown scheme");
 		return;
 	}
+	if (r == PGD_HASH_TOO_COSTLY) {
+		/* by the cap, not the value: one line per cap in the table */
+		snprintf(detail, sizeof(detail), "above %s %lu", info.cap_key, info.cap);
+		decide(job, CLS_REFUSED, detail, NULL);
+		return;
+	}
 	if (r != PGD_HASH_MATCH) {
 		decide(job, CLS_REFUSED, "malformed value: ", info.scheme);
 		return;
@@ -281,17 +287,6 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 		}
 	}
 	cost = pgd_hash_cost(info.scheme, row->password);
-	if (strcasecmp(info.scheme, "BLF-CRYPT") == 0) {
-		cap = conf->max_bcrypt_cost;
-		snprintf(detail, sizeof(detail), "above max_bcrypt_cost %lu", cap);
-	} else {
-		cap = conf->max_crypt_rounds;
-		snprintf(detail, sizeof(detail), "above max_crypt_rounds %lu", cap);
-	}
-	if (cost != 0 && cap != 0 && cost > cap) {
-		decide(job, CLS_REFUSED, detail, NULL);
-		return;
-	}
 	if (is_crypt_scheme(info.scheme) && !crypt_complete(value)) {
 		decide(job, CLS_REFUSED, "no full checksum (no password matches): ", info.scheme);
 		return;

@@ -52,13 +52,7 @@ work=$(mktemp -d /tmp/pgd-copy.XXXXXX)
 # the daemons' own users must reach their folders inside
 chmod 711 "$work"
 # Every daemon's pid is in pids: the master (which takes its workers down), then any worker left.
-cleanup() {
-	stop_daemons
-	pamwrap_clean "$work"/*.log
-	psql -q "$PGD_TEST_ADMIN" -c 'DROP TABLE IF EXISTS copy_users' >/dev/null 2>&1
-	[ -n "${PGD_E2E_KEEP:-}" ] || rm -rf -- "$work"
-}
-trap cleanup EXIT
+trap 'e2e_cleanup copy_users' EXIT
 trap 'exit 1' INT TERM
 
 # --- the users' table: three users, the Cyrus admin, Dovecot's master user ---

@@ -17,13 +17,7 @@ done
 need_env PGD_MODULE PAM_WRAPPER_SO PGD_TEST_CONNINFO PGD_TEST_ADMIN
 
 work=$(mktemp -d /tmp/pgd-e2e.XXXXXX)
-cleanup() {
-	stop_daemons
-	pamwrap_clean "$work"/*.log
-	psql -q "$PGD_TEST_ADMIN" -c 'DROP TABLE IF EXISTS e2e_users' >/dev/null 2>&1
-	[ -n "${PGD_E2E_KEEP:-}" ] || rm -rf -- "$work"
-}
-trap cleanup EXIT
+trap 'e2e_cleanup e2e_users' EXIT
 
 securedir=$(pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 

@@ -21,6 +21,8 @@
 #   stop_daemon PID            the process (SIGTERM, SIGKILL after 5 s), then the children it had
 #   stop_daemons               stop_daemon on every pid of the array pids; pids is emptied;
 #                              1 when one of them is still running
+#   pg_start DIR               tests/pg-cluster.sh start DIR, its PGD_TEST_* set in this shell,
+#                              port set to the cluster's port
 #   pg_env_value NAME          the value of NAME in tests/pg-cluster.sh start's output (stdin)
 #
 # PAM under pam_wrapper ($PAM_WRAPPER_SO, the service files of a folder, never /etc/pam.d)
@@ -33,6 +35,11 @@
 #                              pids; 0 once RUN/mux is there (10 s at most), 1 when it is not
 #   pamwrap_clean LOG...       removes pam_wrapper's copies of the service folders (/tmp/pam.*)
 #                              that its debug lines in LOG name
+#   pamwrap_clean_naming TEXT  the same for a daemon run at PAM_WRAPPER_DEBUGLEVEL=0 (its log
+#                              names no copy): the copies whose imap service file holds TEXT
+#   e2e_cleanup TABLE          the end of a run with daemons (its EXIT trap): stop_daemons,
+#                              pamwrap_clean on $work/*.log, TABLE dropped (PGD_TEST_ADMIN),
+#                              $work removed unless PGD_E2E_KEEP is set
 #   pamtester_check NAME EXPECTED USER PASSWORD [OPERATION...]
 #                              pamtester -v ${service:-imap} USER OPERATION... (authenticate
 #                              when none), PASSWORD on stdin, with the service files of
@@ -136,6 +143,14 @@ stop_daemons() {
 	return $left
 }
 
+pg_start() {
+	local env
+	env=$("$(dirname "${BASH_SOURCE[0]}")/../pg-cluster.sh" start "$1") || return 1
+	eval "$env"
+	# shellcheck disable=SC2034 # for the caller
+	port=$(cat "$1/port")
+}
+
 pg_env_value() {
 	sed -n "s/^$1='\(.*\)'$/\1/p"
 }
@@ -148,8 +163,9 @@ pamwrap() {
 }
 
 start_saslauthd() {
-	local dir=$1 run=$2 log=$3 vars=()
+	local dir=$1 run=$2 log=$3 vars=() sasl
 	shift 3
+	sasl=$(PATH=$PATH:/usr/sbin:/sbin command -v saslauthd) || return 1
 	while [[ ${1:-} == *=* ]]; do
 		vars+=("$1")
 		shift
@@ -159,7 +175,7 @@ start_saslauthd() {
 	# otherwise be the script and the test runner above it. setsid does not fork here (a
 	# background job is no group leader), so $! is saslauthd itself.
 	env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir" \
-		PAM_WRAPPER_DEBUGLEVEL=2 "${vars[@]}" setsid saslauthd -a pam -d -m "$run" "$@" \
+		PAM_WRAPPER_DEBUGLEVEL=2 "${vars[@]}" setsid "$sasl" -a pam -d -m "$run" "$@" \
 		>"$log" 2>&1 </dev/null &
 	daemon_pid=$!
 	pids+=("$daemon_pid")
@@ -178,6 +194,24 @@ pamwrap_clean() {
 		rm -rf -- "$d"
 	done
 	return 0
+}
+
+pamwrap_clean_naming() {
+	local p
+	for p in /tmp/pam.?; do
+		if [ -f "$p/imap" ] && grep -qF -- "$1" "$p/imap"; then
+			rm -rf -- "$p"
+		fi
+	done
+	return 0
+}
+
+e2e_cleanup() {
+	stop_daemons
+	# shellcheck disable=SC2154 # work: the caller's temporary folder
+	pamwrap_clean "$work"/*.log
+	psql -q "$PGD_TEST_ADMIN" -c "DROP TABLE IF EXISTS $1" >/dev/null 2>&1
+	[ -n "${PGD_E2E_KEEP:-}" ] || rm -rf -- "$work"
 }
 
 pamtester_check() {

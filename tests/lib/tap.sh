@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # What the shell tests (and bench/*.sh) share. Sourced, not run:
 #   . "$(dirname "$0")/../lib/tap.sh"
-# Every function is safe under `set -e` (bench/*.sh run with it).
+# The daemon, cluster and build functions are safe under `set -e` (bench/*.sh run with it).
 #
 # TAP
 #   ok NAME, not_ok NAME       one numbered case; not_ok marks the run failed. tap_prefix, when
@@ -42,9 +42,9 @@
 #                              $work removed unless PGD_E2E_KEEP is set
 #   pamtester_check NAME EXPECTED USER PASSWORD [OPERATION...]
 #                              pamtester -v ${service:-imap} USER OPERATION... (authenticate
-#                              when none), PASSWORD on stdin, with the service files of
-#                              $work/pam.d: ok when its output holds EXPECTED, else not_ok and
-#                              the output as comments
+#                              when none), PASSWORD on stdin (lines: $'old\nnew\nnew' for a
+#                              chauthtok), with the service files of $work/pam.d: ok when its
+#                              output holds EXPECTED, else not_ok and the output as comments
 #   users_conf CONNINFO TABLE  prints a conf in dovecot-sql.conf.ext syntax with Dovecot's query
 #                              (user@domain, nologin from an "active" column) on TABLE
 #

@@ -12,6 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
 
 N=${BENCH_N:-2000}
 LIMIT=${BENCH_LIMIT:-50}
@@ -27,12 +29,7 @@ scripts/install-deps.sh gnuplot-nox
 
 say "Building (build-bench, -Dbench=true)"
 build=$root/build-bench
-if [ -d "$build" ]; then
-	meson setup --reconfigure "$build" -Dbench=true -Dtests=disabled -Dwerror=true >/dev/null
-else
-	meson setup "$build" -Dbench=true -Dtests=disabled -Dwerror=true >/dev/null
-fi
-meson compile -C "$build" >/dev/null
+meson_build "$build" -Dbench=true -Dtests=disabled -Dwerror=true
 module=$build/pam_pgsql_dovecot.so
 bin=$build/bench
 
@@ -59,20 +56,12 @@ cleanup() {
 	rm -rf "$work"
 }
 stop_saslauthd() {
-	local kids p
 	[ -n "$sasl_pid" ] || return 0
-	kids=$(ps -o pid= --ppid "$sasl_pid" 2>/dev/null || true)
-	kill "$sasl_pid" 2>/dev/null || true
-	for p in $kids; do kill "$p" 2>/dev/null || true; done
-	wait "$sasl_pid" 2>/dev/null || true
+	stop_daemons || :
 	sasl_pid=
 	# saslauthd dies by signal, so pam_wrapper's copy of the service folder (/tmp/pam.?)
 	# stays: remove the copies that hold our own service file, and only those.
-	for p in /tmp/pam.?; do
-		if [ -f "$p/imap" ] && cmp -s "$p/imap" "$work/sasl-pam.d/imap"; then
-			rm -rf "$p"
-		fi
-	done
+	pamwrap_clean_naming "$work"
 }
 trap cleanup EXIT
 
@@ -95,8 +84,7 @@ run() {
 }
 
 say "Starting a throwaway PostgreSQL"
-eval "$(tests/pg-cluster.sh start "$pg")"
-port=$(cat "$pg/port")
+pg_start "$pg"
 bindir=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
 # The module as root on the unix socket: peer authentication mapped to the module's role
 # (first line, ahead of the password line pg-cluster.sh writes); TCP keeps SCRAM.
@@ -149,7 +137,7 @@ if [ -z "${BENCH_SKIP_VALGRIND:-}" ]; then
 fi
 
 say "saslauthd -a pam -r under pam_wrapper, {SHA512-CRYPT}, unix socket"
-wrapper=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
+PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 mkdir -p "$work/sasl-pam.d" "$work/sasl-conf"
 printf 'driver = pgsql\nconnect = %s\npassword_query = SELECT password FROM users WHERE userid = %s AND domain = %s\n' \
 	"$unix_ci" "'%n'" "'%d'" >"$work/sasl-conf/imap.conf"
@@ -169,15 +157,11 @@ cpu_ticks() {
 for wc in "$cores:$((2 * cores))" "5:10"; do
 	workers=${wc%%:*} clients=${wc##*:}
 	mux=$work/sasl-$workers
-	mkdir -p "$mux"
 	# The service folder is written before saslauthd starts: pam_wrapper copies it at start.
-	# Its own session: on SIGTERM saslauthd signals its whole process group.
-	setsid env LD_PRELOAD="$wrapper" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/sasl-pam.d" \
-		PAM_WRAPPER_DEBUGLEVEL=0 \
-		/usr/sbin/saslauthd -a pam -r -n "$workers" -m "$mux" -d >"$work/saslauthd-$workers.log" 2>&1 &
-	sasl_pid=$!
-	for _ in $(seq 1 100); do [ -S "$mux/mux" ] && break; sleep 0.05; done
-	[ -S "$mux/mux" ] || { cat "$work/saslauthd-$workers.log" >&2; exit 1; }
+	start_saslauthd "$work/sasl-pam.d" "$mux" "$work/saslauthd-$workers.log" \
+		PAM_WRAPPER_DEBUGLEVEL=0 -r -n "$workers" ||
+		{ cat "$work/saslauthd-$workers.log" >&2; exit 1; }
+	sasl_pid=$daemon_pid
 	label=saslauthd-n$workers-c$clients
 	# The CPU that saslauthd and the server spend per login: a figure the machine's other load
 	# does not change, unlike logins/s.

@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
 N=${VC_N:-2000}
 LIMIT=${VC_LIMIT:-60}
 SLICE=${VC_SLICE:-10}
@@ -25,12 +27,7 @@ SOAK_SECONDS=${VC_SOAK_SECONDS:-200}
 say() { printf '\n== %s\n' "$*" >&2; }
 
 build=$root/build-bench
-if [ -d "$build" ]; then
-	meson setup --reconfigure "$build" -Dbench=true -Dtests=disabled -Dwerror=true >/dev/null
-else
-	meson setup "$build" -Dbench=true -Dtests=disabled -Dwerror=true >/dev/null
-fi
-meson compile -C "$build" >/dev/null
+meson_build "$build" -Dbench=true -Dtests=disabled -Dwerror=true
 module=$build/pam_pgsql_dovecot.so
 bin=$build/bench
 out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%dT%H%MZ)-vcache}
@@ -42,19 +39,10 @@ unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEF
 work=$(mktemp -d /tmp/pgd-vcache.XXXXXX)
 chmod 711 "$work"
 pg=$work/pg
-sasl_pids=()
+# saslauthd dies by signal, so pam_wrapper's copy of the service folder (/tmp/pam.?) stays.
 stop_saslauthd() {
-	local p k
-	for p in "${sasl_pids[@]}"; do
-		k=$(ps -o pid= --ppid "$p" 2>/dev/null || true)
-		kill "$p" 2>/dev/null || true
-		for q in $k; do kill "$q" 2>/dev/null || true; done
-		wait "$p" 2>/dev/null || true
-	done
-	sasl_pids=()
-	for p in /tmp/pam.?; do
-		if [ -f "$p/imap" ] && grep -qF "$work" "$p/imap"; then rm -rf "$p"; fi
-	done
+	stop_daemons || :
+	pamwrap_clean_naming "$work"
 }
 cleanup() {
 	stop_saslauthd
@@ -71,8 +59,7 @@ run() {
 }
 
 say "Starting a throwaway PostgreSQL"
-eval "$(tests/pg-cluster.sh start "$pg")"
-port=$(cat "$pg/port")
+pg_start "$pg"
 runuser -u postgres -- sh -c "sed -i '1i local mail pgd_auth peer map=bench' '$pg/data/pg_hba.conf'
 	echo 'bench root pgd_auth' >>'$pg/data/pg_ident.conf'"
 psql -qX "$PGD_TEST_ADMIN" -c "ALTER SYSTEM SET log_connections = on" >/dev/null
@@ -99,7 +86,7 @@ run "$bin/pam_bench" vcache --module "$module" --server-log "$pg/server.log" --o
 	--stored "$hash" -n "$N" --time-limit "$LIMIT" | tee "$out/vcache.txt"
 
 say "saslauthd -n 5, cache on and off at once, loaded in turn: 90/5/5 over 1,000 users"
-wrapper=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
+PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 for arm in on off; do
 	mkdir -p "$work/pam-$arm" "$work/mux-$arm"
 	{
@@ -112,12 +99,8 @@ for arm in on off; do
 	# arms alike; the figure is about the work, not the sleep.
 	printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' "$module" \
 		"$work/$arm.conf" "$module" "$work/$arm.conf" >"$work/pam-$arm/imap"
-	setsid env LD_PRELOAD="$wrapper" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam-$arm" \
-		PAM_WRAPPER_DEBUGLEVEL=0 \
-		/usr/sbin/saslauthd -a pam -r -n 5 -m "$work/mux-$arm" -d >"$work/saslauthd-$arm.log" 2>&1 &
-	sasl_pids+=($!)
-	for _ in $(seq 1 100); do [ -S "$work/mux-$arm/mux" ] && break; sleep 0.05; done
-	[ -S "$work/mux-$arm/mux" ] || { cat "$work/saslauthd-$arm.log" >&2; exit 1; }
+	start_saslauthd "$work/pam-$arm" "$work/mux-$arm" "$work/saslauthd-$arm.log" \
+		PAM_WRAPPER_DEBUGLEVEL=0 -r -n 5 || { cat "$work/saslauthd-$arm.log" >&2; exit 1; }
 done
 mix=(--user u --realm example.org --service imap --password "$pw" -c 10 --workers 5
 	--users 1000 --mix 90,5 --warmup 0)

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Debian roots made with debootstrap from this machine's own package mirror, for
 # scripts/trixie.sh (the suite on Debian 13) and tests/deb/clean-root.sh (the package as an
 # admin gets it). Sourced, not run. Needs root, debootstrap and zstd (scripts/install-deps.sh).
@@ -14,9 +15,15 @@
 #                                  /proc, /dev, /dev/pts, a private /dev/shm; debroot_umount
 #                                  first ends every process whose root is DIR (we started them)
 #   debroot_run DIR CMD...         CMD inside DIR, with a clean environment plus PGD_ROOT_ENV
+#   debroot_remove WORK DIR        debroot_umount DIR, then removes WORK (the folder holding DIR)
+#                                  unless a mount is still left under it
+#   debroot_traps CLEANUP          CLEANUP on every exit; INT, TERM and HUP exit with 128 + signal
+#   debroot_copy_tree SRC DEST     the git-tracked files of SRC as they are in its work tree
+#                                  (outside a git checkout: all but build folders and .git)
 #
 # Mounts are made by debroot_mount only and undone by debroot_umount, which the caller's trap
-# runs on every exit path (success, failure, signal). The mirror's name is read at run time from
+# runs on every exit path (success, failure, signal): debroot_traps with a CLEANUP that ends in
+# debroot_remove. The mirror's name is read at run time from
 # /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list: it is never written here.
 
 PGD_ROOT_CACHE=${PGD_ROOT_CACHE:-/var/cache/pam-pgsql-dovecot}
@@ -107,6 +114,37 @@ debroot_umount() {
 			umount "$dir/$m" || umount -l "$dir/$m"
 		fi
 	done
+}
+
+debroot_remove() {
+	local work=$1 dir=$2
+	debroot_umount "$dir"
+	if findmnt -rn -o TARGET | grep -qF "$work/"; then
+		echo "debroot: mounts left under $work, not removing it" >&2
+	else
+		rm -rf --one-file-system -- "$work"
+	fi
+}
+
+debroot_traps() {
+	# shellcheck disable=SC2064 # CLEANUP is the caller's command, set as it is given
+	trap "$1" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
+debroot_copy_tree() {
+	local src=$1 dest=$2
+	mkdir -p "$dest"
+	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$src" ls-files -z | while IFS= read -r -d '' f; do
+			[ -e "$src/$f" ] && printf '%s\0' "$f"
+		done | tar -C "$src" --null -T - -cf - | tar -C "$dest" -xf -
+	else
+		tar -C "$src" --exclude='./build*' --exclude='./_build*' --exclude=./.git -cf - . |
+			tar -C "$dest" -xf -
+	fi
 }
 
 # Runs CMD in the root with a fixed environment; PGD_ROOT_ENV adds NAME=VALUE words.

@@ -34,18 +34,7 @@ mkdir -p "$out"
 rm -rf "$out/meson-logs" "$out/asan" "$out/count" "$out/run.log"
 work=$(mktemp -d /var/tmp/pgd-trixie.XXXXXX)
 root=$work/root
-cleanup() {
-	debroot_umount "$root"
-	if findmnt -rn -o TARGET | grep -qF "$work/"; then
-		echo "trixie: mounts left under $work, not removing it" >&2
-	else
-		rm -rf --one-file-system -- "$work"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+debroot_traps 'debroot_remove "$work" "$root"'
 
 # The cache key: what the root holds depends on install-deps.sh and on how it was bootstrapped.
 key=$( { echo "debootstrap --variant=minbase trixie v1"; cat scripts/install-deps.sh; } |
@@ -72,14 +61,7 @@ prepare_time=$((SECONDS - start))
 
 # The git-tracked files (as they are in the work tree), never a build folder.
 tree=$root/src/pam-pgsql-dovecot
-mkdir -p "$tree"
-if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-	git -C "$src" ls-files -z | while IFS= read -r -d '' f; do
-		[ -e "$f" ] && printf '%s\0' "$f"
-	done | tar --null -T - -cf - | tar -C "$tree" -xf -
-else
-	tar --exclude='./build*' --exclude='./_build*' --exclude=./.git -cf - . | tar -C "$tree" -xf -
-fi
+debroot_copy_tree "$src" "$tree"
 
 debroot_mount "$root"
 start=$SECONDS

@@ -6,17 +6,9 @@
 # generated users for the speed check. Prints TAP.
 # Needs: PGD_TOOL, PGD_TEST_CONNINFO, PGD_TEST_ADMIN (tests/pg-cluster.sh, scripts/test.sh).
 set -uo pipefail
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-for v in PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
-	if [ -z "${!v:-}" ]; then
-		not_ok "$v is set (run through scripts/test.sh)"
-		echo "1..$n"
-		exit 1
-	fi
-done
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+need_env PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN
 work=$(mktemp -d /tmp/pgd-audit.XXXXXX)
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
 cleanup() {
@@ -296,5 +288,4 @@ else
 	not_ok "100,000 users in $secs s (expected seconds)"
 fi
 
-echo "1..$n"
-exit $failed
+summary

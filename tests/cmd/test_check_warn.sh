@@ -4,17 +4,9 @@
 # from a clean conf, against the test cluster. Prints TAP.
 # Needs: PGD_TOOL, PGD_TEST_CONNINFO, PGD_TEST_ADMIN (tests/pg-cluster.sh, scripts/test.sh).
 set -uo pipefail
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-for v in PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
-	if [ -z "${!v:-}" ]; then
-		not_ok "$v is set (run through scripts/test.sh)"
-		echo "1..$n"
-		exit 1
-	fi
-done
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+need_env PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN
 work=$(mktemp -d /tmp/pgd-checkwarn.XXXXXX)
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
 trap 'sql -c "DROP TABLE IF EXISTS warn_users" >/dev/null 2>&1; rm -rf "$work"' EXIT
@@ -79,5 +71,4 @@ warns "password_query without a user column" nouser "^warning: password_query re
 warns "a remote host without connect_timeout" remote '^warning: connect names a remote host without connect_timeout'
 warns "a remote host with connect_timeout: no warning" remote_timeout ''
 warns "a conf file readable by others" readable '^warning: the conf file is readable by every user'
-echo "1..$n"
-exit $failed
+summary

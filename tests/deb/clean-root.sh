@@ -15,35 +15,26 @@ set -uo pipefail
 rel=${1:?usage: clean-root.sh RELEASE SOURCE-ROOT}
 src=$(cd "${2:?usage: clean-root.sh RELEASE SOURCE-ROOT}" && pwd)
 . "$src/scripts/debroot.sh"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $rel: $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $rel: $1"; failed=1; }
-finish() { echo "1..$n"; exit $failed; }
+# shellcheck source=tests/lib/tap.sh
+. "$src/tests/lib/tap.sh"
+tap_prefix="$rel: "
 
 if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null || ! command -v zstd >/dev/null; then
 	not_ok "root, debootstrap and zstd are here (scripts/install-deps.sh)"
-	finish
+	summary
 fi
 
 work=$(mktemp -d /var/tmp/pgd-clean-$rel.XXXXXX)
 root=$work/root
 pgdir=/tmp/pgd-clean-pg
+# shellcheck disable=SC2317 # run by the EXIT trap (debroot_traps)
 cleanup() {
 	if [ -f "$root$pgdir/port" ] && mountpoint -q "$root/proc"; then
 		debroot_run "$root" /tmp/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1
 	fi
-	debroot_umount "$root"
-	if findmnt -rn -o TARGET | grep -qF "$work/"; then
-		echo "# mounts left under $work, not removing it" >&2
-	else
-		rm -rf --one-file-system -- "$work"
-	fi
+	debroot_remove "$work" "$root"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+debroot_traps cleanup
 
 apt_in=(apt-get -o DPkg::Lock::Timeout=600 -o APT::Sandbox::User=root)
 base_setup() {
@@ -63,21 +54,12 @@ if [ $rc -eq 2 ]; then
 elif [ $rc -ne 0 ]; then
 	not_ok "a clean $rel root (debootstrap minbase + devscripts equivs)"
 	sed 's/^/# /' "$work/prepare.log"
-	finish
+	summary
 fi
 ok "a clean $rel root ($(sed -n 's/^debroot: //p' "$work/prepare.log" | tr '\n' ';' | sed 's/;$//'); $((SECONDS - start)) s)"
 
 # The git-tracked files of the checkout, as dpkg-buildpackage would get them from a clone.
-tree=$root/build/pam-pgsql-dovecot
-mkdir -p "$tree"
-if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-	git -C "$src" ls-files -z | while IFS= read -r -d '' f; do
-		[ -e "$src/$f" ] && printf '%s\0' "$f"
-	done | tar -C "$src" --null -T - -cf - | tar -C "$tree" -xf -
-else
-	tar -C "$src" --exclude='./build*' --exclude='./_build*' --exclude=./.git -cf - . |
-		tar -C "$tree" -xf -
-fi
+debroot_copy_tree "$src" "$root/build/pam-pgsql-dovecot"
 cp "$src/tests/pg-cluster.sh" "$root/tmp/pg-cluster.sh"
 debroot_mount "$root"
 inroot() { debroot_run "$root" bash -c "$1"; }
@@ -86,7 +68,7 @@ start=$SECONDS
 if inroot "${apt_in[*]} update -qq" >"$work/update.log" 2>&1; then :; else
 	not_ok "apt-get update in the root"
 	tail -5 "$work/update.log" | sed 's/^/# /'
-	finish
+	summary
 fi
 before=$(inroot "dpkg-query -W -f='\${Package}\n' | wc -l")
 if inroot "cd /build/pam-pgsql-dovecot && mk-build-deps -i -r \
@@ -96,7 +78,7 @@ if inroot "cd /build/pam-pgsql-dovecot && mk-build-deps -i -r \
 else
 	not_ok "mk-build-deps installs debian/control's Build-Depends"
 	tail -30 "$work/builddeps.log" | sed 's/^/# /'
-	finish
+	summary
 fi
 
 start=$SECONDS
@@ -106,10 +88,10 @@ else
 	not_ok "dpkg-buildpackage -us -uc -b with debian/control's Build-Depends alone"
 	grep -E 'error|Error|not found|dependency' "$work/build.log" | head -20 | sed 's/^/# /'
 	tail -20 "$work/build.log" | sed 's/^/# /'
-	finish
+	summary
 fi
 deb=$(cd "$root/build" && ls libpam-pgsql-dovecot_*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] || { not_ok "the build made libpam-pgsql-dovecot_*.deb"; finish; }
+[ -n "$deb" ] || { not_ok "the build made libpam-pgsql-dovecot_*.deb"; summary; }
 
 start=$SECONDS
 if inroot "${apt_in[*]} install -y -qq --no-install-recommends /build/$deb postgresql pamtester" \
@@ -118,7 +100,7 @@ if inroot "${apt_in[*]} install -y -qq --no-install-recommends /build/$deb postg
 else
 	not_ok "apt installs $deb, postgresql and pamtester"
 	tail -20 "$work/install.log" | sed 's/^/# /'
-	finish
+	summary
 fi
 m=$(inroot "dpkg -L libpam-pgsql-dovecot | grep '/security/pam_pgsql_dovecot.so\$'")
 u=$(inroot "dpkg -L libpam-modules | grep '/security/pam_unix.so\$'")
@@ -138,10 +120,10 @@ if inroot "/tmp/pg-cluster.sh start $pgdir" >"$work/pg.env" 2>"$work/pg.log"; th
 else
 	not_ok "PostgreSQL runs in the root"
 	sed 's/^/# /' "$work/pg.log"
-	finish
+	summary
 fi
-admin=$(sed -n "s/^PGD_TEST_ADMIN='\(.*\)'$/\1/p" "$work/pg.env")
-conninfo=$(sed -n "s/^PGD_TEST_CONNINFO='\(.*\)'$/\1/p" "$work/pg.env")
+admin=$(pg_env_value PGD_TEST_ADMIN <"$work/pg.env")
+conninfo=$(pg_env_value PGD_TEST_CONNINFO <"$work/pg.env")
 
 # A Dovecot user, its hash made by the packaged admin command; the packaged conf filled in.
 password=clean-root-$RANDOM$RANDOM
@@ -169,15 +151,7 @@ if ! inroot "grep -qvE '^[[:space:]]*(#|\$)' $conf"; then
 else
 	not_ok "the packaged $conf sets nothing"
 fi
-debroot_run "$root" tee "$conf" >/dev/null <<CONF
-driver = pgsql
-connect = $conninfo
-default_pass_scheme = SHA512-CRYPT
-password_query = \\
-  SELECT userid || '@' || domain AS user, password, \\
-         CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\
-  FROM users WHERE userid = '%n' AND domain = '%d'
-CONF
+users_conf "$conninfo" users | debroot_run "$root" tee "$conf" >/dev/null
 inroot "printf 'auth    required  pam_pgsql_dovecot.so\naccount required  pam_pgsql_dovecot.so\n' >/etc/pam.d/imap"
 
 # login USER PASSWORD: pamtester through the root's /etc/pam.d/imap, as saslauthd would call it.
@@ -214,4 +188,4 @@ else
 	not_ok "a disabled user (nologin) is refused"
 	sed 's/^/# /' <<<"$out"
 fi
-finish
+summary

@@ -24,26 +24,19 @@
 # Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_ADMIN, PGD_TEST_CONNINFO; dovecot, doveadm,
 # pamtester, psql.
 set -uo pipefail
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 for prog in dovecot doveadm pamtester psql; do
-	if ! command -v "$prog" >/dev/null; then
-		echo "1..0 # SKIP $prog not installed"
-		exit 0
-	fi
+	command -v "$prog" >/dev/null || skip_all "$prog not installed"
 done
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP Dovecot's master needs root"
-	exit 0
-fi
+[ "$(id -u)" = 0 ] || skip_all "Dovecot's master needs root"
 version=$(dovecot --version | cut -d' ' -f1)
 version=${version%%-*}
 case $version in
 2.3.*) release=2.3 ;;
 2.4.*) release=2.4 ;;
-*)
-	echo "1..0 # SKIP Dovecot $version: neither 2.3 nor 2.4"
-	exit 0
-	;;
+*) skip_all "Dovecot $version: neither 2.3 nor 2.4" ;;
 esac
 
 # Not in /tmp: each pamtester below may get a private /tmp (see module_verdict).

@@ -6,10 +6,9 @@
 # the test cluster's users table. Where Dovecot 2.4 is installed, doveconf must accept the same
 # tree. Prints TAP. Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO.
 set -uo pipefail
-if ! command -v pamtester >/dev/null; then
-	echo "1..0 # SKIP pamtester not installed"
-	exit 0
-fi
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+command -v pamtester >/dev/null || skip_all "pamtester not installed"
 work=$(mktemp -d /tmp/pgd-pamtester24.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 declare -A pg
@@ -75,72 +74,42 @@ chmod 600 "$etc/dovecot.conf" "$etc"/conf.d/*
 printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' \
 	"$PGD_MODULE" "$etc/dovecot.conf" "$PGD_MODULE" "$etc/dovecot.conf" >"$work/pam.d/imap"
 
-n=0
-failed=0
-check() { # check NAME EXPECTED-OUTPUT USER PASSWORD [pamtester operations...]
-	local name=$1 expected=$2 user=$3 password=$4 out
-	shift 4
-	out=$(printf '%s\n' "$password" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v imap "$user" "${@:-authenticate}" 2>&1)
-	n=$((n + 1))
-	if grep -qF -- "$expected" <<<"$out"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		sed 's/^/# /' <<<"$out"
-		failed=1
-	fi
-}
-check "the 2.4 tree: right password logs in" "successfully authenticated" \
+# pamtester_check NAME EXPECTED-OUTPUT USER PASSWORD [pamtester operations...]: service imap
+pamtester_check "the 2.4 tree: right password logs in" "successfully authenticated" \
 	alice@example.org 'correct horse battery'
-check "the 2.4 tree: authenticate then acct_mgmt" "account management done" \
+pamtester_check "the 2.4 tree: authenticate then acct_mgmt" "account management done" \
 	alice@example.org 'correct horse battery' authenticate acct_mgmt
-check "the 2.4 tree: the name is lowercased (auth_username_format's 2.4 default)" \
+pamtester_check "the 2.4 tree: the name is lowercased (auth_username_format's 2.4 default)" \
 	"successfully authenticated" Alice@Example.ORG 'correct horse battery'
-check "the 2.4 tree: wrong password is PAM_AUTH_ERR" "Authentication failure" \
+pamtester_check "the 2.4 tree: wrong password is PAM_AUTH_ERR" "Authentication failure" \
 	alice@example.org wrong
-check "the 2.4 tree: unknown user is PAM_USER_UNKNOWN" "User not known" \
+pamtester_check "the 2.4 tree: unknown user is PAM_USER_UNKNOWN" "User not known" \
 	nobody@example.org 'correct horse battery'
-check "the 2.4 tree: weak PLAIN-MD5 refused without auth_allow_weak_schemes" \
+pamtester_check "the 2.4 tree: weak PLAIN-MD5 refused without auth_allow_weak_schemes" \
 	"Weak password scheme 'PLAIN-MD5' used and refused" md5@example.org 'md5 pw'
-out=$(printf 'x\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-	PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-	pamtester -v imap alice@example.org authenticate 2>&1)
-n=$((n + 1))
+out=$(printf 'x\n' | pamwrap "$work/pam.d" pamtester -v imap alice@example.org authenticate 2>&1)
 if grep -qF "${pg[password]}" <<<"$out"; then
-	echo "not ok $n - the database password never reaches the log"
-	failed=1
+	not_ok "the database password never reaches the log"
 else
-	echo "ok $n - the database password never reaches the log"
+	ok "the database password never reaches the log"
 fi
 # debug says which dialect was read
 printf 'auth required %s conf=%s nodelay debug\n' "$PGD_MODULE" "$etc/dovecot.conf" \
 	>"$work/pam.d/debug"
-out=$(printf 'correct horse battery\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-	PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=3 \
+out=$(printf 'correct horse battery\n' | pamwrap "$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=3 \
 	pamtester -v debug alice@example.org authenticate 2>&1)
-n=$((n + 1))
 if grep -qF "Dovecot 2.4 dovecot.conf" <<<"$out"; then
-	echo "ok $n - debug names the dialect"
+	ok "debug names the dialect"
 else
-	echo "not ok $n - debug names the dialect"
+	not_ok "debug names the dialect"
 	sed 's/^/# /' <<<"$out" | grep -v 'PAM_AUTHTOK' | head -20
-	failed=1
 fi
 version=$(dovecot --version 2>/dev/null | cut -d' ' -f1)
-n=$((n + 1))
 case $version in
 2.4.*)
-	if out=$(doveconf -c "$etc/dovecot.conf" -h passdb_sql_query 2>&1); then
-		echo "ok $n - Dovecot $version's doveconf reads the same tree"
-	else
-		echo "not ok $n - Dovecot $version's doveconf reads the same tree"
-		sed 's/^/# /' <<<"$out"
-		failed=1
-	fi
+	out=$(doveconf -c "$etc/dovecot.conf" -h passdb_sql_query 2>&1)
+	expect "Dovecot $version's doveconf reads the same tree"
 	;;
-*) echo "ok $n - doveconf reads the same tree # SKIP Dovecot 2.4 not installed" ;;
+*) ok "doveconf reads the same tree # SKIP Dovecot 2.4 not installed" ;;
 esac
-echo "1..$n"
-[ "$failed" -eq 0 ]
+summary

@@ -17,20 +17,15 @@
 # (Cyrus and Dovecot drop to their own users).
 set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-bail() { not_ok "$1"; echo "1..$n"; exit 1; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 check() { # NAME COMMAND...: ok when the command succeeds
 	local name=$1
 	shift
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
-for v in PGD_MODULE PAM_WRAPPER_SO PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
-	[ -n "${!v:-}" ] || bail "$v is set (run through scripts/test.sh)"
-done
+need_env PGD_MODULE PAM_WRAPPER_SO PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN
 [ "$(id -u)" = 0 ] || bail "runs as root (Cyrus and Dovecot switch to their own users)"
 # The source's config is written in the syntax of the Dovecot installed (2.3 or 2.4).
 dver=$(dovecot --version 2>/dev/null | cut -d. -f1,2)
@@ -56,62 +51,9 @@ done
 work=$(mktemp -d /tmp/pgd-copy.XXXXXX)
 # the daemons' own users must reach their folders inside
 chmod 711 "$work"
-pids=()
-stop_daemon() { # the master (which takes its workers down), then any worker left
-	local pid=$1 kids k
-	kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	for k in $kids; do
-		kill -TERM "$k" 2>/dev/null
-	done
-}
-cleanup() {
-	local pid d
-	for pid in "${pids[@]}"; do
-		stop_daemon "$pid"
-	done
-	for d in $(sed -n 's/.*Copy config files from .* to \(\/tmp\/pam\.[^ ]*\)$/\1/p' \
-		"$work"/*.log 2>/dev/null | sort -u); do
-		rm -rf -- "$d"
-	done
-	psql -q "$PGD_TEST_ADMIN" -c 'DROP TABLE IF EXISTS copy_users' >/dev/null 2>&1
-	[ -n "${PGD_E2E_KEEP:-}" ] || rm -rf -- "$work"
-}
-trap cleanup EXIT
+# Every daemon's pid is in pids: the master (which takes its workers down), then any worker left.
+trap 'e2e_cleanup copy_users' EXIT
 trap 'exit 1' INT TERM
-
-free_port() { # a port above 50000 that nothing listens on
-	python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    p = random.randint(50001, 64999)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-PY
-}
-wait_port() { # PORT PID: until something listens on 127.0.0.1:PORT
-	local i
-	for i in $(seq 1 100); do
-		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null &&
-			return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 # --- the users' table: three users, the Cyrus admin, Dovecot's master user ---
 admin_pw="admin $RANDOM pw"
@@ -145,15 +87,8 @@ printf 'auth    required %s conf=%s nodelay\naccount required %s conf=%s\n' \
 	"$PGD_MODULE" "$work/module.conf" "$PGD_MODULE" "$work/module.conf" >"$work/pam.d/imap"
 printf 'auth required %s/pam_deny.so\naccount required %s/pam_deny.so\n' \
 	"$securedir" "$securedir" >"$work/pam.d/other"
-env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam.d" \
-	PAM_WRAPPER_DEBUGLEVEL=2 setsid saslauthd -a pam -d -m "$work/sasl.run" -n 2 \
-	>"$work/saslauthd.log" 2>&1 </dev/null &
-pids+=($!)
-for _ in $(seq 1 100); do
-	[ -S "$work/sasl.run/mux" ] && break
-	sleep 0.1
-done
-[ -S "$work/sasl.run/mux" ] || bail "saslauthd starts"
+start_saslauthd "$work/pam.d" "$work/sasl.run" "$work/saslauthd.log" -n 2 ||
+	bail "saslauthd starts"
 chmod 755 "$work/sasl.run"
 ok "saslauthd -a pam starts under pam_wrapper with the module"
 
@@ -446,14 +381,5 @@ else
 	ok "no password or stored hash in the daemons' logs"
 fi
 
-for pid in "${pids[@]}"; do
-	stop_daemon "$pid"
-done
-left=0
-for pid in "${pids[@]}"; do
-	kill -0 "$pid" 2>/dev/null && left=1
-done
-pids=()
-check "every daemon stopped" test $left = 0
-echo "1..$n"
-exit $failed
+check "every daemon stopped" stop_daemons
+summary

@@ -7,66 +7,23 @@
 # Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO, PGD_TEST_ADMIN (tests/pg-cluster.sh).
 set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 for tool in saslauthd testsaslauthd; do
-	if ! command -v "$tool" >/dev/null; then
-		not_ok "$tool is installed (Debian's sasl2-bin; scripts/install-deps.sh)"
-		echo "1..$n"
-		exit 1
-	fi
+	command -v "$tool" >/dev/null ||
+		bail "$tool is installed (Debian's sasl2-bin; scripts/install-deps.sh)"
 done
-for v in PGD_MODULE PAM_WRAPPER_SO PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
-	if [ -z "${!v:-}" ]; then
-		not_ok "$v is set (run through scripts/test.sh)"
-		echo "1..$n"
-		exit 1
-	fi
-done
+need_env PGD_MODULE PAM_WRAPPER_SO PGD_TEST_CONNINFO PGD_TEST_ADMIN
 
 work=$(mktemp -d /tmp/pgd-e2e.XXXXXX)
-pids=()
-# Stops one daemon: the master (which takes its workers down) and then any worker left.
-stop_daemon() {
-	local pid=$1 kids
-	kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	for k in $kids; do
-		kill -TERM "$k" 2>/dev/null
-	done
-}
-cleanup() {
-	local pid d
-	for pid in "${pids[@]}"; do
-		stop_daemon "$pid"
-	done
-	# pam_wrapper's copies of the service folders (named in its debug lines).
-	for d in $(sed -n 's/.*Copy config files from .* to \(\/tmp\/pam\.[^ ]*\)$/\1/p' \
-		"$work"/*.log 2>/dev/null | sort -u); do
-		rm -rf -- "$d"
-	done
-	psql -q "$PGD_TEST_ADMIN" -c 'DROP TABLE IF EXISTS e2e_users' >/dev/null 2>&1
-	[ -n "${PGD_E2E_KEEP:-}" ] || rm -rf -- "$work"
-}
-trap cleanup EXIT
+trap 'e2e_cleanup e2e_users' EXIT
 
 securedir=$(pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 
 # A conf as an admin moving off Dovecot writes it: dovecot-sql.conf.ext syntax, Dovecot's query.
 write_conf() {
-	cat >"$1" <<CONF
-driver = pgsql
-connect = $PGD_TEST_CONNINFO
-default_pass_scheme = SHA512-CRYPT
-password_query = \\
-  SELECT userid || '@' || domain AS user, password, \\
-         CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\
-  FROM $2 WHERE userid = '%n' AND domain = '%d'
-CONF
+	users_conf "$PGD_TEST_CONNINFO" "$2" >"$1"
 	chmod 600 "$1"
 }
 
@@ -84,23 +41,10 @@ write_services() {
 
 # start_daemon NAME SERVICE-DIR SASLAUTHD-OPTIONS...: sets $sock; the daemon logs to NAME.log.
 start_daemon() {
-	local name=$1 services=$2 run=$work/$1.run i pid
+	local name=$1 services=$2
 	shift 2
-	mkdir -p "$run"
-	# Its own process group: on SIGTERM saslauthd signals its whole group, which would
-	# otherwise be this script and the test runner above it. setsid does not fork here (a
-	# background job is no group leader), so $! is saslauthd itself.
-	env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$services" \
-		PAM_WRAPPER_DEBUGLEVEL=2 setsid saslauthd -a pam -d -m "$run" "$@" \
-		>"$work/$name.log" 2>&1 </dev/null &
-	pid=$!
-	pids+=("$pid")
-	sock=$run/mux
-	for i in $(seq 1 100); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	sock=$work/$name.run/mux
+	start_saslauthd "$services" "$work/$name.run" "$work/$name.log" "$@" && return 0
 	sed 's/^/# /' "$work/$name.log"
 	return 1
 }
@@ -126,9 +70,7 @@ write_services "$work/main.pam.d" "$work/main.conf"
 if start_daemon main "$work/main.pam.d" -r -n 2; then
 	ok "saslauthd -a pam -r -n 2 starts under pam_wrapper and listens"
 else
-	not_ok "saslauthd -a pam -r -n 2 starts under pam_wrapper and listens"
-	echo "1..$n"
-	exit 1
+	bail "saslauthd -a pam -r -n 2 starts under pam_wrapper and listens"
 fi
 main_sock=$sock
 cache_sock=
@@ -223,18 +165,9 @@ else
 	not_ok "saslauthd -c starts"
 fi
 
-for pid in "${pids[@]}"; do
-	stop_daemon "$pid"
-done
-left=0
-for pid in "${pids[@]}"; do
-	kill -0 "$pid" 2>/dev/null && left=1
-done
-if [ $left -eq 0 ] && [ ! -S "$main_sock" ] && [ ! -S "$cache_sock" ]; then
+if stop_daemons && [ ! -S "$main_sock" ] && [ ! -S "$cache_sock" ]; then
 	ok "every saslauthd stopped and removed its socket"
 else
 	not_ok "every saslauthd stopped and removed its socket"
 fi
-pids=()
-echo "1..$n"
-exit $failed
+summary

@@ -17,31 +17,18 @@
 # PGD_SSHD_MODULE_ARGS (arguments added to the module's PAM lines) change the run.
 set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 clients=${PGD_SSHD_CLIENTS:-30}
 expect_held=${PGD_SSHD_EXPECT_HELD-0}
 sessions=3
 
 for tool in sshd ssh ssh-keygen; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "1..0 # SKIP $tool is not installed (openssh-server, openssh-client)"
-		exit 0
-	fi
+	command -v "$tool" >/dev/null ||
+		skip_all "$tool is not installed (openssh-server, openssh-client)"
 done
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP sshd must run as root"
-	exit 0
-fi
-for v in PGD_MODULE PAM_WRAPPER_SO PGD_TEST_CONNINFO PGD_TEST_ADMIN; do
-	if [ -z "${!v:-}" ]; then
-		not_ok "$v is set (run through scripts/test.sh)"
-		echo "1..$n"
-		exit 1
-	fi
-done
+[ "$(id -u)" = 0 ] || skip_all "sshd must run as root"
+need_env PGD_MODULE PAM_WRAPPER_SO PGD_TEST_CONNINFO PGD_TEST_ADMIN
 
 work=$(mktemp -d /tmp/pgd-sshd.XXXXXX)
 chmod 755 "$work"
@@ -52,16 +39,8 @@ cleanup() {
 	for p in "${client_pids[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
-	if [ -n "$sshd_pid" ]; then
-		# the listener, then the per-connection processes it forked (their monitors)
-		local kids
-		kids=$(pgrep -P "$sshd_pid" 2>/dev/null | tr '\n' ' ')
-		kill -TERM "$sshd_pid" 2>/dev/null
-		for p in $kids; do
-			kill -TERM "$p" 2>/dev/null
-		done
-		wait "$sshd_pid" 2>/dev/null
-	fi
+	# the listener, then the per-connection processes it forked (their monitors)
+	[ -n "$sshd_pid" ] && stop_daemon "$sshd_pid"
 	for p in "${client_pids[@]}"; do
 		wait "$p" 2>/dev/null
 	done
@@ -69,10 +48,7 @@ cleanup() {
 	for f in "$work"/waiting.*; do
 		[ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
 	done
-	for d in $(sed -n 's/.*Copy config files from .* to \(\/tmp\/pam\.[^ ]*\)$/\1/p' \
-		"$work"/sshd.log 2>/dev/null | sort -u); do
-		rm -rf -- "$d"
-	done
+	pamwrap_clean "$work/sshd.log"
 	psql -q "$PGD_TEST_ADMIN" -c 'DROP TABLE IF EXISTS sshd_users' >/dev/null 2>&1
 	[ -n "${PGD_SSHD_KEEP:-}" ] || rm -rf -- "$work"
 }
@@ -106,15 +82,7 @@ session required $securedir/pam_permit.so
 password required $securedir/pam_deny.so
 EOF
 
-port=
-for try in $(seq 1 20); do
-	p=$((50000 + RANDOM % 15000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		port=$p
-		break
-	fi
-done
-[ -n "$port" ] || { echo "Bail out! no free port"; exit 1; }
+port=$(free_port) || { echo "Bail out! no free port"; exit 1; }
 cat >"$work/sshd_config" <<EOF
 Port $port
 ListenAddress 127.0.0.1
@@ -140,15 +108,9 @@ env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pa
 	PAM_WRAPPER_DEBUGLEVEL=2 /usr/sbin/sshd -D -e -f "$work/sshd_config" \
 	>"$work/sshd.log" 2>&1 &
 sshd_pid=$!
-for i in $(seq 1 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
-if ! kill -0 "$sshd_pid" 2>/dev/null; then
-	not_ok "sshd started"
+if ! wait_port "$port" "$sshd_pid"; then
 	sed 's/^/# /' "$work/sshd.log"
-	echo "1..$n"
-	exit 1
+	bail "sshd started"
 fi
 ok "sshd -D listens on 127.0.0.1:$port"
 
@@ -240,5 +202,4 @@ if [ -n "$expect_held" ]; then
 		ok "open sessions hold at most $expect_held backends ($with_sessions)" ||
 		not_ok "open sessions hold at most $expect_held backends ($with_sessions)"
 fi
-echo "1..$n"
-exit $failed
+summary

@@ -7,10 +7,9 @@
 # Needs: PGD_MODULE, PGD_TEST_ADMIN, PGD_TEST_CONNINFO, PGD_TEST_PGDIR, PAM_WRAPPER_SO.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
-	echo "1..0 # SKIP needs the test's own PostgreSQL"
-	exit 0
-fi
+# shellcheck source=tests/lib/tap.sh
+. "$here/../lib/tap.sh"
+[ "${PGD_TEST_EXTERNAL:-0}" = 1 ] && skip_all "needs the test's own PostgreSQL"
 work=$(mktemp -d /tmp/pgd-dbenv.XXXXXX)
 chmod 711 "$work"
 frozen=()
@@ -20,17 +19,13 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
 
 port=$(cat "$PGD_TEST_PGDIR/port")
 password=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")
 
 # The decoy: another server where alice has another password, reachable as the same role.
 decoy_env=$("$here/../pg-cluster.sh" start "$work/decoy") || { echo "Bail out! no decoy"; exit 1; }
-decoy_admin=$(sed -n "s/^PGD_TEST_ADMIN='\(.*\)'$/\1/p" <<<"$decoy_env")
+decoy_admin=$(pg_env_value PGD_TEST_ADMIN <<<"$decoy_env")
 decoy_port=$(cat "$work/decoy/port")
 psql -q -v ON_ERROR_STOP=1 "$decoy_admin" >/dev/null <<SQL || exit 1
 ALTER ROLE pgd_auth PASSWORD '$password';
@@ -74,9 +69,7 @@ hostile=(PGPORT="$decoy_port" PGHOST=/nonexistent PGHOSTADDR=127.0.0.2
 pt() {
 	local service=$1 user=$2 pass=$3
 	shift 3
-	printf '%s\n' "$pass" | env "$@" LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v "$service" "$user" authenticate 2>&1
+	printf '%s\n' "$pass" | pamwrap "$work/pam.d" "$@" pamtester -v "$service" "$user" authenticate 2>&1
 }
 
 # The environment is potent: libpq itself, given the same conninfo, goes where it says.
@@ -129,5 +122,4 @@ grep -q "successfully authenticated" <<<"$out" && ok "thawed server: logins work
 	{ not_ok "thawed server: logins work again"; sed 's/^/# /' <<<"$out"; }
 
 psql -q "$PGD_TEST_ADMIN" -c "DROP SCHEMA decoy CASCADE" >/dev/null
-echo "1..$n"
-exit $failed
+summary

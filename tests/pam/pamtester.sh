@@ -5,6 +5,8 @@
 # Needs: PGD_MODULE, PGD_TEST_CONNINFO, PGD_TEST_PGDIR, PGD_TEST_EXTERNAL, PAM_WRAPPER_SO.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 work=$(mktemp -d /tmp/pgd-pamtester.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/pam.d"
@@ -23,40 +25,24 @@ chmod 600 "$conf"
 printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' \
 	"$PGD_MODULE" "$conf" "$PGD_MODULE" "$conf" >"$work/pam.d/imap"
 
-n=0
-failed=0
-# [service=SERVICE] check NAME EXPECTED-OUTPUT USER PASSWORD [pamtester operations...]
-check() {
-	local name=$1 expected=$2 user=$3 password=$4 out
-	shift 4
-	out=$(printf '%s\n' "$password" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v "${service:-imap}" "$user" "${@:-authenticate}" 2>&1)
-	n=$((n + 1))
-	if grep -qF -- "$expected" <<<"$out"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		sed 's/^/# /' <<<"$out"
-		failed=1
-	fi
-}
+# [service=SERVICE] pamtester_check NAME EXPECTED-OUTPUT USER PASSWORD [pamtester operations...]
 
-check "right password logs in" "successfully authenticated" alice@example.org 'correct horse battery'
-check "authenticate then acct_mgmt, as saslauthd" "account management done" \
+pamtester_check "right password logs in" "successfully authenticated" \
+	alice@example.org 'correct horse battery'
+pamtester_check "authenticate then acct_mgmt, as saslauthd" "account management done" \
 	alice@example.org 'correct horse battery' authenticate acct_mgmt
-check "wrong password is PAM_AUTH_ERR" "Authentication failure" alice@example.org 'wrong'
-check "wrong password is logged as pam_unix does" "authentication failure; logname=" \
+pamtester_check "wrong password is PAM_AUTH_ERR" "Authentication failure" alice@example.org 'wrong'
+pamtester_check "wrong password is logged as pam_unix does" "authentication failure; logname=" \
 	alice@example.org 'wrong'
-check "unknown user is PAM_USER_UNKNOWN" "User not known to the underlying authentication module" \
-	nobody@example.org 'correct horse battery'
-check "the password never reaches the log" "Authentication failure" alice@example.org 'Sekr1t-marker'
-if grep -q 'Sekr1t-marker' <<<"$(printf 'Sekr1t-marker\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" \
-	PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-	pamtester -v imap alice@example.org authenticate 2>&1)"; then
-	n=$((n + 1)); echo "not ok $n - password found in the log"; failed=1
+pamtester_check "unknown user is PAM_USER_UNKNOWN" \
+	"User not known to the underlying authentication module" nobody@example.org 'correct horse battery'
+pamtester_check "the password never reaches the log" "Authentication failure" \
+	alice@example.org 'Sekr1t-marker'
+if grep -q 'Sekr1t-marker' <<<"$(printf 'Sekr1t-marker\n' |
+	pamwrap "$work/pam.d" pamtester -v imap alice@example.org authenticate 2>&1)"; then
+	not_ok "password found in the log"
 else
-	n=$((n + 1)); echo "ok $n - password absent from the log"
+	ok "password absent from the log"
 fi
 
 # authenticate, acct_mgmt and chauthtok in one pamtester run, as an admin would try them.
@@ -77,34 +63,17 @@ chmod 600 "$work/chpw.conf"
 for t in auth account password; do
 	printf '%s required %s conf=%s nodelay\n' "$t" "$PGD_MODULE" "$work/chpw.conf"
 done >"$work/pam.d/chpw"
-out=$(printf '%s\n' apple apple 'pear tree' 'pear tree' | env LD_PRELOAD="$PAM_WRAPPER_SO" \
-	PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-	pamtester -v chpw carol@example.org authenticate acct_mgmt chauthtok 2>&1)
-n=$((n + 1))
-if grep -q "authentication token altered successfully" <<<"$out"; then
-	echo "ok $n - pamtester authenticate acct_mgmt chauthtok"
-else
-	echo "not ok $n - pamtester authenticate acct_mgmt chauthtok"
-	sed 's/^/# /' <<<"$out"
-	failed=1
-fi
+service=chpw pamtester_check "pamtester authenticate acct_mgmt chauthtok" \
+	"authentication token altered successfully" \
+	carol@example.org $'apple\napple\npear tree\npear tree' authenticate acct_mgmt chauthtok
 stored=$(psql -At "$PGD_TEST_ADMIN" -c "SELECT password FROM chpw_users WHERE userid = 'carol'")
-n=$((n + 1))
 if [[ $stored == '{SHA512-CRYPT}$6$'* ]] && doveadm pw -t "$stored" -p 'pear tree' >/dev/null 2>&1; then
-	echo "ok $n - the new hash is SHA512-CRYPT and doveadm pw -t verifies it"
+	ok "the new hash is SHA512-CRYPT and doveadm pw -t verifies it"
 else
-	echo "not ok $n - the new hash is SHA512-CRYPT and doveadm pw -t verifies it"
-	failed=1
+	not_ok "the new hash is SHA512-CRYPT and doveadm pw -t verifies it"
 fi
-out=$(printf 'pear tree\n' | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-	PAM_WRAPPER_SERVICE_DIR="$work/pam.d" pamtester chpw carol@example.org authenticate 2>&1)
-n=$((n + 1))
-if grep -q "successfully authenticated" <<<"$out"; then
-	echo "ok $n - the new password logs in"
-else
-	echo "not ok $n - the new password logs in"
-	failed=1
-fi
+service=chpw pamtester_check "the new password logs in" "successfully authenticated" \
+	carol@example.org 'pear tree'
 psql -q "$PGD_TEST_ADMIN" -c "DROP TABLE chpw_users" >/dev/null
 
 # Dovecot's password_noscheme: the value is in default_pass_scheme even when it starts with
@@ -119,23 +88,22 @@ CONF
 	chmod 600 "$work/$col.conf"
 	printf 'auth required %s conf=%s nodelay\n' "$PGD_MODULE" "$work/$col.conf" >"$work/pam.d/$col"
 done
-service=password check "password '{PLAIN}x': its scheme prefix is read, x logs in" \
+service=password pamtester_check "password '{PLAIN}x': its scheme prefix is read, x logs in" \
 	"successfully authenticated" dana@example.org x
-service=password_noscheme check "password_noscheme '{PLAIN}x': x does not log in" \
+service=password_noscheme pamtester_check "password_noscheme '{PLAIN}x': x does not log in" \
 	"Authentication failure" dana@example.org x
-service=password_noscheme check "password_noscheme '{PLAIN}x': the whole value is the password" \
+service=password_noscheme pamtester_check "password_noscheme '{PLAIN}x': the whole value is the password" \
 	"successfully authenticated" dana@example.org '{PLAIN}x'
 
 if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
-	n=$((n + 1)); echo "ok $n - database stopped # SKIP external server"
+	ok "database stopped # SKIP external server"
 else
 	"$here/../pg-cluster.sh" halt "$PGD_TEST_PGDIR"
-	check "database stopped is PAM_AUTHINFO_UNAVAIL" \
+	pamtester_check "database stopped is PAM_AUTHINFO_UNAVAIL" \
 		"Authentication service cannot retrieve authentication info" alice@example.org 'correct horse battery'
-	check "database stopped is logged" "database unavailable" alice@example.org 'x'
+	pamtester_check "database stopped is logged" "database unavailable" alice@example.org 'x'
 	"$here/../pg-cluster.sh" resume "$PGD_TEST_PGDIR"
-	check "database back: logins work again" "successfully authenticated" \
+	pamtester_check "database back: logins work again" "successfully authenticated" \
 		alice@example.org 'correct horse battery'
 fi
-echo "1..$n"
-exit $failed
+summary

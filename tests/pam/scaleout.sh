@@ -7,58 +7,21 @@
 # everything it started. Needs: PGD_MODULE, PAM_WRAPPER_SO.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-cluster=$here/../pg-cluster.sh
-if [ -n "${PGHOST:-}" ]; then
-	echo "1..0 # SKIP needs PostgreSQL's own binaries, not an external server"
-	exit 0
-fi
-work=$(mktemp -d /tmp/pgd-scaleout.XXXXXX)
-chmod 711 "$work"
+# shellcheck source=tests/pam/replicas.sh
+. "$here/replicas.sh"
 bouncer_pid=
-standby_started=
-bin=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
-as_pg() { runuser -u postgres -- "$@"; }
-cleanup() {
+# shellcheck disable=SC2317 # run at exit (replicas.sh)
+replicas_cleanup() {
 	[ -n "$bouncer_pid" ] && kill "$bouncer_pid" 2>/dev/null && wait "$bouncer_pid" 2>/dev/null
-	[ -n "$standby_started" ] && as_pg "$bin/pg_ctl" -D "$work/standby" -m immediate -w stop \
-		>/dev/null 2>&1
-	"$cluster" stop "$work/primary"
-	rm -rf "$work"
 }
-trap cleanup EXIT
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-free_port() {
-	local p
-	while :; do
-		p=$((50000 + RANDOM % 15000))
-		! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return; }
-	done
-}
-
-env_lines=$("$cluster" start "$work/primary") || { echo "Bail out! no primary"; exit 1; }
-eval "$env_lines"
-p1=$(cat "$work/primary/port")
-password=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")
+replicas_begin scaleout
 psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<'SQL' || exit 1
 CREATE TABLE users (userid text, domain text, password text);
 GRANT SELECT ON users TO PUBLIC;
 INSERT INTO users VALUES ('alice', 'example.org',
   '{SHA512-CRYPT}$6$SuTxbpG2nK2JiDHH$mGRTeNfTVw3IxcoPmMgQpeh5o99f6pLfTjVbQALl2vfjbsJJPJvpkC.oFaouAA7WBZv5w9RO56ab/xMdDTpS./');
 SQL
-
-# A streaming standby of it.
-p2=$(free_port)
-install -d -o postgres -m 700 "$work/standby"
-as_pg "$bin/pg_basebackup" -h "$work/primary" -p "$p1" -U postgres -D "$work/standby" -R \
-	-X stream >"$work/basebackup.log" 2>&1 ||
-	{ echo "Bail out! pg_basebackup failed: $(tail -1 "$work/basebackup.log")"; exit 1; }
-as_pg "$bin/pg_ctl" -D "$work/standby" -l "$work/standby/server.log" -w -t 30 \
-	-o "-c listen_addresses=127.0.0.1 -c port=$p2 -c unix_socket_directories=$work/primary" \
-	start >/dev/null || { echo "Bail out! standby did not start"; exit 1; }
-standby_started=1
+replicas_standby
 
 # TLS on the primary: a CA, a server certificate for 127.0.0.1, and a CA that signed nothing.
 mkdir "$work/tls"
@@ -104,7 +67,6 @@ runuser -u postgres -- /usr/sbin/pgbouncer "$work/bouncer/pgbouncer.ini" >/dev/n
 bouncer_pid=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$p3") 2>/dev/null && break; sleep 0.1; done
 
-mkdir "$work/pam.d"
 query="SELECT password FROM users WHERE userid = '%n' AND domain = '%d'"
 service() { # NAME CONNINFO
 	printf 'driver = pgsql\nconnect = %s\nquery_timeout = 3\npassword_query = %s\n' "$2" \
@@ -112,7 +74,6 @@ service() { # NAME CONNINFO
 	chmod 600 "$work/$1.conf"
 	printf 'auth required %s conf=%s nodelay\n' "$PGD_MODULE" "$work/$1.conf" >"$work/pam.d/$1"
 }
-role="user=pgd_auth password=$password dbname=mail"
 service multihost "host=127.0.0.1,127.0.0.1 port=$p1,$p2 target_session_attrs=any $role"
 service bouncer "host=127.0.0.1 port=$p3 $role"
 service tls "host=127.0.0.1 port=$p1 sslmode=verify-full sslrootcert=$work/tls/ca.crt $role"
@@ -123,24 +84,20 @@ check() {
 	local name=$1 expected=$2 svc=$3 out ops=()
 	shift 3
 	for _ in "$@"; do ops+=(authenticate); done
-	out=$(printf '%s\n' "$@" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v "$svc" alice@example.org "${ops[@]}" 2>&1)
+	out=$(printf '%s\n' "$@" | pt alice "$svc" "${ops[@]}")
 	if [ "$(grep -c -- "$expected" <<<"$out")" -ge 1 ]; then
 		ok "$name"
 	else
 		not_ok "$name"
-		sed 's/^/# /' <<<"$out"
+		diag "$out"
 	fi
 }
 pw='correct horse battery'
 
 check "multi-host: both up" "successfully authenticated" multihost "$pw"
-as_pg "$bin/pg_ctl" -D "$work/standby" -m fast -w stop >/dev/null
+standby_stop
 check "multi-host: standby stopped" "successfully authenticated" multihost "$pw"
-as_pg "$bin/pg_ctl" -D "$work/standby" -l "$work/standby/server.log" -w -t 30 \
-	-o "-c listen_addresses=127.0.0.1 -c port=$p2 -c unix_socket_directories=$work/primary" \
-	start >/dev/null
+standby_start
 "$cluster" halt "$work/primary"
 check "multi-host: primary stopped, the standby answers" "successfully authenticated" \
 	multihost "$pw"
@@ -159,7 +116,7 @@ if awk '$1 == "mail" && $2 >= 4 { xact = 1 } $1 == "pool_mode" && $2 == "transac
 	ok "PgBouncer served the queries, in transaction mode"
 else
 	not_ok "PgBouncer served the queries, in transaction mode"
-	sed 's/^/# /' <<<"$stats"
+	diag "$stats"
 fi
 
 check "TLS verify-full with the server's CA" "successfully authenticated" tls "$pw"

@@ -12,7 +12,7 @@ need_env PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN
 work=$(mktemp -d /tmp/pgd-audit.XXXXXX)
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
 cleanup() {
-	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big CASCADE;
+	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big, audit_caps CASCADE;
 	        DROP FUNCTION IF EXISTS audit_touch(text)' >/dev/null 2>&1
 	rm -rf "$work"
 }
@@ -213,6 +213,44 @@ expect_rc "a query that writes" 1
 check_json "a query that writes: refused by the read-only session (SQLSTATE 25006)" "$work/writes.out" '
 want(j["details"]["unreachable"] == {"query failed, SQLSTATE 25006": 1}, repr(j["details"]))'
 
+# Every cost cap, not only crypt's: each value is refused by the cap a login would meet, named
+# by its conf key, without hashing (the run stays fast however costly the rows).
+pbkdf2=$(pw PBKDF2)
+scram=$(pw SCRAM-SHA-256)
+argon2=$(pw ARGON2ID)
+otp=$(pw OTP)
+sql >/dev/null <<SQL
+CREATE TABLE audit_caps (userid text, password text);
+GRANT SELECT ON audit_caps TO PUBLIC;
+INSERT INTO audit_caps VALUES
+  ('pbkdf2', '$pbkdf2'),
+  ('pbkdf2-costly', '$(sed 's/\$5000\$/$2000000$/' <<<"$pbkdf2")'),
+  ('scram', '$scram'),
+  ('scram-costly', '$(sed 's/}4096,/}2000000,/' <<<"$scram")'),
+  ('argon2', '$argon2'),
+  ('argon2-memory', '$(sed 's/m=65536,/m=1048576,/' <<<"$argon2")'),
+  ('argon2-passes', '$(sed 's/,t=3,/,t=100,/' <<<"$argon2")'),
+  ('otp', '$otp'),
+  ('otp-costly', '$(sed 's/ 1024 / 2000000 /' <<<"$otp")');
+SQL
+write_conf caps "SELECT userid AS user FROM audit_caps" \
+	"SELECT userid AS user, password FROM audit_caps WHERE userid = '%u'"
+start=$(date +%s%N)
+run caps -c "$work/caps.conf" --json
+caps_ms=$((($(date +%s%N) - start) / 1000000))
+expect_rc "PBKDF2, SCRAM, Argon2 and OTP values above their caps" 1
+check_json "every cap judged without hashing: max_iterations, max_memory_kib, max_argon2_ops" "$work/caps.out" '
+want(j["classes"] == {"verify": 3, "weak": 1, "refused": 5, "disabled": 0, "unreachable": 0}, repr(j["classes"]))
+want(j["details"]["weak"] == {"OTP (not in Dovecot 2.4)": 1}, repr(j["details"]["weak"]))
+want(j["details"]["refused"] == {"above max_iterations 1000000": 3, "above max_memory_kib 262144": 1, "above max_argon2_ops 16": 1}, repr(j["details"]["refused"]))
+want(sorted(j["examples"]["refused"]) == ["argon2-memory", "argon2-passes", "otp-costly", "pbkdf2-costly", "scram-costly"], repr(j["examples"]))'
+# Hashing the five costly rows would take minutes (2,000,000 PBKDF2 rounds, 1 GiB of Argon2...).
+if [ "$caps_ms" -lt 5000 ]; then
+	ok "the costly rows are judged in $caps_ms ms: nothing is hashed"
+else
+	not_ok "the costly rows are judged in $caps_ms ms: nothing is hashed"
+fi
+
 after=$(fingerprint)
 if [ "$before" = "$after" ] && [ "$(tail -1 <<<"$after")" = 0 ]; then
 	ok "the database is unchanged and the write was refused"
@@ -234,7 +272,7 @@ while IFS= read -r v; do
 			leak=1
 		fi
 	done
-done < <(sql -c "SELECT password FROM audit_users WHERE password <> ''")
+done < <(sql -c "SELECT password FROM audit_users WHERE password <> '' UNION ALL SELECT password FROM audit_caps")
 if grep -qF -e "$password" -e never-printed -e '$6$' -e '$2y$' -e '$1$' "$work"/*.out "$work"/*.err; then
 	leak=1
 	grep -lF -e "$password" -e never-printed -e '$6$' "$work"/*.out "$work"/*.err | sed 's/^/# /'

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # The source side of tests/e2e/copy.sh: a private Dovecot IMAP config with its own passdb sql
 # on the users' table and a master user, in the syntax of the Dovecot installed (2.3 on
 # Debian 12, 2.4 on Debian 13). Sourced, not run.
@@ -41,6 +42,27 @@ service stats {
 CONF
 }
 
+dovecot_source_common() { # DIR: what the 2.3 and the 2.4 config say alike
+	cat <<CONF
+instance_name = pgd-copy-$$
+base_dir = $1/run
+state_dir = $1/state
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+auth_mechanisms = plain login
+auth_master_user_separator = *
+log_path = $1/dovecot.log
+first_valid_uid = 1
+mail_uid = nobody
+mail_gid = nogroup
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+CONF
+}
+
 dovecot_source_query() { # ROLE: the password query, in the variables of 2.3 (%u) or 2.4
 	printf "SELECT username AS user, password FROM copy_users WHERE username = '%s' AND role = '%s'" \
 		"$2" "$1"
@@ -54,24 +76,9 @@ dovecot_source_conf_23() { # DIR PORT LIB CONNINFO
 		chmod 600 "$dir/$role-sql.conf.ext"
 	done
 	cat >"$dir/dovecot.conf" <<CONF
-instance_name = pgd-copy-$$
-base_dir = $dir/run
-state_dir = $dir/state
-protocols = imap
-listen = 127.0.0.1
-ssl = no
+$(dovecot_source_common "$dir")
 disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_master_user_separator = *
-log_path = $dir/dovecot.log
-first_valid_uid = 1
-mail_uid = nobody
-mail_gid = nogroup
 mail_location = maildir:$dir/mail/%u
-namespace inbox {
-  inbox = yes
-  separator = /
-}
 passdb {
   driver = sql
   args = $dir/master-sql.conf.ext
@@ -96,26 +103,13 @@ dovecot_source_conf_24() { # DIR PORT LIB CONNINFO
 		cat <<CONF
 dovecot_config_version = 2.4.1
 dovecot_storage_version = 2.4.1
-instance_name = pgd-copy-$$
-base_dir = $dir/run
-state_dir = $dir/state
-protocols = imap
-listen = 127.0.0.1
-ssl = no
+CONF
+		dovecot_source_common "$dir"
+		cat <<CONF
 auth_allow_cleartext = yes
-auth_mechanisms = plain login
-auth_master_user_separator = *
-log_path = $dir/dovecot.log
-first_valid_uid = 1
-mail_uid = nobody
-mail_gid = nogroup
 mail_driver = maildir
 mail_home = $dir/mail/%{user}
 mail_path = ~
-namespace inbox {
-  inbox = yes
-  separator = /
-}
 sql_driver = pgsql
 pgsql 127.0.0.1 {
   parameters {

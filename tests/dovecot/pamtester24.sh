@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # A Dovecot 2.4 dovecot.conf tree in the form of Dovecot 2.4's documentation and Debian 13's
 # package (dovecot.conf including conf.d/*.conf, conf.d/10-auth.conf including
-# auth-sql.conf.ext), read unchanged by the module through pamtester under pam_wrapper, against
+# auth-master.conf.ext and auth-sql.conf.ext, master passdbs before the users'), read unchanged by the module through pamtester under pam_wrapper, against
 # the test cluster's users table. Where Dovecot 2.4 is installed, doveconf must accept the same
 # tree. Prints TAP. Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO.
 set -uo pipefail
@@ -32,7 +32,19 @@ cat >"$etc/conf.d/10-auth.conf" <<'CONF'
 auth_allow_cleartext = no
 auth_mechanisms = plain
 #!include auth-system.conf.ext
+!include auth-master.conf.ext
 !include auth-sql.conf.ext
+CONF
+# Master users first, as Debian's conf.d has them (and as a mail copy wants them): a
+# passwd-file one and an SQL one whose query finds nobody. Both answer master logins only; the
+# module must read past them to the users' passdb, or no check below passes.
+cat >"$etc/conf.d/auth-master.conf.ext" <<CONF
+passdb passwd-file {
+  driver = passwd-file
+  master = yes
+  passwd_file_path = $etc/master-users
+  result_success = continue
+}
 CONF
 cat >"$etc/conf.d/10-mail.conf" <<'CONF'
 mail_driver = maildir
@@ -56,6 +68,13 @@ pgsql ${pg[host]} {
     user = ${pg[user]}
     password = "${pg[password]}"
   }
+}
+
+passdb master-sql {
+  driver = sql
+  master = yes
+  result_success = continue
+  sql_query = SELECT password FROM users WHERE false AND userid = '%{user}'
 }
 
 passdb sql {

@@ -591,7 +591,8 @@ enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *pas
 
 	if (!decode_value(s, enc, explicit_enc, value, &digest, &res, info))
 		return res;
-	res = verify_generated(s, &digest, password, policy, info);
+	res =
+	    policy->dry_run ? PGD_HASH_MATCH : verify_generated(s, &digest, password, policy, info);
 	pgd_raw_release(&digest);
 	return res;
 }
@@ -696,8 +697,8 @@ enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_
 		return res;
 	res = PGD_HASH_MATCH;
 	if (s->verify != NULL) {
-		/* The verifier's own checks and caps; the costly ones stop before they hash, the
-		 * cheap ones compare against "" (a mismatch then says every check passed). */
+		/* The verifier's own checks and caps, stopped before it hashes (PLAIN-TRUNC, which
+		 * hashes nothing, compares "": a mismatch then says every check passed). */
 		struct pgd_hash_policy dry = policy != NULL ? *policy : (struct pgd_hash_policy){0};
 
 		dry.dry_run = true;

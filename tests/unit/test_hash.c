@@ -261,6 +261,77 @@ static void test_malformed(void **state)
 	assert_int_equal(pgd_hash_verify("x", "x", NULL, NULL), PGD_HASH_MALFORMED);
 }
 
+/*
+ * pgd_hash_inspect: the verdict a login's checks give before any hashing, caps included (named
+ * by their conf key), and no hashing at all: every value here costs seconds to hash.
+ */
+static void test_inspect(void **state)
+{
+	static const struct {
+		const char *stored;
+		enum pgd_hash_result want;
+		const char *cap_key;
+	} cases[] = {
+	    {"{SHA512-CRYPT}$6$rounds=999999$saltsalt$"
+	     "qK9Ovy8ZpPxyZ5cKmNkLz1lmy7nkXbUJfUmmSs5bsi3fvpnDUMz6v9Y4tSVyHJqYrA4gyR1xhZtC8dTU7Yqhq"
+	     "/",
+	     PGD_HASH_MATCH, NULL},
+	    {"{SHA512-CRYPT}$6$rounds=1000001$saltsalt$x", PGD_HASH_TOO_COSTLY, "max_crypt_rounds"},
+	    {"{BLF-CRYPT}$2y$14$abcdefghijklmnopqrstuuNotARealHashButWellFormed0123456",
+	     PGD_HASH_MATCH, NULL},
+	    {"{BLF-CRYPT}$2y$20$abcdefghijklmnopqrstuuNotARealHashButWellFormed0123456",
+	     PGD_HASH_TOO_COSTLY, "max_bcrypt_cost"},
+	    {"{PBKDF2}$1$saltsalt$999999$42309fa0b400b37ed65e26184ef13eaa980b96e1", PGD_HASH_MATCH,
+	     NULL},
+	    {"{PBKDF2}$1$saltsalt$2000000$42309fa0b400b37ed65e26184ef13eaa980b96e1",
+	     PGD_HASH_TOO_COSTLY, "max_iterations"},
+	    {"{PBKDF2}$1$saltsalt$5000$nothex", PGD_HASH_MALFORMED, NULL},
+	    {"{SCRAM-SHA-256}2000000,JyCQ2NjCT+5Tn5EMl9nx9A==,"
+	     "CfIfiJzModECqBDRCNytrnlUVZoz0295DRrg6NL8IbQ=,"
+	     "nOdifXVCEVLulNPn6GOBEkqkKEPJytIc/COgPag0yLI=",
+	     PGD_HASH_TOO_COSTLY, "max_iterations"},
+	    {"{SCRAM-SHA-256}999999,JyCQ2NjCT+5Tn5EMl9nx9A==,"
+	     "CfIfiJzModECqBDRCNytrnlUVZoz0295DRrg6NL8IbQ=,"
+	     "nOdifXVCEVLulNPn6GOBEkqkKEPJytIc/COgPag0yLI=",
+	     PGD_HASH_MATCH, NULL},
+	    {"{OTP}sha1 2000000 d8a3b062d80de55c c4722bb7b64f45e5", PGD_HASH_TOO_COSTLY,
+	     "max_iterations"},
+	    {"{MD5-CRYPT}$1$saltsalt$notthehashatall", PGD_HASH_MATCH, NULL},
+	    {"{SSHA512}c2hvcnQ=", PGD_HASH_MALFORMED, NULL},
+#ifdef PGD_HAVE_SODIUM
+	    {"{ARGON2ID}$argon2id$v=19$m=262144,t=16,p=1$qUXzI2xucZDnr+7ogzKriQ$"
+	     "YRLn7kmE2hj8KbZjPXDpofESDvC6VoD3A1m7WKJMXRQ",
+	     PGD_HASH_MATCH, NULL},
+	    {"{ARGON2ID}$argon2id$v=19$m=1048576,t=3,p=1$qUXzI2xucZDnr+7ogzKriQ$"
+	     "YRLn7kmE2hj8KbZjPXDpofESDvC6VoD3A1m7WKJMXRQ",
+	     PGD_HASH_TOO_COSTLY, "max_memory_kib"},
+	    {"{ARGON2I}$argon2i$v=19$m=65536,t=17,p=1$qUXzI2xucZDnr+7ogzKriQ$"
+	     "YRLn7kmE2hj8KbZjPXDpofESDvC6VoD3A1m7WKJMXRQ",
+	     PGD_HASH_TOO_COSTLY, "max_argon2_ops"},
+#endif
+	};
+	struct timespec t0, t1;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pgd_hash_info info;
+		enum pgd_hash_result r = pgd_hash_inspect(cases[i].stored, NULL, &info);
+
+		if (r != cases[i].want)
+			fail_msg("%s: %s, want %s (%s)", cases[i].stored, pgd_hash_result_str(r),
+			         pgd_hash_result_str(cases[i].want), info.detail);
+		if (cases[i].cap_key != NULL &&
+		    (strcmp(info.cap_key, cases[i].cap_key) != 0 || info.cap == 0))
+			fail_msg("%s: cap %s %lu, want %s", cases[i].stored, info.cap_key, info.cap,
+			         cases[i].cap_key);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* hashed, these would take well over ten seconds */
+	assert_true((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 <
+	            1.0);
+}
+
 /* Never echo the stored value or the password, whatever goes wrong. */
 static void test_detail_keeps_secrets(void **state)
 {
@@ -672,6 +743,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_inspect),
 	    cmocka_unit_test(test_detail_keeps_secrets),
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_vectors),

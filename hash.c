@@ -144,9 +144,14 @@ void pgd_hash_set_detail(struct pgd_hash_info *info, const char *fmt, ...)
 }
 
 enum pgd_hash_result pgd_hash_too_costly(struct pgd_hash_info *info, const char *cap_key,
-                                         unsigned long cap)
+                                         unsigned long cap, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (info != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(info->detail, sizeof(info->detail), fmt, ap);
+		va_end(ap);
 		info->cap_key = cap_key;
 		info->cap = cap;
 	}

@@ -92,12 +92,12 @@ enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct 
 		return PGD_HASH_MALFORMED;
 	}
 	if (m > mem_cap) {
-		pgd_hash_set_detail(info, "Argon2 memory %lu KiB above cap %lu KiB", m, mem_cap);
-		return pgd_hash_too_costly(info, "max_memory_kib", mem_cap);
+		return pgd_hash_too_costly(info, "max_memory_kib", mem_cap,
+		                           "Argon2 memory %lu KiB above cap %lu KiB", m, mem_cap);
 	}
 	if (t > ops_cap) {
-		pgd_hash_set_detail(info, "Argon2 passes %lu above cap %lu", t, ops_cap);
-		return pgd_hash_too_costly(info, "max_argon2_ops", ops_cap);
+		return pgd_hash_too_costly(info, "max_argon2_ops", ops_cap,
+		                           "Argon2 passes %lu above cap %lu", t, ops_cap);
 	}
 	if (policy->dry_run)
 		return PGD_HASH_MATCH;

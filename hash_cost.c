@@ -450,15 +450,12 @@ enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_
 		switch (c.why) {
 		case PGD_CRYPT_TOO_HIGH:
 			if (c.kind == PGD_CRYPT_COST_BCRYPT)
-				pgd_hash_set_detail(info, "bcrypt cost %lu above cap %lu",
-				                    c.bcrypt_cost, bcrypt_cap);
-			else
-				pgd_hash_set_detail(info, "%s rounds %lu%s above cap %lu", c.family,
-				                    c.rounds, c.rounds == ULONG_MAX ? "+" : "",
-				                    rounds_cap);
-			return c.kind == PGD_CRYPT_COST_BCRYPT
-			           ? pgd_hash_too_costly(info, "max_bcrypt_cost", bcrypt_cap)
-			           : pgd_hash_too_costly(info, "max_crypt_rounds", rounds_cap);
+				return pgd_hash_too_costly(info, "max_bcrypt_cost", bcrypt_cap,
+				                           "bcrypt cost %lu above cap %lu",
+				                           c.bcrypt_cost, bcrypt_cap);
+			return pgd_hash_too_costly(
+			    info, "max_crypt_rounds", rounds_cap, "%s rounds %lu%s above cap %lu",
+			    c.family, c.rounds, c.rounds == ULONG_MAX ? "+" : "", rounds_cap);
 		case PGD_CRYPT_STRICTER:
 			pgd_hash_set_detail(
 			    info, "%s parameters not in the one form libxcrypt writes", c.family);
@@ -485,29 +482,29 @@ enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_
 		/* Dovecot's default cost is never refused: the lowest cap the conf takes,
 		 * 1000, would otherwise lock out every value made without -r */
 		if (c.rounds > rounds_cap && !c.default_rounds) {
-			pgd_hash_set_detail(info, "%s rounds %lu above cap %lu", c.family, c.rounds,
-			                    rounds_cap);
-			return pgd_hash_too_costly(info, "max_crypt_rounds", rounds_cap);
+			return pgd_hash_too_costly(info, "max_crypt_rounds", rounds_cap,
+			                           "%s rounds %lu above cap %lu", c.family,
+			                           c.rounds, rounds_cap);
 		}
 		break;
 	case PGD_CRYPT_COST_BCRYPT:
 		if (c.bcrypt_cost > bcrypt_cap) {
-			pgd_hash_set_detail(info, "bcrypt cost %lu above cap %lu", c.bcrypt_cost,
-			                    bcrypt_cap);
-			return pgd_hash_too_costly(info, "max_bcrypt_cost", bcrypt_cap);
+			return pgd_hash_too_costly(info, "max_bcrypt_cost", bcrypt_cap,
+			                           "bcrypt cost %lu above cap %lu", c.bcrypt_cost,
+			                           bcrypt_cap);
 		}
 		break;
 	case PGD_CRYPT_COST_MEMORY:
 		if (c.memory_kib > mem_cap) {
-			pgd_hash_set_detail(info, "%s memory %lu KiB above cap %lu KiB", c.family,
-			                    c.memory_kib, mem_cap);
-			return pgd_hash_too_costly(info, "max_memory_kib", mem_cap);
+			return pgd_hash_too_costly(info, "max_memory_kib", mem_cap,
+			                           "%s memory %lu KiB above cap %lu KiB", c.family,
+			                           c.memory_kib, mem_cap);
 		}
 		/* yescrypt's t counts as Argon2's t: passes over the memory */
 		if (c.passes > ops_cap) {
-			pgd_hash_set_detail(info, "%s passes %lu above cap %lu", c.family, c.passes,
-			                    ops_cap);
-			return pgd_hash_too_costly(info, "max_argon2_ops", ops_cap);
+			return pgd_hash_too_costly(info, "max_argon2_ops", ops_cap,
+			                           "%s passes %lu above cap %lu", c.family,
+			                           c.passes, ops_cap);
 		}
 		break;
 	}

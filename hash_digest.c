@@ -257,8 +257,8 @@ static bool parse_uint(const char *s, size_t len, unsigned long max, unsigned lo
 static enum pgd_hash_result too_many(const char *name, unsigned long n, unsigned long cap,
                                      struct pgd_hash_info *info)
 {
-	pgd_hash_set_detail(info, "%s iterations %lu above cap %lu", name, n, cap);
-	return pgd_hash_too_costly(info, "max_iterations", cap);
+	return pgd_hash_too_costly(info, "max_iterations", cap, "%s iterations %lu above cap %lu",
+	                           name, n, cap);
 }
 
 enum pgd_hash_result pgd_generate_pbkdf2(const struct pgd_scheme *s, const char *password,

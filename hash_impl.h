@@ -65,9 +65,10 @@ struct pgd_scheme {
 /* hash.c */
 void pgd_hash_set_detail(struct pgd_hash_info *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Names the cap a TOO_COSTLY value is above (its conf key) and its value; returns TOO_COSTLY. */
+/* TOO_COSTLY, with the detail (fmt...) and the cap the value is above: its conf key and value. */
 enum pgd_hash_result pgd_hash_too_costly(struct pgd_hash_info *info, const char *cap_key,
-                                         unsigned long cap);
+                                         unsigned long cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 bool pgd_hex_decode(const char *in, size_t len, unsigned char *out, size_t *out_len);
 bool pgd_b64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len);
 void pgd_hex_encode(const unsigned char *in, size_t len, char *out);

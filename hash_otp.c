@@ -200,9 +200,9 @@ enum pgd_hash_result pgd_verify_otp(const struct pgd_scheme *s, const struct pgd
 	}
 	/* Dovecot runs a negative sequence as a huge unsigned one: it never finishes */
 	if (st.seq < 0 || (unsigned long)st.seq > cap) {
-		pgd_hash_set_detail(info, "OTP sequence %ld %s cap %lu", st.seq,
-		                    st.seq < 0 ? "below 0, past" : "above", cap);
-		return pgd_hash_too_costly(info, "max_iterations", cap);
+		return pgd_hash_too_costly(info, "max_iterations", cap,
+		                           "OTP sequence %ld %s cap %lu", st.seq,
+		                           st.seq < 0 ? "below 0, past" : "above", cap);
 	}
 	if (policy->dry_run)
 		return PGD_HASH_MATCH;

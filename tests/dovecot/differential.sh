@@ -255,8 +255,13 @@ dovecot_verdict() {
 	fi
 }
 
+# Not where the module or pam_wrapper itself lies under /tmp (a clone made with mktemp -d): the
+# private /tmp would hide it from dlopen(). Those runs share /tmp, as where unshare is refused.
 private_tmp=
-if unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp' 2>/dev/null; then
+module_real=$(realpath -m "$PGD_MODULE")
+wrapper_real=$(realpath -m "$PAM_WRAPPER_SO")
+if [[ $module_real != /tmp/* && $wrapper_real != /tmp/* ]] &&
+	unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp' 2>/dev/null; then
 	cat >"$work/private-tmp" <<'SH'
 #!/bin/sh
 exec unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp && exec "$0" "$@"' "$@"

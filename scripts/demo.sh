@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-scripts/install-deps.sh
+scripts/install-deps.sh --demo
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

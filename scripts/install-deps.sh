@@ -5,7 +5,25 @@
 # releases have picks for us (clang and libclang-rt-dev are the release's default clang and its
 # sanitizer/fuzzer runtime). Daemons that packages would start (dovecot, postgresql) are kept from
 # starting; a policy-rc.d we put there is removed after.
+#
+#   scripts/install-deps.sh          what the whole suite needs (scripts/test.sh)
+#   scripts/install-deps.sh --demo   only what scripts/demo.sh needs: the build, libpam's test
+#                                    wrapper, pamtester and PostgreSQL; no mail server, no sshd
+#
+# It never removes or replaces a package: apt's plan is read first (apt-get -s), and where it
+# would remove one (cyrus-imapd, which the suite needs, conflicts with dovecot-imapd) nothing is
+# installed and the run stops, naming both.
 set -euo pipefail
+demo=0
+if [ "${1:-}" = --demo ]; then
+	demo=1
+	shift
+fi
+demo_packages=(
+	build-essential gcc meson ninja-build pkg-config
+	libpam0g-dev libaudit-dev libpq-dev libcrypt-dev libssl-dev libsodium-dev
+	libpam-wrapper pamtester postgresql postgresql-client
+)
 packages=(
 	build-essential gcc meson ninja-build pkg-config python3 git
 	# Debian 13's pam.pc requires audit (libaudit-dev); harmless on Debian 12
@@ -45,12 +63,13 @@ unpack_dovecot_imapd() {
 	rm -rf "$tmp"
 	return $rc
 }
+[ $demo -eq 1 ] && packages=("${demo_packages[@]}" "$@")
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-	unpack_dovecot_imapd
+	[ $demo -eq 1 ] || unpack_dovecot_imapd
 	exit
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -60,6 +79,19 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt=(apt-get -o DPkg::Lock::Timeout=600)
 "${apt[@]}" update -qq
+# apt's plan first: a package it would remove ("Remv NAME [VERSION]") stops the run.
+plan=$(LC_ALL=C "${apt[@]}" install -s -y --no-install-recommends "${missing[@]}" 2>&1) || {
+	echo "install-deps: apt cannot install ${missing[*]}:" >&2
+	grep -E '^(E:| )' <<<"$plan" >&2
+	exit 1
+}
+removed=$(awk '$1 == "Remv" { printf "%s%s", sep, $2; sep = " " }' <<<"$plan")
+if [ -n "$removed" ]; then
+	echo "install-deps: installing ${missing[*]} would remove $removed; nothing installed." >&2
+	[ $demo -eq 1 ] ||
+		echo "install-deps: run the suite on a machine or root without them (scripts/test.sh needs cyrus-imapd, which conflicts with dovecot-imapd)" >&2
+	exit 1
+fi
 ours=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -69,4 +101,4 @@ fi
 trap 'if [ -n "$ours" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 echo "install-deps: installing ${missing[*]}" >&2
 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-unpack_dovecot_imapd
+[ $demo -eq 1 ] || unpack_dovecot_imapd

@@ -226,7 +226,7 @@ static char *full_conninfo(const char *conninfo, unsigned timeout_sec, char *err
 		const char *value = NULL;
 
 		if (strcmp(o->keyword, "service") == 0) {
-			/* left unset: libpq then reads PGSERVICE, refused by connect_db */
+			/* left unset: libpq then reads PGSERVICE, refused by pgd_db_env_refused */
 			service = o->val != NULL;
 			continue;
 		}
@@ -268,22 +268,51 @@ static char *full_conninfo(const char *conninfo, unsigned timeout_sec, char *err
 }
 
 /*
+ * The variables libpq 15 and 17 read whatever the conninfo says (every other PG* variable is
+ * a conninfo keyword's fallback, given a value by full_conninfo), and what each would change.
+ * Set to any value, even empty, they refuse the connection: the environment is never changed
+ * (other threads may be reading it), and none of them has a value of ours that would win.
+ */
+static const struct {
+	const char *name;
+	const char *why;
+} refused_env[] = {
+    /* read when no service= is given: opens the file PGSERVICEFILE, PGSYSCONFDIR or $HOME
+     * names (a FIFO there would hang the login) and takes host, user, ... from it */
+    {"PGSERVICE", "libpq would read a service file"},
+    /* the folder of libpq's message catalogue, bound at its first message: a translated
+     * message is used as a printf format */
+    {"PGLOCALEDIR", "libpq would read its message formats from that folder"},
+    /* sent to the server as session settings in the startup packet, after (so over) any
+     * options= of ours: now() and timestamp comparisons in the queries would change */
+    {"PGTZ", "libpq would send it to the server as the session's TimeZone"},
+    {"PGDATESTYLE", "libpq would send it to the server as the session's DateStyle"},
+    {"PGGEQO", "libpq would send it to the server as the session's geqo"},
+};
+
+bool pgd_db_env_refused(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(refused_env) / sizeof(refused_env[0]); i++)
+		if (getenv(refused_env[i].name) != NULL) {
+			snprintf(err, errlen, "cannot connect: %s is set in the environment (%s)",
+			         refused_env[i].name, refused_env[i].why);
+			return true;
+		}
+	return false;
+}
+
+/*
  * Opens a connection to what conninfo (a "host=... dbname=..." string or a postgresql:// URI)
- * names, with our defaults for what it leaves out.
+ * names, with our defaults for what it leaves out. Checks the environment before the first
+ * libpq call: libpq binds its message catalogue at its first message, even a parse error's.
  */
 static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err, size_t errlen)
 {
 	PGconn *conn;
 	char *full;
 
-	/*
-	 * The one variable libpq reads whatever the conninfo says: with PGSERVICE set it opens the
-	 * service file that PGSERVICEFILE or $HOME names (a FIFO there would hang the login).
-	 */
-	if (getenv("PGSERVICE") != NULL) {
-		snprintf(err, errlen, "cannot connect: PGSERVICE is set in the environment");
+	if (pgd_db_env_refused(err, errlen))
 		return NULL;
-	}
 	full = full_conninfo(conninfo, timeout_sec, err, errlen);
 	if (full == NULL)
 		return NULL;

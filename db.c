@@ -226,7 +226,7 @@ static char *full_conninfo(const char *conninfo, unsigned timeout_sec, char *err
 		const char *value = NULL;
 
 		if (strcmp(o->keyword, "service") == 0) {
-			/* left unset: libpq then reads PGSERVICE, refused by connect_db */
+			/* left unset: libpq then reads PGSERVICE, refused by pgd_db_env_refused */
 			service = o->val != NULL;
 			continue;
 		}
@@ -268,22 +268,58 @@ static char *full_conninfo(const char *conninfo, unsigned timeout_sec, char *err
 }
 
 /*
+ * The variables libpq 15 and 17 read whatever the conninfo says (every other PG* variable is
+ * a conninfo keyword's fallback, given a value by full_conninfo), and what each would change.
+ * Set to any value, even empty, they refuse the connection: the environment is never changed
+ * (other threads may be reading it), and none of them has a value of ours that would win.
+ */
+static const struct {
+	const char *name;
+	const char *why;
+} refused_env[] = {
+    /* read when no service= is given: opens the file PGSERVICEFILE, PGSYSCONFDIR or $HOME
+     * names (a FIFO there would hang the login) and takes host, user, ... from it */
+    {"PGSERVICE", "libpq would read a service file"},
+    /* the folder of libpq's message catalogue, bound at its first message: a translated
+     * message is used as a printf format */
+    {"PGLOCALEDIR", "libpq would read its message formats from that folder"},
+    /* sent to the server as session settings in the startup packet, after (so over) any
+     * options= of ours: now() and timestamp comparisons in the queries would change */
+    {"PGTZ", "libpq would send it to the server as the session's TimeZone"},
+    {"PGDATESTYLE", "libpq would send it to the server as the session's DateStyle"},
+    {"PGGEQO", "libpq would send it to the server as the session's geqo"},
+};
+
+bool pgd_db_env_refused(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(refused_env) / sizeof(refused_env[0]); i++)
+		if (getenv(refused_env[i].name) != NULL) {
+			snprintf(err, errlen, "cannot connect: %s is set in the environment (%s)",
+			         refused_env[i].name, refused_env[i].why);
+			return true;
+		}
+	return false;
+}
+
+/* Server notices (a trigger's RAISE NOTICE may quote the row) would go to the caller's stderr. */
+static void drop_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/*
  * Opens a connection to what conninfo (a "host=... dbname=..." string or a postgresql:// URI)
- * names, with our defaults for what it leaves out.
+ * names, with our defaults for what it leaves out. Checks the environment before the first
+ * libpq call: libpq binds its message catalogue at its first message, even a parse error's.
  */
 static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err, size_t errlen)
 {
 	PGconn *conn;
 	char *full;
 
-	/*
-	 * The one variable libpq reads whatever the conninfo says: with PGSERVICE set it opens the
-	 * service file that PGSERVICEFILE or $HOME names (a FIFO there would hang the login).
-	 */
-	if (getenv("PGSERVICE") != NULL) {
-		snprintf(err, errlen, "cannot connect: PGSERVICE is set in the environment");
+	if (pgd_db_env_refused(err, errlen))
 		return NULL;
-	}
 	full = full_conninfo(conninfo, timeout_sec, err, errlen);
 	if (full == NULL)
 		return NULL;
@@ -296,6 +332,8 @@ static PGconn *connect_db(const char *conninfo, unsigned timeout_sec, char *err,
 		PQfinish(conn);
 		return NULL;
 	}
+	if (conn != NULL)
+		PQsetNoticeProcessor(conn, drop_notice, NULL);
 	return conn;
 }
 
@@ -480,6 +518,76 @@ void pgd_db_clear(PGresult *res)
 	PQclear(res);
 }
 
+/* The SQLSTATEs a write is likely to meet, named for a line that cannot quote the message. */
+static const struct {
+	const char *code, *name;
+} sqlstates[] = {
+    {"22001", "string_data_right_truncation"},
+    {"22P02", "invalid_text_representation"},
+    {"23502", "not_null_violation"},
+    {"23503", "foreign_key_violation"},
+    {"23505", "unique_violation"},
+    {"23514", "check_violation"},
+    {"25006", "read_only_sql_transaction"},
+    {"40001", "serialization_failure"},
+    {"40P01", "deadlock_detected"},
+    {"42501", "insufficient_privilege"},
+    {"42601", "syntax_error"},
+    {"42703", "undefined_column"},
+    {"42883", "undefined_function"},
+    {"42P01", "undefined_table"},
+    {"57014", "query_canceled"},
+    {"P0001", "raise_exception"},
+};
+
+/*
+ * err := prefix + msg, what libpq or the server said of q. For a query that binds a secret
+ * (q->secret) and an error the server sent (res has a SQLSTATE), only the SQLSTATE and the
+ * names the server gives (schema, table, column, type, constraint): its message, DETAIL and
+ * CONTEXT may quote a bound value (`invalid input syntax for type integer: "{SHA512-CRYPT}..."`,
+ * a trigger's RAISE) or the whole row (`Failing row contains (...)`). An error libpq found
+ * itself has no SQLSTATE and quotes no value: its message is kept.
+ */
+static void query_error(char *err, size_t errlen, const char *prefix, const struct pgd_query *q,
+                        const PGresult *res, const char *msg)
+{
+	static const struct {
+		int field;
+		const char *label;
+	} names[] = {
+	    {PG_DIAG_SCHEMA_NAME, "schema"},         {PG_DIAG_TABLE_NAME, "table"},
+	    {PG_DIAG_COLUMN_NAME, "column"},         {PG_DIAG_DATATYPE_NAME, "type"},
+	    {PG_DIAG_CONSTRAINT_NAME, "constraint"},
+	};
+	const char *state =
+	    q->secret && res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *name = NULL;
+	char line[512];
+	size_t n;
+
+	if (state == NULL) {
+		pgd_db_message(err, errlen, prefix, msg);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(sqlstates) / sizeof(sqlstates[0]); i++)
+		if (strcmp(sqlstates[i].code, state) == 0)
+			name = sqlstates[i].name;
+	n = (size_t)snprintf(line, sizeof(line), "SQLSTATE %s%s%s%s", state,
+	                     name != NULL ? " (" : "", name != NULL ? name : "",
+	                     name != NULL ? ")" : "");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && n < sizeof(line); i++) {
+		const char *v = PQresultErrorField(res, names[i].field);
+
+		if (v != NULL)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, ", %s \"%s\"",
+			                      names[i].label, v);
+	}
+	if (n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n,
+		         " (message not logged: it may quote the new hash)");
+	pgd_db_message(err, errlen, prefix, line);
+}
+
 /*
  * Sends q and waits for its result until deadline. *res gets the first result; *timed_out
  * tells a deadline from a broken connection.
@@ -525,7 +633,8 @@ static enum pgd_db_result run_query(PGconn *conn, const struct pgd_query *q, int
 			break;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		pgd_db_message(err, errlen, "connection lost: ", PQerrorMessage(conn));
+		/* the first result, when an error, is the server's first word on q */
+		query_error(err, errlen, "connection lost: ", q, *res, PQerrorMessage(conn));
 		pgd_db_clear(*res);
 		*res = NULL;
 		return PGD_DB_UNAVAILABLE;
@@ -535,7 +644,7 @@ static enum pgd_db_result run_query(PGconn *conn, const struct pgd_query *q, int
 		return PGD_DB_QUERY_FAILED;
 	}
 	if (PQresultStatus(*res) != PGRES_TUPLES_OK && PQresultStatus(*res) != PGRES_COMMAND_OK) {
-		pgd_db_message(err, errlen, "query failed: ", PQresultErrorMessage(*res));
+		query_error(err, errlen, "query failed: ", q, *res, PQresultErrorMessage(*res));
 		return PGD_DB_QUERY_FAILED;
 	}
 	return PGD_DB_OK;
@@ -763,7 +872,9 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
                                     const struct pgd_query *update, char *err, size_t errlen)
 {
 	static char begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ", commit_sql[] = "COMMIT";
-	const struct pgd_query begin = {.sql = begin_sql}, commit = {.sql = commit_sql};
+	/* a deferred trigger or constraint of update's table fails at the commit */
+	const struct pgd_query begin = {.sql = begin_sql},
+	                       commit = {.sql = commit_sql, .secret = update->secret};
 	enum pgd_db_swap_result out = PGD_DB_SWAP_FAILED;
 	struct pgd_row row = {0};
 	PGresult *res = NULL;

@@ -85,6 +85,13 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
                                     const struct pgd_query *update, char *err, size_t errlen);
 
 /*
+ * True, with err naming the variable, when the environment holds a variable that libpq reads
+ * whatever the conninfo says (PGSERVICE, PGLOCALEDIR, PGTZ, PGDATESTYLE, PGGEQO): every
+ * connect then fails with that message. Call it before any other libpq call.
+ */
+bool pgd_db_env_refused(char *err, size_t errlen);
+
+/*
  * For the admin command's audit, which pipelines many lookups on a connection of its own: a
  * connection opened exactly as the module opens one (its defaults, nothing read from the
  * caller's environment), or NULL with err set; the caller PQfinish()es it. And one query's result

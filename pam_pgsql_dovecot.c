@@ -3,6 +3,8 @@
  * The PAM entry points: read what PAM knows, run one login (login.c), and turn its outcome
  * into one PAM code and one log line. Nothing else includes PAM headers.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,22 +240,32 @@ enum side {
 static const char *const side_names[] = {"rehash", "auth_success_query", "auth_failure_query",
                                          "session_open_query", "session_close_query"};
 
+/* Per process, shared by the threads of a threaded caller: side_lock guards both arrays. */
+static pthread_mutex_t side_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t side_last[SIDE_COUNT];
+static unsigned long side_quiet[SIDE_COUNT];
+
 static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_login *login)
 {
-	static time_t last[SIDE_COUNT];
-	static unsigned long quiet[SIDE_COUNT];
 	time_t now = time(NULL);
+	unsigned long quiet = 0;
+	bool report = false;
 	char d[300];
 
-	if (last[what] != 0 && now - last[what] < SIDE_LOG_INTERVAL) {
-		quiet[what]++;
-		return;
+	pthread_mutex_lock(&side_lock);
+	if (side_last[what] != 0 && now - side_last[what] < SIDE_LOG_INTERVAL) {
+		side_quiet[what]++;
+	} else {
+		report = true;
+		quiet = side_quiet[what];
+		side_last[what] = now;
+		side_quiet[what] = 0;
 	}
-	pam_syslog(pamh, LOG_WARNING, "%s failed (the login's answer stands): %s%s",
-	           side_names[what], printable(login->detail, d, sizeof(d)),
-	           quiet[what] > 0 ? " (and earlier failures not logged)" : "");
-	last[what] = now;
-	quiet[what] = 0;
+	pthread_mutex_unlock(&side_lock);
+	if (report)
+		pam_syslog(pamh, LOG_WARNING, "%s failed (the login's answer stands): %s%s",
+		           side_names[what], printable(login->detail, d, sizeof(d)),
+		           quiet > 0 ? " (and earlier failures not logged)" : "");
 }
 
 /*

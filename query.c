@@ -764,6 +764,7 @@ enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *va
 		ok = bind_nomem(&bd);
 	q->values = bd.values;
 	q->nparams = bd.nvalues;
+	q->secret = vars != NULL && vars->hash != NULL;
 	if (!ok) {
 		buf_free(&bd.sql);
 		pgd_query_free(q);

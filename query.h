@@ -2,6 +2,7 @@
 #ifndef PGD_QUERY_H
 #define PGD_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The values Dovecot's %-variables expand to. NULL reads as "". */
@@ -14,11 +15,16 @@ struct pgd_vars {
 	const char *orig_user; /* %{orig_user}, 2.4's %{original_user}: the name as given */
 };
 
-/* A query ready for PQexecParams: SQL text with $1..$n and the n values it binds. */
+/*
+ * A query ready for PQexecParams: SQL text with $1..$n and the n values it binds. secret: it was
+ * bound with a %{hash} value at hand (password_update_query), so a value may be the new hash:
+ * the server's messages about it are not logged (db.c logs its SQLSTATE and names only).
+ */
 struct pgd_query {
 	char *sql;
 	int nparams;
 	char **values;
+	bool secret;
 };
 
 enum pgd_query_result {

@@ -46,9 +46,15 @@ static bool is_local(const char *host)
 
 static void connect_timeout(const struct pgd_conf *conf)
 {
-	PQconninfoOption *opts = PQconninfoParse(conf->connect, NULL);
+	PQconninfoOption *opts;
 	bool remote = false, timeout = false;
+	char err[256];
 
+	/* not even a parse then: libpq would bind its messages to PGLOCALEDIR (the connect
+	 * that the check makes next says why it refuses) */
+	if (pgd_db_env_refused(err, sizeof(err)))
+		return;
+	opts = PQconninfoParse(conf->connect, NULL);
 	if (opts == NULL)
 		return;
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {

@@ -42,6 +42,14 @@ CREATE TABLE decoy.users (userid text, domain text, password text);
 GRANT SELECT ON decoy.users TO PUBLIC;
 INSERT INTO decoy.users VALUES ('alice', 'example.org', '{PLAIN}decoy pw');
 SQL
+# ... and an account that expired an hour ago by the server's clock, for PGTZ.
+psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL || exit 1
+DROP TABLE IF EXISTS dbenv_accounts;
+CREATE TABLE dbenv_accounts (userid text, password text, expires timestamp);
+GRANT SELECT ON dbenv_accounts TO PUBLIC;
+INSERT INTO dbenv_accounts VALUES ('expired', '{PLAIN}expired pw',
+	now()::timestamp - interval '1 hour');
+SQL
 
 # The conf names a socket folder and no port, as many dovecot-sql.conf.ext files do: the
 # default port (5432) leads to the real server, PGPORT would lead to the decoy.
@@ -53,10 +61,15 @@ query="SELECT password FROM users WHERE userid = '%n' AND domain = '%d'"
 printf 'driver = pgsql\nconnect = %s\npassword_query = %s\n' "$conninfo" "$query" >"$work/env.conf"
 printf 'driver = pgsql\nconnect = %s\nquery_timeout = 2\npassword_query = %s\n' \
 	"$PGD_TEST_CONNINFO" "$query" >"$work/frozen.conf"
+expired_query="SELECT password, expires < now()::timestamp AS account_expired FROM dbenv_accounts"
+printf 'driver = pgsql\nconnect = %s\npassword_query = %s WHERE userid = %s\n' \
+	"$conninfo" "$expired_query" "'%u'" >"$work/acct.conf"
 chmod 600 "$work"/*.conf
 for s in env frozen; do
 	printf 'auth required %s conf=%s nodelay\n' "$PGD_MODULE" "$work/$s.conf" >"$work/pam.d/$s"
 done
+printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' \
+	"$PGD_MODULE" "$work/acct.conf" "$PGD_MODULE" "$work/acct.conf" >"$work/pam.d/acct"
 printf '[decoy]\nhost=%s\nport=%s\n' "$work/decoy" "$decoy_port" >"$work/pg_service.conf"
 
 hostile=(PGPORT="$decoy_port" PGHOST=/nonexistent PGHOSTADDR=127.0.0.2
@@ -65,11 +78,14 @@ hostile=(PGPORT="$decoy_port" PGHOST=/nonexistent PGHOSTADDR=127.0.0.2
 	PGPASSFILE=/dev/null PGCONNECT_TIMEOUT=1 PGUSER=postgres PGDATABASE=postgres
 	PGAPPNAME=decoy PGCLIENTENCODING=LATIN1 PGGSSENCMODE=require)
 
-# pamtester SERVICE USER PASSWORD [VAR=VALUE...]: its output
+# pamtester SERVICE USER PASSWORD [VAR=VALUE...]: its output; the operations are $ops
+# (authenticate when unset); the status is pamtester's
 pt() {
 	local service=$1 user=$2 pass=$3
 	shift 3
-	printf '%s\n' "$pass" | pamwrap "$work/pam.d" "$@" pamtester -v "$service" "$user" authenticate 2>&1
+	# shellcheck disable=SC2086 # ops is a list of words
+	printf '%s\n' "$pass" |
+		pamwrap "$work/pam.d" "$@" pamtester -v "$service" "$user" ${ops:-authenticate} 2>&1
 }
 
 # The environment is potent: libpq itself, given the same conninfo, goes where it says.
@@ -96,11 +112,53 @@ out=$(pt env alice@example.org 'correct horse battery' "${hostile[@]}")
 grep -q "PGPORT\|decoy" <<<"$out" && not_ok "the caller's environment is not in the log" ||
 	ok "the caller's environment is not in the log"
 
-# PGSERVICE is the one variable libpq reads whatever the conninfo says: refused, not followed.
+# PGSERVICE: libpq reads it whatever the conninfo says (and then a service file): refused.
 out=$(pt env alice@example.org 'correct horse battery' "${hostile[@]}" PGSERVICE=decoy)
 grep -q "cannot retrieve authentication info" <<<"$out" && grep -q "PGSERVICE is set" <<<"$out" &&
 	ok "PGSERVICE set: refused (PAM_AUTHINFO_UNAVAIL), and said why" ||
 	{ not_ok "PGSERVICE set: refused (PAM_AUTHINFO_UNAVAIL), and said why"; sed 's/^/# /' <<<"$out"; }
+
+# The variables libpq reads whatever the conninfo says are as potent: PGTZ turns an expired
+# account into a live one, PGLOCALEDIR makes a planted catalogue libpq's printf formats.
+expired_check="SELECT expires < now()::timestamp FROM dbenv_accounts"
+got=$(psql -Atc "$expired_check" "$conninfo" 2>&1)
+got_tz=$(env PGTZ=Etc/GMT+12 psql -Atc "$expired_check" "$conninfo" 2>&1)
+[ "$got" = t ] && [ "$got_tz" = f ] && ok "PGTZ makes psql see an expired account as live" ||
+	not_ok "PGTZ makes psql see an expired account as live (got: $got, then $got_tz)"
+domain=$(strings -n 6 "$(ldconfig -p | awk '/libpq\.so\.5 .*x86-64/ {print $NF; exit}')" |
+	grep -m1 -x 'libpq5-[0-9]*')
+if command -v msgfmt >/dev/null && [ -n "$domain" ]; then
+	mkdir -p "$work/locale/de/LC_MESSAGES"
+	printf '%s\n' 'msgid ""' 'msgstr "Content-Type: text/plain; charset=UTF-8\n"' '' \
+		'msgid "connection to server on socket \"%s\" failed: "' 'msgstr "PLANTED <%p %p> "' |
+		msgfmt -o "$work/locale/de/LC_MESSAGES/$domain.mo" -
+	got=$(env LC_ALL=C.UTF-8 LANGUAGE=de PGLOCALEDIR="$work/locale" \
+		psql -Atc "SELECT 1" "host=$work/nowhere dbname=mail" 2>&1)
+	grep -q "PLANTED <0x" <<<"$got" && ok "PGLOCALEDIR makes psql run a planted format (%p)" ||
+		not_ok "PGLOCALEDIR makes psql run a planted format (%p) (got: $got)"
+else
+	ok "# SKIP no msgfmt: PGLOCALEDIR's planted catalogue not tried"
+	mkdir -p "$work/locale"
+fi
+
+# ... so each of them is refused: PAM_AUTHINFO_UNAVAIL, one line naming it, no password.
+ops="authenticate acct_mgmt"
+out=$(pt acct expired 'expired pw')
+grep -q "User account has expired" <<<"$out" && ok "the expired account is refused" ||
+	{ not_ok "the expired account is refused"; sed 's/^/# /' <<<"$out"; }
+for v in PGTZ=Etc/GMT+12 PGLOCALEDIR="$work/locale" PGDATESTYLE=German PGGEQO=off \
+	PGDATESTYLE=bogus PGTZ=; do
+	name=${v%%=*}
+	out=$(pt acct expired 'expired pw' LC_ALL=C.UTF-8 LANGUAGE=de "$v")
+	rc=$?
+	[ "$rc" -ne 0 ] && grep -q "cannot retrieve authentication info" <<<"$out" &&
+		[ "$(grep -c "SYSLOG(.*is set in the environment" <<<"$out")" = 1 ] &&
+		grep -q "SYSLOG(.*cannot connect: $name is set in the environment" <<<"$out" &&
+		! grep -q "PLANTED\|expired pw" <<<"$out" &&
+		ok "$v: refused (PAM_AUTHINFO_UNAVAIL), one line names $name, no password" ||
+		{ not_ok "$v: refused (PAM_AUTHINFO_UNAVAIL), one line names $name, no password"; sed 's/^/# /' <<<"$out"; }
+done
+unset ops
 
 # A frozen server: every process of the real cluster stopped with SIGSTOP.
 pm=$(head -1 "$PGD_TEST_PGDIR/data/postmaster.pid")
@@ -121,5 +179,5 @@ out=$(pt frozen alice@example.org 'correct horse battery')
 grep -q "successfully authenticated" <<<"$out" && ok "thawed server: logins work again" ||
 	{ not_ok "thawed server: logins work again"; sed 's/^/# /' <<<"$out"; }
 
-psql -q "$PGD_TEST_ADMIN" -c "DROP SCHEMA decoy CASCADE" >/dev/null
+psql -q "$PGD_TEST_ADMIN" -c "DROP SCHEMA decoy CASCADE" -c "DROP TABLE dbenv_accounts" >/dev/null
 summary

@@ -62,6 +62,19 @@ static const struct {
     {"brokenaudit", BASE "auth_success_query = UPDATE no_such_table SET x = 1\n"
                          "session_open_query = UPDATE no_such_table SET x = 1\n"},
     {"noupdate", "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY},
+    /* writes the server refuses with a message that quotes the new hash: a trigger's RAISE
+     * (and NOTICE) on acct_guarded, a hash bound to an integer column */
+    {"guarded", "driver = pgsql\nconnect = %CONNECT%\n"
+                "password_query = SELECT password FROM acct_guarded WHERE userid = '%n'\n"
+                "password_update_query = UPDATE acct_guarded SET password = %{hash} "
+                "WHERE userid = '%n'\n"},
+    {"checked", "driver = pgsql\nconnect = %CONNECT%\n"
+                "password_query = SELECT password FROM acct_checked WHERE userid = '%n'\n"
+                "password_update_query = UPDATE acct_checked SET password = %{hash} "
+                "WHERE userid = '%n'\n"},
+    {"badtype", "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY
+                "password_update_query = UPDATE acct_users SET failures = %{hash} "
+                "WHERE userid = '%n'\n"},
     /* conf B reads the same table but says every account expired */
     {"expiring", "driver = pgsql\nconnect = %CONNECT%\n"
                  "password_query = SELECT userid AS user, password, true AS account_expired "
@@ -594,13 +607,94 @@ static void test_rehash_on_a_read_only_server(void **state)
 	transaction("rehashro", "readonly", NULL, answers, steps, rc, &log);
 	assert_int_equal(rc[0], PAM_SUCCESS);
 	assert_non_null(strstr(log, "rehash failed (the login's answer stands)"));
-	assert_non_null(strstr(log, "read-only transaction"));
+	assert_non_null(strstr(log, "SQLSTATE 25006 (read_only_sql_transaction)"));
 	assert_null(strstr(log, "weak pw"));
 	free(log);
 	after = column("readonly", "password");
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
+}
+
+/* What log must not hold when a write of a new hash failed: the hash, the passwords, the row. */
+static void assert_no_secret(const char *log, const char *const *passwords)
+{
+	static const char *const never[] = {"{SHA512-CRYPT}", "$6$", "refused:", "new value",
+	                                    "Failing row"};
+
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		if (strstr(log, never[i]) != NULL)
+			fail_msg("the log holds \"%s\": %s", never[i], strstr(log, never[i]));
+	for (size_t i = 0; passwords[i] != NULL; i++)
+		if (strstr(log, passwords[i]) != NULL)
+			fail_msg("the log holds the password \"%s\"", passwords[i]);
+}
+
+/*
+ * A failed password_update_query is logged by its SQLSTATE and names: the server's message,
+ * which quotes the bound hash here (a trigger's RAISE EXCEPTION and RAISE NOTICE, an invalid
+ * integer), never reaches the log. Through chauthtok (one statement) and the rehash's
+ * transaction (pgd_db_swap: its line is rate-limited per process, so the swap is called here
+ * directly and its stderr captured).
+ */
+static void test_failed_write_quotes_no_hash(void **state)
+{
+	const char *guarded[] = {"guarded pw", "new secret pw", "new secret pw", NULL};
+	const char *typed[] = {"typed pw", "new typed pw", "new typed pw", NULL};
+	const char *checked[] = {"checked pw", "new checked pw", "new checked pw", NULL};
+	const char *const passwords[] = {"guarded pw", "new secret pw",  "typed pw", "new typed pw",
+	                                 "checked pw", "new checked pw", NULL};
+	const enum step steps[] = {CHAUTHTOK, END};
+	struct pgd_db_options opts = {.cache = false, .query_timeout_sec = 5};
+	struct pgd_vars vars = {.user = "guarded", .hash = "{SHA512-CRYPT}$6$direct$x"};
+	struct pgd_query check = {0}, update = {0};
+	char err[256], *log = NULL, *after;
+	int rc[1], saved, fd;
+
+	(void)state;
+	transaction("guarded", "guarded", NULL, guarded, steps, rc, &log);
+	assert_int_equal(rc[0], PAM_AUTHTOK_ERR);
+	if (strstr(log, "SQLSTATE P0001 (raise_exception)") == NULL)
+		fail_msg("no SQLSTATE in: %s", log);
+	assert_no_secret(log, passwords);
+	free(log);
+	/* a CHECK violation: its DETAIL quotes the whole row; the names are logged */
+	transaction("checked", "checked", NULL, checked, steps, rc, &log);
+	assert_int_equal(rc[0], PAM_AUTHTOK_ERR);
+	if (strstr(log, "SQLSTATE 23514 (check_violation), schema \"public\", table "
+	                "\"acct_checked\", constraint \"no_sha512\"") == NULL)
+		fail_msg("no SQLSTATE and names in: %s", log);
+	assert_no_secret(log, passwords);
+	free(log);
+	transaction("badtype", "typed", NULL, typed, steps, rc, &log);
+	assert_int_equal(rc[0], PAM_AUTHTOK_ERR);
+	if (strstr(log, "SQLSTATE 22P02 (invalid_text_representation)") == NULL)
+		fail_msg("no SQLSTATE in: %s", log);
+	assert_no_secret(log, passwords);
+	free(log);
+	after = column("typed", "failures");
+	assert_string_equal(after, "0");
+	free(after);
+
+	assert_int_equal(pgd_query_bind("SELECT password FROM acct_guarded WHERE userid = '%u'",
+	                                &vars, &check, err, sizeof(err)),
+	                 PGD_QUERY_OK);
+	assert_int_equal(pgd_query_bind("UPDATE acct_guarded SET password = %{hash} "
+	                                "WHERE userid = '%u'",
+	                                &vars, &update, err, sizeof(err)),
+	                 PGD_QUERY_OK);
+	saved = pgd_test_capture_start(&fd);
+	assert_int_equal(pgd_db_swap(pgd_test_env("PGD_TEST_CONNINFO"), &opts, &check,
+	                             "{PLAIN}guarded pw", &update, err, sizeof(err)),
+	                 PGD_DB_SWAP_FAILED);
+	log = pgd_test_capture_end(saved, fd);
+	if (strstr(err, "SQLSTATE P0001") == NULL)
+		fail_msg("no SQLSTATE in: %s", err);
+	assert_no_secret(err, passwords);
+	assert_no_secret(log, passwords); /* the trigger's NOTICE: not on the caller's stderr */
+	free(log);
+	pgd_query_free(&check);
+	pgd_query_free(&update);
 }
 
 static void test_audit_and_session(void **state)
@@ -677,6 +771,21 @@ static int setup(void **state)
 	add_user("concurrent", "MD5-CRYPT", "weak pw", "", "");
 	add_user("readonly", "MD5-CRYPT", "weak pw", "", "");
 	add_user("swapped", NULL, "{PLAIN}theirs", "", "");
+	add_user("typed", "SHA512-CRYPT", "typed pw", "", "");
+	sql("DROP TABLE IF EXISTS acct_guarded");
+	sql("CREATE TABLE acct_guarded (userid text PRIMARY KEY, password text)");
+	sql("GRANT SELECT, UPDATE ON acct_guarded TO PUBLIC");
+	sql("INSERT INTO acct_guarded VALUES ('guarded', '{PLAIN}guarded pw')");
+	sql("DROP TABLE IF EXISTS acct_checked");
+	sql("CREATE TABLE acct_checked (userid text PRIMARY KEY, password text, "
+	    "CONSTRAINT no_sha512 CHECK (password NOT LIKE '{SHA512-CRYPT}%'))");
+	sql("GRANT SELECT, UPDATE ON acct_checked TO PUBLIC");
+	sql("INSERT INTO acct_checked VALUES ('checked', '{PLAIN}checked pw')");
+	sql("CREATE OR REPLACE FUNCTION acct_guard() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	    "BEGIN RAISE NOTICE 'new value %', NEW.password; "
+	    "RAISE EXCEPTION 'refused: %', NEW.password; END $$");
+	sql("CREATE TRIGGER acct_guard BEFORE UPDATE ON acct_guarded "
+	    "FOR EACH ROW EXECUTE FUNCTION acct_guard()");
 	return 0;
 }
 
@@ -735,6 +844,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_concurrent_rehash),
 	    cmocka_unit_test(test_swap_keeps_a_concurrent_change),
 	    cmocka_unit_test(test_rehash_on_a_read_only_server),
+	    cmocka_unit_test(test_failed_write_quotes_no_hash),
 	    cmocka_unit_test(test_audit_and_session),
 	};
 

@@ -47,6 +47,11 @@ static const struct {
                  "query_timeout = 120\n" QUERY},
     {"thrnocache", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_thrnocache\n"
                    "query_timeout = 120\nconnection_cache = no\n" QUERY},
+    /* audit queries that always fail: every login reports a side failure */
+    {"thrside",
+     "driver = pgsql\nconnect = %CONNECT% application_name=pgd_thrside\n"
+     "query_timeout = 120\n" QUERY "auth_success_query = UPDATE pgd_no_such_table SET x = '%n'\n"
+     "auth_failure_query = UPDATE pgd_no_such_table SET x = '%n'\n"},
 };
 
 /* What each login sends and must get back; the threads go through it from different rows. */
@@ -111,8 +116,11 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* Runs threads x logins on service; returns how many logins got a wrong answer. */
-static int stress(const char *service, int threads, int logins)
+/*
+ * Runs threads x logins on service; returns how many logins got a wrong answer. With log_out
+ * not NULL, *log_out gets what was logged (free it).
+ */
+static int stress_log(const char *service, int threads, int logins, char **log_out)
 {
 	struct worker w[THREADS];
 	int wrong = 0, done = 0, saved, fd;
@@ -141,8 +149,16 @@ static int stress(const char *service, int threads, int logins)
 		print_message("# %d of %d logins answered wrong; first error logged: %.300s\n",
 		              wrong, threads * logins, err != NULL ? err : "(none)");
 	}
-	free(log);
+	if (log_out != NULL)
+		*log_out = log;
+	else
+		free(log);
 	return wrong;
+}
+
+static int stress(const char *service, int threads, int logins)
+{
+	return stress_log(service, threads, logins, NULL);
 }
 
 static int backends(const char *app)
@@ -187,6 +203,20 @@ static void test_threads_without_cache(void **state)
 	(void)state;
 	assert_int_equal(stress("thrnocache", 4, 40), 0);
 	assert_int_equal(backends("pgd_thrnocache"), 0);
+}
+
+/*
+ * Failing audit queries in every thread: the answers stand, and the report of those failures
+ * (one line per interval, shared by the threads) is counted without a data race (TSan build).
+ */
+static void test_threads_side_failures(void **state)
+{
+	char *log = NULL;
+
+	(void)state;
+	assert_int_equal(stress_log("thrside", THREADS, 25, &log), 0);
+	assert_non_null(strstr(log, "_query failed (the login's answer stands)"));
+	free(log);
 }
 
 static atomic_bool watching;
@@ -240,6 +270,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_threads_share_one_connection),
 	    cmocka_unit_test(test_threads_without_cache),
+	    cmocka_unit_test(test_threads_side_failures),
 	    cmocka_unit_test(test_environment_left_alone),
 	};
 

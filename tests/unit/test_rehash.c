@@ -223,11 +223,20 @@ static void check_row(void **state)
 	                                                                      : "SHA512-CRYPT",
 	                                   .rounds = r->update_rounds,
 	                                   .any_scheme = (r->flags & ANY) != 0};
-	enum pgd_rehash_verdict got = pgd_hash_rehash_verdict(r->stored, &policy, &target);
+	enum pgd_rehash_verdict want = r->want, got;
 
-	if (got != r->want)
+	/* Without libsodium: no conf names ARGON2* as update_scheme (it is not a known scheme),
+	 * and an Argon2 value never logs in, so it is never rewritten either. */
+	if (!pgd_hash_scheme_known("ARGON2ID")) {
+		if (strstr(target.scheme, "ARGON2") != NULL)
+			return;
+		if (strstr(r->stored, "$argon2") != NULL)
+			want = KEEP_UNREADABLE;
+	}
+	got = pgd_hash_rehash_verdict(r->stored, &policy, &target);
+	if (got != want)
 		fail_msg("%s: got %s, want %s", r->name, pgd_rehash_verdict_str(got),
-		         pgd_rehash_verdict_str(r->want));
+		         pgd_rehash_verdict_str(want));
 }
 
 /* What rehash writes, read back by the rule with the conf that wrote it: never rewritten. */

@@ -587,6 +587,10 @@ static void test_rehash_never_weakens(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		/* a build without libsodium refuses Argon2 */
+		if (strcmp(kept[i].user, "strong-argon2") == 0 &&
+		    !pgd_hash_scheme_known("ARGON2ID"))
+			continue;
 		if (!login_keeps_row(kept[i].service, kept[i].user, "strong pw"))
 			fail_msg("%s: rehash replaced %s", kept[i].service, kept[i].user);
 		/* and again: nothing left to do */

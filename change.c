@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "db.h"
 #include "hash.h"
@@ -104,34 +103,21 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 	return out;
 }
 
-/*
- * Is the stored value weaker than what update_scheme and update_rounds would make now?
- * Another scheme is; the same crypt scheme with fewer rounds or a lower cost is.
- */
-static bool weaker(const struct pgd_conf *conf, const char *scheme, const char *stored)
-{
-	unsigned long want = conf->update_rounds, have;
-
-	if (strcasecmp(scheme, conf->update_scheme) != 0)
-		return true;
-	if (want == 0)
-		want = strcasecmp(scheme, "BLF-CRYPT") == 0 ? PGD_DEFAULT_BCRYPT_COST
-		                                            : PGD_DEFAULT_CRYPT_ROUNDS;
-	have = pgd_hash_cost(scheme, stored);
-	return have != 0 && have < want;
-}
-
 enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,
                                   const char *password)
 {
 	struct pgd_db_options opts = pgd_login_db_options(conf);
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->user);
+	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
 	struct pgd_query check = {0}, update = {0};
 	enum pgd_outcome out;
 	char *hash = NULL;
 
-	/* A password_noscheme value has no room for the {SCHEME} prefix a new hash carries. */
-	if (!conf->rehash || login->stored == NULL || login->stored_noscheme ||
-	    !weaker(conf, login->scheme, login->stored))
+	if (!conf->rehash || login->stored == NULL)
+		return PGD_LOGIN_OK;
+	/* the audit command's count of upgradable values asks the same question */
+	policy.noscheme = login->stored_noscheme;
+	if (pgd_hash_rehash_verdict(login->stored, &policy, &target) != PGD_REHASH_UPGRADE)
 		return PGD_LOGIN_OK;
 	out = make_hash(conf, login, password, &hash);
 	if (out == PGD_LOGIN_OK)

@@ -99,6 +99,7 @@ static const struct option options[] = {
     /* 0 is the scheme's default; the generator refuses what its scheme cannot take. */
     {"update_rounds", OPT_ULONG, FIELD(update_rounds), PGD_FROM_FILE | PGD_FROM_ARG, 0, 999999999},
     {"rehash", OPT_BOOL, FIELD(rehash), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"rehash_any_scheme", OPT_BOOL, FIELD(rehash_any_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"allow_nopassword", OPT_BOOL, FIELD(allow_nopassword), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"session_open_query", OPT_STR, FIELD(session_open_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"session_close_query", OPT_STR, FIELD(session_close_query), PGD_FROM_FILE | PGD_FROM_ARG, 0,
@@ -293,6 +294,15 @@ struct pgd_hash_policy pgd_conf_hash_policy(const struct pgd_conf *conf, const c
 	    .max_argon2_ops = conf->max_argon2_ops,
 	    .dovecot = conf->dialect == PGD_DIALECT_V24 ? 24 : 23,
 	    .allow_weak = conf->allow_weak_schemes,
+	};
+}
+
+struct pgd_rehash_target pgd_conf_rehash_target(const struct pgd_conf *conf)
+{
+	return (struct pgd_rehash_target){
+	    .scheme = conf->update_scheme,
+	    .rounds = conf->update_rounds,
+	    .any_scheme = conf->rehash_any_scheme,
 	};
 }
 

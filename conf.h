@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "hash.h"
+#include "hashcost.h"
 
 #define PGD_DEFAULT_CONF_PATH "/etc/security/pam_pgsql_dovecot.conf"
 /* Dovecot's auth_username_chars default. */
@@ -70,6 +71,7 @@ struct pgd_conf {
 	char *update_scheme;         /* scheme of new hashes, default PGD_DEFAULT_UPDATE_SCHEME */
 	unsigned long update_rounds; /* rounds/cost of new hashes; 0: the scheme's default */
 	bool rehash;                 /* upgrade weaker hashes on a successful login */
+	bool rehash_any_scheme;      /* rehash also replaces algorithms not ranked below */
 	bool allow_nopassword;       /* honour a nopassword column */
 	char *session_open_query;
 	char *session_close_query;
@@ -122,6 +124,10 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 
 /* The hash verification rules conf sets (scheme default, cost caps) for login_user. */
 struct pgd_hash_policy pgd_conf_hash_policy(const struct pgd_conf *conf, const char *login_user);
+
+/* What rehash makes and how far it goes (update_scheme, update_rounds, rehash_any_scheme): the
+ * target of pgd_hash_rehash_verdict; its strings are conf's. */
+struct pgd_rehash_target pgd_conf_rehash_target(const struct pgd_conf *conf);
 
 /* Frees every field (wiping connect) and leaves conf zeroed. */
 void pgd_conf_free(struct pgd_conf *conf);

@@ -14,24 +14,6 @@
 #include <limits.h>
 #include <string.h>
 
-#ifdef PGD_HAVE_SODIUM
-#include <pthread.h>
-#include <sodium.h>
-
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_ready = -1;
-
-static void sodium_start(void)
-{
-	sodium_ready = sodium_init();
-}
-
-bool pgd_argon2_available(void)
-{
-	pthread_once(&sodium_once, sodium_start);
-	return sodium_ready >= 0;
-}
-
 /* Decimal digits at *p into *out (saturating); false if there are none. */
 static bool read_num(const char **p, unsigned long *out)
 {
@@ -59,17 +41,85 @@ static bool skip(const char **p, const char *lit)
 	return true;
 }
 
-/* The m= and t= of an encoded Argon2 string; false if it is not one libsodium would read. */
-static bool argon2_costs(const char *v, unsigned long *m, unsigned long *t)
+bool pgd_argon2_cost_read(const char *v, bool *id, unsigned long *m, unsigned long *t,
+                          unsigned long *p)
 {
-	unsigned long version, lanes;
+	unsigned long version;
 
-	if (!skip(&v, "$argon2id$") && !skip(&v, "$argon2i$"))
+	*id = skip(&v, "$argon2id$");
+	if (!*id && !skip(&v, "$argon2i$"))
 		return false;
 	if (skip(&v, "v=") && (!read_num(&v, &version) || !skip(&v, "$")))
 		return false;
 	return skip(&v, "m=") && read_num(&v, m) && skip(&v, ",t=") && read_num(&v, t) &&
-	       skip(&v, ",p=") && read_num(&v, &lanes) && skip(&v, "$");
+	       skip(&v, ",p=") && read_num(&v, p) && skip(&v, "$");
+}
+
+/* libsodium's opslimit/memlimit steps (crypto_pwhash_argon2i{,d}.h), memory in KiB */
+#define ARGON2ID_OPS_MODERATE 3UL
+#define ARGON2ID_OPS_SENSITIVE 4UL
+#define ARGON2ID_OPS_INTERACTIVE 2UL
+#define ARGON2ID_KIB_INTERACTIVE 65536UL
+#define ARGON2ID_KIB_MODERATE 262144UL
+#define ARGON2ID_KIB_SENSITIVE 1048576UL
+#define ARGON2I_OPS_INTERACTIVE 4UL
+#define ARGON2I_OPS_MODERATE 6UL
+#define ARGON2I_OPS_SENSITIVE 8UL
+#define ARGON2I_KIB_INTERACTIVE 32768UL
+#define ARGON2I_KIB_MODERATE 131072UL
+#define ARGON2I_KIB_SENSITIVE 524288UL
+/* Dovecot works around libsodium 1.0.13, which refused fewer than 3 passes */
+#define ARGON2_MIN_PASSES 3UL
+
+void pgd_argon2_params(bool id, unsigned long rounds, unsigned long *m_kib, unsigned long *t)
+{
+	if (id) {
+		if (rounds == 0)
+			rounds = ARGON2ID_OPS_INTERACTIVE;
+		*m_kib = rounds >= ARGON2ID_OPS_SENSITIVE  ? ARGON2ID_KIB_SENSITIVE
+		         : rounds >= ARGON2ID_OPS_MODERATE ? ARGON2ID_KIB_MODERATE
+		                                           : ARGON2ID_KIB_INTERACTIVE;
+	} else {
+		if (rounds == 0)
+			rounds = ARGON2I_OPS_INTERACTIVE;
+		*m_kib = rounds >= ARGON2I_OPS_SENSITIVE  ? ARGON2I_KIB_SENSITIVE
+		         : rounds >= ARGON2I_OPS_MODERATE ? ARGON2I_KIB_MODERATE
+		                                          : ARGON2I_KIB_INTERACTIVE;
+	}
+	*t = rounds < ARGON2_MIN_PASSES ? ARGON2_MIN_PASSES : rounds;
+}
+
+#ifdef PGD_HAVE_SODIUM
+#include <pthread.h>
+#include <sodium.h>
+
+_Static_assert(ARGON2ID_OPS_INTERACTIVE == crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE &&
+                   ARGON2ID_OPS_MODERATE == crypto_pwhash_argon2id_OPSLIMIT_MODERATE &&
+                   ARGON2ID_OPS_SENSITIVE == crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE &&
+                   ARGON2ID_KIB_INTERACTIVE * 1024 == crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE &&
+                   ARGON2ID_KIB_MODERATE * 1024 == crypto_pwhash_argon2id_MEMLIMIT_MODERATE &&
+                   ARGON2ID_KIB_SENSITIVE * 1024 == crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE,
+               "libsodium's argon2id steps");
+_Static_assert(ARGON2I_OPS_INTERACTIVE == crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE &&
+                   ARGON2I_OPS_MODERATE == crypto_pwhash_argon2i_OPSLIMIT_MODERATE &&
+                   ARGON2I_OPS_SENSITIVE == crypto_pwhash_argon2i_OPSLIMIT_SENSITIVE &&
+                   ARGON2I_KIB_INTERACTIVE * 1024 == crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE &&
+                   ARGON2I_KIB_MODERATE * 1024 == crypto_pwhash_argon2i_MEMLIMIT_MODERATE &&
+                   ARGON2I_KIB_SENSITIVE * 1024 == crypto_pwhash_argon2i_MEMLIMIT_SENSITIVE,
+               "libsodium's argon2i steps");
+
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+static int sodium_ready = -1;
+
+static void sodium_start(void)
+{
+	sodium_ready = sodium_init();
+}
+
+bool pgd_argon2_available(void)
+{
+	pthread_once(&sodium_once, sodium_start);
+	return sodium_ready >= 0;
 }
 
 enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct pgd_raw *raw,
@@ -79,14 +129,15 @@ enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct 
 	unsigned long mem_cap = pgd_policy_cap(policy->max_memory_kib, PGD_DEFAULT_MAX_MEMORY_KIB);
 	unsigned long ops_cap = pgd_policy_cap(policy->max_argon2_ops, PGD_DEFAULT_MAX_ARGON2_OPS);
 	const char *v = (const char *)raw->data;
-	unsigned long m, t;
+	unsigned long m, t, lanes;
+	bool id;
 
 	(void)s;
 	if (!pgd_argon2_available()) {
 		pgd_hash_set_detail(info, "libsodium failed to initialise");
 		return PGD_HASH_UNSUPPORTED;
 	}
-	if (!argon2_costs(v, &m, &t)) {
+	if (!pgd_argon2_cost_read(v, &id, &m, &t, &lanes)) {
 		/* Dovecot: libsodium refuses it, so "Password mismatch" */
 		pgd_hash_set_detail(info, "not an Argon2 string");
 		return PGD_HASH_MALFORMED;
@@ -114,37 +165,17 @@ enum pgd_hash_result pgd_generate_argon2(const struct pgd_scheme *s, const char 
 {
 	bool id = strcmp(s->crypt_prefix, "$argon2id$") == 0;
 	char result[crypto_pwhash_STRBYTES];
-	size_t mem;
-	int alg;
+	unsigned long m_kib, passes;
 
 	(void)user;
 	if (!pgd_argon2_available()) {
 		pgd_hash_set_detail(info, "libsodium failed to initialise");
 		return PGD_HASH_UNSUPPORTED;
 	}
-	if (id) {
-		alg = crypto_pwhash_ALG_ARGON2ID13;
-		if (rounds == 0)
-			rounds = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
-		mem = rounds >= crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE
-		          ? crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE
-		      : rounds >= crypto_pwhash_argon2id_OPSLIMIT_MODERATE
-		          ? crypto_pwhash_argon2id_MEMLIMIT_MODERATE
-		          : crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
-	} else {
-		alg = crypto_pwhash_ALG_ARGON2I13;
-		if (rounds == 0)
-			rounds = crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE;
-		mem = rounds >= crypto_pwhash_argon2i_OPSLIMIT_SENSITIVE
-		          ? crypto_pwhash_argon2i_MEMLIMIT_SENSITIVE
-		      : rounds >= crypto_pwhash_argon2i_OPSLIMIT_MODERATE
-		          ? crypto_pwhash_argon2i_MEMLIMIT_MODERATE
-		          : crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE;
-	}
-	/* Dovecot works around libsodium 1.0.13, which refused fewer than 3 passes */
-	if (rounds < 3)
-		rounds = 3;
-	if (crypto_pwhash_str_alg(result, password, strlen(password), rounds, mem, alg) != 0) {
+	pgd_argon2_params(id, rounds, &m_kib, &passes);
+	if (crypto_pwhash_str_alg(result, password, strlen(password), passes, (size_t)m_kib * 1024,
+	                          id ? crypto_pwhash_ALG_ARGON2ID13
+	                             : crypto_pwhash_ALG_ARGON2I13) != 0) {
 		pgd_hash_set_detail(info, "libsodium cannot make %s (out of memory?)", s->name);
 		return PGD_HASH_NOMEM;
 	}

@@ -197,6 +197,14 @@ enum pgd_hash_result pgd_verify_otp(const struct pgd_scheme *s, const struct pgd
 
 /* hash_argon2.c */
 bool pgd_argon2_available(void);
+/* The variant (*id: argon2id, else argon2i), m= (KiB), t= and p= of an encoded Argon2 string,
+ * saturating at ULONG_MAX; false if it is not one libsodium would read. Built without
+ * libsodium too: rehash and the audit read costs without verifying. */
+bool pgd_argon2_cost_read(const char *v, bool *id, unsigned long *m, unsigned long *t,
+                          unsigned long *p);
+/* What pgd_generate_argon2 makes for rounds (0: the default), as Dovecot does: memory *m_kib
+ * by libsodium's interactive/moderate/sensitive step that rounds reaches, *t passes (>= 3). */
+void pgd_argon2_params(bool id, unsigned long rounds, unsigned long *m_kib, unsigned long *t);
 enum pgd_hash_result pgd_generate_argon2(const struct pgd_scheme *s, const char *password,
                                          const char *user, unsigned long rounds,
                                          struct pgd_raw *out, struct pgd_hash_info *info);

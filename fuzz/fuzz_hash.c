@@ -4,7 +4,9 @@
  * that name a scheme, a generate-then-verify round trip.
  *
  * Also pgd_hash_inspect (the audit's reading, no hashing) against the verdict: a cost cap
- * refuses the same values in both.
+ * refuses the same values in both. And rehash's rule (pgd_hash_rehash_verdict) on every value,
+ * the password naming update_scheme when it is one; in the round trip, a value just made is
+ * never rewritten by the conf that made it.
  *
  * Input: one selector byte, then the stored value, a NUL, the password. The selector picks the
  * default scheme; its high bit asks for the round trip. The cost caps are the lowest the conf
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "hashcost.h"
 #include "secret.h"
 
 static const char *const default_schemes[] = {
@@ -40,6 +43,7 @@ static void round_trip(const char *scheme, const char *password)
 {
 	static const unsigned long rounds[] = {1, 4, 1000, 0};
 	struct pgd_hash_policy policy = {.max_crypt_rounds = 1000, .max_bcrypt_cost = 4};
+	struct pgd_rehash_target target = {.scheme = scheme};
 	enum pgd_hash_result r = PGD_HASH_MALFORMED;
 	char *made = NULL;
 
@@ -48,14 +52,19 @@ static void round_trip(const char *scheme, const char *password)
 	/* The lowest cost the scheme takes (1 for SCRAM and argon2id, 4 for bcrypt and argon2i, 1000
 	 * for SHA-crypt, 0 for the rest), so that the value made stays under the caps. A higher
 	 * Argon2 opslimit also picks a larger memory step (4 is libsodium's 1 GiB "sensitive"). */
-	for (size_t i = 0; i < 4 && r == PGD_HASH_MALFORMED; i++)
+	for (size_t i = 0; i < 4 && r == PGD_HASH_MALFORMED; i++) {
+		target.rounds = rounds[i];
 		r = pgd_hash_generate(scheme, password, rounds[i], &made);
+	}
 	if (r != PGD_HASH_MATCH) {
 		if (made != NULL)
 			abort();
 		return;
 	}
 	if (made == NULL)
+		abort();
+	/* rehash never rewrites what the same conf just made */
+	if (pgd_hash_rehash_verdict(made, &policy, &target) != PGD_REHASH_KEEP_COST)
 		abort();
 	/* Under 2.3's rules, or for a scheme only 2.4 has (ARGON2) under 2.4's. */
 	r = pgd_hash_verify(made, password, &policy, NULL);
@@ -78,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .max_bcrypt_cost = 4,
 	    .login_user = "fuzz@example.org",
 	};
+	struct pgd_rehash_target target = {.rounds = 5000};
 	struct pgd_hash_info info;
 	enum pgd_hash_result r;
 	char *buf, *password;
@@ -117,6 +127,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_printable(seen.scheme, sizeof(seen.scheme));
 		check_printable(seen.detail, sizeof(seen.detail));
 	}
+	target.scheme = pgd_hash_scheme_known(password) ? password : "SHA512-CRYPT";
+	target.any_scheme = (data[0] & 1) != 0;
+	if (pgd_hash_rehash_verdict(buf, &policy, &target) > PGD_REHASH_KEEP_NOSCHEME)
+		abort();
 	if ((data[0] & 0x80) != 0 && pgd_hash_scheme_known(buf))
 		round_trip(buf, password);
 	pgd_wipe(buf, len + 2);

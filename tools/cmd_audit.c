@@ -220,23 +220,11 @@ static bool crypt_complete(const char *v)
 	return true;
 }
 
-/* rehash's rule (change.c): another scheme, or the same one at a lower cost, is weaker. */
-static bool weaker(const struct pgd_conf *conf, const char *scheme, unsigned long cost)
-{
-	unsigned long want = conf->update_rounds;
-
-	if (strcasecmp(scheme, conf->update_scheme) != 0)
-		return true;
-	if (want == 0)
-		want = strcasecmp(scheme, "BLF-CRYPT") == 0 ? PGD_DEFAULT_BCRYPT_COST
-		                                            : PGD_DEFAULT_CRYPT_ROUNDS;
-	return cost != 0 && cost < want;
-}
-
 /* The stored value, read as pgd_hash_verify would read it, without hashing anything. */
 static void judge_value(const struct pgd_conf *conf, struct job *job, const struct pgd_row *row)
 {
 	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, job->name);
+	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
 	struct pgd_hash_info info = {.scheme = ""};
 	const char *value, *why;
 	unsigned long cost;
@@ -291,7 +279,9 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 		decide(job, CLS_REFUSED, "no full checksum (no password matches): ", info.scheme);
 		return;
 	}
-	job->upgradable = weaker(conf, info.scheme, cost);
+	/* the login's own rule (change.c), on the value as the login reads it */
+	job->upgradable =
+	    pgd_hash_rehash_verdict(row->password, &policy, &target) == PGD_REHASH_UPGRADE;
 	why = weak_why(info.scheme, value);
 	if (why != NULL) {
 		snprintf(detail, sizeof(detail), "%s%s", info.scheme, why);
@@ -541,8 +531,9 @@ static void print_json(const struct report *rep, const struct pgd_conf *conf, co
 	}
 	printf("}, \"upgradable\": %lu, \"update_scheme\": ", rep->upgradable);
 	json_str(conf->update_scheme);
-	printf(", \"rehash\": %s, \"unnamed_rows\": %lu, \"list\": ",
-	       conf->rehash ? "true" : "false", rep->unnamed);
+	printf(", \"rehash\": %s, \"rehash_any_scheme\": %s, \"unnamed_rows\": %lu, \"list\": ",
+	       conf->rehash ? "true" : "false", conf->rehash_any_scheme ? "true" : "false",
+	       rep->unnamed);
 	json_str(source);
 	verdict(rep, v, sizeof(v));
 	printf(", \"verdict\": ");
@@ -574,8 +565,9 @@ static void print_text(const struct report *rep, const struct pgd_conf *conf, co
 		printf("weak: Dovecot 2.4 refuses these schemes unless auth_allow_weak_schemes = "
 		       "yes\n");
 	if (rep->upgradable != 0)
-		printf("rehash: %lu stored values are weaker than update_scheme %s (%s)\n",
-		       rep->upgradable, conf->update_scheme,
+		printf("rehash: %lu stored values are %s update_scheme %s (%s)\n", rep->upgradable,
+		       conf->rehash_any_scheme ? "upgradable to" : "weaker than",
+		       conf->update_scheme,
 		       conf->rehash ? "rehash = yes replaces each at its next login"
 		                    : "rehash = no keeps them");
 	if (rep->unnamed != 0)

@@ -81,6 +81,20 @@ static bool connects(const struct pgd_conf *conf)
 	return true;
 }
 
+/* What rehash = yes would do with the value at this user's next login (change.c's rule). */
+static void describe_rehash(const struct pgd_conf *conf, const char *stored,
+                            const struct pgd_hash_policy *policy)
+{
+	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
+	enum pgd_rehash_verdict v = pgd_hash_rehash_verdict(stored, policy, &target);
+
+	if (v == PGD_REHASH_UPGRADE)
+		printf("rehash: replaced by %s at the next login (%s)\n", conf->update_scheme,
+		       pgd_rehash_verdict_str(v));
+	else
+		printf("rehash: kept (%s)\n", pgd_rehash_verdict_str(v));
+}
+
 /* The stored value as the module would read it: scheme, cost, verdict. */
 static bool describe_password(const struct pgd_conf *conf, const char *user,
                               const struct pgd_row *row)
@@ -109,6 +123,8 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 		printf("cost: %s\n", cost);
 	if (r == PGD_HASH_MISMATCH || r == PGD_HASH_MATCH) {
 		printf("password: verifiable\n");
+		if (conf->rehash)
+			describe_rehash(conf, row->password, &policy);
 		return true;
 	}
 	fprintf(stderr, "%s: the module would refuse the stored value: %s%s", pgd_prog,

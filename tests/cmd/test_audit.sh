@@ -12,7 +12,7 @@ need_env PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN
 work=$(mktemp -d /tmp/pgd-audit.XXXXXX)
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
 cleanup() {
-	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big, audit_caps CASCADE;
+	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big, audit_caps, audit_rehash CASCADE;
 	        DROP FUNCTION IF EXISTS audit_touch(text)' >/dev/null 2>&1
 	rm -rf "$work"
 }
@@ -159,7 +159,9 @@ want("v1@example.org" in e["verify"], repr(e["verify"]))
 want("bad name@example.org" in e["unreachable"], repr(e["unreachable"]))
 want(any(x.startswith("esc\\\\x07") for x in e["unreachable"]), repr(e["unreachable"]))
 want(not any("\x07" in x for c in e.values() for x in c), "a raw control byte")
-want(j["upgradable"] == 4 and j["rehash"] is False, "upgradable %r" % j["upgradable"])'
+# MD5-CRYPT, PLAIN-MD5 and SSHA512; BLF-CRYPT cost 10 is not weaker than SHA512-CRYPT
+want(j["upgradable"] == 3 and j["rehash"] is False, "upgradable %r" % j["upgradable"])
+want(j["rehash_any_scheme"] is False, "rehash_any_scheme %r" % j.get("rehash_any_scheme"))'
 
 if grep -q '^verdict: 15 of 20 users cannot log in (8 refused, 3 disabled, 4 unreachable)$' "$work/text.out" &&
 	grep -q '^refused *1  above max_crypt_rounds 1000000$' "$work/text.out" &&
@@ -251,6 +253,51 @@ else
 	not_ok "the costly rows are judged in $caps_ms ms: nothing is hashed"
 fi
 
+# "upgradable" is the login's own rule (pgd_hash_rehash_verdict): the algorithm a value really
+# uses and its cost. Under default_pass_scheme = CRYPT (Dovecot 2.4.3's default), as a login
+# reads them: only the weaker values count; rehash_any_scheme adds the other adaptive families,
+# never a value of update_scheme's algorithm at a higher cost.
+sha512_200k=$(pw SHA512-CRYPT 200000)
+sha512_1k=$(pw SHA512-CRYPT 1000)
+blf12=$(pw BLF-CRYPT 12)
+sql >/dev/null <<SQL
+CREATE TABLE audit_rehash (userid text, password text);
+GRANT SELECT ON audit_rehash TO PUBLIC;
+INSERT INTO audit_rehash VALUES
+  ('crypt-200k', '{CRYPT}${sha512_200k#*\}}'),
+  ('bare-200k', '${sha512_200k#*\}}'),
+  ('sha512-200k', '$sha512_200k'),
+  ('blf12', '$blf12'),
+  ('argon2', '$argon2'),
+  ('sha512-1k', '$sha512_1k'),
+  ('bare-1k', '${sha512_1k#*\}}'),
+  ('md5crypt', '$md5crypt'),
+  ('plain', '{PLAIN}audit pw PLAIN'),
+  ('ssha', '$ssha');
+SQL
+write_conf rehash "SELECT userid AS user FROM audit_rehash" \
+	"SELECT userid AS user, password FROM audit_rehash WHERE userid = '%u'"
+sed -i 's/^default_pass_scheme = .*/default_pass_scheme = CRYPT/' "$work/rehash.conf"
+sed 's/^password_query/rehash_any_scheme = yes\n&/' "$work/rehash.conf" >"$work/rehash_any.conf"
+chmod 600 "$work/rehash_any.conf"
+run rehash -c "$work/rehash.conf" --json
+expect_rc "rehash: every value verifies" 0
+check_json "rehash: the weaker values are upgradable, not the stronger ones" "$work/rehash.out" '
+want(j["classes"]["verify"] + j["classes"]["weak"] == 10, repr(j["classes"]))
+# sha512-1k, bare-1k, md5crypt, plain, ssha
+want(j["upgradable"] == 5, "upgradable %r" % j["upgradable"])'
+run rehash_text -c "$work/rehash.conf"
+if grep -q '^rehash: 5 stored values are weaker than update_scheme SHA512-CRYPT (rehash = no keeps them)$' "$work/rehash_text.out"; then
+	ok "rehash: the text line counts the same five"
+else
+	not_ok "rehash: the text line counts the same five"
+	sed 's/^/# /' "$work/rehash_text.out"
+fi
+run rehash_any -c "$work/rehash_any.conf" --json
+expect_rc "rehash_any_scheme: every value verifies" 0
+check_json "rehash_any_scheme: bcrypt and Argon2id too, never sha512crypt at 200000 rounds" "$work/rehash_any.out" '
+want(j["upgradable"] == 7 and j["rehash_any_scheme"] is True, "upgradable %r" % j["upgradable"])'
+
 after=$(fingerprint)
 if [ "$before" = "$after" ] && [ "$(tail -1 <<<"$after")" = 0 ]; then
 	ok "the database is unchanged and the write was refused"
@@ -272,7 +319,7 @@ while IFS= read -r v; do
 			leak=1
 		fi
 	done
-done < <(sql -c "SELECT password FROM audit_users WHERE password <> '' UNION ALL SELECT password FROM audit_caps")
+done < <(sql -c "SELECT password FROM audit_users WHERE password <> '' UNION ALL SELECT password FROM audit_caps UNION ALL SELECT password FROM audit_rehash")
 if grep -qF -e "$password" -e never-printed -e '$6$' -e '$2y$' -e '$1$' "$work"/*.out "$work"/*.err; then
 	leak=1
 	grep -lF -e "$password" -e never-printed -e '$6$' "$work"/*.out "$work"/*.err | sed 's/^/# /'

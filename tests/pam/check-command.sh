@@ -21,6 +21,15 @@ password_query = SELECT userid || '@' || domain AS user, password, \\
   CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\
   FROM users WHERE userid = '%n' AND domain = '%d'
 CONF
+conf rehash <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+default_pass_scheme = SHA512-CRYPT
+password_query = SELECT userid || '@' || domain AS user, password \\
+  FROM users WHERE userid = '%n' AND domain = '%d'
+password_update_query = UPDATE users SET password = %{hash} WHERE userid = '%n' AND domain = '%d'
+rehash = yes
+CONF
 conf down <<CONF
 driver = pgsql
 connect = host=127.0.0.1 port=1 dbname=mail user=x password=never-printed connect_timeout=2
@@ -67,6 +76,15 @@ check "stored value above the cap" 1 "hash cost above cap" -c "$work/good.conf" 
 check "NULL stored value" 1 "stored password is NULL" -c "$work/good.conf" nullpw@example.org
 check "a bare \$1\$ value read with the default scheme" 0 "no {SCHEME} prefix" \
 	-c "$work/good.conf" bare@example.org
+check "rehash: a weaker value is replaced" 0 \
+	"rehash: replaced by SHA512-CRYPT at the next login (weaker than update_scheme)" \
+	-c "$work/rehash.conf" md5crypt@example.org
+check "rehash: SHA512-CRYPT at update_rounds is kept" 0 \
+	"rehash: kept (update_scheme's algorithm at its cost or above)" \
+	-c "$work/rehash.conf" alice@example.org
+check "rehash: bcrypt is not ranked below SHA512-CRYPT" 0 \
+	"rehash: kept (an algorithm not ranked below update_scheme's)" \
+	-c "$work/rehash.conf" blf@example.org
 check "a refused login name" 1 "refused before any query" -c "$work/good.conf" "a'b@example.org"
 check "database down" 1 "database: cannot connect" -c "$work/down.conf"
 check "unknown key" 1 "line 3: unknown key 'pasword_query'" -c "$work/bad.conf"

@@ -55,6 +55,9 @@ static const struct {
     {"reuse", BASE},
     {"nopw", BASE "allow_nopassword = yes\n"},
     {"rehash", BASE "rehash = yes\n"},
+    /* Dovecot 2.4.3's default scheme: a bare "$6$..." is a crypt value */
+    {"rehashcrypt", BASE "rehash = yes\ndefault_pass_scheme = CRYPT\n"},
+    {"rehashany", BASE "rehash = yes\nrehash_any_scheme = yes\n"},
     {"rehashro",
      "driver = pgsql\n"
      "connect = %CONNECT% options=-cdefault_transaction_read_only=on\n" PW_QUERY UPDATE_QUERY
@@ -143,6 +146,33 @@ static void add_user(const char *userid, const char *scheme, const char *passwor
 		fail_msg("%s: %s", q, PQerrorMessage(admin));
 	PQclear(res);
 	free(stored);
+}
+
+/*
+ * Adds a user whose stored value is made by the real `doveadm pw -s scheme [-r rounds]`, with
+ * the {SCHEME} prefix replaced by prefix (NULL: kept as doveadm wrote it, "": none).
+ */
+static void add_doveadm_user(const char *userid, const char *scheme, unsigned long rounds,
+                             const char *password, const char *prefix)
+{
+	char cmd[512], line[512], stored[600], *body;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "doveadm pw -s %s -r %lu -p '%s'", scheme, rounds, password);
+	if (rounds == 0)
+		snprintf(cmd, sizeof(cmd), "doveadm pw -s %s -p '%s'", scheme, password);
+	p = popen(cmd, "r");
+	if (p == NULL || fgets(line, sizeof(line), p) == NULL || pclose(p) != 0)
+		fail_msg("%s failed", cmd);
+	line[strcspn(line, "\n")] = '\0';
+	body = strchr(line, '}');
+	if (line[0] != '{' || body == NULL)
+		fail_msg("%s wrote no {SCHEME} value", cmd);
+	if (prefix == NULL)
+		snprintf(stored, sizeof(stored), "%s", line);
+	else
+		snprintf(stored, sizeof(stored), "%s%s", prefix, body + 1);
+	add_user(userid, NULL, stored, "", "");
 }
 
 /* The conversation: answers every prompt in turn from a NULL-terminated list. */
@@ -496,8 +526,7 @@ static void test_chauthtok(void **state)
 
 static void test_rehash(void **state)
 {
-	static const char *const weak[] = {"weak-plain-md5", "weak-md5-crypt", "weak-plain",
-	                                   "weak-sha256-crypt"};
+	static const char *const weak[] = {"weak-plain-md5", "weak-md5-crypt", "weak-plain"};
 	char *before, *after;
 
 	(void)state;
@@ -527,6 +556,71 @@ static void test_rehash(void **state)
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
+}
+
+/* service's login of user with password succeeds; is the row then what it was? */
+static bool login_keeps_row(const char *service, const char *user, const char *password)
+{
+	char *before = column(user, "password"), *after;
+	bool same;
+
+	assert_int_equal(auth(service, user, NULL, password), PAM_SUCCESS);
+	after = column(user, "password");
+	same = strcmp(before, after) == 0;
+	if (!same)
+		print_message("# %s: %s became %s\n", user, before, after);
+	free(before);
+	free(after);
+	return same;
+}
+
+/*
+ * Issue 18: rehash never trades a stronger value for update_scheme's 5000-round SHA512-CRYPT:
+ * doveadm-made bcrypt cost 12, Argon2id, sha512crypt at 200000 rounds under {CRYPT} and bare
+ * under default_pass_scheme = CRYPT stay as they are; MD5-CRYPT and 1000 rounds are upgraded.
+ */
+static void test_rehash_never_weakens(void **state)
+{
+	static const struct {
+		const char *service, *user;
+	} kept[] = {
+	    {"rehash", "strong-blf12"},      {"rehash", "strong-crypt6"},
+	    {"rehash", "strong-argon2"},     {"rehash", "strong-sha512"},
+	    {"rehashcrypt", "strong-bare6"}, {"rehash", "other-sha256"},
+	    {"rehashany", "any-crypt6"},     {"rehashany", "any-sha512"},
+	};
+	static const struct {
+		const char *service, *user;
+	} upgraded[] = {
+	    {"rehash", "weak-doveadm-md5-crypt"}, {"rehash", "low-sha512"},
+	    {"rehashcrypt", "low-bare6"},         {"rehashany", "any-blf12"},
+	    {"rehashany", "other-sha256"},
+	};
+	char *after;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		/* a build without libsodium refuses Argon2 */
+		if (strcmp(kept[i].user, "strong-argon2") == 0 &&
+		    !pgd_hash_scheme_known("ARGON2ID"))
+			continue;
+		if (!login_keeps_row(kept[i].service, kept[i].user, "strong pw"))
+			fail_msg("%s: rehash replaced %s", kept[i].service, kept[i].user);
+		/* and again: nothing left to do */
+		assert_true(login_keeps_row(kept[i].service, kept[i].user, "strong pw"));
+	}
+	for (size_t i = 0; i < sizeof(upgraded) / sizeof(upgraded[0]); i++) {
+		if (login_keeps_row(upgraded[i].service, upgraded[i].user, "strong pw"))
+			fail_msg("%s: rehash kept %s", upgraded[i].service, upgraded[i].user);
+		after = column(upgraded[i].user, "password");
+		/* update_rounds 0: Dovecot's 5000, written without rounds= */
+		if (strncmp(after, "{SHA512-CRYPT}$6$", 17) != 0 ||
+		    strstr(after, "rounds=") != NULL)
+			fail_msg("%s: %s", upgraded[i].user, after);
+		assert_true(doveadm_verifies(after, "strong pw"));
+		free(after);
+		assert_true(login_keeps_row(upgraded[i].service, upgraded[i].user, "strong pw"));
+	}
 }
 
 /* Eight logins of one weak user at once: all succeed and one strong hash remains. */
@@ -766,7 +860,18 @@ static int setup(void **state)
 	add_user("weak-plain-md5", "PLAIN-MD5", "weak pw", "", "");
 	add_user("weak-md5-crypt", "MD5-CRYPT", "weak pw", "", "");
 	add_user("weak-plain", "PLAIN", "weak pw", "", "");
-	add_user("weak-sha256-crypt", "SHA256-CRYPT", "weak pw", "", "");
+	add_doveadm_user("strong-blf12", "BLF-CRYPT", 12, "strong pw", NULL);
+	add_doveadm_user("strong-crypt6", "SHA512-CRYPT", 200000, "strong pw", "{CRYPT}");
+	add_doveadm_user("strong-argon2", "ARGON2ID", 0, "strong pw", NULL);
+	add_doveadm_user("strong-sha512", "SHA512-CRYPT", 200000, "strong pw", NULL);
+	add_doveadm_user("strong-bare6", "SHA512-CRYPT", 200000, "strong pw", "");
+	add_doveadm_user("other-sha256", "SHA256-CRYPT", 0, "strong pw", NULL);
+	add_doveadm_user("any-crypt6", "SHA512-CRYPT", 200000, "strong pw", "{CRYPT}");
+	add_doveadm_user("any-sha512", "SHA512-CRYPT", 5000, "strong pw", NULL);
+	add_doveadm_user("any-blf12", "BLF-CRYPT", 12, "strong pw", NULL);
+	add_doveadm_user("weak-doveadm-md5-crypt", "MD5-CRYPT", 0, "strong pw", NULL);
+	add_doveadm_user("low-sha512", "SHA512-CRYPT", 1000, "strong pw", NULL);
+	add_doveadm_user("low-bare6", "SHA512-CRYPT", 1000, "strong pw", "");
 	add_user("weak-wrong", "MD5-CRYPT", "weak pw", "", "");
 	add_user("concurrent", "MD5-CRYPT", "weak pw", "", "");
 	add_user("readonly", "MD5-CRYPT", "weak pw", "", "");
@@ -841,6 +946,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_nopassword),
 	    cmocka_unit_test(test_chauthtok),
 	    cmocka_unit_test(test_rehash),
+	    cmocka_unit_test(test_rehash_never_weakens),
 	    cmocka_unit_test(test_concurrent_rehash),
 	    cmocka_unit_test(test_swap_keeps_a_concurrent_change),
 	    cmocka_unit_test(test_rehash_on_a_read_only_server),

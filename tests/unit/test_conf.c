@@ -63,6 +63,14 @@ static const char *field_text(const struct pgd_conf *c, const char *field, char 
 		snprintf(buf, n, "%lu", c->verify_cache_size);
 	else if (strcmp(field, "update_connect") == 0)
 		return c->update_connect;
+	else if (strcmp(field, "update_scheme") == 0)
+		return c->update_scheme;
+	else if (strcmp(field, "update_rounds") == 0)
+		snprintf(buf, n, "%lu", c->update_rounds);
+	else if (strcmp(field, "rehash") == 0)
+		snprintf(buf, n, "%s", c->rehash ? "yes" : "no");
+	else if (strcmp(field, "rehash_any_scheme") == 0)
+		snprintf(buf, n, "%s", c->rehash_any_scheme ? "yes" : "no");
 	else if (strcmp(field, "connection_cache") == 0)
 		snprintf(buf, n, "%s", c->connection_cache ? "yes" : "no");
 	else if (strcmp(field, "flags") == 0)
@@ -205,6 +213,15 @@ static const struct parse_case parse_cases[] = {
     PARSE_BAD("verify_cache_size: zero", "verify_cache_size = 0\n", "verify_cache_size", NULL),
     PARSE_BAD("verify_cache_size: above 100000", "verify_cache_size = 100001\n",
               "verify_cache_size", NULL),
+    PARSE_OK("rehash defaults", "", {"update_scheme", "SHA512-CRYPT"}, {"update_rounds", "0"},
+             {"rehash", "no"}, {"rehash_any_scheme", "no"}),
+    PARSE_OK("rehash keys",
+             "update_scheme = BLF-CRYPT\nupdate_rounds = 12\nrehash = yes\n"
+             "rehash_any_scheme = yes\n",
+             {"update_scheme", "BLF-CRYPT"}, {"update_rounds", "12"}, {"rehash", "yes"},
+             {"rehash_any_scheme", "yes"}),
+    PARSE_BAD("rehash_any_scheme: not a boolean", "rehash_any_scheme = always\n",
+              "rehash_any_scheme", NULL),
     PARSE_OK("range edges", "max_crypt_rounds = 999999999\nmax_bcrypt_cost = 4\n",
              {"max_crypt_rounds", "999999999"}, {"max_bcrypt_cost", "4"}),
     PARSE_OK("empty file", "", {"driver", NULL}),
@@ -438,6 +455,8 @@ static const struct load_case load_cases[] = {
              "update_connect= is refused as a module argument", NULL),
     LOAD_OK("verify_cache_ttl as an argument", ARGS("conf=@D/good.conf", "verify_cache_ttl=60"),
             {"verify_cache_ttl", "60"}),
+    LOAD_OK("rehash_any_scheme as an argument", ARGS("conf=@D/good.conf", "rehash_any_scheme=yes"),
+            {"rehash_any_scheme", "yes"}),
     LOAD_BAD("unknown argument names only its key",
              ARGS("conf=@D/good.conf", "password=ARGV-SECRET"),
              "unknown module argument 'password'", NULL),

@@ -178,7 +178,8 @@ static const struct v24_case cases[] = {
      {{"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
     {"our own file names Dovecot's and adds our keys",
      {{"ours.conf",
-       "dovecot_config = @D/d.conf\nrehash = yes\npassword_update_query = UPDATE "
+       "dovecot_config = @D/d.conf\nrehash = yes\nrehash_any_scheme = yes\n"
+       "password_update_query = UPDATE "
        "users SET password = '%{hash}' WHERE userid = '%{user}'\n",
        0, NULL},
       {"d.conf", HEAD PG PASSDB(Q), 0, NULL}},

@@ -76,7 +76,12 @@ hostile=(PGPORT="$decoy_port" PGHOST=/nonexistent PGHOSTADDR=127.0.0.2
 	PGOPTIONS="-c search_path=decoy" PGSSLMODE=require PGTARGETSESSIONATTRS=standby
 	PGSERVICEFILE="$work/pg_service.conf" PGSYSCONFDIR="$work"
 	PGPASSFILE=/dev/null PGCONNECT_TIMEOUT=1 PGUSER=postgres PGDATABASE=postgres
-	PGAPPNAME=decoy PGCLIENTENCODING=LATIN1 PGGSSENCMODE=require)
+	PGAPPNAME=decoy PGCLIENTENCODING=LATIN1 PGGSSENCMODE=require
+	PGREQUIREPEER=nobody PGCHANNELBINDING=require PGREQUIRESSL=1 PGSSLROOTCERT=/nonexistent
+	PGKRBSRVNAME=decoy PGSSLCRLDIR=/nonexistent PGSSLMINPROTOCOLVERSION=TLSv1.3
+	# libpq 16 and 17's keywords (libpq 15 reads none of these)
+	PGREQUIREAUTH=gss PGSSLCERTMODE=require PGLOADBALANCEHOSTS=random PGGSSDELEGATION=1
+	PGSSLNEGOTIATION=direct HOME="$work")
 
 # pamtester SERVICE USER PASSWORD [VAR=VALUE...]: its output; the operations are $ops
 # (authenticate when unset); the status is pamtester's
@@ -87,6 +92,25 @@ pt() {
 	printf '%s\n' "$pass" |
 		pamwrap "$work/pam.d" "$@" pamtester -v "$service" "$user" ${ops:-authenticate} 2>&1
 }
+
+# Every variable the linked libpq names (its PG* strings, the PGRES_ result codes aside) is one
+# the module answers for: a keyword's fallback, which the complete conninfo overrides (and the
+# hostile list below sets); one it refuses; or one read only where the module never goes. A
+# libpq that learns a new one fails here until SECURITY.md and the module say what becomes of it.
+libpq_so=$(ldconfig -p | awk '/libpq\.so\.5 .*x86-64/ {print $NF; exit}')
+handled=" PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGCHANNELBINDING
+	PGCONNECT_TIMEOUT PGCLIENTENCODING PGOPTIONS PGAPPNAME PGSSLMODE PGSSLCOMPRESSION PGSSLCERT
+	PGSSLKEY PGSSLROOTCERT PGSSLCRL PGSSLCRLDIR PGSSLSNI PGREQUIREPEER PGSSLMINPROTOCOLVERSION
+	PGSSLMAXPROTOCOLVERSION PGGSSENCMODE PGKRBSRVNAME PGGSSLIB PGTARGETSESSIONATTRS
+	PGREQUIREAUTH PGSSLCERTMODE PGLOADBALANCEHOSTS PGGSSDELEGATION PGSSLNEGOTIATION
+	PGSERVICE PGLOCALEDIR PGTZ PGDATESTYLE PGGEQO
+	PGREQUIRESSL PGSERVICEFILE PGSYSCONFDIR "
+handled=$(tr -s '\t\n' '  ' <<<"$handled")
+unknown=$(strings -n 4 "$libpq_so" | grep -xE 'PG[A-Z_]+' | grep -v '^PGRES_' | sort -u |
+	while read -r v; do [[ $handled == *" $v "* ]] || echo "$v"; done | tr '\n' ' ')
+[ -n "$libpq_so" ] && [ -z "$unknown" ] &&
+	ok "every PG* variable $libpq_so names is overridden, refused or never reached" ||
+	not_ok "every PG* variable ${libpq_so:-libpq} names is overridden, refused or never reached (new: ${unknown:-libpq not found})"
 
 # The environment is potent: libpq itself, given the same conninfo, goes where it says.
 got=$(env PGPORT="$decoy_port" psql -Atc \

@@ -142,12 +142,24 @@ static enum pgd_outcome from_hash(enum pgd_hash_result r)
 	return PGD_BAD_STORED_HASH;
 }
 
+/*
+ * The policy a stored value of row is verified under, by the full hash and by the verified-login
+ * cache alike. Dovecot verifies with the name as the client gave it (original_username):
+ * DIGEST-MD5 hashes it in.
+ */
+static struct pgd_hash_policy login_policy(const struct pgd_conf *conf,
+                                           const struct pgd_login *login, const struct pgd_row *row)
+{
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->user);
+
+	policy.noscheme = row->password_noscheme;
+	return policy;
+}
+
 static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login *login,
                                    const struct pgd_row *row, const char *password)
 {
-	/* Dovecot verifies with the name as the client gave it (original_username): DIGEST-MD5
-	 * hashes it in. */
-	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->user);
+	struct pgd_hash_policy policy = login_policy(conf, login, row);
 	struct pgd_hash_info info = {.scheme = ""};
 	enum pgd_hash_result r;
 
@@ -157,7 +169,6 @@ static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login
 		         row->password == NULL ? "NULL" : "empty");
 		return PGD_BAD_STORED_HASH;
 	}
-	policy.noscheme = row->password_noscheme;
 	r = pgd_hash_verify(row->password, password, &policy, &info);
 	snprintf(login->scheme, sizeof(login->scheme), "%s", info.scheme);
 	if (r != PGD_HASH_MATCH && r != PGD_HASH_MISMATCH)
@@ -169,33 +180,24 @@ static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login
 /*
  * The verified-login cache (verify_cache_ttl, verify_cache.h): consulted after the row was
  * read, so a changed stored value misses. Besides user, stored value and password, the MAC
- * covers what else changes a verification (the default scheme, the cost caps, the name as the
- * client gave it), so that another conf's rules never reuse an entry. OTP is never cached:
- * each of its passwords is good once.
+ * covers the whole policy the full hash runs under (login_policy: default scheme, noscheme,
+ * cost caps, the name as the client gave it, the Dovecot release and auth_allow_weak_schemes),
+ * so that another conf's rules, or this conf's rules after a change, never reuse an entry.
+ * OTP is never cached: each of its passwords is good once.
  */
-static void vcache_view(const struct pgd_conf *conf, const struct pgd_login *login,
-                        const struct pgd_row *row, const char *password, char *rules,
-                        size_t ruleslen, struct pgd_vcache_login *view)
-{
-	snprintf(rules, ruleslen, "%s|%d|%lu|%lu|%lu|%lu|%lu|%s",
-	         conf->default_pass_scheme != NULL ? conf->default_pass_scheme : "",
-	         row->password_noscheme, conf->max_crypt_rounds, conf->max_bcrypt_cost,
-	         conf->max_iterations, conf->max_memory_kib, conf->max_argon2_ops, login->user);
-	*view = (struct pgd_vcache_login){.user = login->canonical,
-	                                  .stored = row->password,
-	                                  .rules = rules,
-	                                  .password = password};
-}
-
 static bool vcache_hit(const struct pgd_conf *conf, struct pgd_login *login,
                        const struct pgd_row *row, const char *password)
 {
+	struct pgd_hash_policy policy;
 	struct pgd_vcache_login view;
-	char rules[PGD_MAX_USER_LEN + 128];
 
 	if (conf->verify_cache_ttl == 0 || row->password == NULL || row->password[0] == '\0')
 		return false;
-	vcache_view(conf, login, row, password, rules, sizeof(rules), &view);
+	policy = login_policy(conf, login, row);
+	view = (struct pgd_vcache_login){.user = login->canonical,
+	                                 .stored = row->password,
+	                                 .policy = &policy,
+	                                 .password = password};
 	login->cached = pgd_vcache_hit(conf->verify_cache_ttl, conf->verify_cache_size, &view,
 	                               login->scheme, sizeof(login->scheme));
 	return login->cached;
@@ -205,8 +207,8 @@ static bool vcache_hit(const struct pgd_conf *conf, struct pgd_login *login,
 static void vcache_after(const struct pgd_conf *conf, const struct pgd_login *login,
                          const struct pgd_row *row, const char *password, enum pgd_outcome out)
 {
+	struct pgd_hash_policy policy;
 	struct pgd_vcache_login view;
-	char rules[PGD_MAX_USER_LEN + 128];
 
 	if (conf->verify_cache_ttl == 0)
 		return;
@@ -217,7 +219,11 @@ static void vcache_after(const struct pgd_conf *conf, const struct pgd_login *lo
 	if (login->cached || row->nopassword || row->password == NULL ||
 	    strcasecmp(login->scheme, "OTP") == 0)
 		return;
-	vcache_view(conf, login, row, password, rules, sizeof(rules), &view);
+	policy = login_policy(conf, login, row);
+	view = (struct pgd_vcache_login){.user = login->canonical,
+	                                 .stored = row->password,
+	                                 .policy = &policy,
+	                                 .password = password};
 	pgd_vcache_remember(conf->verify_cache_ttl, conf->verify_cache_size, &view, login->scheme);
 }
 

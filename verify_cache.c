@@ -3,7 +3,7 @@
  * The verified-login cache: a ring of at most size entries (the oldest is overwritten) with a
  * hash table over it (bucket chains of ring indices). An entry holds two HMAC-SHA-256 values
  * under a per-process random key: a tag of the user name, to find the user's entry, and the
- * MAC of user, stored value, rules and password, compared in constant time.
+ * MAC of user, stored value, policy fingerprint and password, compared in constant time.
  */
 #include "verify_cache.h"
 
@@ -31,7 +31,7 @@
 
 struct entry {
 	uint8_t tag[MAC_LEN]; /* HMAC(key, "user" user) */
-	uint8_t mac[MAC_LEN]; /* HMAC(key, "login" user stored rules password) */
+	uint8_t mac[MAC_LEN]; /* HMAC(key, "login" user stored policy password) */
 	int64_t verified_ms;  /* CLOCK_MONOTONIC when the full hash said yes */
 	uint32_t next;        /* next ring index in the same bucket, or NONE */
 	bool used;
@@ -95,9 +95,68 @@ static void clear_locked(void)
 	vc.pid = 0;
 }
 
+static size_t bucket_of(const uint8_t tag[MAC_LEN])
+{
+	uint32_t h = (uint32_t)tag[0] | (uint32_t)tag[1] << 8 | (uint32_t)tag[2] << 16 |
+	             (uint32_t)tag[3] << 24;
+
+	return h & (vc.nbuckets - 1);
+}
+
+/* Links ring entry i into its bucket; the lock is held. */
+static void link_locked(uint32_t i)
+{
+	size_t b = bucket_of(vc.ring[i].tag);
+
+	vc.ring[i].next = vc.buckets[b];
+	vc.buckets[b] = i;
+}
+
 /*
- * Makes the cache this process's, with room for size entries: a new key and empty entries
- * after fork() (the parent's stay the parent's) or when size changed. False: no cache now.
+ * Gives the cache room for size entries, keeping the key and the entries (oldest first, so
+ * that eviction order stands). False, with the cache as it was, when memory is short.
+ */
+static bool grow_locked(size_t size)
+{
+	size_t nbuckets = 1, n = 0;
+	struct entry *ring = calloc(size, sizeof(*ring));
+	uint32_t *buckets;
+
+	while (nbuckets < size)
+		nbuckets <<= 1;
+	buckets = malloc(nbuckets * sizeof(*buckets));
+	if (ring == NULL || buckets == NULL) {
+		free(ring);
+		free(buckets);
+		return false;
+	}
+	for (size_t k = 0; k < vc.size; k++) {
+		const struct entry *e = &vc.ring[(vc.oldest + k) % vc.size];
+
+		if (e->used)
+			ring[n++] = *e;
+	}
+	if (vc.ring != NULL)
+		pgd_wipe(vc.ring, vc.size * sizeof(*vc.ring));
+	free(vc.ring);
+	free(vc.buckets);
+	vc.ring = ring;
+	vc.buckets = buckets;
+	vc.size = size;
+	vc.nbuckets = nbuckets;
+	vc.count = n;
+	vc.oldest = n; /* the first free slot; after it the ring wraps to the oldest, at 0 */
+	for (size_t i = 0; i < nbuckets; i++)
+		vc.buckets[i] = NONE;
+	for (size_t i = 0; i < n; i++)
+		link_locked((uint32_t)i);
+	return true;
+}
+
+/*
+ * Makes the cache this process's, with room for at least size entries: a new key and empty
+ * entries after fork() (the parent's stay the parent's); a larger size grows it, entries kept,
+ * a smaller one uses it as it is (the largest size asked is the bound). False: no cache now.
  */
 static bool ready_locked(unsigned long size)
 {
@@ -105,8 +164,10 @@ static bool ready_locked(unsigned long size)
 
 	if (size == 0 || size > MAX_ENTRIES)
 		return false;
-	if (vc.pid == pid && vc.size == size)
+	if (vc.pid == pid && vc.size >= size)
 		return true;
+	if (vc.pid == pid)
+		return grow_locked(size) || vc.size > 0;
 	clear_locked();
 	if (vc.hmac == NULL)
 		vc.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -123,18 +184,11 @@ static bool ready_locked(unsigned long size)
 		}
 		got += (size_t)n;
 	}
-	vc.nbuckets = 1;
-	while (vc.nbuckets < size)
-		vc.nbuckets <<= 1;
-	vc.ring = calloc(size, sizeof(*vc.ring));
-	vc.buckets = malloc(vc.nbuckets * sizeof(*vc.buckets));
-	if (vc.ring == NULL || vc.buckets == NULL) {
+	vc.size = 0;
+	if (!grow_locked(size)) {
 		clear_locked();
 		return false;
 	}
-	for (size_t i = 0; i < vc.nbuckets; i++)
-		vc.buckets[i] = NONE;
-	vc.size = size;
 	vc.pid = pid;
 	return true;
 }
@@ -178,19 +232,19 @@ static bool user_tag(const char *user, uint8_t tag[MAC_LEN])
 	return mac_locked("user", fields, 1, tag);
 }
 
+/* The policy fingerprint of a login: the login name makes it at most a few hundred bytes. */
+#define POLICY_LEN 1024
+
 static bool login_mac(const struct pgd_vcache_login *l, uint8_t mac[MAC_LEN])
 {
-	const char *fields[] = {l->user, l->stored, l->rules, l->password};
+	char policy[POLICY_LEN];
+	const char *fields[] = {l->user, l->stored, policy, l->password};
+	bool ok = l->policy != NULL &&
+	          pgd_hash_policy_fingerprint(l->policy, policy, sizeof(policy)) &&
+	          mac_locked("login", fields, 4, mac);
 
-	return mac_locked("login", fields, 4, mac);
-}
-
-static size_t bucket_of(const uint8_t tag[MAC_LEN])
-{
-	uint32_t h = (uint32_t)tag[0] | (uint32_t)tag[1] << 8 | (uint32_t)tag[2] << 16 |
-	             (uint32_t)tag[3] << 24;
-
-	return h & (vc.nbuckets - 1);
+	pgd_wipe(policy, sizeof(policy));
+	return ok;
 }
 
 /* The ring index of the user's entry, or NONE. */
@@ -269,8 +323,7 @@ void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
 		e->verified_ms = now_ms();
 		snprintf(e->scheme, sizeof(e->scheme), "%s", scheme != NULL ? scheme : "");
 		e->used = true;
-		e->next = vc.buckets[bucket_of(tag)];
-		vc.buckets[bucket_of(tag)] = i;
+		link_locked(i);
 		vc.count++;
 		vc.oldest = (vc.oldest + 1) % vc.size;
 	}

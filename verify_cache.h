@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hash.h"
+
 /*
  * The verified-login cache (verify_cache_ttl, verify_cache_size): per process, off unless a
  * conf sets a TTL. An entry says "this password verified against this stored value for this
@@ -12,23 +14,30 @@
  * for this process; it never holds the password nor an unkeyed hash of it. The query still
  * runs at every login: a changed stored value (password changed, rehashed) no longer matches.
  *
- * Thread-safe (one mutex). A fork()ed child finds an empty cache and draws its own key. At
- * most size entries: the oldest is evicted. Entries are wiped on eviction and at exit.
+ * Thread-safe (one mutex). A fork()ed child finds an empty cache and draws its own key. One
+ * cache a process, whatever conf each login reads: it has room for the largest size any call
+ * asked for (at most 100000 entries), grows without losing entries when a larger size is asked,
+ * and never shrinks, so that two confs with different sizes (saslauthd serving imap and smtp)
+ * share it instead of emptying it at every switch. When full, the oldest entry is evicted.
+ * Entries are wiped on eviction and at exit.
  */
 
 /* What one verification depends on; every field is covered by the MAC, length-prefixed. */
 struct pgd_vcache_login {
-	const char *user;     /* the canonical name */
-	const char *stored;   /* the stored value from the row */
-	const char *rules;    /* what else changes the verdict: default scheme, caps, login name */
+	const char *user;   /* the canonical name */
+	const char *stored; /* the stored value from the row */
+	/* The policy the full verification ran under (pgd_hash_verify's), every field of it
+	 * (pgd_hash_policy_fingerprint): default scheme, noscheme, cost caps, login name, Dovecot
+	 * release and weak schemes. An entry made under one policy never answers under another. */
+	const struct pgd_hash_policy *policy;
 	const char *password; /* never kept */
 };
 
 /*
  * True when a remembered, unexpired (younger than ttl_sec) entry of login->user has the MAC of
  * this login; scheme (schemelen bytes) then gets the scheme the full verification reported.
- * size is the capacity the conf asks for (a different one empties the cache). False when
- * ttl_sec is 0, or no key could be drawn.
+ * size is the capacity the conf asks for (a larger one than the cache has grows it). False
+ * when ttl_sec is 0, or no key could be drawn.
  */
 bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_vcache_login *login,
                     char *scheme, size_t schemelen);

@@ -3,7 +3,9 @@
  * The verified-login cache: a ring of at most size entries (the oldest is overwritten) with a
  * hash table over it (bucket chains of ring indices). An entry holds two HMAC-SHA-256 values
  * under a per-process random key: a tag of the user name, to find the user's entry, and the
- * MAC of user, stored value, policy fingerprint and password, compared in constant time.
+ * MAC of user, stored value, policy fingerprint, source and password, compared in constant
+ * time; and, for verify_cache_stale_if_error, a third without the stored value (an outage
+ * reads no row).
  */
 #include "verify_cache.h"
 
@@ -31,10 +33,14 @@
 
 struct entry {
 	uint8_t tag[MAC_LEN]; /* HMAC(key, "user" user) */
-	uint8_t mac[MAC_LEN]; /* HMAC(key, "login" user stored policy password) */
+	uint8_t mac[MAC_LEN]; /* HMAC(key, "login" user stored policy source password) */
+	uint8_t
+	    outage[MAC_LEN];  /* HMAC(key, "outage" user policy source password), if has_outage */
 	int64_t verified_ms;  /* CLOCK_MONOTONIC when the full hash said yes */
+	int64_t confirmed_ms; /* ... or, later, a hit read the same stored value from the row */
 	uint32_t next;        /* next ring index in the same bucket, or NONE */
 	bool used;
+	bool has_outage;
 	char scheme[32];
 };
 
@@ -235,13 +241,16 @@ static bool user_tag(const char *user, uint8_t tag[MAC_LEN])
 /* The policy fingerprint of a login: the login name makes it at most a few hundred bytes. */
 #define POLICY_LEN 1024
 
-static bool login_mac(const struct pgd_vcache_login *l, uint8_t mac[MAC_LEN])
+/* The MAC of l under label: every field but the stored value when with_stored is false. */
+static bool login_mac(const char *label, const struct pgd_vcache_login *l, bool with_stored,
+                      uint8_t mac[MAC_LEN])
 {
 	char policy[POLICY_LEN];
-	const char *fields[] = {l->user, l->stored, policy, l->password};
-	bool ok = l->policy != NULL &&
-	          pgd_hash_policy_fingerprint(l->policy, policy, sizeof(policy)) &&
-	          mac_locked("login", fields, 4, mac);
+	const char *full[] = {l->user, l->stored, policy, l->source, l->password};
+	const char *outage[] = {l->user, policy, l->source, l->password};
+	bool ok =
+	    l->policy != NULL && pgd_hash_policy_fingerprint(l->policy, policy, sizeof(policy)) &&
+	    (with_stored ? mac_locked(label, full, 5, mac) : mac_locked(label, outage, 4, mac));
 
 	pgd_wipe(policy, sizeof(policy));
 	return ok;
@@ -284,15 +293,19 @@ bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_
 	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&vc.lock);
 	if (ready_locked(size) && vc.count > 0 && user_tag(login->user, tag) &&
-	    (i = find_locked(tag)) != NONE && login_mac(login, mac)) {
-		const struct entry *e = &vc.ring[i];
-		int64_t age = now_ms() - e->verified_ms;
+	    (i = find_locked(tag)) != NONE && login_mac("login", login, true, mac)) {
+		struct entry *e = &vc.ring[i];
+		int64_t now = now_ms(), age = now - e->verified_ms;
 
 		/* constant time: the MAC of a wrong password must not tell how close it came */
 		hit =
 		    pgd_ct_memeq(e->mac, mac, MAC_LEN) && age >= 0 && age < (int64_t)ttl_sec * 1000;
-		if (hit && scheme != NULL && schemelen > 0)
-			snprintf(scheme, schemelen, "%s", e->scheme);
+		if (hit) {
+			/* the row still holds what the password was verified against */
+			e->confirmed_ms = now;
+			if (scheme != NULL && schemelen > 0)
+				snprintf(scheme, schemelen, "%s", e->scheme);
+		}
 	}
 	pthread_mutex_unlock(&vc.lock);
 	pgd_wipe(mac, sizeof(mac));
@@ -301,15 +314,18 @@ bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_
 }
 
 void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
-                         const struct pgd_vcache_login *login, const char *scheme)
+                         const struct pgd_vcache_login *login,
+                         const struct pgd_vcache_login *outage_view, const char *scheme)
 {
-	uint8_t tag[MAC_LEN], mac[MAC_LEN];
+	uint8_t tag[MAC_LEN], mac[MAC_LEN], outage[MAC_LEN] = {0};
 
 	if (ttl_sec == 0 || login->user == NULL || login->stored == NULL)
 		return;
 	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&vc.lock);
-	if (ready_locked(size) && user_tag(login->user, tag) && login_mac(login, mac)) {
+	if (ready_locked(size) && user_tag(login->user, tag) &&
+	    login_mac("login", login, true, mac) &&
+	    (outage_view == NULL || login_mac("outage", outage_view, false, outage))) {
 		uint32_t i = find_locked(tag);
 		struct entry *e;
 
@@ -320,7 +336,9 @@ void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
 		e = &vc.ring[i];
 		memcpy(e->tag, tag, MAC_LEN);
 		memcpy(e->mac, mac, MAC_LEN);
-		e->verified_ms = now_ms();
+		memcpy(e->outage, outage, MAC_LEN);
+		e->has_outage = outage_view != NULL;
+		e->verified_ms = e->confirmed_ms = now_ms();
 		snprintf(e->scheme, sizeof(e->scheme), "%s", scheme != NULL ? scheme : "");
 		e->used = true;
 		link_locked(i);
@@ -328,7 +346,53 @@ void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
 		vc.oldest = (vc.oldest + 1) % vc.size;
 	}
 	pthread_mutex_unlock(&vc.lock);
+	pgd_wipe(outage, sizeof(outage));
 	pgd_wipe(mac, sizeof(mac));
+	pgd_wipe(tag, sizeof(tag));
+}
+
+bool pgd_vcache_hit_outage(unsigned long stale_sec, const struct pgd_vcache_login *login,
+                           char *scheme, size_t schemelen)
+{
+	uint8_t tag[MAC_LEN], mac[MAC_LEN];
+	bool hit = false;
+	uint32_t i;
+
+	if (stale_sec == 0 || login->user == NULL)
+		return false;
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&vc.lock);
+	/* Another process's entries (after fork) are not ours: no answer from them. */
+	if (vc.pid == getpid() && vc.count > 0 && user_tag(login->user, tag) &&
+	    (i = find_locked(tag)) != NONE && login_mac("outage", login, false, mac)) {
+		const struct entry *e = &vc.ring[i];
+		int64_t age = now_ms() - e->confirmed_ms;
+
+		hit = pgd_ct_memeq(e->outage, mac, MAC_LEN) && e->has_outage && age >= 0 &&
+		      age < (int64_t)stale_sec * 1000;
+		if (hit && scheme != NULL && schemelen > 0)
+			snprintf(scheme, schemelen, "%s", e->scheme);
+	}
+	pthread_mutex_unlock(&vc.lock);
+	pgd_wipe(mac, sizeof(mac));
+	pgd_wipe(tag, sizeof(tag));
+	return hit;
+}
+
+void pgd_vcache_forget_outage(const char *user)
+{
+	uint8_t tag[MAC_LEN];
+	uint32_t i;
+
+	if (user == NULL)
+		return;
+	pthread_mutex_lock(&vc.lock);
+	if (vc.pid == getpid() && vc.count > 0 && user_tag(user, tag) &&
+	    (i = find_locked(tag)) != NONE && vc.ring[i].has_outage) {
+		pgd_wipe(vc.ring[i].outage, MAC_LEN);
+		vc.ring[i].has_outage = false;
+	}
+	pthread_mutex_unlock(&vc.lock);
 	pgd_wipe(tag, sizeof(tag));
 }
 

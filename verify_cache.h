@@ -30,6 +30,9 @@ struct pgd_vcache_login {
 	 * (pgd_hash_policy_fingerprint): default scheme, noscheme, cost caps, login name, Dovecot
 	 * release and weak schemes. An entry made under one policy never answers under another. */
 	const struct pgd_hash_policy *policy;
+	/* What read the row: a digest of the server, the query and its bound values (login.c);
+	 * an outage, which reads no row, answers only for the same source. May be NULL. */
+	const char *source;
 	const char *password; /* never kept */
 };
 
@@ -42,9 +45,29 @@ struct pgd_vcache_login {
 bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_vcache_login *login,
                     char *scheme, size_t schemelen);
 
-/* Remembers that login verified (after the full hash said so), replacing the user's entry. */
+/*
+ * Remembers that login verified (after the full hash said so), replacing the user's entry.
+ * outage (may be NULL) is the view of the same login, user and password, that
+ * pgd_vcache_hit_outage will be asked with (the stored value is not part of it): given, the
+ * entry may answer during a database outage (verify_cache_stale_if_error); NULL, it never does.
+ */
 void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
-                         const struct pgd_vcache_login *login, const char *scheme);
+                         const struct pgd_vcache_login *login,
+                         const struct pgd_vcache_login *outage, const char *scheme);
+
+/*
+ * For a login while the database cannot be reached (verify_cache_stale_if_error): true when
+ * the user's entry was remembered with an outage view equal to login (user, policy, source,
+ * password; login->stored is not read) and the database last confirmed it (the full hash, or
+ * a hit that read the same stored value) less than stale_sec seconds ago, whatever the TTL;
+ * scheme then gets the entry's scheme. Never changes the cache: a miss drops nothing.
+ */
+bool pgd_vcache_hit_outage(unsigned long stale_sec, const struct pgd_vcache_login *login,
+                           char *scheme, size_t schemelen);
+
+/* The user's entry (if any) no longer answers during an outage: its row now restricts the
+ * account (allow_nets, expiry) in a way a login without the row could not check. */
+void pgd_vcache_forget_outage(const char *user);
 
 /* Drops the entry of user (canonical name), if any: after a failed login. */
 void pgd_vcache_forget(const char *user);

@@ -62,7 +62,7 @@ static void remember(unsigned long ttl, unsigned long size, struct tl l)
 	struct pgd_vcache_login v = {
 	    .user = l.user, .stored = l.stored, .policy = &p, .password = l.password};
 
-	pgd_vcache_remember(ttl, size, &v, "SHA512-CRYPT");
+	pgd_vcache_remember(ttl, size, &v, NULL, "SHA512-CRYPT");
 }
 
 /* Runs fn in a fork()ed child, whose cache starts empty; fails when the child fails. */
@@ -186,6 +186,101 @@ static void test_weak_schemes_policy_binds_the_entry(void **state)
 	assert_true(hit(TTL, SIZE, with_policy("heidi", "{MD5-CRYPT}$1$s$h", &allowing, "pw")));
 	assert_false(hit(TTL, SIZE, with_policy("heidi", "{MD5-CRYPT}$1$s$h", &strict, "pw")));
 	assert_false(hit(TTL, SIZE, with_policy("heidi", "{MD5-CRYPT}$1$s$h", &v23, "pw")));
+}
+
+/* An outage view: what verify_cache_stale_if_error asks with (no stored value). */
+static struct pgd_vcache_login outage(const char *user, const struct pgd_hash_policy *policy,
+                                      const char *source, const char *password)
+{
+	return (struct pgd_vcache_login){
+	    .user = user, .policy = policy, .source = source, .password = password};
+}
+
+static void remember_both(const char *user, const char *stored,
+                          const struct pgd_hash_policy *policy, const char *source,
+                          const char *password)
+{
+	struct pgd_vcache_login v = {.user = user,
+	                             .stored = stored,
+	                             .policy = policy,
+	                             .source = source,
+	                             .password = password};
+	struct pgd_vcache_login o = outage(user, policy, source, password);
+
+	pgd_vcache_remember(TTL, SIZE, &v, &o, "SHA512-CRYPT");
+}
+
+static bool hit_outage(unsigned long stale, const char *user, const struct pgd_hash_policy *policy,
+                       const char *source, const char *password)
+{
+	struct pgd_vcache_login o = outage(user, policy, source, password);
+	char scheme[32] = "";
+	bool hit = pgd_vcache_hit_outage(stale, &o, scheme, sizeof(scheme));
+
+	assert_true(!hit || strcmp(scheme, "SHA512-CRYPT") == 0);
+	return hit;
+}
+
+/*
+ * verify_cache_stale_if_error's lookup: the same user, policy, source and password as a
+ * remembered outage view; never a wrong password, another policy or source, an entry
+ * remembered without an outage view, or one older than stale; and a miss drops nothing.
+ */
+static void test_outage_lookup(void **state)
+{
+	const struct pgd_hash_policy p = {.default_scheme = "MD5", .login_user = "ivan"};
+	const struct pgd_hash_policy weak = {
+	    .default_scheme = "MD5", .login_user = "ivan", .dovecot = 24, .allow_weak = true};
+	struct timespec pause = {.tv_sec = 1, .tv_nsec = 100000000};
+
+	(void)state;
+	assert_false(hit_outage(60, "ivan", &p, "src", "pw"));
+	remember_both("ivan", "stored", &p, "src", "pw");
+	assert_true(hit_outage(60, "ivan", &p, "src", "pw"));
+	assert_false(hit_outage(60, "ivan", &p, "src", "pw2"));
+	assert_false(hit_outage(60, "ivan", &p, "src", ""));
+	assert_false(hit_outage(60, "ivan", &weak, "src", "pw"));
+	assert_false(hit_outage(60, "ivan", &p, "other src", "pw"));
+	assert_false(hit_outage(60, "ivan", &p, NULL, "pw"));
+	assert_false(hit_outage(60, "Ivan", &p, "src", "pw"));
+	assert_false(hit_outage(0, "ivan", &p, "src", "pw"));
+	/* the misses dropped nothing */
+	assert_true(hit_outage(60, "ivan", &p, "src", "pw"));
+	/* the outage MAC is not the full one: the full lookup still needs the stored value */
+	/* (the full MAC covers the source too: the helper's NULL source is another login) */
+	assert_false(hit(TTL, SIZE, with_policy("ivan", "stored", &p, "pw")));
+	/* older than stale: no answer, whatever the TTL */
+	nanosleep(&pause, NULL);
+	assert_false(hit_outage(1, "ivan", &p, "src", "pw"));
+	assert_true(hit_outage(60, "ivan", &p, "src", "pw"));
+	/* the row now restricts the account: no longer an outage answer */
+	pgd_vcache_forget_outage("ivan");
+	assert_false(hit_outage(60, "ivan", &p, "src", "pw"));
+	/* remembered without an outage view: never an outage answer */
+	remember(TTL, SIZE, with_policy("judy", "stored", &p, "pw"));
+	assert_false(hit_outage(60, "judy", &p, NULL, "pw"));
+	/* forgotten (a wrong password while the database answered): none either */
+	remember_both("kate", "stored", &p, "src", "pw");
+	pgd_vcache_forget("kate");
+	assert_false(hit_outage(60, "kate", &p, "src", "pw"));
+}
+
+/* A hit (the row read again, same stored value) renews the outage clock, not the TTL's. */
+static void test_hit_confirms_the_entry_for_an_outage(void **state)
+{
+	const struct pgd_hash_policy p = {.default_scheme = "MD5", .login_user = "leo"};
+	struct pgd_vcache_login full = {
+	    .user = "leo", .stored = "stored", .policy = &p, .source = "src", .password = "pw"};
+	struct timespec pause = {.tv_sec = 1, .tv_nsec = 100000000};
+
+	(void)state;
+	remember_both("leo", "stored", &p, "src", "pw");
+	nanosleep(&pause, NULL);
+	assert_false(hit_outage(1, "leo", &p, "src", "pw"));
+	assert_true(pgd_vcache_hit(TTL, SIZE, &full, NULL, 0));
+	assert_true(hit_outage(1, "leo", &p, "src", "pw"));
+	/* the TTL still counts from the full verification */
+	assert_false(pgd_vcache_hit(1, SIZE, &full, NULL, 0));
 }
 
 static void test_one_entry_a_user_newest_wins(void **state)
@@ -373,6 +468,8 @@ int main(void)
 	    cmocka_unit_test(test_every_field_changes_the_mac),
 	    cmocka_unit_test(test_every_policy_field_changes_the_mac),
 	    cmocka_unit_test(test_weak_schemes_policy_binds_the_entry),
+	    cmocka_unit_test(test_outage_lookup),
+	    cmocka_unit_test(test_hit_confirms_the_entry_for_an_outage),
 	    cmocka_unit_test(test_one_entry_a_user_newest_wins),
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_bounded_oldest_evicted),

@@ -160,6 +160,12 @@ static void test_outage(void **state)
 	assert_int_equal(auth("stale", "nettie", "nettie pw", NULL), PAM_SUCCESS);
 	assert_int_equal(
 	    pgd_test_auth_then_acct("stale", "exp", "exp pw", PAM_SUCCESS, PAM_ACCT_EXPIRED), 0);
+	/* a row that restricts the account only after its entry was made: a cache hit reads it,
+	 * and the entry no longer answers in an outage */
+	set_password("tess", "tess pw");
+	assert_int_equal(auth("stale", "tess", "tess pw", NULL), PAM_SUCCESS);
+	sql("UPDATE outage_users SET nets = 'local' WHERE userid = 'tess'");
+	assert_int_equal(auth("stale", "tess", "tess pw", NULL), PAM_SUCCESS);
 	/* an entry older than the TTL is not used while the database answers */
 	pause_ms(1100);
 	assert_int_equal(auth("ttl-short", "ruth", "ruth pw", NULL), PAM_SUCCESS);
@@ -186,6 +192,7 @@ static void test_outage(void **state)
 	/* rows with allow_nets or an expiry column */
 	assert_int_equal(auth("stale", "nettie", "nettie pw", NULL), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(auth("stale", "exp", "exp pw", NULL), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(auth("stale", "tess", "tess pw", NULL), PAM_AUTHINFO_UNAVAIL);
 	/* the option off: as today, whatever the cache holds */
 	assert_int_equal(auth("stale-off", "olive", "olive pw", &outage), PAM_AUTHINFO_UNAVAIL);
 	assert_false(outage);

@@ -319,7 +319,8 @@ static void vcache_after(const struct pgd_conf *conf, const struct pgd_login *lo
 	                                 .password = password};
 	outage = outage_view(login, &conf_policy, source, password);
 	pgd_vcache_remember(conf->verify_cache_ttl, conf->verify_cache_size, &view,
-	                    stale_ok ? &outage : NULL, login->scheme);
+	                    stale_ok ? &outage : NULL, conf->verify_cache_stale_if_error,
+	                    login->scheme);
 }
 
 /* The database could not be reached: what its server said, not what a row said. */

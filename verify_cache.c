@@ -28,7 +28,7 @@
 #define MAC_LEN 32
 #define KEY_LEN 32
 #define NONE UINT32_MAX
-/* The conf's upper bound too (conf.c): about 150 bytes an entry. */
+/* The conf's upper bound too (conf.c): about 160 bytes an entry (152 and its bucket). */
 #define MAX_ENTRIES 100000
 
 struct entry {
@@ -52,6 +52,10 @@ static struct {
 	struct entry *ring;
 	uint32_t *buckets;
 	size_t size, nbuckets, oldest, count;
+	size_t sweep; /* the next ring index sweep_locked looks at */
+	/* The longest verify_cache_ttl and verify_cache_stale_if_error any call asked for: an
+	 * entry older than both can answer no conf of the process, and is wiped. */
+	int64_t max_ttl_ms, max_stale_ms;
 } vc = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -96,7 +100,8 @@ static void clear_locked(void)
 	free(vc.buckets);
 	vc.ring = NULL;
 	vc.buckets = NULL;
-	vc.size = vc.nbuckets = vc.oldest = vc.count = 0;
+	vc.size = vc.nbuckets = vc.oldest = vc.count = vc.sweep = 0;
+	vc.max_ttl_ms = vc.max_stale_ms = 0;
 	pgd_wipe(vc.key, sizeof(vc.key));
 	vc.pid = 0;
 }
@@ -152,6 +157,7 @@ static bool grow_locked(size_t size)
 	vc.nbuckets = nbuckets;
 	vc.count = n;
 	vc.oldest = n; /* the first free slot; after it the ring wraps to the oldest, at 0 */
+	vc.sweep = 0;
 	for (size_t i = 0; i < nbuckets; i++)
 		vc.buckets[i] = NONE;
 	for (size_t i = 0; i < n; i++)
@@ -281,19 +287,58 @@ static void evict_locked(uint32_t i)
 	vc.count--;
 }
 
+/* Raises the process's horizons to what this call asks (seconds; 0 leaves them). */
+static void horizons_locked(unsigned long ttl_sec, unsigned long stale_sec)
+{
+	if ((int64_t)ttl_sec * 1000 > vc.max_ttl_ms)
+		vc.max_ttl_ms = (int64_t)ttl_sec * 1000;
+	if ((int64_t)stale_sec * 1000 > vc.max_stale_ms)
+		vc.max_stale_ms = (int64_t)stale_sec * 1000;
+}
+
+/* Whether e is past every horizon: no lookup of this process could accept it any more. */
+static bool expired_locked(const struct entry *e, int64_t now)
+{
+	return now - e->verified_ms >= vc.max_ttl_ms &&
+	       (!e->has_outage || now - e->confirmed_ms >= vc.max_stale_ms);
+}
+
+/*
+ * Wipes the expired entries among the next SWEEP ring slots: every call looks at a few, so that
+ * a process that keeps serving logins does not keep the MACs of old ones until the ring comes
+ * round (bounded work under the lock).
+ */
+#define SWEEP 8
+
+static void sweep_locked(int64_t now)
+{
+	for (int k = 0; k < SWEEP && vc.size > 0; k++) {
+		uint32_t i = (uint32_t)(vc.sweep % vc.size);
+
+		vc.sweep = (vc.sweep + 1) % vc.size;
+		if (vc.ring[i].used && expired_locked(&vc.ring[i], now))
+			evict_locked(i);
+	}
+}
+
 bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_vcache_login *login,
                     char *scheme, size_t schemelen)
 {
 	uint8_t tag[MAC_LEN], mac[MAC_LEN];
-	bool hit = false;
+	bool hit = false, ready;
 	uint32_t i;
 
 	if (ttl_sec == 0 || login->user == NULL || login->stored == NULL)
 		return false;
 	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&vc.lock);
-	if (ready_locked(size) && vc.count > 0 && user_tag(login->user, tag) &&
-	    (i = find_locked(tag)) != NONE && login_mac("login", login, true, mac)) {
+	ready = ready_locked(size);
+	if (ready) {
+		horizons_locked(ttl_sec, 0);
+		sweep_locked(now_ms());
+	}
+	if (ready && vc.count > 0 && user_tag(login->user, tag) && (i = find_locked(tag)) != NONE &&
+	    login_mac("login", login, true, mac)) {
 		struct entry *e = &vc.ring[i];
 		int64_t now = now_ms(), age = now - e->verified_ms;
 
@@ -315,16 +360,24 @@ bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_
 
 void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
                          const struct pgd_vcache_login *login,
-                         const struct pgd_vcache_login *outage_view, const char *scheme)
+                         const struct pgd_vcache_login *outage_view, unsigned long stale_sec,
+                         const char *scheme)
 {
 	uint8_t tag[MAC_LEN], mac[MAC_LEN], outage[MAC_LEN] = {0};
+	bool ready;
 
 	if (ttl_sec == 0 || login->user == NULL || login->stored == NULL)
 		return;
+	if (stale_sec == 0)
+		outage_view = NULL;
 	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&vc.lock);
-	if (ready_locked(size) && user_tag(login->user, tag) &&
-	    login_mac("login", login, true, mac) &&
+	ready = ready_locked(size);
+	if (ready) {
+		horizons_locked(ttl_sec, outage_view != NULL ? stale_sec : 0);
+		sweep_locked(now_ms());
+	}
+	if (ready && user_tag(login->user, tag) && login_mac("login", login, true, mac) &&
 	    (outage_view == NULL || login_mac("outage", outage_view, false, outage))) {
 		uint32_t i = find_locked(tag);
 		struct entry *e;
@@ -363,6 +416,10 @@ bool pgd_vcache_hit_outage(unsigned long stale_sec, const struct pgd_vcache_logi
 	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&vc.lock);
 	/* Another process's entries (after fork) are not ours: no answer from them. */
+	if (vc.pid == getpid()) {
+		horizons_locked(0, stale_sec);
+		sweep_locked(now_ms());
+	}
 	if (vc.pid == getpid() && vc.count > 0 && user_tag(login->user, tag) &&
 	    (i = find_locked(tag)) != NONE && login_mac("outage", login, false, mac)) {
 		const struct entry *e = &vc.ring[i];

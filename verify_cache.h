@@ -19,7 +19,10 @@
  * asked for (at most 100000 entries), grows without losing entries when a larger size is asked,
  * and never shrinks, so that two confs with different sizes (saslauthd serving imap and smtp)
  * share it instead of emptying it at every switch. When full, the oldest entry is evicted.
- * Entries are wiped on eviction and at exit.
+ * An entry that no conf of the process could accept any more (older than the longest TTL any
+ * call asked for, and, for one that may answer during an outage, unconfirmed for longer than the
+ * longest verify_cache_stale_if_error) is wiped by the calls that follow: each looks at a few
+ * entries. Entries are wiped on eviction and at exit.
  */
 
 /* What one verification depends on; every field is covered by the MAC, length-prefixed. */
@@ -48,12 +51,14 @@ bool pgd_vcache_hit(unsigned long ttl_sec, unsigned long size, const struct pgd_
 /*
  * Remembers that login verified (after the full hash said so), replacing the user's entry.
  * outage (may be NULL) is the view of the same login, user and password, that
- * pgd_vcache_hit_outage will be asked with (the stored value is not part of it): given, the
- * entry may answer during a database outage (verify_cache_stale_if_error); NULL, it never does.
+ * pgd_vcache_hit_outage will be asked with (the stored value is not part of it): given with a
+ * stale_sec above 0, the entry may answer during a database outage (verify_cache_stale_if_error)
+ * and is kept stale_sec seconds after its last confirmation; otherwise it never does.
  */
 void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
                          const struct pgd_vcache_login *login,
-                         const struct pgd_vcache_login *outage, const char *scheme);
+                         const struct pgd_vcache_login *outage, unsigned long stale_sec,
+                         const char *scheme);
 
 /*
  * For a login while the database cannot be reached (verify_cache_stale_if_error): true when

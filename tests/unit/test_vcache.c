@@ -62,7 +62,7 @@ static void remember(unsigned long ttl, unsigned long size, struct tl l)
 	struct pgd_vcache_login v = {
 	    .user = l.user, .stored = l.stored, .policy = &p, .password = l.password};
 
-	pgd_vcache_remember(ttl, size, &v, NULL, "SHA512-CRYPT");
+	pgd_vcache_remember(ttl, size, &v, NULL, 0, "SHA512-CRYPT");
 }
 
 /* Runs fn in a fork()ed child, whose cache starts empty; fails when the child fails. */
@@ -207,7 +207,7 @@ static void remember_both(const char *user, const char *stored,
 	                             .password = password};
 	struct pgd_vcache_login o = outage(user, policy, source, password);
 
-	pgd_vcache_remember(TTL, SIZE, &v, &o, "SHA512-CRYPT");
+	pgd_vcache_remember(TTL, SIZE, &v, &o, 3600, "SHA512-CRYPT");
 }
 
 static bool hit_outage(unsigned long stale, const char *user, const struct pgd_hash_policy *policy,
@@ -439,6 +439,40 @@ static void *hammer(void *arg)
 	return (void *)wrong;
 }
 
+/*
+ * In a fresh child, where the longest TTL asked is 1 s and the longest stale_if_error 3 s: the
+ * calls that follow wipe an entry once neither can accept it, a few slots each.
+ */
+static void old_entries_are_wiped(void)
+{
+	const struct pgd_hash_policy p = {.default_scheme = "MD5", .login_user = "kept"};
+	struct pgd_vcache_login full = {
+	    .user = "kept", .stored = "s", .policy = &p, .source = "src", .password = "pw"};
+	struct pgd_vcache_login o = outage("kept", &p, "src", "pw");
+	struct timespec pause = {.tv_sec = 1, .tv_nsec = 100000000};
+
+	remember(1, 16, login("old", "s", "r", "pw"));
+	pgd_vcache_remember(1, 16, &full, &o, 3, "SHA512-CRYPT");
+	CHILD_CHECK(pgd_vcache_count() == 2);
+	nanosleep(&pause, NULL);
+	for (int i = 0; i < 2; i++) /* 16 slots, 8 a call */
+		CHILD_CHECK(!hit(1, 16, login("nobody", "s", "r", "pw")));
+	/* past the TTL: the plain entry is gone, the one an outage may use is not */
+	CHILD_CHECK(pgd_vcache_count() == 1);
+	CHILD_CHECK(pgd_vcache_hit_outage(3, &o, NULL, 0));
+	nanosleep(&pause, NULL);
+	nanosleep(&pause, NULL);
+	for (int i = 0; i < 2; i++)
+		CHILD_CHECK(!pgd_vcache_hit_outage(3, &o, NULL, 0));
+	CHILD_CHECK(pgd_vcache_count() == 0);
+}
+
+static void test_old_entries_are_wiped(void **state)
+{
+	(void)state;
+	in_child(old_entries_are_wiped);
+}
+
 /* In a fresh child: its cache is the 64 entries the threads ask for. */
 static void threads(void)
 {
@@ -474,6 +508,7 @@ int main(void)
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_bounded_oldest_evicted),
 	    cmocka_unit_test(test_two_sizes_share_one_cache),
+	    cmocka_unit_test(test_old_entries_are_wiped),
 	    cmocka_unit_test(test_forked_child_starts_empty),
 	    cmocka_unit_test(test_threads),
 	};

@@ -65,7 +65,8 @@ void pgd_vcache_remember(unsigned long ttl_sec, unsigned long size,
  * the user's entry was remembered with an outage view equal to login (user, policy, source,
  * password; login->stored is not read) and the database last confirmed it (the full hash, or
  * a hit that read the same stored value) less than stale_sec seconds ago, whatever the TTL;
- * scheme then gets the entry's scheme. Never changes the cache: a miss drops nothing.
+ * scheme then gets the entry's scheme. A miss drops nothing (the call only wipes entries
+ * already past every horizon, as every call does).
  */
 bool pgd_vcache_hit_outage(unsigned long stale_sec, const struct pgd_vcache_login *login,
                            char *scheme, size_t schemelen);

@@ -92,6 +92,8 @@ static const struct option options[] = {
      86400},
     {"verify_cache_size", OPT_ULONG, FIELD(verify_cache_size), PGD_FROM_FILE | PGD_FROM_ARG, 1,
      100000},
+    {"verify_cache_stale_if_error", OPT_ULONG, FIELD(verify_cache_stale_if_error),
+     PGD_FROM_FILE | PGD_FROM_ARG, 0, 86400},
     {"account_query", OPT_STR, FIELD(account_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
     {"password_update_query", OPT_STR, FIELD(password_update_query), PGD_FROM_FILE | PGD_FROM_ARG,
      0, 0},
@@ -564,6 +566,14 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 	if (conf->rehash &&
 	    (conf->password_update_query == NULL || *conf->password_update_query == '\0')) {
 		pgd_conf_err(err, errlen, "%s: rehash = yes needs password_update_query", wshown);
+		return PGD_CONF_INVALID;
+	}
+	/* It answers from the verified-login cache: without one it would silently do nothing. */
+	if (conf->verify_cache_stale_if_error > 0 && conf->verify_cache_ttl == 0) {
+		pgd_conf_err(err, errlen,
+		             "%s: verify_cache_stale_if_error needs verify_cache_ttl (the cache it "
+		             "answers from)",
+		             wshown);
 		return PGD_CONF_INVALID;
 	}
 	if (conf->update_scheme == NULL || !pgd_hash_scheme_known(conf->update_scheme)) {

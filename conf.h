@@ -82,6 +82,9 @@ struct pgd_conf {
 	char *update_connect;            /* conninfo for every write; NULL: connect; secret */
 	unsigned long verify_cache_ttl;  /* seconds a verified login is remembered; 0: off */
 	unsigned long verify_cache_size; /* entries; default PGD_DEFAULT_VERIFY_CACHE_SIZE */
+	/* seconds since the database last confirmed an entry during which it may answer while
+	 * the database cannot be reached; 0 (default): never; needs verify_cache_ttl */
+	unsigned long verify_cache_stale_if_error;
 };
 
 enum pgd_conf_result {

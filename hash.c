@@ -688,6 +688,51 @@ enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
 	return res;
 }
 
+/* Appends to out at *at; false (and out emptied) when it does not fit. */
+static bool fingerprint_add(char *out, size_t outlen, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static bool fingerprint_add(char *out, size_t outlen, size_t *at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*at >= outlen)
+		return false;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *at, outlen - *at, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= outlen - *at) {
+		if (outlen > 0)
+			out[0] = '\0';
+		*at = outlen;
+		return false;
+	}
+	*at += (size_t)n;
+	return true;
+}
+
+bool pgd_hash_policy_fingerprint(const struct pgd_hash_policy *policy, char *out, size_t outlen)
+{
+	size_t at = 0;
+	bool ok = outlen > 0;
+
+	if (ok)
+		out[0] = '\0';
+		/* A string as name=LEN:bytes; (name=-; for NULL), a number as name=VALUE; */
+#define STR(name)                                                                                  \
+	ok = ok && (policy->name != NULL ? fingerprint_add(out, outlen, &at, #name "=%zu:%s;",     \
+	                                                   strlen(policy->name), policy->name)     \
+	                                 : fingerprint_add(out, outlen, &at, #name "=-;"));
+#define NUM(type, name)                                                                            \
+	ok = ok &&                                                                                 \
+	     fingerprint_add(out, outlen, &at, #name "=%llu;", (unsigned long long)policy->name);
+	PGD_HASH_POLICY_FIELDS(STR, NUM)
+#undef STR
+#undef NUM
+	return ok;
+}
+
 enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
                                       struct pgd_hash_info *info)
 {

@@ -27,35 +27,58 @@ enum pgd_hash_result {
 /* Argon2 t= (passes over the memory). */
 #define PGD_DEFAULT_MAX_ARGON2_OPS 16UL
 
+/*
+ * The fields of struct pgd_hash_policy, in order: STR(name) for a string, NUM(type, name) for a
+ * number or a bool (NUM casts it to an integer: a struct or an array there does not compile;
+ * a pointer other than a string has no place in a policy). The struct is declared from this
+ * list and pgd_hash_policy_fingerprint walks the same list, so a field added here is part of
+ * every fingerprint (the verified-login cache binds its entries to it: a field it left out
+ * could let a hash refused under one policy in from an entry made under another).
+ */
+#define PGD_HASH_POLICY_FIELDS(STR, NUM)                                                           \
+	/* Scheme for stored values without a {SCHEME} prefix; NULL means "MD5" (Dovecot's SQL     \
+	 * default). */                                                                            \
+	STR(default_scheme)                                                                        \
+	/* Highest rounds= accepted for SHA256-CRYPT and SHA512-CRYPT ($5$, $6$), and the rounds   \
+	 * of $md5,rounds=, $sha1$ and BSDi "_" values read through the crypt schemes. */          \
+	NUM(unsigned long, max_crypt_rounds)                                                       \
+	/* Highest cost accepted for BLF-CRYPT ($2a$, $2b$, $2y$). */                              \
+	NUM(unsigned long, max_bcrypt_cost)                                                        \
+	/* The login name, for schemes that hash it in (DIGEST-MD5); may be NULL. */               \
+	STR(login_user)                                                                            \
+	/* Highest PBKDF2 rounds, SCRAM-SHA-1/SCRAM-SHA-256 iterations and OTP sequence number. */ \
+	NUM(unsigned long, max_iterations)                                                         \
+	/* Highest memory in KiB: ARGON2I/ARGON2ID m=, and 128*r*N*p of scrypt ($7$) / yescrypt    \
+	 * ($y$, $gy$) values read through the crypt schemes. */                                   \
+	NUM(unsigned long, max_memory_kib)                                                         \
+	/* Highest Argon2 passes (t=). */                                                          \
+	NUM(unsigned long, max_argon2_ops)                                                         \
+	/* The Dovecot release whose scheme rules apply (hash_policy.h): 0 or 23 for 2.3, 24 for   \
+	 * 2.4 (weak schemes refused unless allow_weak; ARGON2 known). */                          \
+	NUM(unsigned, dovecot)                                                                     \
+	NUM(bool, allow_weak)                                                                      \
+	/* The stored value is in default_scheme whatever it starts with (password_noscheme). */   \
+	NUM(bool, noscheme)                                                                        \
+	/* The verifiers stop where hashing would start and answer PGD_HASH_MATCH: every check     \
+	 * of the value, its cost against the caps included, and none of the work                  \
+	 * (pgd_hash_inspect). */                                                                  \
+	NUM(bool, dry_run)
+
+#define PGD_HASH_POLICY_STR_FIELD(name) const char *name;
+#define PGD_HASH_POLICY_NUM_FIELD(type, name) type name;
+
+/* What a verification may accept; see PGD_HASH_POLICY_FIELDS for each field. */
 struct pgd_hash_policy {
-	/* Scheme for stored values without a {SCHEME} prefix; NULL means "MD5" (Dovecot's SQL
-	 * default). */
-	const char *default_scheme;
-	/* Highest rounds= accepted for SHA256-CRYPT and SHA512-CRYPT ($5$, $6$), and the rounds
-	 * of $md5,rounds=, $sha1$ and BSDi "_" values read through the crypt schemes. */
-	unsigned long max_crypt_rounds;
-	/* Highest cost accepted for BLF-CRYPT ($2a$, $2b$, $2y$). */
-	unsigned long max_bcrypt_cost;
-	/* The login name, for schemes that hash it in (DIGEST-MD5); may be NULL. */
-	const char *login_user;
-	/* Highest PBKDF2 rounds, SCRAM-SHA-1/SCRAM-SHA-256 iterations and OTP sequence number. */
-	unsigned long max_iterations;
-	/* Highest memory in KiB: ARGON2I/ARGON2ID m=, and 128*r*N*p of scrypt ($7$) / yescrypt
-	 * ($y$, $gy$) values read through the crypt schemes. */
-	unsigned long max_memory_kib;
-	/* Highest Argon2 passes (t=). */
-	unsigned long max_argon2_ops;
-	/* The Dovecot release whose scheme rules apply (hash_policy.h): 0 or 23 for 2.3, 24 for
-	 * 2.4 (weak schemes refused unless allow_weak; ARGON2 known). */
-	unsigned dovecot;
-	bool allow_weak;
-	/* The stored value is in default_scheme whatever it starts with (password_noscheme). */
-	bool noscheme;
-	/* The verifiers stop where hashing would start and answer PGD_HASH_MATCH: every check of
-	 * the value, its cost against the caps included, and none of the work (pgd_hash_inspect).
-	 */
-	bool dry_run;
+	PGD_HASH_POLICY_FIELDS(PGD_HASH_POLICY_STR_FIELD, PGD_HASH_POLICY_NUM_FIELD)
 };
+
+/*
+ * Writes every field of policy (PGD_HASH_POLICY_FIELDS), named, into out (outlen bytes) as one
+ * NUL-terminated string: two policies get the same fingerprint only when every field is equal
+ * (strings compared by content and length-prefixed, NULL apart from ""). False when out is too
+ * small (out is then ""). Holds no secret beyond the login name.
+ */
+bool pgd_hash_policy_fingerprint(const struct pgd_hash_policy *policy, char *out, size_t outlen);
 
 /* Filled by pgd_hash_verify for the caller's log line; never holds the stored value. */
 struct pgd_hash_info {

@@ -25,6 +25,11 @@ enum pgd_outcome {
 	PGD_ACCT_EXPIRED,     /* account_expired is true */
 	PGD_PASSWORD_EXPIRED, /* password_expired is true: a new password is needed */
 	PGD_UPDATE_FAILED,    /* password_update_query changed no row, or no hash could be made */
+	/* the database could not be reached (as PGD_DB_DOWN / PGD_DB_ERROR), and the password
+	 * matched a verified-login cache entry the database confirmed less than
+	 * verify_cache_stale_if_error seconds ago: authenticate succeeds, detail says why the
+	 * database failed. Only when login->outage_ok. */
+	PGD_OUTAGE_CACHED,
 };
 
 /* One login: the caller fills the inputs, pgd_login_* fill the outputs. */
@@ -33,6 +38,9 @@ struct pgd_login {
 	const char *user;    /* as the application gave it to PAM */
 	const char *service; /* PAM_SERVICE */
 	const char *rhost;   /* PAM_RHOST, may be NULL */
+	/* verify_cache_stale_if_error may answer this login (authenticate only: never a
+	 * password change, which must reach the database anyway) */
+	bool outage_ok;
 	/* outputs, owned; free with pgd_login_free */
 	char *canonical;      /* the name after default_domain and username_format */
 	char *stored;         /* the stored value the password matched; secret */

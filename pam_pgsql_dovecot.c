@@ -214,6 +214,19 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 	case PGD_UPDATE_FAILED:
 		pam_syslog(pamh, LOG_ERR, "password not changed for user=%s: %s", u, detail);
 		return PAM_AUTHTOK_ERR;
+	case PGD_OUTAGE_CACHED:
+		/* verify_cache_stale_if_error: the one line of this login says both things */
+		if (op == OP_AUTH) {
+			pam_syslog(pamh, LOG_NOTICE,
+			           "authentication ok for user=%s from the verify cache during a "
+			           "database outage (verify_cache_stale_if_error): database "
+			           "unavailable%s%s",
+			           u, detail != NULL ? ": " : "", detail != NULL ? detail : "");
+			return PAM_SUCCESS;
+		}
+		pam_syslog(pamh, LOG_ERR, "database unavailable%s%s", detail != NULL ? ": " : "",
+		           detail != NULL ? detail : "");
+		return op == OP_PASSWORD ? PAM_AUTHTOK_ERR : PAM_AUTHINFO_UNAVAIL;
 	case PGD_LOGIN_CONF_ERROR:
 		pam_syslog(pamh, LOG_ERR, "configuration error: %s", detail);
 		return PAM_SERVICE_ERR;
@@ -428,14 +441,19 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 	if (rc == PAM_SUCCESS)
 		rc = get_password(pamh, PAM_AUTHTOK, &password);
 	if (rc == PAM_SUCCESS) {
-		enum pgd_outcome out = pgd_login_verify(&conf, &login, password);
+		enum pgd_outcome out;
 
+		login.outage_ok = true;
+		out = pgd_login_verify(&conf, &login, password);
 		if (out == PGD_EMPTY_PASSWORD && disallow_null)
 			snprintf(login.detail, sizeof(login.detail),
 			         "empty password refused: the application set "
 			         "PAM_DISALLOW_NULL_AUTHTOK");
 		rc = report(pamh, &conf, out, &login, OP_AUTH);
-		after_authenticate(pamh, &conf, &login, password, rc);
+		/* During an outage the rehash and the audit query could not reach the database
+		 * either: not tried, and their failures not logged. */
+		if (out != PGD_OUTAGE_CACHED)
+			after_authenticate(pamh, &conf, &login, password, rc);
 	}
 	/*
 	 * The delay slows password guessing; a database outage is no guess, and a saslauthd

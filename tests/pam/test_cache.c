@@ -4,7 +4,11 @@
  * against the test's PostgreSQL, with a table of its own: a password or nologin changed in the
  * database is seen at the very next login, a wrong password is never remembered and drops the
  * user's entry, nologin / allow_nets / expiry apply as always, the debug line says when the
- * cache answered, and a conf without the key never uses it.
+ * cache answered, and a conf without the key never uses it. An entry is bound to the whole
+ * verification policy: a weak hash let in by a conf that allows weak schemes (Dovecot 2.4's
+ * auth_allow_weak_schemes) is not let in from the cache by a conf that does not, whether that is
+ * another service of the same process or the same conf after the admin changed it. Two confs
+ * with different verify_cache_size share the process's cache without emptying it.
  *
  * Environment: as test_pam (PGD_MODULE, PGD_TEST_ADMIN, PGD_TEST_CONNINFO,
  * PAM_WRAPPER_SERVICE_DIR).
@@ -17,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -34,6 +40,9 @@
 #define BASE "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY UPDATE_QUERY
 #define HIT "(verify cache"
 
+/* Dovecot 2.4 trees (written in $PGD_VC24_DIR by write_v24) that our confs name. */
+#define V24(file, extra) "dovecot_config = %V24DIR%/" file "\nverify_cache_ttl = 3600\n" extra
+
 static const struct {
 	const char *name;
 	const char *conf;
@@ -41,6 +50,14 @@ static const struct {
     {"vcache", BASE "verify_cache_ttl = 3600\n"},
     {"vcache-rehash", BASE "verify_cache_ttl = 3600\nrehash = yes\n"},
     {"vcache-off", BASE},
+    /* what saslauthd's imap and smtp might read: one allows weak schemes, one not */
+    {"vc24-weak", V24("weak.conf", "")},
+    {"vc24-strict", V24("strict.conf", "")},
+    /* a conf the test rewrites, as an admin ends the migration */
+    {"vc24-changing", V24("changing.conf", "")},
+    /* the same rules, another cache size: the process's one cache serves both */
+    {"vcache-small", BASE "verify_cache_ttl = 3600\nverify_cache_size = 5\n"},
+    {"vcache-large", BASE "verify_cache_ttl = 3600\nverify_cache_size = 50\n"},
 };
 
 static PGconn *admin;
@@ -284,6 +301,133 @@ static void test_otp_is_never_remembered(void **state)
 	assert_false(cached);
 }
 
+/*
+ * A Dovecot 2.4 dovecot.conf for the test's server: $PGD_TEST_CONNINFO as a pgsql block, a
+ * passdb sql of cache_users, and auth_allow_weak_schemes = yes when weak. Written to
+ * $PGD_VC24_DIR/file (0600), replacing it.
+ */
+static void write_v24(const char *file, bool weak)
+{
+	PQconninfoOption *opts = PQconninfoParse(pgd_test_env("PGD_TEST_CONNINFO"), NULL);
+	char path[512], params[1024] = "", text[4096];
+	const char *host = "localhost";
+	FILE *f;
+
+	assert_non_null(opts);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		size_t n = strlen(params);
+
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else
+			snprintf(params + n, sizeof(params) - n, "    %s = %s\n", o->keyword,
+			         o->val);
+	}
+	snprintf(text, sizeof(text),
+	         "dovecot_config_version = 2.4.1\n"
+	         "%s"
+	         "sql_driver = pgsql\n"
+	         "pgsql %s {\n  parameters {\n%s  }\n}\n"
+	         "passdb sql {\n"
+	         "  default_password_scheme = SHA512-CRYPT\n"
+	         "  query = SELECT userid AS user, password FROM cache_users "
+	         "WHERE userid = '%%{user}'\n"
+	         "}\n",
+	         weak ? "auth_allow_weak_schemes = yes\n" : "", host, params);
+	PQconninfoFree(opts);
+	snprintf(path, sizeof(path), "%s/%s", pgd_test_env("PGD_VC24_DIR"), file);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fchmod(fileno(f), 0600), 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * saslauthd serves imap and smtp in one worker, with two pam.d files and two confs: one allows
+ * Dovecot 2.4's weak schemes, the other does not. A {MD5-CRYPT} user logged in on the first is
+ * not let in by the second from the cache: the entry is bound to the whole policy.
+ */
+static void test_weak_scheme_refused_by_another_service_of_the_process(void **state)
+{
+	bool cached;
+
+	(void)state;
+	set_password("oldhash", "MD5-CRYPT", "old pw");
+	assert_int_equal(auth("vc24-strict", "oldhash", "old pw", &cached), PAM_AUTH_ERR);
+	assert_int_equal(auth("vc24-weak", "oldhash", "old pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vc24-weak", "oldhash", "old pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	/* the strict service refuses it, from the cache or not, every time */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(auth("vc24-strict", "oldhash", "old pw", &cached), PAM_AUTH_ERR);
+		assert_false(cached);
+		assert_int_equal(auth("vc24-weak", "oldhash", "old pw", NULL), PAM_SUCCESS);
+	}
+}
+
+/*
+ * The admin ends the migration: auth_allow_weak_schemes is removed from the conf. A running
+ * worker refuses the weak hash at the very next login, although its entry is young.
+ */
+static void test_weak_scheme_refused_once_the_conf_stops_allowing_it(void **state)
+{
+	bool cached;
+
+	(void)state;
+	set_password("migrated", "MD5-CRYPT", "migrating pw");
+	write_v24("changing.conf", true);
+	assert_int_equal(auth("vc24-changing", "migrated", "migrating pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vc24-changing", "migrated", "migrating pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+	write_v24("changing.conf", false);
+	assert_int_equal(auth("vc24-changing", "migrated", "migrating pw", &cached), PAM_AUTH_ERR);
+	assert_false(cached);
+	assert_int_equal(auth("vc24-changing", "migrated", "migrating pw", &cached), PAM_AUTH_ERR);
+	/* a strong hash of the same user is cached under the strict conf as under any */
+	set_password("migrated", "SHA512-CRYPT", "migrating pw");
+	assert_int_equal(auth("vc24-changing", "migrated", "migrating pw", &cached), PAM_SUCCESS);
+	assert_false(cached);
+	assert_int_equal(auth("vc24-changing", "migrated", "migrating pw", &cached), PAM_SUCCESS);
+	assert_true(cached);
+}
+
+/*
+ * Two confs of one process with different verify_cache_size (imap's and smtp's): switching
+ * from one to the other empties nothing, the process's cache has room for the larger.
+ */
+static void test_two_cache_sizes_do_not_empty_each_other(void **state)
+{
+	char user[32], pw[32];
+	int misses = 0;
+	bool cached;
+
+	(void)state;
+	for (int u = 0; u < 4; u++) {
+		snprintf(user, sizeof(user), "sized%d", u);
+		snprintf(pw, sizeof(pw), "sized pw %d", u);
+		set_password(user, "SHA512-CRYPT", pw);
+		assert_int_equal(auth(u % 2 ? "vcache-small" : "vcache-large", user, pw, NULL),
+		                 PAM_SUCCESS);
+	}
+	/* every switch of service keeps the others' entries */
+	for (int round = 0; round < 5; round++) {
+		for (int u = 0; u < 4; u++) {
+			snprintf(user, sizeof(user), "sized%d", u);
+			snprintf(pw, sizeof(pw), "sized pw %d", u);
+			assert_int_equal(auth((u + round) % 2 ? "vcache-small" : "vcache-large",
+			                      user, pw, &cached),
+			                 PAM_SUCCESS);
+			misses += !cached;
+		}
+	}
+	assert_int_equal(misses, 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -306,6 +450,32 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* conf with %V24DIR% replaced by dir; free it. */
+static char *with_dir(const char *conf, const char *dir)
+{
+	const char *at = strstr(conf, "%V24DIR%");
+	char *out;
+
+	if (at == NULL)
+		return strdup(conf);
+	out = malloc(strlen(conf) + strlen(dir) + 1);
+	assert_non_null(out);
+	sprintf(out, "%.*s%s%s", (int)(at - conf), conf, dir, at + strlen("%V24DIR%"));
+	return out;
+}
+
+static void remove_v24(const char *dir)
+{
+	const char *files[] = {"weak.conf", "strict.conf", "changing.conf"};
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,14 +486,31 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_allow_nets_and_expiry_apply_to_a_cached_login),
 	    cmocka_unit_test(test_rehash_then_cache),
 	    cmocka_unit_test(test_otp_is_never_remembered),
+	    cmocka_unit_test(test_weak_scheme_refused_by_another_service_of_the_process),
+	    cmocka_unit_test(test_weak_scheme_refused_once_the_conf_stops_allowing_it),
+	    cmocka_unit_test(test_two_cache_sizes_do_not_empty_each_other),
 	};
 
 	(void)argc;
 	if (getenv("PGD_TEST_CHILD") == NULL) {
-		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-			pgd_test_write_service(services[i].name, "debug", services[i].conf, 0600,
-			                       0);
-		return pgd_test_run_in_child(argv);
+		char dir[] = "/tmp/pgd-vc24.XXXXXX";
+		int rc;
+
+		if (mkdtemp(dir) == NULL)
+			return 1;
+		setenv("PGD_VC24_DIR", dir, 1);
+		write_v24("weak.conf", true);
+		write_v24("strict.conf", false);
+		write_v24("changing.conf", true);
+		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+			char *conf = with_dir(services[i].conf, dir);
+
+			pgd_test_write_service(services[i].name, "debug", conf, 0600, 0);
+			free(conf);
+		}
+		rc = pgd_test_run_in_child(argv);
+		remove_v24(dir);
+		return rc;
 	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

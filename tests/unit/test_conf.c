@@ -61,6 +61,8 @@ static const char *field_text(const struct pgd_conf *c, const char *field, char 
 		snprintf(buf, n, "%lu", c->verify_cache_ttl);
 	else if (strcmp(field, "verify_cache_size") == 0)
 		snprintf(buf, n, "%lu", c->verify_cache_size);
+	else if (strcmp(field, "verify_cache_stale_if_error") == 0)
+		snprintf(buf, n, "%lu", c->verify_cache_stale_if_error);
 	else if (strcmp(field, "update_connect") == 0)
 		return c->update_connect;
 	else if (strcmp(field, "update_scheme") == 0)
@@ -202,12 +204,21 @@ static const struct parse_case parse_cases[] = {
     PARSE_BAD("query_timeout: zero", "query_timeout = 0\n", "query_timeout", NULL),
     PARSE_BAD("query_timeout: above 300", "query_timeout = 301\n", "query_timeout", NULL),
     PARSE_OK("verify cache and update_connect defaults", "", {"verify_cache_ttl", "0"},
-             {"verify_cache_size", "1000"}, {"update_connect", NULL}),
+             {"verify_cache_size", "1000"}, {"verify_cache_stale_if_error", "0"},
+             {"update_connect", NULL}),
     PARSE_OK("verify cache and update_connect keys",
              "verify_cache_ttl = 86400\nverify_cache_size = 100000\n"
+             "verify_cache_stale_if_error = 86400\n"
              "update_connect = host=db1 target_session_attrs=read-write\n",
              {"verify_cache_ttl", "86400"}, {"verify_cache_size", "100000"},
+             {"verify_cache_stale_if_error", "86400"},
              {"update_connect", "host=db1 target_session_attrs=read-write"}),
+    PARSE_BAD("verify_cache_stale_if_error: above 86400", "verify_cache_stale_if_error = 86401\n",
+              "verify_cache_stale_if_error: 86401 is out of range (0 to 86400)", NULL),
+    PARSE_BAD("verify_cache_stale_if_error: negative", "verify_cache_stale_if_error = -1\n",
+              "verify_cache_stale_if_error: '-1' is not a number", NULL),
+    PARSE_BAD("verify_cache_stale_if_error: a unit", "verify_cache_stale_if_error = 10s\n",
+              "verify_cache_stale_if_error: '10s' is not a number", NULL),
     PARSE_BAD("verify_cache_ttl: above 86400", "verify_cache_ttl = 86401\n", "verify_cache_ttl",
               NULL),
     PARSE_BAD("verify_cache_size: zero", "verify_cache_size = 0\n", "verify_cache_size", NULL),
@@ -457,6 +468,12 @@ static const struct load_case load_cases[] = {
             {"verify_cache_ttl", "60"}),
     LOAD_OK("rehash_any_scheme as an argument", ARGS("conf=@D/good.conf", "rehash_any_scheme=yes"),
             {"rehash_any_scheme", "yes"}),
+    LOAD_OK("verify_cache_stale_if_error as an argument",
+            ARGS("conf=@D/good.conf", "verify_cache_ttl=60", "verify_cache_stale_if_error=600"),
+            {"verify_cache_ttl", "60"}, {"verify_cache_stale_if_error", "600"}),
+    LOAD_BAD("verify_cache_stale_if_error without the cache",
+             ARGS("conf=@D/good.conf", "verify_cache_stale_if_error=600"),
+             "verify_cache_stale_if_error needs verify_cache_ttl", NULL),
     LOAD_BAD("unknown argument names only its key",
              ARGS("conf=@D/good.conf", "password=ARGV-SECRET"),
              "unknown module argument 'password'", NULL),

@@ -122,9 +122,55 @@ static void nopassword(void **state)
 	assert_false(pgd_hash_nopassword_applies(23, "x"));
 }
 
+/*
+ * pgd_hash_policy_fingerprint: every field of PGD_HASH_POLICY_FIELDS (the list the struct is
+ * declared from) changes it; NULL and "" differ; a buffer too small gives false and "".
+ */
+static void fingerprint(void **state)
+{
+	const struct pgd_hash_policy base = {
+	    .default_scheme = "MD5", .login_user = "u", .dovecot = 24};
+	struct pgd_hash_policy other;
+	char a[512], b[512], small[16];
+	int fields = 0;
+
+	(void)state;
+	assert_true(pgd_hash_policy_fingerprint(&base, a, sizeof(a)));
+	assert_true(pgd_hash_policy_fingerprint(&base, b, sizeof(b)));
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "allow_weak=0;"));
+	assert_non_null(strstr(a, "dovecot=24;"));
+#define STR(name)                                                                                  \
+	other = base;                                                                              \
+	other.name = base.name != NULL ? NULL : "x";                                               \
+	assert_true(pgd_hash_policy_fingerprint(&other, b, sizeof(b)));                            \
+	assert_string_not_equal(a, b);                                                             \
+	other.name = "";                                                                           \
+	assert_true(pgd_hash_policy_fingerprint(&other, b, sizeof(b)));                            \
+	assert_string_not_equal(a, b);                                                             \
+	fields++;
+#define NUM(type, name)                                                                            \
+	other = base;                                                                              \
+	other.name = (type)!base.name;                                                             \
+	assert_true(pgd_hash_policy_fingerprint(&other, b, sizeof(b)));                            \
+	assert_string_not_equal(a, b);                                                             \
+	fields++;
+	PGD_HASH_POLICY_FIELDS(STR, NUM)
+#undef STR
+#undef NUM
+	assert_int_equal(fields, 11);
+	/* a login name that moves bytes between fields is another fingerprint (length-prefixed) */
+	other = base;
+	other.login_user = "u;max_iterations=0";
+	assert_true(pgd_hash_policy_fingerprint(&other, b, sizeof(b)));
+	assert_string_not_equal(a, b);
+	assert_false(pgd_hash_policy_fingerprint(&base, small, sizeof(small)));
+	assert_string_equal(small, "");
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) + 2];
+	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) + 3];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
@@ -132,5 +178,6 @@ int main(void)
 		                                 (void *)(uintptr_t)&rows[i]};
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(default_scheme);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(nopassword);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(fingerprint);
 	return _cmocka_run_group_tests("hash_policy", tests, n, NULL, NULL);
 }

@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# verify_cache_stale_if_error under load, in one command, as root on Debian: builds
+# build-bench/ as bench/run.sh does, starts a throwaway PostgreSQL (tests/pg-cluster.sh) and two
+# saslauthd -a pam -r -n OUT_WORKERS at once, the same conf (verify_cache_ttl = 3600) but for
+# verify_cache_stale_if_error: absent ("off") or OUT_STALE seconds ("on"). Then, per arm at once:
+#   1. warm-up: OUT_WARM s of right logins over OUT_USERS users (every worker caches them all)
+#   2. OUT_SECONDS s of right logins over those users; OUT_BEFORE s in, the primary is stopped
+#      (tests/pg-cluster.sh halt) for OUT_DOWN s, then started again (resume); while it is
+#      down, a second client sends wrong passwords for the same users
+# and counts: right logins refused (the outage's cost) and wrong ones accepted (must be 0).
+# The target with the option on: 0 cached users refused, 0 wrong accepted.
+# Writes bench/results/DATE-outage/ (results.md, the JSON files, commands.txt, machine.txt).
+# Knobs: OUT_USERS (20), OUT_WORKERS (5), OUT_CLIENTS (4), OUT_WARM (15), OUT_SECONDS (30),
+# OUT_BEFORE (10), OUT_DOWN (10), OUT_STALE (60), BENCH_OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
+USERS=${OUT_USERS:-20}
+WORKERS=${OUT_WORKERS:-5}
+CLIENTS=${OUT_CLIENTS:-4}
+WARM=${OUT_WARM:-15}
+SECONDS_=${OUT_SECONDS:-30}
+BEFORE=${OUT_BEFORE:-10}
+DOWN=${OUT_DOWN:-10}
+STALE=${OUT_STALE:-60}
+say() { printf '\n== %s\n' "$*" >&2; }
+
+build=$root/build-bench
+meson_build "$build" -Dbench=true -Dtests=disabled -Dwerror=true
+module=$build/pam_pgsql_dovecot.so
+bin=$build/bench
+out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%dT%H%MZ)-outage}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGPASSFILE \
+	PGOPTIONS PGSSLMODE
+work=$(mktemp -d /tmp/pgd-outage.XXXXXX)
+chmod 711 "$work"
+pg=$work/pg
+halted=0
+# Level 2: the NOTICE lines of the module reach the log, which is counted below.
+stop_saslauthd() {
+	stop_daemons || :
+	pamwrap_clean_naming "$work"
+}
+cleanup() {
+	stop_saslauthd
+	[ "$halted" = 0 ] || tests/pg-cluster.sh resume "$pg" || :
+	tests/pg-cluster.sh stop "$pg" || :
+	rm -rf "$work"
+}
+trap cleanup EXIT
+: >"$out/commands.txt"
+run() {
+	printf '%s ' "$@" | sed -e "s|$work|\$WORK|g; s|$root/||g; s|$pw|PASSWORD|g" \
+		>>"$out/commands.txt"
+	echo >>"$out/commands.txt"
+	"$@"
+}
+
+say "Starting a throwaway PostgreSQL"
+pg_start "$pg"
+pw=outagepw$RANDOM$RANDOM
+hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
+case $hash in '{SHA512-CRYPT}$6$'*) ;; *) echo "doveadm pw gave '$hash'" >&2; exit 1 ;; esac
+psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL
+CREATE TABLE users (userid text, domain text, password text, PRIMARY KEY (userid, domain));
+GRANT SELECT ON users TO PUBLIC;
+INSERT INTO users SELECT 'u' || i, 'example.org', '$hash' FROM generate_series(0, $((USERS - 1))) i;
+SQL
+
+say "saslauthd -n $WORKERS twice: verify_cache_stale_if_error off and $STALE"
+# shellcheck disable=SC2034 # read by start_saslauthd (tests/lib/tap.sh)
+PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
+for arm in off on; do
+	mkdir -p "$work/pam-$arm" "$work/mux-$arm"
+	{
+		printf 'driver = pgsql\nconnect = %s\nquery_timeout = 2\n' "$PGD_TEST_CONNINFO"
+		printf "password_query = SELECT password FROM users WHERE userid = '%%n' AND domain = '%%d'\n"
+		printf 'verify_cache_ttl = 3600\n'
+		[ "$arm" = on ] && printf 'verify_cache_stale_if_error = %s\n' "$STALE"
+	} >"$work/$arm.conf"
+	chmod 600 "$work/$arm.conf"
+	printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' "$module" \
+		"$work/$arm.conf" "$module" "$work/$arm.conf" >"$work/pam-$arm/imap"
+	start_saslauthd "$work/pam-$arm" "$work/mux-$arm" "$work/saslauthd-$arm.log" \
+		PAM_WRAPPER_DEBUGLEVEL=2 -r -n "$WORKERS" || { cat "$work/saslauthd-$arm.log" >&2; exit 1; }
+done
+common=(--user u --realm example.org --service imap --password "$pw" -c "$CLIENTS"
+	--workers "$WORKERS" --users "$USERS" --warmup 0 --timeout 10)
+
+say "Warm-up: $WARM s of right logins on both"
+# (waited for by pid: a bare wait would wait for the saslauthd daemons too)
+lpids=()
+for arm in off on; do
+	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 100,0 \
+		--seconds "$WARM" --out "$work" --label "warm-$arm" >"$work/warm-$arm.txt" &
+	lpids+=($!)
+done
+for p in "${lpids[@]}"; do wait "$p"; done
+
+say "$SECONDS_ s of right logins; the primary down from $BEFORE s to $((BEFORE + DOWN)) s"
+lpids=()
+for arm in off on; do
+	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 100,0 \
+		--seconds "$SECONDS_" --out "$out" --label "right-$arm" >"$work/right-$arm.txt" &
+	lpids+=($!)
+done
+sleep "$BEFORE"
+run tests/pg-cluster.sh halt "$pg"
+halted=1
+t_down=$(date +%s.%N)
+for arm in off on; do
+	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 0,0 \
+		--seconds "$DOWN" --out "$out" --label "wrong-$arm" >"$work/wrong-$arm.txt" &
+	lpids+=($!)
+done
+sleep "$DOWN"
+run tests/pg-cluster.sh resume "$pg"
+halted=0
+t_up=$(date +%s.%N)
+# sasl_load exits 1 when an answer was not the expected one: that is what is counted here
+for p in "${lpids[@]}"; do wait "$p" || :; done
+cat "$work"/right-*.txt "$work"/wrong-*.txt
+grep -c "from the verify cache during a database outage" "$work/saslauthd-on.log" \
+	>"$work/notice-on.count" || :
+stop_saslauthd
+
+{
+	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "nproc: $(nproc)"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "primary down: $(python3 -c "print(f'{$t_up - $t_down:.1f}')") s (halt to resume, pg_ctl -m fast stop / start -w)"
+} >"$out/machine.txt"
+
+python3 - "$out" "$USERS" "$WORKERS" "$DOWN" "$STALE" <<'PY' | tee "$out/results.md"
+import json, os, sys
+out, users, workers, down, stale = sys.argv[1:6]
+def load(label):
+    return json.load(open(os.path.join(out, label + ".json")))
+print(f"saslauthd -a pam -r -n {workers}, {users} users (SHA512-CRYPT, all cached by a warm-up), "
+      f"verify_cache_ttl = 3600; the primary stopped for {down} s during {load('right-on')['seconds']:.0f} s "
+      "of right logins, wrong passwords for the same users while it was down.\n")
+print("| verify_cache_stale_if_error | right logins | right refused | wrong passwords (outage) | wrong accepted |")
+print("|---|---:|---:|---:|---:|")
+rows = {}
+for arm, name in (("off", "off (0)"), ("on", f"on ({stale})")):
+    r, w = load("right-" + arm), load("wrong-" + arm)
+    # the right run expects OK: each NO is a refused right login; the wrong run expects NO
+    refused, accepted = r["mismatched"], w["mismatched"]
+    rows[arm] = (refused, accepted, r["errors"] + w["errors"])
+    print(f"| {name} | {r['ok'] + r['no']} | {refused} | {w['ok'] + w['no']} | {accepted} |")
+on = rows["on"]
+verdict = "**pass**" if on[0] == 0 and on[1] == 0 and on[2] == 0 and rows["off"][1] == 0 else "**FAIL**"
+print(f"\nTarget with the option on: 0 cached users refused, 0 wrong accepted: {verdict} "
+      f"(errors, no answer within 10 s: off {rows['off'][2]}, on {on[2]}).")
+PY
+# the counts are the figure; the latency files (about 1.5 MB) are not kept
+rm -f "$out"/*.lat
+echo "NOTICE lines of the 'on' saslauthd (from the verify cache during a database outage): $(cat "$work/notice-on.count")" | tee -a "$out/results.md"
+echo "results: ${out#"$root"/}"

@@ -113,7 +113,7 @@ expect "split: the new hash replicated to the standby"
 
 # The same conf without update_connect: the write meets the read-only standby.
 out=$(printf 'weak pw\n' | pt weak2 together authenticate)
-grep -q "successfully authenticated" <<<"$out" && grep -q "rehash failed.*read-only" <<<"$out"
+grep -q "successfully authenticated" <<<"$out" && grep -q "rehash failed.*read_only_sql_transaction" <<<"$out"
 expect "without update_connect: the rehash fails on the standby, the login stands"
 
 # 3. chauthtok on the primary; the new password works once replicated.

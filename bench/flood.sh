@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A wrong-password flood against saslauthd -a pam -r -n 5, in one command, as root on Debian:
+# builds build-bench/ as bench/run.sh does, starts a throwaway PostgreSQL (tests/pg-cluster.sh,
+# unix socket), and for each flood rate (FLOOD_RATES, wrong passwords a second) runs two arms in
+# turn, A B then B A, each on a fresh saslauthd under pam_wrapper:
+#   default  the /etc/pam.d/imap lines of pam.d.example without `nodelay`: libpam sleeps the
+#            module's 2 s failure delay inside the saslauthd worker after each wrong password
+#   shipped  the same lines as pam.d.example ships them (with `nodelay`)
+# bench/sasl_load sends right-password logins at FLOOD_RIGHT_RATE a second and wrong passwords
+# at the rate, both open loop (each request at its time, answered or not), for FLOOD_WARM +
+# FLOOD_SECONDS seconds; the figures cover the requests sent after the warm-up. Writes
+# bench/results/DATE-flood/ (results.md, commands.txt, machine.txt, JSON and latency files).
+# Loopback only: saslauthd's unix socket and the cluster's. Stops everything it started.
+# Knobs: FLOOD_RATES ("0 1 5 20"), FLOOD_RIGHT_RATE (10), FLOOD_SECONDS (12), FLOOD_WARM (2),
+# FLOOD_CONNECT_TIMEOUT (5 s that connect() waits for room in saslauthd's listen backlog),
+# FLOOD_TIMEOUT (20 s for the answer), FLOOD_BUILD (build-bench), BENCH_OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
+RATES=${FLOOD_RATES:-0 1 5 20}
+RIGHT=${FLOOD_RIGHT_RATE:-10}
+SECONDS_=${FLOOD_SECONDS:-12}
+WARM=${FLOOD_WARM:-2}
+CTIMEOUT=${FLOOD_CONNECT_TIMEOUT:-5}
+TIMEOUT=${FLOOD_TIMEOUT:-20}
+say() { printf '\n== %s\n' "$*" >&2; }
+
+build=$root/${FLOOD_BUILD:-build-bench}
+meson_build "$build" -Dbench=true -Dwerror=true
+module=$build/pam_pgsql_dovecot.so
+bin=$build/bench
+out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%dT%H%MZ)-flood}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGPASSFILE \
+	PGOPTIONS PGSSLMODE
+work=$(mktemp -d /tmp/pgd-flood.XXXXXX)
+chmod 711 "$work"
+pg=$work/pg
+pids=()
+stop_saslauthd() {
+	stop_daemons || :
+	pamwrap_clean_naming "$work"
+}
+cleanup() {
+	stop_saslauthd
+	tests/pg-cluster.sh stop "$pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+: >"$out/commands.txt"
+run() {
+	printf '%s ' "$@" | sed -e "s|$work|\$WORK|g; s|$root/||g; s|$pw|PASSWORD|g" >>"$out/commands.txt"
+	echo >>"$out/commands.txt"
+	"$@"
+}
+
+say "Starting a throwaway PostgreSQL"
+pg_start "$pg"
+runuser -u postgres -- sh -c "sed -i '1i local mail pgd_auth peer map=bench' '$pg/data/pg_hba.conf'
+	echo 'bench root pgd_auth' >>'$pg/data/pg_ident.conf'"
+psql -qX "$PGD_TEST_ADMIN" -c "SELECT pg_reload_conf()" >/dev/null
+pw=benchpw$RANDOM$RANDOM
+hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
+case $hash in '{SHA512-CRYPT}$6$'*) ;; *) echo "doveadm pw gave '$hash'" >&2; exit 1 ;; esac
+psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL
+CREATE TABLE users (userid text, domain text, password text, PRIMARY KEY (userid, domain));
+GRANT SELECT ON users TO PUBLIC;
+INSERT INTO users VALUES ('bench', 'example.org', '$hash');
+SQL
+printf 'driver = pgsql\nconnect = host=%s port=%s user=pgd_auth dbname=mail\n' "$pg" "$port" \
+	>"$work/module.conf"
+printf "password_query = SELECT password FROM users WHERE userid = '%%n' AND domain = '%%d'\n" \
+	>>"$work/module.conf"
+chmod 600 "$work/module.conf"
+
+# The /etc/pam.d/imap stack as pam.d.example ships it, pointed at this module and conf.
+shipped=$(sed -n '\|^# /etc/pam.d/imap$|,/^$/p' pam.d.example | grep -E '^(auth|account)[[:space:]]' |
+	sed -e "s|pam_pgsql_dovecot\.so|$module|" -e "s|conf=[^ ]*|conf=$work/module.conf|")
+[ "$(grep -c . <<<"$shipped")" = 2 ] || { echo "no imap stack in pam.d.example" >&2; exit 1; }
+for arm in default shipped; do
+	mkdir -p "$work/pam-$arm"
+	case $arm in
+	shipped) printf '%s\n' "$shipped" ;;
+	default) sed -E 's/[[:space:]]+nodelay\b//' <<<"$shipped" ;;
+	esac >"$work/pam-$arm/imap"
+	cp "$work/pam-$arm/imap" "$out/pam.d-imap-$arm"
+	sed -i -e "s|$work|\$WORK|g; s|$root/||g" "$out/pam.d-imap-$arm"
+done
+if ! grep -q nodelay "$work/pam-shipped/imap"; then
+	echo "note: pam.d.example's imap stack has no nodelay: both arms are the module's default" >&2
+fi
+
+PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
+load=()
+one_arm() {
+	local rate=$1 arm=$2 label=flood-$2-$1 mux=$work/mux-$2-$1
+	start_saslauthd "$work/pam-$arm" "$mux" "$work/saslauthd-$arm-$rate.log" \
+		PAM_WRAPPER_DEBUGLEVEL=0 -r -n 5 || { cat "$work/saslauthd-$arm-$rate.log" >&2; exit 1; }
+	# Every worker forked and connected before the clock starts.
+	"$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org --service imap \
+		--password "$pw" -c 5 --workers 5 --seconds 1 --warmup 0 --out "$work" \
+		--label warm >/dev/null
+	run "$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org --service imap \
+		--password "$pw" --workers 5 --rate "$RIGHT" --flood "$rate" --seconds "$SECONDS_" \
+		--warmup "$WARM" --connect-timeout "$CTIMEOUT" --timeout "$TIMEOUT" --out "$out" \
+		--label "$label" || echo "$label: a wrong answer (see $label.json)" >&2
+	load+=("$label $(cut -d' ' -f1-3 /proc/loadavg)")
+	stop_saslauthd
+}
+say "saslauthd -a pam -r -n 5; right logins $RIGHT/s; wrong passwords at $RATES a second"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+i=0
+for rate in $RATES; do
+	if [ $((i % 2)) = 0 ]; then arms="default shipped"; else arms="shipped default"; fi
+	for arm in $arms; do one_arm "$rate" "$arm"; done
+	i=$((i + 1))
+done
+printf '%s\n' "${load[@]}" >"$out/load.txt"
+
+{
+	echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "nproc: $(nproc)"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	echo "libpam: $(dpkg-query -W -f='${Version}' libpam0g)"
+	echo "saslauthd: $(dpkg-query -W -f='${Version}' sasl2-bin)"
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} >"$out/machine.txt"
+
+python3 - "$out" "$RIGHT" "$SECONDS_" <<'PY' | tee "$out/results.md"
+import json, os, sys
+out, right_rate, secs = sys.argv[1], sys.argv[2], sys.argv[3]
+load = dict(l.split(" ", 1) for l in open(os.path.join(out, "load.txt")).read().splitlines())
+runs = {}
+for f in os.listdir(out):
+    if f.startswith("flood-") and f.endswith(".json"):
+        j = json.load(open(os.path.join(out, f)))
+        _, arm, rate = j["label"].split("-")
+        runs[(arm, float(rate))] = j
+print(f"saslauthd -a pam -r -n 5; right-password logins {right_rate}/s and wrong passwords at the"
+      f" rate, both open loop, {secs} s measured per run; each run on a fresh saslauthd.\n")
+print("| wrong/s | pam.d | right: sent | OK | refused | errors | p50 ms | p99 ms "
+      "| wrong: sent | NO | refused | unanswered | time to NO p50 ms | p99 ms | load (1/5/15 min) |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for rate in sorted({r for _, r in runs}):
+    for arm in ("default", "shipped"):
+        j = runs.get((arm, rate))
+        if not j:
+            continue
+        r, w = j["right"], j["wrong"]
+        wrong = ("| – " * 6) if w["sent"] == 0 else (
+            f"| {w['sent']} | {w['no']} | {w['refused']} | {w['errors']} | {w['p50_ms']:.1f} "
+            f"| {w['p99_ms']:.1f} ")
+        print(f"| {rate:g} | {arm} | {r['sent']} | {r['ok']} | {r['refused']} | {r['errors']} "
+              f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} {wrong}| {load.get(j['label'], '')} |")
+base = runs.get(("shipped", 0.0))
+top = max((r for a, r in runs if a == "shipped"), default=None)
+if base and top:
+    t = runs[("shipped", top)]["right"]
+    ok = t["p99_ms"] <= 2 * base["right"]["p99_ms"] and t["refused"] == 0 and t["errors"] == 0 \
+        and t["no"] == 0
+    print(f"\nTarget, shipped pam.d at {top:g} wrong/s: right logins' p99 ≤ 2 × their p99 with no "
+          f"flood ({base['right']['p99_ms']:.1f} ms) and none refused: {t['p99_ms']:.1f} ms, "
+          f"{t['refused']} refused, {t['errors']} errors, {t['no']} NO: "
+          f"{'**pass**' if ok else '**FAIL**'}")
+bad = sum(j["right"]["mismatched"] + j["wrong"]["mismatched"] for j in runs.values())
+print(f"\nWrong answers (a wrong password answered OK, a right one NO): {bad}")
+PY
+echo "results: ${out#$root/}"

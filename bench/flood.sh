@@ -11,10 +11,16 @@
 # at the rate, both open loop (each request at its time, answered or not), for FLOOD_WARM +
 # FLOOD_SECONDS seconds; the figures cover the requests sent after the warm-up. Writes
 # bench/results/DATE-flood/ (results.md, commands.txt, machine.txt, JSON and latency files).
-# Loopback only: saslauthd's unix socket and the cluster's. Stops everything it started.
+# Then, when Cyrus IMAP is installed (cyrus-imapd; FLOOD_CYRUS=0 skips it), the same two arms
+# through a real Cyrus imapd (private config, 127.0.0.1, failedloginpause: 3s as
+# examples/cyrus/imapd.conf writes it) in front of saslauthd: bench/imap_flood.py sends IMAP
+# LOGINs, right ones at FLOOD_CYRUS_RIGHT_RATE and wrong ones at FLOOD_CYRUS_RATES a second,
+# and times connect-to-tagged-answer: what a mail client, and a guesser, wait for.
+# Loopback only: unix sockets and 127.0.0.1 ports above 50000. Stops everything it started.
 # Knobs: FLOOD_RATES ("0 1 5 20"), FLOOD_RIGHT_RATE (10), FLOOD_SECONDS (12), FLOOD_WARM (2),
 # FLOOD_CONNECT_TIMEOUT (5 s that connect() waits for room in saslauthd's listen backlog),
-# FLOOD_TIMEOUT (20 s for the answer), FLOOD_BUILD (build-bench), BENCH_OUT.
+# FLOOD_TIMEOUT (20 s for the answer), FLOOD_CYRUS (1 when installed), FLOOD_CYRUS_RATES
+# ("0 20"), FLOOD_CYRUS_RIGHT_RATE (5), FLOOD_BUILD (build-bench), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -48,6 +54,9 @@ stop_saslauthd() {
 }
 cleanup() {
 	stop_saslauthd
+	# Workers killed inside a PAM transaction leave pam_wrapper's copy behind a moment later.
+	sleep 0.5
+	pamwrap_clean_naming "$work"
 	tests/pg-cluster.sh stop "$pg" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -120,6 +129,78 @@ for rate in $RATES; do
 	for arm in $arms; do one_arm "$rate" "$arm"; done
 	i=$((i + 1))
 done
+
+cyrus_bin=/usr/lib/cyrus/bin
+CYRUS=${FLOOD_CYRUS:-$([ -x $cyrus_bin/master ] && echo 1 || echo 0)}
+if [ "$CYRUS" = 1 ]; then
+	say "Cyrus imapd (failedloginpause 3s) -> saslauthd -n 5: IMAP LOGIN, right ${FLOOD_CYRUS_RIGHT_RATE:-5}/s, wrong at ${FLOOD_CYRUS_RATES:-0 20} a second"
+	# Cyrus logs in a bare name; the module finds it in example.org.
+	sed "s/AND domain = '%d'/AND domain = 'example.org'/" "$work/module.conf" >"$work/cyrus-module.conf"
+	chmod 600 "$work/cyrus-module.conf"
+	for arm in default shipped; do
+		mkdir -p "$work/cyrus-pam-$arm"
+		sed "s|conf=$work/module.conf|conf=$work/cyrus-module.conf|" "$work/pam-$arm/imap" \
+			>"$work/cyrus-pam-$arm/imap"
+	done
+	cyrus_arm() {
+		local rate=$1 arm=$2 label=cyrus-$2-$1 cy=$work/cyrus-$2-$1 cport
+		start_saslauthd "$work/cyrus-pam-$arm" "$cy.sasl" "$cy.sasl.log" PAM_WRAPPER_DEBUGLEVEL=0 \
+			-r -n 5 || { cat "$cy.sasl.log" >&2; exit 1; }
+		chmod 755 "$cy.sasl"
+		cport=$(free_port)
+		mkdir -p "$cy"/conf/{db,socket,proc,log,msg,user,quota,sieve,lock,sync,ptclient} "$cy/spool"
+		cat >"$cy/imapd.conf" <<CONF
+configdirectory: $cy/conf
+partition-default: $cy/spool
+sasl_pwcheck_method: saslauthd
+sasl_saslauthd_path: $cy.sasl/mux
+sasl_mech_list: PLAIN LOGIN
+allowplaintext: yes
+failedloginpause: 3s
+unixhierarchysep: yes
+virtdomains: off
+servername: localhost
+syslog_prefix: pgd-flood-cyrus
+lmtpsocket: $cy/conf/socket/lmtp
+idlesocket: $cy/conf/socket/idle
+notifysocket: $cy/conf/socket/notify
+mboxname_lockpath: $cy/conf/lock
+proc_path: $cy/conf/proc
+statuscache: no
+CONF
+		cat >"$cy/cyrus.conf" <<CONF
+START {
+  recover cmd="ctl_cyrusdb -C $cy/imapd.conf -r"
+}
+SERVICES {
+  imap cmd="imapd -C $cy/imapd.conf" listen="127.0.0.1:$cport" prefork=5
+}
+EVENTS {
+}
+DAEMON {
+}
+CONF
+		chown -R cyrus:mail "$cy"
+		setsid $cyrus_bin/master -C "$cy/imapd.conf" -M "$cy/cyrus.conf" -p "$cy/master.pid" \
+			>"$cy.log" 2>&1 </dev/null &
+		pids+=($!)
+		wait_port "$cport" "${pids[-1]}" || { cat "$cy.log" >&2; exit 1; }
+		IMAP_PW=$pw python3 bench/imap_flood.py --port "$cport" --user bench --rate 5 --flood 0 \
+			--seconds 1 --warmup 0 --out "$work" --label warm >/dev/null || :
+		IMAP_PW=$pw run python3 bench/imap_flood.py --port "$cport" --user bench \
+			--rate "${FLOOD_CYRUS_RIGHT_RATE:-5}" --flood "$rate" --seconds "$SECONDS_" \
+			--warmup "$WARM" --timeout 30 --out "$out" --label "$label" ||
+			echo "$label: a wrong answer (see $label.json)" >&2
+		load+=("$label $(cut -d' ' -f1-3 /proc/loadavg)")
+		stop_saslauthd
+	}
+	i=0
+	for rate in ${FLOOD_CYRUS_RATES:-0 20}; do
+		if [ $((i % 2)) = 0 ]; then arms="default shipped"; else arms="shipped default"; fi
+		for arm in $arms; do cyrus_arm "$rate" "$arm"; done
+		i=$((i + 1))
+	done
+fi
 printf '%s\n' "${load[@]}" >"$out/load.txt"
 
 {
@@ -132,42 +213,66 @@ printf '%s\n' "${load[@]}" >"$out/load.txt"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 } >"$out/machine.txt"
 
-python3 - "$out" "$RIGHT" "$SECONDS_" <<'PY' | tee "$out/results.md"
+python3 - "$out" "$RIGHT" "$SECONDS_" "${FLOOD_CYRUS_RIGHT_RATE:-5}" <<'PY' | tee "$out/results.md"
 import json, os, sys
-out, right_rate, secs = sys.argv[1], sys.argv[2], sys.argv[3]
+out, right_rate, secs, cyrus_right = sys.argv[1:5]
 load = dict(l.split(" ", 1) for l in open(os.path.join(out, "load.txt")).read().splitlines())
 runs = {}
 for f in os.listdir(out):
-    if f.startswith("flood-") and f.endswith(".json"):
+    if f.endswith(".json") and f.split("-")[0] in ("flood", "cyrus"):
         j = json.load(open(os.path.join(out, f)))
-        _, arm, rate = j["label"].split("-")
-        runs[(arm, float(rate))] = j
-print(f"saslauthd -a pam -r -n 5; right-password logins {right_rate}/s and wrong passwords at the"
-      f" rate, both open loop, {secs} s measured per run; each run on a fresh saslauthd.\n")
-print("| wrong/s | pam.d | right: sent | OK | refused | errors | p50 ms | p99 ms "
-      "| wrong: sent | NO | refused | unanswered | time to NO p50 ms | p99 ms | load (1/5/15 min) |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-for rate in sorted({r for _, r in runs}):
-    for arm in ("default", "shipped"):
-        j = runs.get((arm, rate))
-        if not j:
-            continue
-        r, w = j["right"], j["wrong"]
-        wrong = ("| – " * 6) if w["sent"] == 0 else (
-            f"| {w['sent']} | {w['no']} | {w['refused']} | {w['errors']} | {w['p50_ms']:.1f} "
-            f"| {w['p99_ms']:.1f} ")
-        print(f"| {rate:g} | {arm} | {r['sent']} | {r['ok']} | {r['refused']} | {r['errors']} "
-              f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} {wrong}| {load.get(j['label'], '')} |")
-base = runs.get(("shipped", 0.0))
-top = max((r for a, r in runs if a == "shipped"), default=None)
+        kind, arm, rate = j["label"].split("-")
+        runs[(kind, arm, float(rate))] = j
+
+
+def table(kind, refused=True):
+    cols = ["wrong/s", "pam.d", "right: sent", "OK", "refused", "errors", "p50 ms", "p99 ms",
+            "wrong: sent", "NO", "refused", "unanswered", "time to NO p50 ms", "p99 ms",
+            "load (1/5/15 min)"]
+    if not refused:
+        cols = [c for i, c in enumerate(cols) if i not in (4, 10)]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join("---" if c in ("pam.d", "load (1/5/15 min)") else "---:" for c in cols) + "|")
+    for rate in sorted({r for k, _, r in runs if k == kind}):
+        for arm in ("default", "shipped"):
+            j = runs.get((kind, arm, rate))
+            if not j:
+                continue
+            r, w = j["right"], j["wrong"]
+            cells = [f"{rate:g}", arm, r["sent"], r["ok"], r["refused"], r["errors"],
+                     f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"]
+            if w["sent"]:
+                cells += [w["sent"], w["no"], w["refused"], w["errors"], f"{w['p50_ms']:.1f}",
+                          f"{w['p99_ms']:.1f}"]
+            else:
+                cells += ["–"] * 6
+            cells.append(load.get(j["label"], ""))
+            if not refused:
+                cells = [c for i, c in enumerate(cells) if i not in (4, 10)]
+            print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
+print(f"**saslauthd -a pam -r -n 5** (bench/sasl_load on its unix socket): right-password logins"
+      f" {right_rate}/s and wrong passwords at the rate, both open loop, {secs} s measured per"
+      f" run, each run on a fresh saslauthd. default: pam.d.example's imap lines without"
+      f" nodelay (the module's 2 s delay); shipped: as pam.d.example ships them (nodelay).\n")
+table("flood")
+base = runs.get(("flood", "shipped", 0.0))
+top = max((r for k, a, r in runs if k == "flood" and a == "shipped"), default=None)
 if base and top:
-    t = runs[("shipped", top)]["right"]
+    t = runs[("flood", "shipped", top)]["right"]
     ok = t["p99_ms"] <= 2 * base["right"]["p99_ms"] and t["refused"] == 0 and t["errors"] == 0 \
         and t["no"] == 0
     print(f"\nTarget, shipped pam.d at {top:g} wrong/s: right logins' p99 ≤ 2 × their p99 with no "
           f"flood ({base['right']['p99_ms']:.1f} ms) and none refused: {t['p99_ms']:.1f} ms, "
           f"{t['refused']} refused, {t['errors']} errors, {t['no']} NO: "
           f"{'**pass**' if ok else '**FAIL**'}")
+if any(k == "cyrus" for k, _, _ in runs):
+    print(f"\n**Through Cyrus imapd** (failedloginpause: 3s) in front of the same saslauthd"
+          f" (bench/imap_flood.py, IMAP LOGIN on 127.0.0.1): right logins {cyrus_right}/s, wrong"
+          f" ones at the rate; times are connect to the tagged OK/NO, what a mail client and a"
+          f" guesser wait for.\n")
+    table("cyrus", refused=False)
 bad = sum(j["right"]["mismatched"] + j["wrong"]["mismatched"] for j in runs.values())
 print(f"\nWrong answers (a wrong password answered OK, a right one NO): {bad}")
 PY

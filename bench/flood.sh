@@ -20,7 +20,7 @@
 # Knobs: FLOOD_RATES ("0 1 5 20"), FLOOD_RIGHT_RATE (10), FLOOD_SECONDS (12), FLOOD_WARM (2),
 # FLOOD_CONNECT_TIMEOUT (5 s that connect() waits for room in saslauthd's listen backlog),
 # FLOOD_TIMEOUT (20 s for the answer), FLOOD_CYRUS (1 when installed), FLOOD_CYRUS_RATES
-# ("0 20"), FLOOD_CYRUS_RIGHT_RATE (5), FLOOD_BUILD (build-bench), BENCH_OUT.
+# ("0 1 20"), FLOOD_CYRUS_RIGHT_RATE (5), FLOOD_BUILD (build-bench), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -106,18 +106,24 @@ fi
 
 PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 load=()
+# Two saslauthd of the arm at once: the flooded one, and a control that gets the same right
+# logins at the same moments and no flood (the machine's load is the same for both).
 one_arm() {
-	local rate=$1 arm=$2 label=flood-$2-$1 mux=$work/mux-$2-$1
-	start_saslauthd "$work/pam-$arm" "$mux" "$work/saslauthd-$arm-$rate.log" \
-		PAM_WRAPPER_DEBUGLEVEL=0 -r -n 5 || { cat "$work/saslauthd-$arm-$rate.log" >&2; exit 1; }
-	# Every worker forked and connected before the clock starts.
-	"$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org --service imap \
-		--password "$pw" -c 5 --workers 5 --seconds 1 --warmup 0 --out "$work" \
-		--label warm >/dev/null
-	run "$bin/sasl_load" --socket "$mux/mux" --user bench --realm example.org --service imap \
-		--password "$pw" --workers 5 --rate "$RIGHT" --flood "$rate" --seconds "$SECONDS_" \
-		--warmup "$WARM" --connect-timeout "$CTIMEOUT" --timeout "$TIMEOUT" --out "$out" \
-		--label "$label" || echo "$label: a wrong answer (see $label.json)" >&2
+	local rate=$1 arm=$2 label=flood-$2-$1 mux=$work/mux-$2-$1 side
+	for side in "" -control; do
+		start_saslauthd "$work/pam-$arm" "$mux$side" "$work/saslauthd-$arm-$rate$side.log" \
+			PAM_WRAPPER_DEBUGLEVEL=0 -r -n 5 ||
+			{ cat "$work/saslauthd-$arm-$rate$side.log" >&2; exit 1; }
+		# Every worker forked and connected before the clock starts.
+		"$bin/sasl_load" --socket "$mux$side/mux" --user bench --realm example.org \
+			--service imap --password "$pw" -c 5 --workers 5 --seconds 1 --warmup 0 \
+			--out "$work" --label warm >/dev/null
+	done
+	run "$bin/sasl_load" --socket "$mux/mux" --control-socket "$mux-control/mux" --user bench \
+		--realm example.org --service imap --password "$pw" --workers 5 --rate "$RIGHT" \
+		--flood "$rate" --seconds "$SECONDS_" --warmup "$WARM" --connect-timeout "$CTIMEOUT" \
+		--timeout "$TIMEOUT" --out "$out" --label "$label" ||
+		echo "$label: a wrong answer (see $label.json)" >&2
 	load+=("$label $(cut -d' ' -f1-3 /proc/loadavg)")
 	stop_saslauthd
 }
@@ -133,7 +139,7 @@ done
 cyrus_bin=/usr/lib/cyrus/bin
 CYRUS=${FLOOD_CYRUS:-$([ -x $cyrus_bin/master ] && echo 1 || echo 0)}
 if [ "$CYRUS" = 1 ]; then
-	say "Cyrus imapd (failedloginpause 3s) -> saslauthd -n 5: IMAP LOGIN, right ${FLOOD_CYRUS_RIGHT_RATE:-5}/s, wrong at ${FLOOD_CYRUS_RATES:-0 20} a second"
+	say "Cyrus imapd (failedloginpause 3s) -> saslauthd -n 5: IMAP LOGIN, right ${FLOOD_CYRUS_RIGHT_RATE:-5}/s, wrong at ${FLOOD_CYRUS_RATES:-0 1 20} a second"
 	# Cyrus logs in a bare name; the module finds it in example.org.
 	sed "s/AND domain = '%d'/AND domain = 'example.org'/" "$work/module.conf" >"$work/cyrus-module.conf"
 	chmod 600 "$work/cyrus-module.conf"
@@ -195,7 +201,7 @@ CONF
 		stop_saslauthd
 	}
 	i=0
-	for rate in ${FLOOD_CYRUS_RATES:-0 20}; do
+	for rate in ${FLOOD_CYRUS_RATES:-0 1 20}; do
 		if [ $((i % 2)) = 0 ]; then arms="default shipped"; else arms="shipped default"; fi
 		for arm in $arms; do cyrus_arm "$rate" "$arm"; done
 		i=$((i + 1))
@@ -229,8 +235,11 @@ def table(kind, refused=True):
     cols = ["wrong/s", "pam.d", "right: sent", "OK", "refused", "errors", "p50 ms", "p99 ms",
             "wrong: sent", "NO", "refused", "unanswered", "time to NO p50 ms", "p99 ms",
             "load (1/5/15 min)"]
+    control = refused
     if not refused:
         cols = [c for i, c in enumerate(cols) if i not in (4, 10)]
+    if control:
+        cols.insert(8, "control p50 / p99 ms")
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" if c in ("pam.d", "load (1/5/15 min)") else "---:" for c in cols) + "|")
     for rate in sorted({r for k, _, r in runs if k == kind}):
@@ -247,6 +256,9 @@ def table(kind, refused=True):
             else:
                 cells += ["–"] * 6
             cells.append(load.get(j["label"], ""))
+            if control:
+                c = j.get("control", {})
+                cells.insert(8, f"{c.get('p50_ms', 0):.1f} / {c.get('p99_ms', 0):.1f}")
             if not refused:
                 cells = [c for i, c in enumerate(cells) if i not in (4, 10)]
             print("| " + " | ".join(str(c) for c in cells) + " |")
@@ -255,18 +267,25 @@ def table(kind, refused=True):
 print(f"**saslauthd -a pam -r -n 5** (bench/sasl_load on its unix socket): right-password logins"
       f" {right_rate}/s and wrong passwords at the rate, both open loop, {secs} s measured per"
       f" run, each run on a fresh saslauthd. default: pam.d.example's imap lines without"
-      f" nodelay (the module's 2 s delay); shipped: as pam.d.example ships them (nodelay).\n")
+      f" nodelay (the module's 2 s delay); shipped: as pam.d.example ships them (nodelay). Each"
+      f" run has a second saslauthd of the same arm (control) that gets the same right logins at"
+      f" the same moments and no flood.\n")
 table("flood")
 base = runs.get(("flood", "shipped", 0.0))
 top = max((r for k, a, r in runs if k == "flood" and a == "shipped"), default=None)
-if base and top:
-    t = runs[("flood", "shipped", top)]["right"]
-    ok = t["p99_ms"] <= 2 * base["right"]["p99_ms"] and t["refused"] == 0 and t["errors"] == 0 \
+if top is not None:
+    j = runs[("flood", "shipped", top)]
+    t, c = j["right"], j["control"]
+    ok = t["p99_ms"] <= 2 * c["p99_ms"] and t["refused"] == 0 and t["errors"] == 0 \
         and t["no"] == 0
-    print(f"\nTarget, shipped pam.d at {top:g} wrong/s: right logins' p99 ≤ 2 × their p99 with no "
-          f"flood ({base['right']['p99_ms']:.1f} ms) and none refused: {t['p99_ms']:.1f} ms, "
-          f"{t['refused']} refused, {t['errors']} errors, {t['no']} NO: "
-          f"{'**pass**' if ok else '**FAIL**'}")
+    print(f"\nTarget, shipped pam.d at {top:g} wrong/s: right logins' p99 ≤ 2 × their p99 without"
+          f" the flood, taken at the same moments on the control saslauthd ({c['p99_ms']:.1f} ms),"
+          f" and none refused: {t['p99_ms']:.1f} ms ({t['p99_ms'] / c['p99_ms']:.2f} ×),"
+          f" {t['refused']} refused, {t['errors']} errors, {t['no']} NO:"
+          f" {'**pass**' if ok else '**FAIL**'}")
+    if base:
+        print(f"(Against the separate run with no flood: {base['right']['p99_ms']:.1f} ms, at another"
+              f" moment of the machine's load.)")
 if any(k == "cyrus" for k, _, _ in runs):
     print(f"\n**Through Cyrus imapd** (failedloginpause: 3s) in front of the same saslauthd"
           f" (bench/imap_flood.py, IMAP LOGIN on 127.0.0.1): right logins {cyrus_right}/s, wrong"
@@ -276,4 +295,4 @@ if any(k == "cyrus" for k, _, _ in runs):
 bad = sum(j["right"]["mismatched"] + j["wrong"]["mismatched"] for j in runs.values())
 print(f"\nWrong answers (a wrong password answered OK, a right one NO): {bad}")
 PY
-echo "results: ${out#$root/}"
+echo "results: ${out#"$root"/}"

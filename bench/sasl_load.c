@@ -19,7 +19,7 @@
  * Open loop (a wrong-password flood beside the users' logins):
  *   sasl_load --socket DIR/mux --user U --realm R --service S --password PW --out DIR
  *             --label NAME --seconds S --warmup S --rate R --flood F [--flood-user V]
- *             [--connect-timeout S] [--timeout S]
+ *             [--connect-timeout S] [--timeout S] [--control-socket DIR2/mux]
  * R right-password logins of U and F wrong-password logins of V (default U) a second, each
  * sent at its fixed time from a thread of its own, whether or not the earlier ones were
  * answered (an attacker does not wait). A request counts in the figures when it was sent in
@@ -28,6 +28,9 @@
  * saslauthd's listen backlog: a request that gets none is "refused". Right logins: sent, OK,
  * NO, refused, errors, p50/p99 of the time to the answer; wrong ones: sent, NO, OK (a wrong
  * answer), refused, errors, p50/p99/max of the time to the NO (what each guess costs).
+ * With --control-socket each right login is sent at the same time to a second saslauthd that
+ * gets no flood: the "control" figures, taken in the same moments on the same machine, are the
+ * without-the-flood latency to compare with (a shared machine's load swings between runs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,6 +54,7 @@ struct opts {
 	double seconds, warmup, timeout, connect_timeout;
 	double rate, flood; /* open loop: right and wrong requests a second (0: closed loop) */
 	const char *flood_user;
+	const char *control_socket; /* open loop: the right logins again, there, with no flood */
 	long users;              /* 0: every request is --user with --password */
 	int mix_repeat, mix_new; /* percent; the rest of the requests are wrong passwords */
 };
@@ -109,8 +113,8 @@ static struct timeval timeval_of(double seconds)
  * transport error, -2 when connect() failed (no room in the listen backlog within
  * connect_timeout seconds, or refused outright).
  */
-static int send_request(const struct opts *o, const unsigned char *req, size_t reqlen,
-                        double connect_timeout)
+static int send_request(const struct opts *o, const char *socket_path, const unsigned char *req,
+                        size_t reqlen, double connect_timeout)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timeval tv = timeval_of(o->timeout), ctv = timeval_of(connect_timeout);
@@ -118,7 +122,7 @@ static int send_request(const struct opts *o, const unsigned char *req, size_t r
 	size_t n;
 	int fd, result = -1;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", o->socket);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (connect_timeout > 0 ? 0 : SOCK_NONBLOCK),
 	            0);
 	if (fd < 0)
@@ -151,7 +155,7 @@ out:
 /* One request on a fresh connection, as send_request; a failed connect counts as -1. */
 static int one_request(const struct client *c)
 {
-	int r = send_request(c->o, c->req, c->reqlen, c->o->timeout);
+	int r = send_request(c->o, c->o->socket, c->req, c->reqlen, c->o->timeout);
 
 	return r == -2 ? -1 : r;
 }
@@ -227,7 +231,7 @@ struct oreq {
 
 struct stream {
 	const struct opts *o;
-	const char *name;
+	const char *name, *socket;
 	double rate;
 	int want; /* 1: must be answered OK, 0: NO */
 	unsigned char req[2048];
@@ -240,17 +244,19 @@ static void *oreq_main(void *arg)
 {
 	struct oreq *r = arg;
 
-	r->result = send_request(r->st->o, r->st->req, r->st->reqlen, r->st->o->connect_timeout);
+	r->result = send_request(r->st->o, r->st->socket, r->st->req, r->st->reqlen,
+	                         r->st->o->connect_timeout);
 	r->lat = bench_now_us() - r->sent_at;
 	return NULL;
 }
 
 static void stream_init(struct stream *st, const struct opts *o, const char *name,
-                        const char *user, const char *password, double rate, int want)
+                        const char *socket_path, const char *user, const char *password,
+                        double rate, int want)
 {
 	double total = o->warmup + o->seconds;
 
-	*st = (struct stream){.o = o, .name = name, .rate = rate, .want = want};
+	*st = (struct stream){.o = o, .name = name, .socket = socket_path, .rate = rate, .want = want};
 	if (!put(st->req, &st->reqlen, sizeof(st->req), user) ||
 	    !put(st->req, &st->reqlen, sizeof(st->req), password) ||
 	    !put(st->req, &st->reqlen, sizeof(st->req), o->service) ||
@@ -334,17 +340,19 @@ static void stats_json(FILE *f, const char *key, const struct stream_stats *ss, 
 /* The open-loop run (--rate/--flood): writes OUT/LABEL.json and the latency files. */
 static int open_loop(const struct opts *o)
 {
-	struct stream right, wrong;
-	struct stream_stats rs, ws;
+	struct stream right, wrong, control;
+	struct stream_stats rs, ws, cs;
 	pthread_attr_t attr;
 	double start, measure_from, stop_at;
 	char path[512];
 	FILE *f;
 	int rc;
 
-	stream_init(&right, o, "right", o->user, o->password, o->rate, 1);
-	stream_init(&wrong, o, "wrong", o->flood_user ? o->flood_user : o->user,
+	stream_init(&right, o, "right", o->socket, o->user, o->password, o->rate, 1);
+	stream_init(&wrong, o, "wrong", o->socket, o->flood_user ? o->flood_user : o->user,
 	            "not the password", o->flood, 0);
+	stream_init(&control, o, "control", o->control_socket, o->user, o->password,
+	            o->control_socket != NULL ? o->rate : 0, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	start = bench_now_us() + 10e3;
@@ -352,18 +360,23 @@ static int open_loop(const struct opts *o)
 	stop_at = measure_from + o->seconds * 1e6;
 	for (;;) {
 		double tr = stream_next(&right, start, stop_at), tw = stream_next(&wrong, start, stop_at);
+		double tc = stream_next(&control, start, stop_at);
 		double t = tr < tw ? tr : tw, now;
 
+		if (tc < t)
+			t = tc;
 		if (t == INFINITY)
 			break;
 		now = bench_now_us();
 		if (t > now)
 			usleep((useconds_t)(t - now));
-		stream_send(tr <= tw ? &right : &wrong, &attr);
+		/* The control login goes out with the right one it mirrors, just after it. */
+		stream_send(t == tr ? &right : t == tc ? &control : &wrong, &attr);
 	}
 	pthread_attr_destroy(&attr);
 	stream_collect(&right, measure_from, &rs);
 	stream_collect(&wrong, measure_from, &ws);
+	stream_collect(&control, measure_from, &cs);
 
 	snprintf(path, sizeof(path), "%s/%s.lat", o->out, o->label);
 	bench_samples_write(&rs.lat, path);
@@ -384,6 +397,10 @@ static int open_loop(const struct opts *o)
 	stats_json(f, "right", &rs, o->rate);
 	fprintf(f, ",\n");
 	stats_json(f, "wrong", &ws, o->flood);
+	if (o->control_socket != NULL) {
+		fprintf(f, ",\n");
+		stats_json(f, "control", &cs, o->rate);
+	}
 	fprintf(f, "\n}\n");
 	fclose(f);
 	printf("%s: right %.1f/s: %ld sent, %ld OK, %ld NO, %ld refused, %ld errors, p50 %.1f ms, "
@@ -392,11 +409,17 @@ static int open_loop(const struct opts *o)
 	       o->label, o->rate, rs.sent, rs.ok, rs.no, rs.refused, rs.errors, q_ms(&rs.lat, 0.5),
 	       q_ms(&rs.lat, 0.99), o->flood, ws.sent, ws.no, ws.ok, ws.refused, ws.errors,
 	       q_ms(&ws.lat, 0.5), q_ms(&ws.lat, 0.99));
-	rc = rs.mismatched == 0 && ws.mismatched == 0 ? 0 : 1;
+	if (o->control_socket != NULL)
+		printf("  control (the same right logins at the same times on --control-socket, no "
+		       "flood): %ld sent, %ld OK, %ld refused, %ld errors, p50 %.1f ms, p99 %.1f ms\n",
+		       cs.sent, cs.ok, cs.refused, cs.errors, q_ms(&cs.lat, 0.5), q_ms(&cs.lat, 0.99));
+	rc = rs.mismatched == 0 && ws.mismatched == 0 && cs.mismatched == 0 ? 0 : 1;
 	bench_samples_free(&rs.lat);
 	bench_samples_free(&ws.lat);
+	bench_samples_free(&cs.lat);
 	free(right.reqs);
 	free(wrong.reqs);
+	free(control.reqs);
 	return rc;
 }
 
@@ -404,7 +427,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sasl_load --socket PATH --user U --realm R --service S "
 	                "--password PW -c N --seconds S --out DIR --label NAME [--workers W] "
-	                "[--warmup S] [--rate R --flood F [--flood-user V] [--connect-timeout S]]\n");
+	                "[--warmup S] [--rate R --flood F [--flood-user V] [--connect-timeout S] "
+	                "[--control-socket PATH]]\n");
 	exit(2);
 }
 
@@ -428,6 +452,7 @@ int main(int argc, char **argv)
 	                                         {"flood", required_argument, NULL, 'F'},
 	                                         {"flood-user", required_argument, NULL, 'V'},
 	                                         {"connect-timeout", required_argument, NULL, 'C'},
+	                                         {"control-socket", required_argument, NULL, 'K'},
 	                                         {NULL, 0, NULL, 0}};
 	struct opts o = {.service = "imap",
 	                 .realm = "",
@@ -500,6 +525,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			o.connect_timeout = strtod(optarg, NULL);
+			break;
+		case 'K':
+			o.control_socket = optarg;
 			break;
 		case 'M':
 			if (sscanf(optarg, "%d,%d", &o.mix_repeat, &o.mix_new) != 2 ||

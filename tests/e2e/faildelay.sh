@@ -5,7 +5,8 @@
 # (pam_wrapper): a wrong password is answered NO without libpam's 2 s failure delay, and the
 # one worker answers a right password at once after it. The same lines without nodelay, on a
 # second saslauthd, show the check would see the delay. Functional, not a benchmark: the
-# bounds are wide (< 1 s against >= 1.9 s); bench/flood.sh measures. A few seconds. Prints TAP.
+# bounds are wide (< 0.9 s against >= 1 s: libpam sleeps the 2 s it is asked for give or take up
+# to 50%, never less than 1 s); bench/flood.sh measures. A few seconds. Prints TAP.
 # Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO, PGD_TEST_ADMIN (tests/pg-cluster.sh).
 set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
@@ -64,22 +65,22 @@ for arm in shipped delay; do
 done
 
 timed wrong "$work/shipped.run" erin@example.org 'not erin pw'
-if [ "$answer" = NO ] && [ "$ms" -lt 1000 ]; then
+if [ "$answer" = NO ] && [ "$ms" -lt 900 ]; then
 	ok "shipped stack: a wrong password is answered NO without the failure delay ($ms ms)"
 else
 	not_ok "shipped stack: a wrong password is answered NO without the failure delay"
 	echo "# answer $answer after $ms ms"
 fi
 timed right "$work/shipped.run" erin@example.org 'erin pw'
-if [ "$answer" = OK ] && [ "$ms" -lt 1000 ]; then
+if [ "$answer" = OK ] && [ "$ms" -lt 900 ]; then
 	ok "shipped stack: the one worker answers the right password at once after it ($ms ms)"
 else
 	not_ok "shipped stack: the one worker answers the right password at once after it"
 	echo "# answer $answer after $ms ms"
 fi
 timed wrong "$work/delay.run" erin@example.org 'not erin pw'
-if [ "$answer" = NO ] && [ "$ms" -ge 1900 ]; then
-	ok "without nodelay the worker sleeps libpam's 2 s delay before NO ($ms ms): the check sees it"
+if [ "$answer" = NO ] && [ "$ms" -ge 1000 ]; then
+	ok "without nodelay the worker sleeps libpam's delay (2 s +-50%) before NO ($ms ms): the check sees it"
 else
 	not_ok "without nodelay the worker sleeps libpam's 2 s delay before NO"
 	echo "# answer $answer after $ms ms"

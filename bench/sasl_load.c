@@ -55,8 +55,8 @@ struct opts {
 	double rate, flood; /* open loop: right and wrong requests a second (0: closed loop) */
 	const char *flood_user;
 	const char *control_socket; /* open loop: the right logins again, there, with no flood */
-	long users;              /* 0: every request is --user with --password */
-	int mix_repeat, mix_new; /* percent; the rest of the requests are wrong passwords */
+	long users;                 /* 0: every request is --user with --password */
+	int mix_repeat, mix_new;    /* percent; the rest of the requests are wrong passwords */
 };
 
 static long new_users; /* users introduced so far by the mix (atomic) */
@@ -256,7 +256,8 @@ static void stream_init(struct stream *st, const struct opts *o, const char *nam
 {
 	double total = o->warmup + o->seconds;
 
-	*st = (struct stream){.o = o, .name = name, .socket = socket_path, .rate = rate, .want = want};
+	*st = (struct stream){
+	    .o = o, .name = name, .socket = socket_path, .rate = rate, .want = want};
 	if (!put(st->req, &st->reqlen, sizeof(st->req), user) ||
 	    !put(st->req, &st->reqlen, sizeof(st->req), password) ||
 	    !put(st->req, &st->reqlen, sizeof(st->req), o->service) ||
@@ -359,7 +360,8 @@ static int open_loop(const struct opts *o)
 	measure_from = start + o->warmup * 1e6;
 	stop_at = measure_from + o->seconds * 1e6;
 	for (;;) {
-		double tr = stream_next(&right, start, stop_at), tw = stream_next(&wrong, start, stop_at);
+		double tr = stream_next(&right, start, stop_at),
+		       tw = stream_next(&wrong, start, stop_at);
 		double tc = stream_next(&control, start, stop_at);
 		double t = tr < tw ? tr : tw, now;
 
@@ -410,9 +412,10 @@ static int open_loop(const struct opts *o)
 	       q_ms(&rs.lat, 0.99), o->flood, ws.sent, ws.no, ws.ok, ws.refused, ws.errors,
 	       q_ms(&ws.lat, 0.5), q_ms(&ws.lat, 0.99));
 	if (o->control_socket != NULL)
-		printf("  control (the same right logins at the same times on --control-socket, no "
-		       "flood): %ld sent, %ld OK, %ld refused, %ld errors, p50 %.1f ms, p99 %.1f ms\n",
-		       cs.sent, cs.ok, cs.refused, cs.errors, q_ms(&cs.lat, 0.5), q_ms(&cs.lat, 0.99));
+		printf(
+		    "  control (the same right logins at the same times on --control-socket, no "
+		    "flood): %ld sent, %ld OK, %ld refused, %ld errors, p50 %.1f ms, p99 %.1f ms\n",
+		    cs.sent, cs.ok, cs.refused, cs.errors, q_ms(&cs.lat, 0.5), q_ms(&cs.lat, 0.99));
 	rc = rs.mismatched == 0 && ws.mismatched == 0 && cs.mismatched == 0 ? 0 : 1;
 	bench_samples_free(&rs.lat);
 	bench_samples_free(&ws.lat);

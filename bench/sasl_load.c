@@ -15,15 +15,33 @@
  * is the prefix) picked at random with the right password; W% a user never seen before
  * (new0, new1, ... in the realm); the rest a random USERi with a wrong password, which must be
  * answered NO. A wrong answer either way counts in "mismatched" and fails the run.
+ *
+ * Open loop (a wrong-password flood beside the users' logins):
+ *   sasl_load --socket DIR/mux --user U --realm R --service S --password PW --out DIR
+ *             --label NAME --seconds S --warmup S --rate R --flood F [--flood-user V]
+ *             [--connect-timeout S] [--timeout S] [--control-socket DIR2/mux]
+ * R right-password logins of U and F wrong-password logins of V (default U) a second, each
+ * sent at its fixed time from a thread of its own, whether or not the earlier ones were
+ * answered (an attacker does not wait). A request counts in the figures when it was sent in
+ * the measured window; the program then waits for the ones still out (at most the timeouts).
+ * connect() waits at most --connect-timeout (SO_SNDTIMEO; 0: not at all) for room in
+ * saslauthd's listen backlog: a request that gets none is "refused". Right logins: sent, OK,
+ * NO, refused, errors, p50/p99 of the time to the answer; wrong ones: sent, NO, OK (a wrong
+ * answer), refused, errors, p50/p99/max of the time to the NO (what each guess costs).
+ * With --control-socket each right login is sent at the same time to a second saslauthd that
+ * gets no flood: the "control" figures, taken in the same moments on the same machine, are the
+ * without-the-flood latency to compare with (a shared machine's load swings between runs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,9 +51,12 @@
 struct opts {
 	const char *socket, *user, *realm, *service, *password, *out, *label;
 	int clients, workers;
-	double seconds, warmup, timeout;
-	long users;              /* 0: every request is --user with --password */
-	int mix_repeat, mix_new; /* percent; the rest of the requests are wrong passwords */
+	double seconds, warmup, timeout, connect_timeout;
+	double rate, flood; /* open loop: right and wrong requests a second (0: closed loop) */
+	const char *flood_user;
+	const char *control_socket; /* open loop: the right logins again, there, with no flood */
+	long users;                 /* 0: every request is --user with --password */
+	int mix_repeat, mix_new;    /* percent; the rest of the requests are wrong passwords */
 };
 
 static long new_users; /* users introduced so far by the mix (atomic) */
@@ -79,22 +100,48 @@ static bool read_all(int fd, unsigned char *buf, size_t n)
 	return true;
 }
 
-/* One request on a fresh connection: 1 for OK, 0 for NO, -1 for a transport error. */
-static int one_request(const struct client *c)
+static struct timeval timeval_of(double seconds)
+{
+	struct timeval tv = {.tv_sec = (time_t)seconds};
+
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+/*
+ * One request (req, reqlen bytes) on a fresh connection: 1 for OK, 0 for NO, -1 for a
+ * transport error, -2 when connect() failed (no room in the listen backlog within
+ * connect_timeout seconds, or refused outright).
+ */
+static int send_request(const struct opts *o, const char *socket_path, const unsigned char *req,
+                        size_t reqlen, double connect_timeout)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = (time_t)c->o->timeout};
+	struct timeval tv = timeval_of(o->timeout), ctv = timeval_of(connect_timeout);
 	unsigned char hdr[2], reply[1024];
 	size_t n;
 	int fd, result = -1;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->o->socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (connect_timeout > 0 ? 0 : SOCK_NONBLOCK),
+	            0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    write(fd, c->req, c->reqlen) != (ssize_t)c->reqlen || !read_all(fd, hdr, 2))
+	/* A unix socket's connect() waits for room in the backlog up to SO_SNDTIMEO. */
+	if (connect_timeout > 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ctv, sizeof(ctv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		result = -2;
+		goto out;
+	}
+	if (connect_timeout <= 0) {
+		int fl = 0;
+
+		(void)ioctl(fd, FIONBIO, &fl);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (write(fd, req, reqlen) != (ssize_t)reqlen || !read_all(fd, hdr, 2))
 		goto out;
 	n = (size_t)hdr[0] << 8 | hdr[1];
 	if (n < 2 || n > sizeof(reply) || !read_all(fd, reply, n))
@@ -103,6 +150,14 @@ static int one_request(const struct client *c)
 out:
 	close(fd);
 	return result;
+}
+
+/* One request on a fresh connection, as send_request; a failed connect counts as -1. */
+static int one_request(const struct client *c)
+{
+	int r = send_request(c->o, c->o->socket, c->req, c->reqlen, c->o->timeout);
+
+	return r == -2 ? -1 : r;
 }
 
 /* The next request of the mix into c->req; returns the answer it must get (1 OK, 0 NO). */
@@ -166,11 +221,217 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* Open loop: one request of a stream, sent at its own time by a thread of its own. */
+struct oreq {
+	const struct stream *st;
+	pthread_t thread;
+	double sent_at, lat;
+	int result; /* as send_request */
+};
+
+struct stream {
+	const struct opts *o;
+	const char *name, *socket;
+	double rate;
+	int want; /* 1: must be answered OK, 0: NO */
+	unsigned char req[2048];
+	size_t reqlen;
+	struct oreq *reqs;
+	size_t n, cap;
+};
+
+static void *oreq_main(void *arg)
+{
+	struct oreq *r = arg;
+
+	r->result = send_request(r->st->o, r->st->socket, r->st->req, r->st->reqlen,
+	                         r->st->o->connect_timeout);
+	r->lat = bench_now_us() - r->sent_at;
+	return NULL;
+}
+
+static void stream_init(struct stream *st, const struct opts *o, const char *name,
+                        const char *socket_path, const char *user, const char *password,
+                        double rate, int want)
+{
+	double total = o->warmup + o->seconds;
+
+	*st = (struct stream){
+	    .o = o, .name = name, .socket = socket_path, .rate = rate, .want = want};
+	if (!put(st->req, &st->reqlen, sizeof(st->req), user) ||
+	    !put(st->req, &st->reqlen, sizeof(st->req), password) ||
+	    !put(st->req, &st->reqlen, sizeof(st->req), o->service) ||
+	    !put(st->req, &st->reqlen, sizeof(st->req), o->realm))
+		bench_die("request too long");
+	st->cap = rate > 0 ? (size_t)ceil(rate * total) + 1 : 0;
+	st->reqs = st->cap > 0 ? calloc(st->cap, sizeof(*st->reqs)) : NULL;
+	if (st->cap > 0 && st->reqs == NULL)
+		bench_die("out of memory");
+}
+
+/* When the stream's next request is due (microseconds), INFINITY when it has sent them all. */
+static double stream_next(const struct stream *st, double start, double stop_at)
+{
+	double t;
+
+	if (st->rate <= 0 || st->n >= st->cap)
+		return INFINITY;
+	t = start + (double)st->n * 1e6 / st->rate;
+	return t < stop_at ? t : INFINITY;
+}
+
+static void stream_send(struct stream *st, const pthread_attr_t *attr)
+{
+	struct oreq *r = &st->reqs[st->n];
+
+	r->st = st;
+	r->sent_at = bench_now_us();
+	r->result = -1;
+	if (pthread_create(&r->thread, attr, oreq_main, r) != 0)
+		bench_die("pthread_create failed (%zu %s requests out)", st->n, st->name);
+	st->n++;
+}
+
+struct stream_stats {
+	long sent, ok, no, refused, errors, mismatched;
+	struct bench_samples lat; /* time to the expected answer */
+};
+
+/* Joins the stream's threads; counts the requests sent from measure_from on. */
+static void stream_collect(struct stream *st, double measure_from, struct stream_stats *ss)
+{
+	*ss = (struct stream_stats){0};
+	for (size_t i = 0; i < st->n; i++) {
+		struct oreq *r = &st->reqs[i];
+
+		pthread_join(r->thread, NULL);
+		if (r->sent_at < measure_from)
+			continue;
+		ss->sent++;
+		if (r->result == -2)
+			ss->refused++;
+		else if (r->result < 0)
+			ss->errors++;
+		else if (r->result == 1)
+			ss->ok++;
+		else
+			ss->no++;
+		if (r->result >= 0 && r->result != st->want)
+			ss->mismatched++;
+		if (r->result == st->want)
+			bench_samples_add(&ss->lat, r->lat);
+	}
+}
+
+static double q_ms(const struct bench_samples *s, double q)
+{
+	return s->n > 0 ? bench_quantile(s, q) / 1e3 : 0.0;
+}
+
+static void stats_json(FILE *f, const char *key, const struct stream_stats *ss, double rate)
+{
+	fprintf(f,
+	        "  \"%s\": {\"rate\": %.2f, \"sent\": %ld, \"ok\": %ld, \"no\": %ld, "
+	        "\"refused\": %ld, \"errors\": %ld, \"mismatched\": %ld, \"answered\": %zu, "
+	        "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}",
+	        key, rate, ss->sent, ss->ok, ss->no, ss->refused, ss->errors, ss->mismatched,
+	        ss->lat.n, q_ms(&ss->lat, 0.5), q_ms(&ss->lat, 0.99), q_ms(&ss->lat, 1.0));
+}
+
+/* The open-loop run (--rate/--flood): writes OUT/LABEL.json and the latency files. */
+static int open_loop(const struct opts *o)
+{
+	struct stream right, wrong, control;
+	struct stream_stats rs, ws, cs;
+	pthread_attr_t attr;
+	double start, measure_from, stop_at;
+	char path[512];
+	FILE *f;
+	int rc;
+
+	stream_init(&right, o, "right", o->socket, o->user, o->password, o->rate, 1);
+	stream_init(&wrong, o, "wrong", o->socket, o->flood_user ? o->flood_user : o->user,
+	            "not the password", o->flood, 0);
+	stream_init(&control, o, "control", o->control_socket, o->user, o->password,
+	            o->control_socket != NULL ? o->rate : 0, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	start = bench_now_us() + 10e3;
+	measure_from = start + o->warmup * 1e6;
+	stop_at = measure_from + o->seconds * 1e6;
+	for (;;) {
+		double tr = stream_next(&right, start, stop_at),
+		       tw = stream_next(&wrong, start, stop_at);
+		double tc = stream_next(&control, start, stop_at);
+		double t = tr < tw ? tr : tw, now;
+
+		if (tc < t)
+			t = tc;
+		if (t == INFINITY)
+			break;
+		now = bench_now_us();
+		if (t > now)
+			usleep((useconds_t)(t - now));
+		/* The control login goes out with the right one it mirrors, just after it. */
+		stream_send(t == tr ? &right : t == tc ? &control : &wrong, &attr);
+	}
+	pthread_attr_destroy(&attr);
+	stream_collect(&right, measure_from, &rs);
+	stream_collect(&wrong, measure_from, &ws);
+	stream_collect(&control, measure_from, &cs);
+
+	snprintf(path, sizeof(path), "%s/%s.lat", o->out, o->label);
+	bench_samples_write(&rs.lat, path);
+	if (ws.lat.n > 0) {
+		snprintf(path, sizeof(path), "%s/%s-no.lat", o->out, o->label);
+		bench_samples_write(&ws.lat, path);
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", o->out, o->label);
+	f = fopen(path, "w");
+	if (f == NULL)
+		bench_die("cannot write %s", path);
+	fprintf(f, "{\n  \"label\": ");
+	bench_json_str(f, o->label);
+	fprintf(f,
+	        ",\n  \"mode\": \"open-loop\",\n  \"workers\": %d,\n  \"seconds\": %.1f,\n"
+	        "  \"warmup\": %.1f,\n  \"connect_timeout\": %.2f,\n  \"timeout\": %.1f,\n",
+	        o->workers, o->seconds, o->warmup, o->connect_timeout, o->timeout);
+	stats_json(f, "right", &rs, o->rate);
+	fprintf(f, ",\n");
+	stats_json(f, "wrong", &ws, o->flood);
+	if (o->control_socket != NULL) {
+		fprintf(f, ",\n");
+		stats_json(f, "control", &cs, o->rate);
+	}
+	fprintf(f, "\n}\n");
+	fclose(f);
+	printf("%s: right %.1f/s: %ld sent, %ld OK, %ld NO, %ld refused, %ld errors, p50 %.1f ms, "
+	       "p99 %.1f ms | wrong %.1f/s: %ld sent, %ld NO, %ld OK, %ld refused, %ld errors, "
+	       "time to NO p50 %.1f ms, p99 %.1f ms\n",
+	       o->label, o->rate, rs.sent, rs.ok, rs.no, rs.refused, rs.errors, q_ms(&rs.lat, 0.5),
+	       q_ms(&rs.lat, 0.99), o->flood, ws.sent, ws.no, ws.ok, ws.refused, ws.errors,
+	       q_ms(&ws.lat, 0.5), q_ms(&ws.lat, 0.99));
+	if (o->control_socket != NULL)
+		printf(
+		    "  control (the same right logins at the same times on --control-socket, no "
+		    "flood): %ld sent, %ld OK, %ld refused, %ld errors, p50 %.1f ms, p99 %.1f ms\n",
+		    cs.sent, cs.ok, cs.refused, cs.errors, q_ms(&cs.lat, 0.5), q_ms(&cs.lat, 0.99));
+	rc = rs.mismatched == 0 && ws.mismatched == 0 && cs.mismatched == 0 ? 0 : 1;
+	bench_samples_free(&rs.lat);
+	bench_samples_free(&ws.lat);
+	bench_samples_free(&cs.lat);
+	free(right.reqs);
+	free(wrong.reqs);
+	free(control.reqs);
+	return rc;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: sasl_load --socket PATH --user U --realm R --service S "
 	                "--password PW -c N --seconds S --out DIR --label NAME [--workers W] "
-	                "[--warmup S]\n");
+	                "[--warmup S] [--rate R --flood F [--flood-user V] [--connect-timeout S] "
+	                "[--control-socket PATH]]\n");
 	exit(2);
 }
 
@@ -190,13 +451,19 @@ int main(int argc, char **argv)
 	                                         {"expect-no", no_argument, NULL, 'N'},
 	                                         {"users", required_argument, NULL, 'U'},
 	                                         {"mix", required_argument, NULL, 'M'},
+	                                         {"rate", required_argument, NULL, 'R'},
+	                                         {"flood", required_argument, NULL, 'F'},
+	                                         {"flood-user", required_argument, NULL, 'V'},
+	                                         {"connect-timeout", required_argument, NULL, 'C'},
+	                                         {"control-socket", required_argument, NULL, 'K'},
 	                                         {NULL, 0, NULL, 0}};
 	struct opts o = {.service = "imap",
 	                 .realm = "",
 	                 .clients = 4,
 	                 .seconds = 10,
 	                 .warmup = 1,
-	                 .timeout = 30};
+	                 .timeout = 30,
+	                 .connect_timeout = -1};
 	struct bench_samples all = {0}, all_no = {0};
 	bool expect_no = false;
 	struct client *cs;
@@ -250,6 +517,21 @@ int main(int argc, char **argv)
 		case 'U':
 			o.users = strtol(optarg, NULL, 10);
 			break;
+		case 'R':
+			o.rate = strtod(optarg, NULL);
+			break;
+		case 'F':
+			o.flood = strtod(optarg, NULL);
+			break;
+		case 'V':
+			o.flood_user = optarg;
+			break;
+		case 'C':
+			o.connect_timeout = strtod(optarg, NULL);
+			break;
+		case 'K':
+			o.control_socket = optarg;
+			break;
 		case 'M':
 			if (sscanf(optarg, "%d,%d", &o.mix_repeat, &o.mix_new) != 2 ||
 			    o.mix_repeat < 0 || o.mix_new < 0 || o.mix_repeat + o.mix_new > 100)
@@ -260,8 +542,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.socket == NULL || o.user == NULL || o.password == NULL || o.out == NULL ||
-	    o.label == NULL || o.clients <= 0 || o.seconds <= 0)
+	    o.label == NULL || o.clients <= 0 || o.seconds <= 0 || o.rate < 0 || o.flood < 0)
 		usage();
+	if (o.connect_timeout < 0)
+		o.connect_timeout = o.timeout;
+	if (o.rate > 0 || o.flood > 0)
+		return open_loop(&o);
 	cs = calloc((size_t)o.clients, sizeof(*cs));
 	if (cs == NULL)
 		bench_die("out of memory");

@@ -92,7 +92,7 @@ expect() {
 		not_ok "the diff shows $1"; echo "# missing: $2"; fi
 }
 expect "saslauthd's -r and socket in Postfix's chroot" '+OPTIONS="-r -m /var/spool/postfix/var/run/saslauthd"'
-expect "the /etc/pam.d/imap stack" '+auth    required  pam_pgsql_dovecot.so conf=/etc/security/pam_pgsql_dovecot.conf'
+expect "the /etc/pam.d/imap stack" '+auth    required  pam_pgsql_dovecot.so conf=/etc/security/pam_pgsql_dovecot.conf nodelay'
 expect "the /etc/pam.d/smtp file" '/etc/pam.d/smtp: saslauthd -a pam -r asks'
 expect "the boot-time symlink for /run/saslauthd" '+L /run/saslauthd - - - - /var/spool/postfix/var/run/saslauthd'
 expect "the package install (simulated)" 'Install the module from a .deb'

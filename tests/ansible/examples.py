@@ -166,7 +166,70 @@ check("imapd.conf: saslauthd, plaintext only on the loopback service",
       imapd.get("sasl_pwcheck_method") == "saslauthd" and imapd.get("allowplaintext") == "no"
       and imapd.get("imaplocal_allowplaintext") == "yes" and "imaplocal " in cyrus)
 
+
+
+def auth_lines(text):
+    """The module's auth lines (commented out or not) of a pam.d text, argv split."""
+    out = []
+    for line in text.splitlines():
+        words = line.lstrip("#").split()
+        if len(words) >= 3 and words[0] == "auth" and "pam_pgsql_dovecot.so" in words[2]:
+            out.append(words)
+    return out
+
+
+def stacks(text):
+    """pam.d.example's sections: '# /etc/pam.d/NAME' -> that section's text."""
+    out, name = {}, None
+    for line in text.splitlines():
+        m = re.match(r"# /etc/pam\.d/(\w+)", line)
+        if m:
+            name = m.group(1)
+            out[name] = ""
+        elif name:
+            out[name] += line + "\n"
+    return out
+
+
+# saslauthd sets no PAM_FAIL_DELAY function: libpam's 2 s delay would sleep in a worker that
+# every login shares (bench/flood.sh), so each saslauthd service's auth line says nodelay.
+sasl_services = ("imap", "sieve", "smtp", "lmtp", "pop")
+example = stacks((root / "pam.d.example").read_text())
+for svc in ("imap", "sieve", "smtp"):
+    lines = auth_lines(example.get(svc, ""))
+    check(f"pam.d.example: /etc/pam.d/{svc}'s auth line has nodelay",
+          lines and all("nodelay" in l[3:] for l in lines), lines)
+interactive = [s for s in example if s not in sasl_services]
+check("pam.d.example: the interactive stacks (sshd) keep the 2 s delay",
+      interactive and all(l and "nodelay" not in l[0][3:]
+                          for l in (auth_lines(example[s]) for s in interactive)), interactive)
+check("the role's nodelay is on by default", defaults.get("pam_pgsql_dovecot_nodelay") is True)
+tmpl = (role / "templates" / "pam.d.j2").read_text()
+rendered = re.sub(r"\{% if pam_pgsql_dovecot_nodelay \| bool %\}(.*?)\{% endif %\}",
+                  lambda m: m.group(1) if defaults.get("pam_pgsql_dovecot_nodelay") else "", tmpl)
+rendered = re.sub(r"\{%.*?%\}", "", rendered)
+role_auth = auth_lines("\n".join(render(rendered)))
+check("the role's pam.d template: the auth line has nodelay",
+      len(role_auth) == 1 and "nodelay" in role_auth[0][3:], role_auth)
+check("the role's services are all saslauthd's",
+      all(s in sasl_services for s in defaults["pam_pgsql_dovecot_services"]),
+      defaults["pam_pgsql_dovecot_services"])
+examples_auth = [(str(f.relative_to(root)), l) for f in sorted(ex.rglob("*"))
+                 if f.is_file() and f.suffix not in (".j2",) for l in auth_lines(f.read_text())]
+check("examples/: every auth line of the module has nodelay",
+      all("nodelay" in l[3:] for _, l in examples_auth), examples_auth)
+imapd_conf = settings((ex / "cyrus" / "imapd.conf").read_text(), ":")
+check("imapd.conf: failedloginpause, the pause after a failed login in imapd's own process",
+      re.fullmatch(r"[1-9]\d*s?", imapd_conf.get("failedloginpause", "")) is not None,
+      imapd_conf.get("failedloginpause"))
+check("main.cf: anvil limits AUTH commands per client (smtpd_client_auth_rate_limit)",
+      int(settings((ex / "postfix" / "main.cf").read_text(), "=")
+          .get("smtpd_client_auth_rate_limit", "0")) > 0)
+
 guide = (root / "docs" / "migrating-from-dovecot.md").read_text()
+guide_auth = auth_lines(guide)
+check("the guide's pam.d auth lines have nodelay",
+      guide_auth and all("nodelay" in l[3:] for l in guide_auth), guide_auth)
 links = sorted(set(re.findall(r"\]\(\.\./([^)#]+)\)", guide)))
 missing = [l for l in links if not (root / l).exists()]
 check(f"every file the guide links exists ({len(links)})", not missing, missing)

@@ -110,6 +110,17 @@ static const struct option options[] = {
     {"auth_failure_query", OPT_STR, FIELD(auth_failure_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
 };
 
+enum pgd_conf_result pgd_conf_note_secret(struct pgd_conf *conf, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		return PGD_CONF_NOMEM;
+	free(conf->secret_path);
+	conf->secret_path = copy;
+	return PGD_CONF_OK;
+}
+
 void pgd_conf_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -314,6 +325,7 @@ void pgd_conf_free(struct pgd_conf *conf)
 		return;
 	free(conf->path);
 	free(conf->config_version);
+	free(conf->secret_path);
 	free(conf->driver);
 	pgd_free_secret(conf->connect);
 	pgd_free_secret(conf->update_connect);
@@ -391,8 +403,9 @@ static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path
 	return r;
 }
 
-/* Every template a conf holds: the queries (checked by pgd_query_check) and username_format
- * (checked by pgd_expand). A 2.4 setup's are first read as Dovecot 2.4 reads them. */
+/* Every template a conf holds: the queries (checked by pgd_query_check), username_format
+ * (checked by pgd_expand) and iterate_query (the audit's: bound, and checked, when it runs; a
+ * login never reads it). A 2.4 setup's are first read as Dovecot 2.4 reads them. */
 static const struct {
 	const char *name;
 	size_t offset;
@@ -406,6 +419,7 @@ static const struct {
     {"session_close_query", FIELD(session_close_query), true},
     {"auth_success_query", FIELD(auth_success_query), true},
     {"auth_failure_query", FIELD(auth_failure_query), true},
+    {"iterate_query", FIELD(iterate_query), false},
 };
 #define N_TEMPLATES (sizeof(templates) / sizeof(templates[0]))
 
@@ -449,6 +463,57 @@ static enum pgd_conf_result templates_v24(struct pgd_conf *conf, char *err, size
 	return PGD_CONF_OK;
 }
 
+/* Does text hold a dovecot_config_version line (a Dovecot 2.4 dovecot.conf)? */
+static bool declares_v24(const char *text, size_t len)
+{
+	static const char key[] = "dovecot_config_version";
+	size_t n = sizeof(key) - 1;
+
+	for (size_t pos = 0; pos < len;) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - text) : len;
+
+		while (pos < end && (text[pos] == ' ' || text[pos] == '\t'))
+			pos++;
+		if (end - pos > n && memcmp(text + pos, key, n) == 0 &&
+		    (text[pos + n] == ' ' || text[pos + n] == '\t' || text[pos + n] == '='))
+			return true;
+		pos = end + 1;
+	}
+	return false;
+}
+
+/*
+ * conf= names a file that does not exist: when its folder holds a Dovecot 2.4 dovecot.conf
+ * (2.4 has no dovecot-sql.conf.ext; its SQL settings live in that tree), err gets a hint to
+ * name it instead.
+ */
+static void hint_v24(const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char candidate[4096], msg[256], shown[200], *buf = NULL;
+	struct stat st;
+	size_t len = 0, used;
+
+	if (err == NULL || slash == NULL || lstat(path, &st) == 0 || errno != ENOENT)
+		return;
+	if ((size_t)snprintf(candidate, sizeof(candidate), "%.*s/dovecot.conf", (int)(slash - path),
+	                     path) >= sizeof(candidate) ||
+	    strcmp(candidate, path) == 0)
+		return;
+	if (pgd_conf_read_file(candidate, &buf, &len, msg, sizeof(msg)) != PGD_CONF_OK)
+		return;
+	if (declares_v24(buf, len)) {
+		used = strlen(err);
+		snprintf(err + used, errlen - used,
+		         " (%s is a Dovecot 2.4 dovecot.conf, which holds the SQL settings in 2.4: "
+		         "use conf=%s)",
+		         pgd_conf_printable(candidate, shown, sizeof(shown)), shown);
+	}
+	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
+	free(buf);
+}
+
 static bool is_conf_arg(const char *arg)
 {
 	return strncmp(arg, "conf=", 5) == 0;
@@ -477,8 +542,10 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 	if (r != PGD_CONF_OK)
 		return r;
 	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
-	if (r != PGD_CONF_OK)
+	if (r != PGD_CONF_OK) {
+		hint_v24(path, err, errlen);
 		return r;
+	}
 	if (pgd_conf_detect(buf, len) == PGD_DIALECT_V24)
 		r = read_v24(conf, path, buf, len, err, errlen);
 	else

@@ -46,6 +46,10 @@ struct pgd_conf {
 	/* what the conf file is */
 	enum pgd_conf_dialect dialect;
 	char *config_version; /* Dovecot 2.4's dovecot_config_version; NULL in a 2.3 file */
+	/* The file whose text holds connect (2.3: the file of its connect or update_connect
+	 * line) or the database password (2.4: the file of the pgsql password parameter, or
+	 * the file its "<file" value names); NULL when none does. For check's mode warning. */
+	char *secret_path;
 
 	/* conf file keys (dovecot-sql.conf.ext syntax, or their dovecot.conf names) */
 	char *driver;              /* must be "pgsql" */

@@ -15,6 +15,9 @@
 void pgd_conf_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Records path as the file holding the database password (struct pgd_conf's secret_path). */
+enum pgd_conf_result pgd_conf_note_secret(struct pgd_conf *conf, const char *path);
+
 /* A copy of s for a message: printable ASCII only ('?' for the rest), cut to fit out. */
 const char *pgd_conf_printable(const char *s, char *out, size_t outlen);
 

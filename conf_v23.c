@@ -56,8 +56,8 @@ static void unescape(char *s)
 }
 
 /* One logical line, already without comment and outer blanks: "key = value" or an error. */
-static enum pgd_conf_result parse_line(struct pgd_conf *conf, const char *name, unsigned lineno,
-                                       char *line, char *err, size_t errlen)
+static enum pgd_conf_result parse_line(struct pgd_conf *conf, const char *path, const char *name,
+                                       unsigned lineno, char *line, char *err, size_t errlen)
 {
 	char *key = line, *p = line, *value;
 	char msg[256];
@@ -96,6 +96,11 @@ static enum pgd_conf_result parse_line(struct pgd_conf *conf, const char *name, 
 	r = pgd_conf_set_from(conf, key, value, PGD_FROM_FILE, msg, sizeof(msg));
 	if (r != PGD_CONF_OK)
 		pgd_conf_err(err, errlen, "%s line %u: %s", name, lineno, msg);
+	else if (path != NULL &&
+	         (strcmp(key, "connect") == 0 || strcmp(key, "update_connect") == 0))
+		r = pgd_conf_note_secret(conf, path);
+	if (r == PGD_CONF_NOMEM)
+		pgd_conf_err(err, errlen, "out of memory");
 	return r;
 }
 
@@ -114,6 +119,7 @@ enum pgd_conf_result pgd_conf_parse(struct pgd_conf *conf, const char *name, con
 	unsigned lineno = 0, start = 0;
 	bool continued = false;
 	char shown[256];
+	const char *path = name;
 
 	/* The name reaches the log: keep terminal escapes out of it. */
 	name = pgd_conf_printable(name != NULL ? name : "(conf)", shown, sizeof(shown));
@@ -172,7 +178,7 @@ enum pgd_conf_result pgd_conf_parse(struct pgd_conf *conf, const char *name, con
 			full_len = 0;
 			continued = false;
 		}
-		r = parse_line(conf, name, start, p, err, errlen);
+		r = parse_line(conf, path, name, start, p, err, errlen);
 	}
 	if (r == PGD_CONF_OK && continued) {
 		/* Dovecot drops such a line without a word; a lost key deserves one. */

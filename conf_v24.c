@@ -7,7 +7,9 @@
  *   sql_driver, pgsql NAME { host, parameters { libpq keywords } } (several blocks: one
  *   multi-host conninfo), passdb NAME { driver, query, default_password_scheme } of driver sql,
  *   the root passdb_sql_query and passdb_default_password_scheme, auth_username_format,
- *   auth_default_domain, auth_username_chars, auth_allow_weak_schemes, dovecot_config_version.
+ *   auth_default_domain, auth_username_chars, auth_allow_weak_schemes, dovecot_config_version;
+ *   and for the audit command the iterate_query of userdb NAME { driver = sql } (or the root
+ *   userdb_sql_iterate_query), which lists the users.
  * Every other setting and block is read past. Files are opened as the conf file is
  * (pgd_conf_read_file), at most MAX_DEPTH deep, MAX_FILES files and MAX_TOTAL bytes in all.
  */
@@ -35,6 +37,7 @@
 enum kind {
 	K_ROOT,
 	K_PASSDB,
+	K_USERDB,
 	K_PGSQL,
 	K_PARAMS,
 	K_OTHER, /* a block of another part of Dovecot: read past */
@@ -80,10 +83,14 @@ struct reader {
 	struct passdb cur; /* the passdb block being read */
 	struct passdb sql; /* the first passdb of driver sql */
 	bool have_sql;
-	char *root_query;  /* passdb_sql_query outside any block */
-	char *root_scheme; /* passdb_default_password_scheme outside any block */
-	char *driver;      /* sql_driver */
-	char *version;     /* dovecot_config_version */
+	char *udriver;      /* the driver of the userdb block being read */
+	char *uiterate;     /* its iterate_query */
+	char *iterate;      /* the iterate_query of the first userdb of driver sql that has one */
+	char *root_iterate; /* userdb_sql_iterate_query outside any block */
+	char *root_query;   /* passdb_sql_query outside any block */
+	char *root_scheme;  /* passdb_default_password_scheme outside any block */
+	char *driver;       /* sql_driver */
+	char *version;      /* dovecot_config_version */
 };
 
 /* "name line N" prefix for messages, printable. */
@@ -454,6 +461,18 @@ static const char *passdb_key(const char *key)
 	return key;
 }
 
+/* The same for a key read inside a userdb block: "userdb_sql_iterate_query" is "iterate_query". */
+static const char *userdb_key(const char *key)
+{
+	if (strncmp(key, "userdb_sql_", 11) == 0)
+		return key + 11;
+	if (strncmp(key, "userdb_", 7) == 0)
+		return key + 7;
+	if (strncmp(key, "sql_", 4) == 0 && strcmp(key, "sql_driver") != 0)
+		return key + 4;
+	return key;
+}
+
 /* Dovecot 2.4's str_parse_get_bool(): yes, y or 1 (case aside) is true, no is false. */
 static bool v24_bool(const char *v, bool *out)
 {
@@ -521,6 +540,17 @@ static bool set_ours(struct reader *rd, const struct where *w, const char *ours,
 	return true;
 }
 
+/* The password parameter at w: the file holding it is w's, or the one its "<file" names. */
+static bool note_secret(struct reader *rd, const struct where *w, const struct line *ln)
+{
+	char *path =
+	    ln->type == L_KEYFILE ? pgd_conf_relative_path(w->path, ln->value) : strdup(w->path);
+	bool ok = path != NULL && pgd_conf_note_secret(rd->conf, path) == PGD_CONF_OK;
+
+	free(path);
+	return ok ? true : nomem(rd);
+}
+
 static bool key_line(struct reader *rd, const struct where *w, const struct line *ln)
 {
 	struct section *s = &rd->stack[rd->top];
@@ -549,7 +579,8 @@ static bool key_line(struct reader *rd, const struct where *w, const struct line
 		if (ours == NULL && strcmp(ln->key, "dovecot_config_version") != 0 &&
 		    strcmp(ln->key, "sql_driver") != 0 &&
 		    strcmp(ln->key, "passdb_sql_query") != 0 &&
-		    strcmp(ln->key, "passdb_default_password_scheme") != 0)
+		    strcmp(ln->key, "passdb_default_password_scheme") != 0 &&
+		    strcmp(ln->key, "userdb_sql_iterate_query") != 0)
 			return true;
 		if (!take_value(rd, w, ln, &value))
 			return false;
@@ -561,6 +592,8 @@ static bool key_line(struct reader *rd, const struct where *w, const struct line
 			ok = replace(rd, &rd->driver, value, false);
 		else if (strcmp(ln->key, "passdb_sql_query") == 0)
 			ok = replace(rd, &rd->root_query, value, false);
+		else if (strcmp(ln->key, "userdb_sql_iterate_query") == 0)
+			ok = replace(rd, &rd->root_iterate, value, false);
 		else
 			ok = replace(rd, &rd->root_scheme, value, false);
 		break;
@@ -586,6 +619,21 @@ static bool key_line(struct reader *rd, const struct where *w, const struct line
 		ok = replace(rd, field, value, false);
 		break;
 	}
+	case K_USERDB: {
+		const char *k = userdb_key(ln->key);
+		char **field = NULL;
+
+		if (strcmp(k, "driver") == 0)
+			field = &rd->udriver;
+		else if (strcmp(k, "iterate_query") == 0)
+			field = &rd->uiterate;
+		if (field == NULL)
+			return true;
+		if (!take_value(rd, w, ln, &value))
+			return false;
+		ok = replace(rd, field, value, false);
+		break;
+	}
 	case K_PGSQL:
 	case K_PARAMS: {
 		struct host *h = &rd->hosts[rd->nhosts - 1];
@@ -602,6 +650,10 @@ static bool key_line(struct reader *rd, const struct where *w, const struct line
 		if (strcmp(k, "host") == 0) {
 			ok = replace(rd, &h->host, value, true);
 			break;
+		}
+		if (strcmp(k, "password") == 0 && !note_secret(rd, w, ln)) {
+			pgd_free_secret(value);
+			return false;
 		}
 		for (const char *c = k; *c != '\0'; c++) {
 			if (!((*c >= 'a' && *c <= 'z') || *c == '_')) {
@@ -670,6 +722,13 @@ static bool section_begin(struct reader *rd, const struct where *w, const struct
 		/* The driver defaults to the block's name (passdb sql { }). */
 		if (!replace(rd, &rd->cur.driver, ln->value, false))
 			return false;
+	} else if (strcmp(ln->key, "userdb") == 0 && s->kind == K_ROOT) {
+		/* only for its iterate_query; the driver defaults to the block's name */
+		kind = K_USERDB;
+		free(rd->uiterate);
+		rd->uiterate = NULL;
+		if (!replace(rd, &rd->udriver, ln->value, false))
+			return false;
 	} else if (strcmp(ln->key, "pgsql") == 0 && (s->kind == K_ROOT || s->kind == K_PASSDB)) {
 		struct host *h;
 
@@ -718,6 +777,15 @@ static bool section_end(struct reader *rd, const struct where *w)
 			rd->have_sql = true;
 		}
 		passdb_free(&rd->cur);
+	}
+	if (rd->stack[rd->top].kind == K_USERDB) {
+		if (rd->iterate == NULL && rd->uiterate != NULL && rd->udriver != NULL &&
+		    strcmp(rd->udriver, "sql") == 0) {
+			rd->iterate = rd->uiterate;
+			rd->uiterate = NULL;
+		}
+		free(rd->uiterate);
+		rd->uiterate = NULL;
 	}
 	rd->top--;
 	return true;
@@ -986,6 +1054,10 @@ static void reader_free(struct reader *rd)
 	}
 	passdb_free(&rd->cur);
 	passdb_free(&rd->sql);
+	free(rd->udriver);
+	free(rd->uiterate);
+	free(rd->iterate);
+	free(rd->root_iterate);
 	free(rd->root_query);
 	free(rd->root_scheme);
 	free(rd->driver);
@@ -998,6 +1070,7 @@ static bool finish(struct reader *rd, const char *path)
 	const char *query = rd->have_sql && rd->sql.query != NULL ? rd->sql.query : rd->root_query;
 	const char *scheme =
 	    rd->have_sql && rd->sql.scheme != NULL ? rd->sql.scheme : rd->root_scheme;
+	const char *iterate = rd->iterate != NULL ? rd->iterate : rd->root_iterate;
 
 	if (rd->top != 0) {
 		char shown[200];
@@ -1012,6 +1085,9 @@ static bool finish(struct reader *rd, const char *path)
 		goto bad;
 	if (query != NULL && pgd_conf_set_from(rd->conf, "password_query", query, PGD_FROM_FILE,
 	                                       msg, sizeof(msg)) != PGD_CONF_OK)
+		goto bad;
+	if (iterate != NULL && pgd_conf_set_from(rd->conf, "iterate_query", iterate, PGD_FROM_FILE,
+	                                         msg, sizeof(msg)) != PGD_CONF_OK)
 		goto bad;
 	/* Without a default_password_scheme the release the file declares decides. */
 	if (scheme == NULL)

@@ -655,6 +655,7 @@ static bool start_reading(const char *stored, struct pgd_hash_info *info)
 	if (info != NULL) {
 		info->scheme[0] = '\0';
 		info->detail[0] = '\0';
+		info->policy_refused = NULL;
 	}
 	if (stored == NULL || stored[0] == '\0') {
 		pgd_hash_set_detail(info, "empty stored value");
@@ -736,20 +737,23 @@ bool pgd_hash_policy_fingerprint(const struct pgd_hash_policy *policy, char *out
 enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
                                       struct pgd_hash_info *info)
 {
+	static const struct pgd_hash_policy defaults = {0};
 	const struct pgd_scheme *s = NULL;
 	struct pgd_raw raw;
 	enum pgd_hash_result res;
 
+	if (policy == NULL)
+		policy = &defaults;
 	if (!start_reading(stored, info))
 		return PGD_HASH_MALFORMED;
-	if (!read_stored(stored, policy != NULL ? policy->default_scheme : NULL,
-	                 policy != NULL && policy->noscheme, &s, &raw, &res, info))
+	if (!read_stored(stored, policy->default_scheme, policy->noscheme, &s, &raw, &res, info))
 		return res;
-	res = PGD_HASH_MATCH;
-	if (s->verify != NULL) {
+	/* the release's scheme rules first, as pgd_hash_verify applies them */
+	res = pgd_hash_policy_check(s->name, raw.data, raw.len, policy, info);
+	if (res == PGD_HASH_MATCH && s->verify != NULL) {
 		/* The verifier's own checks and caps, stopped before it hashes (PLAIN-TRUNC, which
 		 * hashes nothing, compares "": a mismatch then says every check passed). */
-		struct pgd_hash_policy dry = policy != NULL ? *policy : (struct pgd_hash_policy){0};
+		struct pgd_hash_policy dry = *policy;
 
 		dry.dry_run = true;
 		res = s->verify(s, &raw, "", &dry, info);

@@ -84,6 +84,9 @@ bool pgd_hash_policy_fingerprint(const struct pgd_hash_policy *policy, char *out
 struct pgd_hash_info {
 	char scheme[32];  /* canonical scheme name used, e.g. "SHA512-CRYPT"; "" if none found */
 	char detail[128]; /* why, for MALFORMED / UNSUPPORTED / TOO_COSTLY; "" otherwise */
+	/* For UNSUPPORTED by the scheme rules of the Dovecot release (hash_policy.h): the scheme
+	 * they refuse ("MD5-CRYPT" for a {CRYPT} value that is MD5-crypt); NULL otherwise. */
+	const char *policy_refused;
 	/* For TOO_COSTLY: the conf key of the cap the value is above ("max_iterations") and
 	 * the cap in force. */
 	const char *cap_key;
@@ -124,8 +127,9 @@ enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *passwo
  * scheme (info->scheme, canonical), and MALFORMED (bad encoding or length for its scheme) or
  * UNSUPPORTED (unknown scheme, or one this build lacks) or TOO_COSTLY (a cost above policy's
  * caps, info->cap_key says which) with info->detail; PGD_HASH_MATCH when the value passes
- * every check its verifier makes before hashing. The scheme rules of a Dovecot release
- * (hash_policy.h) are not applied. For the admin command's audit.
+ * every check its verifier makes before hashing. The scheme rules of the Dovecot release
+ * policy names (hash_policy.h) are applied as at a login: a value they refuse is UNSUPPORTED
+ * with info->policy_refused set. For the admin command's audit.
  */
 enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
                                       struct pgd_hash_info *info);

@@ -35,6 +35,8 @@ static bool crypt_family(const char *scheme)
 
 static enum pgd_hash_result refuse(struct pgd_hash_info *info, const char *weak)
 {
+	if (info != NULL)
+		info->policy_refused = weak;
 	pgd_hash_set_detail(info,
 	                    "Weak password scheme '%s' used and refused (Dovecot 2.4: "
 	                    "auth_allow_weak_schemes = yes allows it; rehash = yes then "
@@ -50,6 +52,8 @@ enum pgd_hash_result pgd_hash_policy_check(const char *scheme, const unsigned ch
 	if (policy->dovecot < 24) {
 		if (strcmp(scheme, "ARGON2") == 0) {
 			/* Dovecot 2.3 has ARGON2I and ARGON2ID only. */
+			if (info != NULL)
+				info->policy_refused = "ARGON2";
 			pgd_hash_set_detail(info, "unknown scheme ARGON2 (Dovecot 2.4 has it)");
 			return PGD_HASH_UNSUPPORTED;
 		}

@@ -114,8 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == PGD_HASH_MATCH && info.detail[0] != '\0')
 		abort();
 	(void)pgd_hash_verify(buf, password, NULL, NULL);
-	/* The audit's reading: a cost cap refuses the same values as at a login (the 2.3 rules
-	 * aside, which inspect does not apply: they refuse ARGON2 before any cost is read). */
+	/* The audit's reading: a cost cap refuses the same values as at a login (the release's
+	 * scheme rules, which refuse before any cost is read, are applied by both). */
 	if (r != PGD_HASH_UNSUPPORTED) {
 		struct pgd_hash_info seen;
 		enum pgd_hash_result ri = pgd_hash_inspect(buf, &policy, &seen);

@@ -31,9 +31,9 @@ bool pgd_audit_list(struct pgd_audit_db *db, const struct pgd_query *q, long *to
 
 /*
  * The next at most max login names of the list: each row's "user" column, else "username"
- * with "@domain" when a "domain" column is not NULL (Dovecot's iterate). *names (count in *n)
- * is the caller's to free with pgd_audit_free_names; *n = 0 at the end. Rows without a name
- * count in *skipped. False with err set.
+ * with "@domain" when a "domain" column is neither NULL nor empty (Dovecot's iterate). *names
+ * (count in *n) is the caller's to free with pgd_audit_free_names; *n = 0 at the end. Rows without
+ * a name count in *skipped. False with err set.
  */
 bool pgd_audit_next(struct pgd_audit_db *db, size_t max, char ***names, size_t *n, size_t *skipped,
                     char *err, size_t errlen);

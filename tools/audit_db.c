@@ -162,7 +162,8 @@ static char *row_name(const PGresult *res, int row)
 	if (name < 0 || PQgetisnull(res, row, name))
 		return NULL;
 	u = PQgetvalue(res, row, name);
-	if (domain < 0 || PQgetisnull(res, row, domain))
+	/* an empty domain adds nothing: "cyradmin", not "cyradmin@" */
+	if (domain < 0 || PQgetisnull(res, row, domain) || PQgetvalue(res, row, domain)[0] == '\0')
 		return strdup(u);
 	d = PQgetvalue(res, row, domain);
 	len = strlen(u) + strlen(d) + 2;

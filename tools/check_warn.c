@@ -17,8 +17,10 @@
 
 #include <libpq-fe.h>
 
+#include "cmd.h"
 #include "db.h"
 #include "query.h"
+#include "secret.h"
 
 /* PostgreSQL's type oids (catalog/pg_type.dat): stable since forever. */
 #define BOOLOID 16
@@ -29,12 +31,46 @@ static void warn(const char *msg)
 	printf("warning: %s\n", msg);
 }
 
+/* Does the conninfo hold a password? */
+static bool has_password(const char *conninfo)
+{
+	PQconninfoOption *opts;
+	bool found = false;
+	char err[256];
+
+	if (conninfo == NULL || pgd_db_env_refused(err, sizeof(err)))
+		return false;
+	opts = PQconninfoParse(conninfo, NULL);
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "password") == 0 && o->val[0] != '\0')
+			found = true;
+		pgd_wipe(o->val, strlen(o->val));
+	}
+	PQconninfoFree(opts);
+	return found;
+}
+
+/*
+ * The file that holds the database password (a 2.3 file's connect line, a 2.4 tree's pgsql
+ * password parameter or the file its "<file" names), when others may read it. A file of the
+ * tree without a secret (Debian's 0644 dovecot.conf) is none of the check's business.
+ */
 static void file_mode(const struct pgd_conf *conf)
 {
 	struct stat st;
 
-	if (conf->path != NULL && stat(conf->path, &st) == 0 && (st.st_mode & S_IROTH) != 0)
-		warn("the conf file is readable by every user (it holds connect): chmod o-r");
+	if (conf->secret_path == NULL ||
+	    (!has_password(conf->connect) && !has_password(conf->update_connect)))
+		return;
+	if (stat(conf->secret_path, &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+		printf("warning: ");
+		pgd_put_escaped(stdout, conf->secret_path);
+		printf(" is readable by every user and holds the database password: chmod o-r ");
+		pgd_put_escaped(stdout, conf->secret_path);
+		putchar('\n');
+	}
 }
 
 static bool is_local(const char *host)
@@ -119,9 +155,12 @@ static void columns(const struct pgd_conf *conf, PGconn *conn, const struct pgd_
 		PQclear(res);
 		return;
 	}
-	if (PQfnumber(res, "user") < 0)
-		warn("password_query returns no 'user' column: the name as typed (after "
-		     "username_format) is the name every service sees");
+	/* Dovecot renames the login from any of the three (auth-request.c
+	 * get_updated_username(), 2.3 and 2.4 alike): user, or username and/or domain */
+	if (PQfnumber(res, "user") < 0 && PQfnumber(res, "username") < 0 &&
+	    PQfnumber(res, "domain") < 0)
+		warn("password_query returns no 'user' column (nor 'username' and 'domain'): the "
+		     "name as typed (after username_format) is the name every service sees");
 	col = PQfnumber(res, "password");
 	if (col >= 0 && PQftype(res, col) == BPCHAROID)
 		warn(

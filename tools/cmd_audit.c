@@ -164,25 +164,34 @@ static void decide(struct job *job, enum cls cls, const char *what, const char *
 }
 
 /*
- * Dovecot 2.4 refuses these unless auth_allow_weak_schemes = yes (lib-auth/password-scheme.c
- * marks them .weak), and no longer has the last five at all.
+ * A value this conf's login verifies but Dovecot 2.4 would refuse: what the login's own scheme
+ * rules (pgd_hash_policy_check) say under 2.4 without auth_allow_weak_schemes, written into
+ * detail ("MD5-CRYPT", "CRYPT (DES-CRYPT)"); or a scheme 2.4 no longer has. False otherwise.
  */
-static const char *weak_why(const char *scheme, const char *value)
+static bool weak(const struct pgd_hash_policy *policy, const char *stored, const char *scheme,
+                 char *detail, size_t len)
 {
-	static const char *const weak[] = {"MD5",       "MD5-CRYPT", "SMD5",     "HMAC-MD5",
-	                                   "PLAIN-MD4", "PLAIN-MD5", "LDAP-MD5", "DES-CRYPT"};
 	static const char *const gone[] = {"LANMAN", "NTLM", "RPA", "SKEY", "OTP"};
+	struct pgd_hash_policy strict = *policy;
+	struct pgd_hash_info info = {.scheme = ""};
 
-	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
-		if (strcasecmp(scheme, weak[i]) == 0)
-			return "";
-	/* CRYPT holding a DES or an MD5-CRYPT value is refused as DES-CRYPT / MD5-CRYPT */
-	if (strcasecmp(scheme, "CRYPT") == 0 && (value[0] != '$' || strncmp(value, "$1$", 3) == 0))
-		return value[0] != '$' ? " (DES)" : " (MD5-CRYPT)";
-	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
-		if (strcasecmp(scheme, gone[i]) == 0)
-			return " (not in Dovecot 2.4)";
-	return NULL;
+	strict.dovecot = 24;
+	strict.allow_weak = false;
+	if (pgd_hash_inspect(stored, &strict, &info) == PGD_HASH_UNSUPPORTED &&
+	    info.policy_refused != NULL) {
+		if (strcmp(info.policy_refused, scheme) == 0)
+			snprintf(detail, len, "%s", scheme);
+		else
+			snprintf(detail, len, "%s (%s)", scheme, info.policy_refused);
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		if (strcasecmp(scheme, gone[i]) == 0) {
+			snprintf(detail, len, "%s (not in Dovecot 2.4)", scheme);
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool is_crypt_scheme(const char *scheme)
@@ -226,7 +235,7 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, job->name);
 	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
 	struct pgd_hash_info info = {.scheme = ""};
-	const char *value, *why;
+	const char *value;
 	unsigned long cost;
 	char detail[KEY_LEN];
 	enum pgd_hash_result r;
@@ -246,6 +255,18 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 	value = row->password[0] == '{' && strchr(row->password, '}') != NULL
 	            ? strchr(row->password, '}') + 1
 	            : row->password;
+	if (r == PGD_HASH_UNSUPPORTED && info.policy_refused != NULL) {
+		/* the login refuses it by the release's scheme rules, as Dovecot would */
+		if (policy.dovecot >= 24)
+			snprintf(detail, sizeof(detail),
+			         "weak scheme %s (Dovecot 2.4, auth_allow_weak_schemes = no)",
+			         info.policy_refused);
+		else
+			snprintf(detail, sizeof(detail), "scheme %s (not in Dovecot 2.3)",
+			         info.policy_refused);
+		decide(job, CLS_REFUSED, detail, NULL);
+		return;
+	}
 	if (r == PGD_HASH_UNSUPPORTED) {
 		decide(job, CLS_REFUSED, "",
 		       info.scheme[0] != '\0' ? "scheme missing from this build"
@@ -282,9 +303,7 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 	/* the login's own rule (change.c), on the value as the login reads it */
 	job->upgradable =
 	    pgd_hash_rehash_verdict(row->password, &policy, &target) == PGD_REHASH_UPGRADE;
-	why = weak_why(info.scheme, value);
-	if (why != NULL) {
-		snprintf(detail, sizeof(detail), "%s%s", info.scheme, why);
+	if (weak(&policy, row->password, info.scheme, detail, sizeof(detail))) {
 		decide(job, CLS_WEAK, detail, NULL);
 		return;
 	}

@@ -298,6 +298,56 @@ expect_rc "rehash_any_scheme: every value verifies" 0
 check_json "rehash_any_scheme: bcrypt and Argon2id too, never sha512crypt at 200000 rounds" "$work/rehash_any.out" '
 want(j["upgradable"] == 7 and j["rehash_any_scheme"] is True, "upgradable %r" % j["upgradable"])'
 
+# A Dovecot 2.4 tree: the users listed by userdb sql { iterate_query }, and judged by the rules
+# a login of that file meets: without auth_allow_weak_schemes, MD5-CRYPT and PLAIN-MD5 are
+# refused (nobody logs in with them), not "weak"; with it they log in, and are weak.
+pgsql_block() { # the test's conninfo as a 2.4 pgsql block
+	local host=localhost kv
+	local -a params=()
+	for kv in $PGD_TEST_CONNINFO; do
+		case $kv in
+		host=*) host=${kv#host=} ;;
+		*) params+=("    ${kv%%=*} = ${kv#*=}") ;;
+		esac
+	done
+	printf 'sql_driver = pgsql\npgsql %s {\n  parameters {\n' "$host"
+	printf '%s\n' "${params[@]}"
+	printf '  }\n}\n'
+}
+write_v24() { # NAME [MORE-ROOT-SETTINGS]
+	{
+		printf 'dovecot_config_version = 2.4.1\n%b' "${2:-}"
+		pgsql_block
+		printf 'passdb sql {\n  default_password_scheme = SHA512-CRYPT\n'
+		printf "  query = SELECT userid AS username, domain, password FROM audit_users \\\\\n"
+		printf "    WHERE userid = '%%{user | username}' AND domain = '%%{user | domain}'\n}\n"
+		printf 'userdb sql {\n  query = SELECT 1 AS uid\n'
+		printf "  iterate_query = SELECT userid AS username, domain FROM audit_users WHERE userid IN ('v1', 'w1', 'w2')\n}\n"
+	} >"$work/$1.conf"
+	chmod 600 "$work/$1.conf"
+}
+write_v24 v24
+write_v24 v24weak 'auth_allow_weak_schemes = yes\n'
+run v24 -c "$work/v24.conf" --json
+expect_rc "Dovecot 2.4 tree: users with weak schemes cannot log in" 1
+check_json "Dovecot 2.4 tree: listed by userdb sql's iterate_query, weak schemes refused" "$work/v24.out" '
+want(j["list"] == "iterate_query" and j["users"] == 3, repr(j))
+want(j["classes"] == {"verify": 1, "weak": 0, "refused": 2, "disabled": 0, "unreachable": 0}, repr(j["classes"]))
+want(j["details"]["refused"] == {"weak scheme MD5-CRYPT (Dovecot 2.4, auth_allow_weak_schemes = no)": 1, "weak scheme PLAIN-MD5 (Dovecot 2.4, auth_allow_weak_schemes = no)": 1}, repr(j["details"]))
+want(sorted(j["examples"]["refused"]) == ["w1@example.org", "w2@example.org"], repr(j["examples"]))
+want(j["verdict"] == "2 of 3 users cannot log in (2 refused, 0 disabled, 0 unreachable)", j["verdict"])'
+run v24weak -c "$work/v24weak.conf" --json
+expect_rc "Dovecot 2.4 tree with auth_allow_weak_schemes = yes" 0
+check_json "... the same users log in, through weak schemes" "$work/v24weak.out" '
+want(j["classes"] == {"verify": 1, "weak": 2, "refused": 0, "disabled": 0, "unreachable": 0}, repr(j["classes"]))
+want(j["details"]["weak"] == {"MD5-CRYPT": 1, "PLAIN-MD5": 1}, repr(j["details"]))'
+
+# An empty domain adds nothing to the name (Cyrus's admin, "cyradmin", has none).
+run emptydomain -c "$work/nolist.conf" --json --users-query "SELECT username, domain FROM (VALUES ('cyradmin', ''), ('v1', 'example.org')) AS t(username, domain)"
+check_json "an empty domain: cyradmin, not cyradmin@" "$work/emptydomain.out" '
+names = [x for c in j["examples"].values() for x in c]
+want(sorted(names) == ["cyradmin", "v1@example.org"], repr(names))'
+
 after=$(fingerprint)
 if [ "$before" = "$after" ] && [ "$(tail -1 <<<"$after")" = 0 ]; then
 	ok "the database is unchanged and the write was refused"

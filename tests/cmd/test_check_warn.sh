@@ -70,5 +70,64 @@ warns "password_query without the login name" nouser '^warning: password_query d
 warns "password_query without a user column" nouser "^warning: password_query returns no 'user' column"
 warns "a remote host without connect_timeout" remote '^warning: connect names a remote host without connect_timeout'
 warns "a remote host with connect_timeout: no warning" remote_timeout ''
-warns "a conf file readable by others" readable '^warning: the conf file is readable by every user'
+warns "a conf file readable by others: named, with the password it holds" readable \
+	"^warning: $work/readable.conf is readable by every user and holds the database password: chmod o-r $work/readable.conf\$"
+# a 2.3 file whose connect holds no password has no secret for others to read
+sed 's/ password=[^ ]*//' "$work/clean.conf" >"$work/nopassword.conf"
+chmod 644 "$work/nopassword.conf"
+out=$("$PGD_TOOL" check -c "$work/nopassword.conf" 2>&1)
+if ! grep -q 'readable by every user' <<<"$out"; then
+	ok "a readable conf file without a password: no mode warning"
+else
+	not_ok "a readable conf file without a password: no mode warning"
+	sed 's/^/# /' <<<"$out"
+fi
+# Dovecot renames the login from username and domain as from user (Dovecot's default query)
+conf userdomain "SELECT userid AS username, domain, password $where"
+warns "username and domain columns: no 'user' column warning" userdomain "" on@example.org
+
+# A Dovecot 2.4 tree as Debian 13 ships it: dovecot.conf 0644 without a secret, the password in
+# the 0600 conf.d/auth-sql.conf.ext it includes, the guide's query (username and domain).
+pgsql_block() { # the test's conninfo as a 2.4 pgsql block
+	local host=localhost kv
+	local -a params=()
+	for kv in $PGD_TEST_CONNINFO; do
+		case $kv in
+		host=*) host=${kv#host=} ;;
+		*) params+=("    ${kv%%=*} = ${kv#*=}") ;;
+		esac
+	done
+	printf 'sql_driver = pgsql\npgsql %s {\n  parameters {\n' "$host"
+	printf '%s\n' "${params[@]}"
+	printf '  }\n}\n'
+}
+v24=$work/v24
+mkdir -p "$v24/conf.d"
+printf 'dovecot_config_version = 2.4.1\nprotocols = imap\n!include conf.d/*.conf\n' >"$v24/dovecot.conf"
+printf '!include auth-sql.conf.ext\n' >"$v24/conf.d/10-auth.conf"
+{
+	pgsql_block
+	printf 'passdb sql {\n  default_password_scheme = SHA512-CRYPT\n'
+	printf "  query = SELECT userid AS username, domain, password FROM warn_users \\\\\n"
+	printf "    WHERE userid = '%%{user | username}' AND domain = '%%{user | domain}'\n}\n"
+} >"$v24/conf.d/auth-sql.conf.ext"
+chmod 644 "$v24/dovecot.conf" "$v24/conf.d/10-auth.conf"
+chmod 600 "$v24/conf.d/auth-sql.conf.ext"
+out=$("$PGD_TOOL" check -c "$v24/dovecot.conf" on@example.org 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && ! grep -q '^warning:' <<<"$out"; then
+	ok "Dovecot 2.4 tree, password in a 0600 include, 0644 dovecot.conf: no warning"
+else
+	not_ok "Dovecot 2.4 tree, password in a 0600 include, 0644 dovecot.conf: no warning (exit $rc)"
+	sed 's/^/# /' <<<"$out"
+fi
+chmod 644 "$v24/conf.d/auth-sql.conf.ext"
+out=$("$PGD_TOOL" check -c "$v24/dovecot.conf" 2>&1)
+if grep -q "^warning: $v24/conf.d/auth-sql.conf.ext is readable by every user and holds the database password" <<<"$out" &&
+	! grep -q "warning: $v24/dovecot.conf" <<<"$out"; then
+	ok "Dovecot 2.4 tree, password in a 0644 include: the include is named"
+else
+	not_ok "Dovecot 2.4 tree, password in a 0644 include: the include is named"
+	sed 's/^/# /' <<<"$out"
+fi
 summary

@@ -359,6 +359,62 @@ static const struct v24_case cases[] = {
      PGD_CONF_INVALID,
      "driver 'mysql' is not supported",
      {{NULL, NULL}}},
+    {"userdb sql's iterate_query is read (the audit lists the users with it)",
+     {{"d.conf",
+       HEAD PG PASSDB(Q) "userdb sql {\n  query = SELECT home FROM users WHERE userid = "
+                         "'%{user}'\n  iterate_query = SELECT userid AS username, domain "
+                         "FROM users\n}\n",
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"iterate_query", "SELECT userid AS username, domain FROM users"}}},
+    {"the root userdb_sql_iterate_query, and a userdb block named otherwise with driver sql",
+     {{"d.conf",
+       HEAD PG PASSDB(Q) "userdb_sql_iterate_query = SELECT 1 AS user\n"
+                         "userdb passwd {\n  iterate_query = SELECT 2 AS user\n}\n"
+                         "userdb users {\n  driver = sql\n  userdb_sql_iterate_query = "
+                         "SELECT userid AS user FROM users\n}\n",
+       0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"iterate_query", "SELECT userid AS user FROM users"}}},
+    {"no userdb sql: no iterate_query",
+     {{"d.conf", HEAD PG PASSDB(Q) "userdb passwd {\n  iterate_query = SELECT 2\n}\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"iterate_query", NULL}}},
+    {"the password's file is the included one, not the 0644 dovecot.conf",
+     {{"dovecot.conf", HEAD "!include conf.d/auth-sql.conf.ext\n", 0644, NULL},
+      {"conf.d/auth-sql.conf.ext", PG PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"secret_path", "@D/conf.d/auth-sql.conf.ext"}}},
+    {"password = <file: the password's file is the one it names",
+     {{"d.conf",
+       HEAD
+       "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = <pw.txt\n  }\n}\n" PASSDB(Q),
+       0, NULL},
+      {"pw.txt", "SECRET\n", 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"secret_path", "@D/pw.txt"}}},
+    {"no password parameter: no file holds one",
+     {{"d.conf", HEAD "sql_driver = pgsql\npgsql /run/postgresql {\n}\n" PASSDB(Q), 0, NULL}},
+     {NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"secret_path", NULL}}},
+    {"a missing dovecot-sql.conf.ext beside a 2.4 dovecot.conf: named in the error",
+     {{"dovecot.conf", HEAD "!include_try conf.d/*.conf\n", 0644, NULL}},
+     {"conf=@D/dovecot-sql.conf.ext", NULL},
+     PGD_CONF_INVALID,
+     "dovecot.conf, which holds the SQL settings in 2.4: use conf=@D/dovecot.conf)",
+     {{NULL, NULL}}},
     {"a file of the include tree without the version line is still 2.4",
      {{"auth-sql.conf.ext", PG PASSDB(Q), 0, NULL}},
      {NULL},
@@ -401,6 +457,10 @@ static const char *field(const struct pgd_conf *c, const char *f)
 		return c->config_version;
 	if (strcmp(f, "allow_weak_schemes") == 0)
 		return c->allow_weak_schemes ? "yes" : "no";
+	if (strcmp(f, "iterate_query") == 0)
+		return c->iterate_query;
+	if (strcmp(f, "secret_path") == 0)
+		return c->secret_path;
 	fail_msg("unknown field %s", f);
 	return NULL;
 }
@@ -454,7 +514,10 @@ static void run_case(void **state)
 			const char *got = field(&conf, c->checks[i].field);
 			const char *w = subst(c->checks[i].want, dir, want, sizeof(want));
 
-			if (got == NULL || strcmp(got, w) != 0)
+			/* a NULL want: the field is unset */
+			if (w == NULL && got == NULL)
+				continue;
+			if (got == NULL || w == NULL || strcmp(got, w) != 0)
 				fail_msg("%s = '%s', want '%s'", c->checks[i].field,
 				         got != NULL ? got : "(unset)", w);
 		}

@@ -96,6 +96,18 @@ static void check_row(void **state)
 	if (got != r->want || strstr(info.detail, r->detail) == NULL)
 		fail_msg("%s: got %s (%s), want %s with '%s'", stored, pgd_hash_result_str(got),
 		         info.detail, pgd_hash_result_str(r->want), r->detail);
+	/* the audit's reading (no password, no hashing) meets the same rules */
+	{
+		struct pgd_hash_info seen;
+		enum pgd_hash_result ri = pgd_hash_inspect(stored, &policy, &seen);
+
+		if (got == PGD_HASH_UNSUPPORTED
+		        ? ri != PGD_HASH_UNSUPPORTED || seen.policy_refused == NULL ||
+		              strstr(seen.detail, r->detail) == NULL
+		        : ri != PGD_HASH_MATCH || seen.policy_refused != NULL)
+			fail_msg("%s: inspect gives %s (%s), verify %s", stored,
+			         pgd_hash_result_str(ri), seen.detail, pgd_hash_result_str(got));
+	}
 	pgd_free_secret(made);
 }
 

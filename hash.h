@@ -83,7 +83,7 @@ bool pgd_hash_policy_fingerprint(const struct pgd_hash_policy *policy, char *out
 /* Filled by pgd_hash_verify for the caller's log line; never holds the stored value. */
 struct pgd_hash_info {
 	char scheme[32];  /* canonical scheme name used, e.g. "SHA512-CRYPT"; "" if none found */
-	char detail[128]; /* why, for MALFORMED / UNSUPPORTED / TOO_COSTLY; "" otherwise */
+	char detail[256]; /* why, for MALFORMED / UNSUPPORTED / TOO_COSTLY; "" otherwise */
 	/* For UNSUPPORTED by the scheme rules of the Dovecot release (hash_policy.h): the scheme
 	 * they refuse ("MD5-CRYPT" for a {CRYPT} value that is MD5-crypt); NULL otherwise. */
 	const char *policy_refused;

@@ -127,6 +127,12 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 	pgd_query_free(&q);
 	if (dbr_out != NULL)
 		*dbr_out = dbr;
+	/* saslauthd without -r keeps the realm apart: the name arrives bare and %d is empty */
+	if (dbr == PGD_DB_NO_ROW && strchr(login->canonical, '@') == NULL &&
+	    pgd_query_uses_domain(tmpl))
+		snprintf(login->detail, sizeof(login->detail),
+		         "the name has no @domain and the query uses the domain (%%d, %%{user | "
+		         "domain}): saslauthd without -r passes the realm apart from the name");
 	out = pgd_login_from_db(dbr);
 	if (out != PGD_LOGIN_OK)
 		pgd_row_free(row);

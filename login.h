@@ -49,7 +49,7 @@ struct pgd_login {
 	bool password_expired;
 	bool cached;      /* the verified-login cache answered, without the slow hash */
 	char scheme[32];  /* scheme of the stored hash, when one was read */
-	char detail[256]; /* why, for the log line; never a secret */
+	char detail[384]; /* why, for the log line; never a secret */
 };
 
 /*

@@ -143,7 +143,7 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outcome out,
                   const struct pgd_login *login, enum op op)
 {
-	char u[160], d[300];
+	char u[160], d[400], why[440];
 	const char *detail =
 	    login->detail[0] != '\0' ? printable(login->detail, d, sizeof(d)) : NULL;
 	bool account = op == OP_ACCOUNT;
@@ -173,7 +173,10 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 			           detail != NULL ? ")" : "");
 			return PAM_PERM_DENIED;
 		}
-		log_failure(pamh, login->user, "account disabled: nologin");
+		/* the password was right (a wrong one says nothing of nologin): the reason too */
+		snprintf(why, sizeof(why), "account disabled: nologin%s%s",
+		         detail != NULL ? ", reason: " : "", detail != NULL ? detail : "");
+		log_failure(pamh, login->user, why);
 		return PAM_AUTH_ERR;
 	case PGD_NET_REFUSED:
 		if (account) {
@@ -190,10 +193,16 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 		           u);
 		return PAM_NEW_AUTHTOK_REQD;
 	case PGD_UNKNOWN_USER:
-		if (account)
-			pam_syslog(pamh, LOG_NOTICE, "account check: user unknown user=%s", u);
-		else
-			log_failure(pamh, login->user, "user unknown");
+		/* detail, when set, is a hint (login.c: a bare name, a query that uses the domain)
+		 */
+		if (account) {
+			pam_syslog(pamh, LOG_NOTICE, "account check: user unknown user=%s%s%s", u,
+			           detail != NULL ? "; " : "", detail != NULL ? detail : "");
+		} else {
+			snprintf(why, sizeof(why), "user unknown%s%s", detail != NULL ? "; " : "",
+			         detail != NULL ? detail : "");
+			log_failure(pamh, login->user, why);
+		}
 		return PAM_USER_UNKNOWN;
 	case PGD_BAD_USERNAME:
 		if (account)

@@ -773,6 +773,21 @@ enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *va
 	return PGD_QUERY_OK;
 }
 
+bool pgd_query_uses_domain(const char *tmpl)
+{
+	struct var_ref v;
+
+	for (const char *p = tmpl != NULL ? strchr(tmpl, '%') : NULL; p != NULL;
+	     p = strchr(p, '%')) {
+		if (!parse_var(p, &v, NULL, 0))
+			return false;
+		if (v.key == VAR_DOMAIN)
+			return true;
+		p += v.len;
+	}
+	return false;
+}
+
 enum pgd_query_result pgd_query_check(const char *tmpl, char *err, size_t errlen)
 {
 	struct pgd_query q;

@@ -42,6 +42,9 @@ enum pgd_query_result {
 enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *vars,
                                      struct pgd_query *q, char *err, size_t errlen);
 
+/* True if the (2.3-form) template uses the domain of the name: %d, %{domain}, any case. */
+bool pgd_query_uses_domain(const char *tmpl);
+
 /* Checks a template without values: every variable known, quotes closed. */
 enum pgd_query_result pgd_query_check(const char *tmpl, char *err, size_t errlen);
 

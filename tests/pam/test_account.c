@@ -433,6 +433,33 @@ static void test_account_after_authenticate(void **state)
 	/* nologin and allow_nets already refuse the password, as in Dovecot */
 	assert_int_equal(auth_acct("reuse", "disabled", NULL, "disabled pw", PAM_AUTH_ERR),
 	                 PAM_PERM_DENIED);
+	/* saslauthd never reaches acct_mgmt then: authenticate's one line carries the reason */
+	{
+		char *log = NULL;
+
+		assert_int_equal(auth_log("reuse", "disabled", NULL, "disabled pw", &log),
+		                 PAM_AUTH_ERR);
+		if (strstr(log, "(account disabled: nologin, reason: moved to the new server)") ==
+		        NULL ||
+		    module_lines(log) != 1)
+			fail_msg("nologin: no one line with the reason: %s", log);
+		free(log);
+		log = NULL;
+		/* printable: a newline in the reason forges no line */
+		assert_int_equal(auth_log("reuse", "disabledfake", NULL, "disabledfake pw", &log),
+		                 PAM_AUTH_ERR);
+		if (strstr(log, "reason: gone") == NULL || strstr(log, "\nFAKE") != NULL ||
+		    module_lines(log) != 1)
+			fail_msg("nologin reason with a newline: %s", log);
+		free(log);
+		log = NULL;
+		/* a wrong password says nothing of nologin, nor of its reason */
+		assert_int_equal(auth_log("reuse", "disabled", NULL, "wrong", &log), PAM_AUTH_ERR);
+		if (strstr(log, "moved to the new server") != NULL ||
+		    strstr(log, "nologin") != NULL)
+			fail_msg("a wrong password told the reason: %s", log);
+		free(log);
+	}
 	assert_int_equal(auth("reuse", "nets", "192.0.2.9", "nets pw"), PAM_SUCCESS);
 	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "nets pw"), PAM_AUTH_ERR);
 	assert_int_equal(auth("reuse", "nets", "198.51.100.1", "wrong"), PAM_AUTH_ERR);
@@ -850,6 +877,8 @@ static int setup(void **state)
 	add_user("pwexp", "SHA512-CRYPT", "pwexp pw", ", pw_expired", ", true");
 	add_user("disabled", "SHA512-CRYPT", "disabled pw", ", active, reason",
 	         ", false, 'moved to the new server'");
+	add_user("disabledfake", "SHA512-CRYPT", "disabledfake pw", ", active, reason",
+	         ", false, E'gone\\nFAKE: accepted'");
 	add_user("nets", "SHA512-CRYPT", "nets pw", ", nets", ", '192.0.2.0/24, 2001:db8::/32'");
 	add_user("netslocal", "SHA512-CRYPT", "netslocal pw", ", nets", ", 'local'");
 	add_user("linklocal", "SHA512-CRYPT", "linklocal pw", ", nets", ", 'fe80::/10'");

@@ -84,6 +84,7 @@ struct login_case {
 	const char *password;
 	int expected;
 	const char *log; /* a piece of the module's log line, or NULL */
+	const char *nolog; /* a piece the log must not hold, or NULL */
 };
 
 static const struct login_case cases[] = {
@@ -107,7 +108,21 @@ static const struct login_case cases[] = {
 	{"imap", "alice@other.org", "correct horse battery", PAM_AUTH_ERR, "rhost="},
 	{"imap", "utf8@example.org", "Passwort 1", PAM_AUTH_ERR, NULL},
 	{"imap", "md5@example.org", "MD5 pw", PAM_AUTH_ERR, NULL},
-	{"imap", "nobody@example.org", "correct horse battery", PAM_USER_UNKNOWN, "user unknown"},
+	{"imap", "nobody@example.org", "correct horse battery", PAM_USER_UNKNOWN, "user unknown",
+	 .nolog = "saslauthd"},
+	/* a bare name where the query reads the domain: saslauthd without -r, named in one line */
+	{"imap", "alice", "correct horse battery", PAM_USER_UNKNOWN,
+	 "(user unknown; the name has no @domain and the query uses the domain (%d, %{user | "
+	 "domain}): saslauthd without -r passes the realm apart from the name)\n"},
+	/* the same through a 2.4 file, whose %{user | domain} reads the same way */
+	{"v24", "alice", "correct horse battery", PAM_USER_UNKNOWN,
+	 "saslauthd without -r passes the realm apart from the name)\n"},
+	/* Dovecot 2.4's rules refuse a weak scheme: the whole line, up to its last word */
+	{"v24", "md5crypt@example.org", "md5crypt pw", PAM_AUTH_ERR,
+	 "stored hash refused: unsupported scheme: Weak password scheme 'MD5-CRYPT' used and "
+	 "refused (Dovecot 2.4: auth_allow_weak_schemes = yes allows it; rehash = yes then "
+	 "upgrades it at the next login)\n"},
+	{"v24", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
 	{"imap", "bob@example.org", "bob pw", PAM_AUTH_ERR, "nologin"},
 	{"imap", "empty@example.org", "", PAM_AUTH_ERR, "empty password refused"},
 	{"nullok", "empty@example.org", "x", PAM_AUTH_ERR, NULL},
@@ -144,6 +159,43 @@ static const struct login_case cases[] = {
 	{"malformedconnect", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
 	 "the connect string is malformed"},
 };
+
+/*
+ * A Dovecot 2.4 dovecot.conf for the test's server ($PGD_TEST_CONNINFO as a pgsql block) with
+ * the guide's passdb query over the fixtures: Dovecot 2.4's scheme rules apply to its logins.
+ */
+static char *v24_conf(void)
+{
+	PQconninfoOption *opts = PQconninfoParse(pgd_test_env("PGD_TEST_CONNINFO"), NULL);
+	char params[1024] = "", *text = malloc(4096);
+	const char *host = "localhost";
+
+	assert_non_null(opts);
+	assert_non_null(text);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		size_t n = strlen(params);
+
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else
+			snprintf(params + n, sizeof(params) - n, "    %s = %s\n", o->keyword,
+				 o->val);
+	}
+	snprintf(text, 4096,
+		 "dovecot_config_version = 2.4.1\n"
+		 "sql_driver = pgsql\n"
+		 "pgsql %s {\n  parameters {\n%s  }\n}\n"
+		 "passdb sql {\n"
+		 "  default_password_scheme = SHA512-CRYPT\n"
+		 "  query = SELECT userid AS username, domain, password FROM users \\\n"
+		 "    WHERE userid = '%%{user | username}' AND domain = '%%{user | domain}'\n"
+		 "}\n",
+		 host, params);
+	PQconninfoFree(opts);
+	return text;
+}
 
 static void load_fixtures(void)
 {
@@ -183,6 +235,9 @@ static void test_logins(void **state)
 		if (c->log != NULL && strstr(log, c->log) == NULL)
 			fail_msg("case %zu (%s, %s): log lacks \"%s\": %s", i, c->service, c->user,
 				 c->log, log);
+		if (c->nolog != NULL && strstr(log, c->nolog) != NULL)
+			fail_msg("case %zu (%s, %s): log holds \"%s\": %s", i, c->service, c->user,
+				 c->nolog, log);
 		/* never the password, in any line, at any outcome */
 		if (strlen(c->password) >= 3 && strstr(log, c->password) != NULL)
 			fail_msg("case %zu: the password appears in the log: %s", i, log);
@@ -267,10 +322,14 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	if (getenv("PGD_TEST_CHILD") == NULL) {
+		char *v24 = v24_conf();
+
 		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
 			pgd_test_write_service(services[i].name, services[i].args,
 					       services[i].conf, services[i].mode,
 					       services[i].no_conf);
+		pgd_test_write_service("v24", "", v24, 0600, false);
+		free(v24);
 		return pgd_test_run_in_child(argv);
 	}
 	return cmocka_run_group_tests(tests, setup, NULL);

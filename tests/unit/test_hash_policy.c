@@ -35,8 +35,10 @@ struct row {
 };
 
 static const struct row rows[] = {
-    {"2.4 refuses MD5-CRYPT", "MD5-CRYPT", NULL, NULL, V24, PGD_HASH_UNSUPPORTED,
-     "Weak password scheme 'MD5-CRYPT' used and refused"},
+    {"2.4 refuses MD5-CRYPT, the whole reason kept", "MD5-CRYPT", NULL, NULL, V24,
+     PGD_HASH_UNSUPPORTED,
+     "Weak password scheme 'MD5-CRYPT' used and refused (Dovecot 2.4: auth_allow_weak_schemes = "
+     "yes allows it; rehash = yes then upgrades it at the next login)"},
     {"2.4 with allow_weak verifies MD5-CRYPT", "MD5-CRYPT", NULL, NULL, V24_WEAK, PGD_HASH_MATCH,
      ""},
     {"2.3 verifies MD5-CRYPT", "MD5-CRYPT", NULL, NULL, V23, PGD_HASH_MATCH, ""},

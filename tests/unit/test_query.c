@@ -537,7 +537,22 @@ static void check_v24(void **state)
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
 	 sizeof(user_cases) / sizeof(user_cases[0]) + sizeof(v24_cases) / sizeof(v24_cases[0]) +   \
-	 3)
+	 4)
+
+/* The log's saslauthd hint reads whether a query uses the domain of the name. */
+static void uses_domain(void **state)
+{
+	(void)state;
+	assert_true(pgd_query_uses_domain("SELECT p FROM u WHERE n = '%n' AND d = '%d'"));
+	assert_true(pgd_query_uses_domain("SELECT p FROM u WHERE d = '%Ld'"));
+	assert_true(pgd_query_uses_domain("SELECT p FROM u WHERE d = %{domain}"));
+	assert_true(pgd_query_uses_domain("SELECT p FROM u WHERE u = '%n@%d'"));
+	assert_false(pgd_query_uses_domain("SELECT p FROM u WHERE u = '%u'"));
+	assert_false(pgd_query_uses_domain("SELECT p FROM u WHERE u = '%n' AND x LIKE '%%d'"));
+	assert_false(pgd_query_uses_domain("SELECT p FROM u WHERE u = '%n' AND s = '%s'"));
+	assert_false(pgd_query_uses_domain(""));
+	assert_false(pgd_query_uses_domain(NULL));
+}
 
 int main(void)
 {
@@ -552,6 +567,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(too_many_variables);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(bind_null_vars);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(user_length_limits);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(uses_domain);
 	/* The group runner is what cmocka_run_group_tests expands to; the table is built at run
 	 * time so that each row is one named TAP test. */
 	return _cmocka_run_group_tests("query", tests, n, NULL, NULL);

@@ -312,17 +312,61 @@ static void test_limits(void **state)
 	free(password);
 }
 
+/*
+ * A stack without an account line for the module (pam_pgsql_dovecot(8) says what follows):
+ * libpam runs the account lines of "other" instead, here pam_unix's as on Debian, which knows
+ * no mail user; saslauthd's acct_mgmt then fails after a right password.
+ */
+static void test_no_account_line(void **state)
+{
+	char *log = NULL;
+
+	(void)state;
+	assert_int_equal(pgd_test_login("noaccount", "alice@example.org", "correct horse battery",
+					PAMTEST_AUTHENTICATE, NULL),
+			 PAM_SUCCESS);
+	assert_int_equal(
+		pgd_test_login("noaccount", "alice@example.org", "", PAMTEST_ACCOUNT, &log),
+		PAM_USER_UNKNOWN);
+	if (strstr(log, "could not identify user") == NULL)
+		fail_msg("acct_mgmt did not reach other's pam_unix: %s", log);
+	free(log);
+}
+
+/* The pam.d file NAME keeps its auth line only; "other" gets pam_unix's account line. */
+static void write_auth_only(const char *name)
+{
+	char path[512], *text;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"), name);
+	text = pgd_test_read_file(path);
+	*(strchr(text, '\n') + 1) = '\0';
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	snprintf(path, sizeof(path), "%s/other", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("account required pam_unix.so\n", f);
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_logins),
 		cmocka_unit_test(test_account),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_no_account_line),
 	};
 
 	(void)argc;
 	if (getenv("PGD_TEST_CHILD") == NULL) {
-		char *v24 = v24_conf();
+		char *v24 = v24_conf(), other[512];
+		int rc;
 
 		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
 			pgd_test_write_service(services[i].name, services[i].args,
@@ -330,7 +374,13 @@ int main(int argc, char **argv)
 					       services[i].no_conf);
 		pgd_test_write_service("v24", "", v24, 0600, false);
 		free(v24);
-		return pgd_test_run_in_child(argv);
+		pgd_test_write_service("noaccount", "", services[0].conf, 0600, false);
+		write_auth_only("noaccount");
+		rc = pgd_test_run_in_child(argv);
+		/* the service folder is shared with the other PAM tests */
+		snprintf(other, sizeof(other), "%s/other", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"));
+		unlink(other);
+		return rc;
 	}
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

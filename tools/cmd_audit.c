@@ -46,7 +46,8 @@ struct tally {
 };
 
 struct report {
-	unsigned long users, cls[CLS_COUNT], upgradable, unnamed;
+	/* refused_weak: refused by Dovecot 2.4's rules without auth_allow_weak_schemes */
+	unsigned long users, cls[CLS_COUNT], upgradable, unnamed, refused_weak;
 	struct tally keys[CLS_COUNT][MAX_KEYS + 1]; /* the last: "other" */
 	size_t nkeys[CLS_COUNT];
 	struct tally schemes[MAX_KEYS + 1];
@@ -63,7 +64,7 @@ struct job {
 	enum cls cls;
 	char key[KEY_LEN];
 	char scheme[32];
-	bool decided, upgradable;
+	bool decided, upgradable, refused_weak;
 };
 
 /* The pipelined queries of a batch: query k belongs to jobs[qjob[k]]. */
@@ -144,6 +145,8 @@ static void add(struct report *rep, const struct job *job)
 		count_key(rep->schemes, &rep->nschemes, job->scheme);
 	if (job->upgradable)
 		rep->upgradable++;
+	if (job->cls == CLS_REFUSED && job->refused_weak)
+		rep->refused_weak++;
 	if (rep->nexamples[job->cls] < rep->max_examples) {
 		escape_name(job->name, shown, sizeof(shown));
 		rep->examples[job->cls][rep->nexamples[job->cls]] = strdup(shown);
@@ -257,13 +260,15 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 	            : row->password;
 	if (r == PGD_HASH_UNSUPPORTED && info.policy_refused != NULL) {
 		/* the login refuses it by the release's scheme rules, as Dovecot would */
-		if (policy.dovecot >= 24)
+		if (policy.dovecot >= 24) {
 			snprintf(detail, sizeof(detail),
 			         "weak scheme %s (Dovecot 2.4, auth_allow_weak_schemes = no)",
 			         info.policy_refused);
-		else
+			job->refused_weak = true;
+		} else {
 			snprintf(detail, sizeof(detail), "scheme %s (not in Dovecot 2.3)",
 			         info.policy_refused);
+		}
 		decide(job, CLS_REFUSED, detail, NULL);
 		return;
 	}
@@ -548,7 +553,8 @@ static void print_json(const struct report *rep, const struct pgd_conf *conf, co
 		}
 		putchar(']');
 	}
-	printf("}, \"upgradable\": %lu, \"update_scheme\": ", rep->upgradable);
+	printf("}, \"upgradable\": %lu, \"refused_weak\": %lu, \"update_scheme\": ",
+	       rep->upgradable, rep->refused_weak);
 	json_str(conf->update_scheme);
 	printf(", \"rehash\": %s, \"rehash_any_scheme\": %s, \"unnamed_rows\": %lu, \"list\": ",
 	       conf->rehash ? "true" : "false", conf->rehash_any_scheme ? "true" : "false",
@@ -583,6 +589,12 @@ static void print_text(const struct report *rep, const struct pgd_conf *conf, co
 	if (rep->cls[CLS_WEAK] != 0)
 		printf("weak: Dovecot 2.4 refuses these schemes unless auth_allow_weak_schemes = "
 		       "yes\n");
+	if (rep->refused_weak != 0)
+		printf(
+		    "refused: %lu stored values are in weak schemes this Dovecot 2.4 file refuses: "
+		    "auth_allow_weak_schemes = yes lets them in, and rehash = yes then replaces "
+		    "each at its next login\n",
+		    rep->refused_weak);
 	if (rep->upgradable != 0)
 		printf("rehash: %lu stored values are %s update_scheme %s (%s)\n", rep->upgradable,
 		       conf->rehash_any_scheme ? "upgradable to" : "weaker than",

@@ -335,12 +335,22 @@ want(j["list"] == "iterate_query" and j["users"] == 3, repr(j))
 want(j["classes"] == {"verify": 1, "weak": 0, "refused": 2, "disabled": 0, "unreachable": 0}, repr(j["classes"]))
 want(j["details"]["refused"] == {"weak scheme MD5-CRYPT (Dovecot 2.4, auth_allow_weak_schemes = no)": 1, "weak scheme PLAIN-MD5 (Dovecot 2.4, auth_allow_weak_schemes = no)": 1}, repr(j["details"]))
 want(sorted(j["examples"]["refused"]) == ["w1@example.org", "w2@example.org"], repr(j["examples"]))
-want(j["verdict"] == "2 of 3 users cannot log in (2 refused, 0 disabled, 0 unreachable)", j["verdict"])'
+want(j["verdict"] == "2 of 3 users cannot log in (2 refused, 0 disabled, 0 unreachable)", j["verdict"])
+want(j["refused_weak"] == 2, repr(j.get("refused_weak")))'
+run v24_text -c "$work/v24.conf"
+if grep -q '^refused *1  weak scheme MD5-CRYPT (Dovecot 2.4, auth_allow_weak_schemes = no)$' "$work/v24_text.out" &&
+	grep -q '^refused: 2 stored values are in weak schemes this Dovecot 2.4 file refuses: auth_allow_weak_schemes = yes lets them in' "$work/v24_text.out"; then
+	ok "Dovecot 2.4 tree, text: the refusal and what to do"
+else
+	not_ok "Dovecot 2.4 tree, text: the refusal and what to do"
+	sed 's/^/# /' "$work/v24_text.out"
+fi
 run v24weak -c "$work/v24weak.conf" --json
 expect_rc "Dovecot 2.4 tree with auth_allow_weak_schemes = yes" 0
 check_json "... the same users log in, through weak schemes" "$work/v24weak.out" '
 want(j["classes"] == {"verify": 1, "weak": 2, "refused": 0, "disabled": 0, "unreachable": 0}, repr(j["classes"]))
-want(j["details"]["weak"] == {"MD5-CRYPT": 1, "PLAIN-MD5": 1}, repr(j["details"]))'
+want(j["details"]["weak"] == {"MD5-CRYPT": 1, "PLAIN-MD5": 1}, repr(j["details"]))
+want(j["refused_weak"] == 0, repr(j.get("refused_weak")))'
 
 # An empty domain adds nothing to the name (Cyrus's admin, "cyradmin", has none).
 run emptydomain -c "$work/nolist.conf" --json --users-query "SELECT username, domain FROM (VALUES ('cyradmin', ''), ('v1', 'example.org')) AS t(username, domain)"

@@ -704,9 +704,10 @@ int pgd_cmd_audit(int argc, char **argv)
 		goto out;
 	tmpl = list_query(&conf, users_query, &source);
 	if (tmpl == NULL) {
-		fprintf(stderr,
-		        "%s: %s sets no iterate_query: give the list with --users-query SQL\n",
-		        pgd_prog, conf.path);
+		fprintf(stderr, "%s: %s sets no %s: give the list with --users-query SQL\n",
+		        pgd_prog, conf.path,
+		        conf.dialect == PGD_DIALECT_V24 ? "userdb sql { iterate_query }"
+		                                        : "iterate_query");
 		goto out;
 	}
 	vars.service = service;

@@ -352,6 +352,13 @@ want(j["classes"] == {"verify": 1, "weak": 2, "refused": 0, "disabled": 0, "unre
 want(j["details"]["weak"] == {"MD5-CRYPT": 1, "PLAIN-MD5": 1}, repr(j["details"]))
 want(j["refused_weak"] == 0, repr(j.get("refused_weak")))'
 
+grep -v 'iterate_query' "$work/v24.conf" >"$work/v24nolist.conf"
+chmod 600 "$work/v24nolist.conf"
+run v24nolist -c "$work/v24nolist.conf"
+expect_rc "Dovecot 2.4 tree without an iterate_query" 2
+grep -q 'sets no userdb sql { iterate_query }: give the list with --users-query SQL' "$work/v24nolist.err" &&
+	ok "... names 2.4's setting" || not_ok "... names 2.4's setting"
+
 # An empty domain adds nothing to the name (Cyrus's admin, "cyradmin", has none).
 run emptydomain -c "$work/nolist.conf" --json --users-query "SELECT username, domain FROM (VALUES ('cyradmin', ''), ('v1', 'example.org')) AS t(username, domain)"
 check_json "an empty domain: cyradmin, not cyradmin@" "$work/emptydomain.out" '

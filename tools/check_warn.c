@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The traps `check` warns about: a conf file others can read, a remote host without
- * connect_timeout, a password_query that does not use the login name or returns no "user"
- * column, a password column that pads (char(n)), and a boolean nologin/nopassword column
+ * The traps `check` warns about: the file holding the database password readable by others, a
+ * remote host without connect_timeout, a password_query that does not use the login name or
+ * returns none of "user", "username", "domain" (the columns Dovecot renames the login from), a
+ * password column that pads (char(n)), and a boolean nologin/nopassword column
  * (false still disables: Dovecot reads any non-NULL value as set). Warnings never change the
  * exit status and never print a value of the conf or of a row.
  */

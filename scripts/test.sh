@@ -9,6 +9,10 @@
 # last checks that the checkout is as clean as before (tests/tree/clean.sh). It prints one line
 # per release ("debian12: N passed, N failed", "debian13: ...") before the closing line, which
 # counts them all. Inside the trixie root (PGD_IN_ROOT=1) only that release's suite runs.
+#
+# It refuses to run where installing its packages would remove one (a Dovecot host: the suite's
+# cyrus-imapd conflicts with dovecot-imapd): install-deps.sh says so in one line, and the run
+# ends before building anything.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -217,6 +221,18 @@ clean_root() {
 	sed 's/^/# /' "$tap"
 	times+=("$rel clean root $((SECONDS - start)) s")
 }
+# scripts/demo.sh and scripts/test.sh on a Dovecot host of release REL, in a throwaway root.
+dovecot_host() {
+	local rel=$1 tap=$2 start=$SECONDS
+	if [ "${PGD_SKIP_CLEAN_ROOT:-}" = 1 ]; then
+		echo "SKIP $rel Dovecot host: PGD_SKIP_CLEAN_ROOT=1"
+		echo "ok 1 - the front door on a $rel Dovecot host # SKIP PGD_SKIP_CLEAN_ROOT=1" >"$tap"
+		return
+	fi
+	tests/deb/dovecot-host.sh "$root" "$rel" >"$tap" 2>"$tap.log"
+	sed 's/^/# /' "$tap"
+	times+=("$rel Dovecot host $((SECONDS - start)) s")
+}
 outer=0
 [ $full -eq 1 ] && [ "${PGD_IN_ROOT:-}" != 1 ] && outer=1
 if [ $outer -eq 1 ] && [ -n "$codename" ]; then
@@ -241,6 +257,10 @@ if [ $outer -eq 1 ] && [ "$release" = debian12 ]; then
 			[ $rc -eq 0 ] || status=1
 			clean_root trixie "$build/clean-root-trixie.tap"
 			other=$(add "$other" "$(count "$build/clean-root-trixie.tap" | tail -1)")
+			# The front door on a Dovecot 2.4 host (tests/deb/dovecot-host.sh skips itself
+			# inside the trixie root, where it would need a nested root without a cache).
+			dovecot_host trixie "$build/dovecot-host-trixie.tap"
+			other=$(add "$other" "$(count "$build/dovecot-host-trixie.tap" | tail -1)")
 		else
 			other_skip="the Debian 13 root could not be made from this machine's mirror"
 		fi

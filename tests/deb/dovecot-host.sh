@@ -10,19 +10,22 @@
 #    dovecot-imapd is still installed, the same Dovecot master still runs and answers, and no
 #    other process runs in the root;
 #  - scripts/test.sh refuses in one line naming dovecot-imapd (which the suite's cyrus-imapd
-#    would remove), exits non-zero before building anything, and changes no package.
+#    would remove), exits non-zero before building anything, and changes no package;
+#  - the README's quick start for that Dovecot (2.3 or 2.4), its code blocks run as written:
+#    install, build, check, pam.d files, pamtester, saslauthd -a pam -r, testsaslauthd.
 # Dovecot is stopped and the root removed on every exit path. Prints TAP.
 #
-#   tests/deb/dovecot-host.sh SOURCE-ROOT
+#   tests/deb/dovecot-host.sh SOURCE-ROOT [RELEASE]   RELEASE: this machine's by default
 #
 # Needs root, debootstrap and zstd. Inside the Debian 13 root of scripts/trixie.sh it is skipped
-# (a counted skip): a root there would be bootstrapped anew at every run, without a cache.
+# (a counted skip): a root there would be bootstrapped anew at every run, without a cache; a full
+# scripts/test.sh on Debian 12 runs it for trixie from the outer host instead.
 set -uo pipefail
-src=$(cd "${1:?usage: dovecot-host.sh SOURCE-ROOT}" && pwd)
+src=$(cd "${1:?usage: dovecot-host.sh SOURCE-ROOT [RELEASE]}" && pwd)
 . "$src/scripts/debroot.sh"
 # shellcheck source=tests/lib/tap.sh
 . "$src/tests/lib/tap.sh"
-rel=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+rel=${2:-$(. /etc/os-release && echo "${VERSION_CODENAME:-}")}
 tap_prefix="$rel: "
 
 if [ "${PGD_IN_ROOT:-}" = 1 ]; then
@@ -112,8 +115,8 @@ dver=$(inroot "dovecot --version" | cut -d. -f1,2)
 mkdir -p "$root$dv/run" "$root$dv/state"
 {
 	if [ "$dver" = 2.4 ]; then
-		echo "dovecot_config_version = $(inroot "dovecot --version" | cut -d' ' -f1)"
-		echo "dovecot_storage_version = $(inroot "dovecot --version" | cut -d' ' -f1)"
+		echo "dovecot_config_version = $(inroot "dovecot --version" | cut -d' ' -f1 | cut -d- -f1)"
+		echo "dovecot_storage_version = $(inroot "dovecot --version" | cut -d' ' -f1 | cut -d- -f1)"
 	fi
 	cat <<CONF
 instance_name = pgd-dovecot-host-$$
@@ -133,8 +136,8 @@ service imap-login {
 }
 CONF
 	if [ "$dver" = 2.4 ]; then
-		printf 'passdb static {\n  password = pgd-%s\n}\n' "$RANDOM$RANDOM"
-		printf 'userdb static {\n  fields {\n    uid = nobody\n    gid = nogroup\n    home = %s/home\n  }\n}\n' "$dv"
+		printf 'passdb static {\n  driver = static\n  password = pgd-%s\n}\n' "$RANDOM$RANDOM"
+		printf 'userdb static {\n  driver = static\n}\n' 
 	else
 		printf 'passdb {\n  driver = static\n  args = password=pgd-%s\n}\n' "$RANDOM$RANDOM"
 		printf 'userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=%s/home\n}\n' "$dv"
@@ -217,20 +220,22 @@ now=$(cat "$root$dv/run/master.pid" 2>/dev/null)
 expect "the same Dovecot master still runs and answers"
 
 # The README's quick start for this release's Dovecot, run as written on the same host: its
-# code blocks, in order, read from README.md. Dovecot's dovecot-sql.conf.ext is put in place
-# first (the quick start assumes it), on a PostgreSQL started in the root, with alice's password
-# "her password" (the one the README's commands type).
-if [ "$dver" != 2.3 ]; then
-	ok "the README's quick start for Dovecot $dver # SKIP it ends in systemctl, which needs a booted system, not a root"
-	summary
-fi
-# quickstart_block N: the Nth code block of the README's Dovecot 2.3 quick start.
+# code blocks, in order, read from README.md. Dovecot's SQL passdb is put in place first (the
+# quick start assumes it: 2.3's dovecot-sql.conf.ext, or 2.4's conf.d/auth-sql.conf.ext included
+# instead of auth-system.conf.ext), on a PostgreSQL started in the root, with alice's password
+# "her password" (the one the README's commands type). Debian 13's last block starts saslauthd
+# with systemctl, which a root cannot: there saslauthd is started as its unit's ExecStart does.
+# quickstart_block N: the Nth code block of the README's quick start for Dovecot $dver.
 quickstart_block() {
-	awk -v want="$1" '
-		/^## / { inside = ($0 ~ /^## Quick start: Dovecot 2\.3/) }
+	awk -v want="$1" -v head="## Quick start: Dovecot $dver" '
+		/^## / { inside = (index($0, head) == 1) }
 		inside && /^```/ { if (code) { code = 0; next } code = 1; k++; next }
 		inside && code && k == want { print }' "$src/README.md"
 }
+if [ -z "$(quickstart_block 1)" ]; then
+	not_ok "the README has a quick start for Dovecot $dver"
+	summary
+fi
 cp "$src/tests/pg-cluster.sh" "$root/tmp/pg-cluster.sh"
 pgdir=/tmp/pgd-quickstart-pg
 # shellcheck disable=SC2317 # run by the EXIT trap (debroot_traps)
@@ -253,7 +258,8 @@ CREATE TABLE users (userid text, domain text, password text);
 INSERT INTO users VALUES ('alice', 'example.org', '$hash');
 GRANT SELECT ON users TO pgd_auth;
 SQL
-cat >"$root/etc/dovecot/dovecot-sql.conf.ext" <<CONF
+if [ "$dver" = 2.3 ]; then
+	cat >"$root/etc/dovecot/dovecot-sql.conf.ext" <<CONF
 driver = pgsql
 connect = $conninfo
 default_pass_scheme = SHA512-CRYPT
@@ -261,12 +267,39 @@ password_query = SELECT userid AS username, domain, password \\
   FROM users WHERE userid = '%n' AND domain = '%d'
 iterate_query = SELECT userid AS username, domain FROM users
 CONF
-chmod 600 "$root/etc/dovecot/dovecot-sql.conf.ext"
+	chmod 600 "$root/etc/dovecot/dovecot-sql.conf.ext"
+else
+	{
+		echo "sql_driver = pgsql"
+		echo "pgsql 127.0.0.1 {"
+		echo "  parameters {"
+		for kv in $conninfo; do
+			printf '    %s = %s\n' "${kv%%=*}" "${kv#*=}"
+		done
+		cat <<CONF
+  }
+}
+passdb sql {
+  default_password_scheme = SHA512-CRYPT
+  query = SELECT userid AS username, domain, password \\
+    FROM users WHERE userid = '%{user | username}' AND domain = '%{user | domain}'
+}
+userdb sql {
+  iterate_query = SELECT userid AS username, domain FROM users
+}
+CONF
+	} >"$root/etc/dovecot/conf.d/auth-sql.conf.ext"
+	chmod 600 "$root/etc/dovecot/conf.d/auth-sql.conf.ext"
+	sed -i -e 's/^!include auth-system.conf.ext/#!include auth-system.conf.ext/' \
+		-e 's/^#!include auth-sql.conf.ext/!include auth-sql.conf.ext/' "$root/etc/dovecot/conf.d/10-auth.conf"
+	grep -q '^!include auth-sql.conf.ext' "$root/etc/dovecot/conf.d/10-auth.conf" ||
+		echo '!include auth-sql.conf.ext' >>"$root/etc/dovecot/conf.d/10-auth.conf"
+fi
 start=$SECONDS
 out=$(inroot "set -e; cd /src; { $(quickstart_block 1); } <<<'her password'" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && grep -q 'successfully authenticated' <<<"$out"
-expect "the 2.3 quick start's install, build, audit, pam.d lines and pamtester log alice in ($((SECONDS - start)) s)"
+expect "the $dver quick start's install, build, audit, pam.d lines and pamtester log alice in ($((SECONDS - start)) s)"
 grep -q 'nodelay' "$root/etc/pam.d/imap" && grep -q '^account' "$root/etc/pam.d/smtp"
 expect "its pam.d files carry nodelay and an account line"
 # /etc/default/saslauthd: the quick start's lines replace the file's own.
@@ -275,7 +308,14 @@ while IFS= read -r line; do
 	sed -i "/^$k=/d" "$root/etc/default/saslauthd"
 	echo "$line" >>"$root/etc/default/saslauthd"
 done < <(quickstart_block 2)
-out=$(inroot "set -e; $(quickstart_block 3)" 2>&1)
+if [ "$dver" = 2.3 ]; then
+	out=$(inroot "set -e; $(quickstart_block 3)" 2>&1)
+else
+	# The unit's ExecStart, with the file's variables, as systemd would run it.
+	exec_start=$(sed -n 's/^ExecStart=//p' "$root/usr/lib/systemd/system/saslauthd.service" | head -1)
+	out=$(inroot "set -a; . /etc/default/saslauthd; set +a; mkdir -p /run/saslauthd; $exec_start; sleep 1
+		$(quickstart_block 3 | grep '^testsaslauthd')" 2>&1)
+fi
 grep -q 'OK "Success."' <<<"$out"
 expect "saslauthd -a pam -r started as written and testsaslauthd logs alice in"
 out=$(inroot "testsaslauthd -s imap -u alice@example.org -p 'not her password'" 2>&1)

@@ -156,7 +156,11 @@ if command -v msgfmt >/dev/null && [ -n "$domain" ]; then
 	printf '%s\n' 'msgid ""' 'msgstr "Content-Type: text/plain; charset=UTF-8\n"' '' \
 		'msgid "connection to server on socket \"%s\" failed: "' 'msgstr "PLANTED <%p %p> "' |
 		msgfmt -o "$work/locale/de/LC_MESSAGES/$domain.mo" -
-	got=$(env LC_ALL=C.UTF-8 LANGUAGE=de PGLOCALEDIR="$work/locale" \
+	# A German locale for gettext to look up "de" catalogues under (glibc 2.41 ignores
+	# LANGUAGE in C.UTF-8): C.utf8's files under that name, through LOCPATH.
+	mkdir -p "$work/locpath"
+	cp -r /usr/lib/locale/C.utf8 "$work/locpath/de_DE.UTF-8"
+	got=$(env LOCPATH="$work/locpath" LC_ALL=de_DE.UTF-8 PGLOCALEDIR="$work/locale" \
 		psql -Atc "SELECT 1" "host=$work/nowhere dbname=mail" 2>&1)
 	grep -q "PLANTED <0x" <<<"$got" && ok "PGLOCALEDIR makes psql run a planted format (%p)" ||
 		not_ok "PGLOCALEDIR makes psql run a planted format (%p) (got: $got)"
@@ -173,7 +177,7 @@ grep -q "User account has expired" <<<"$out" && ok "the expired account is refus
 for v in PGTZ=Etc/GMT+12 PGLOCALEDIR="$work/locale" PGDATESTYLE=German PGGEQO=off \
 	PGDATESTYLE=bogus PGTZ=; do
 	name=${v%%=*}
-	out=$(pt acct expired 'expired pw' LC_ALL=C.UTF-8 LANGUAGE=de "$v")
+	out=$(pt acct expired 'expired pw' LOCPATH="$work/locpath" LC_ALL=de_DE.UTF-8 "$v")
 	rc=$?
 	[ "$rc" -ne 0 ] && grep -q "cannot retrieve authentication info" <<<"$out" &&
 		[ "$(grep -c "SYSLOG(.*is set in the environment" <<<"$out")" = 1 ] &&

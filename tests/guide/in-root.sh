@@ -243,6 +243,11 @@ else
 	ok "no password or hash in /var/log"
 fi
 
+# Section 10 (Ansible) is marked skip in the guide: the role's service tasks need systemd,
+# which no chroot runs. Counted here, so that the gap shows in every run.
+skip "the Ansible role applied for real, then a login through what it wrote" \
+	"the role's service tasks need systemd (tests/ansible/ansible.sh runs it in check mode)"
+
 # Stop what the guide started, by its own stand-in (the host's cleanup ends the rest).
 systemctl stop postfix cyrus-imapd saslauthd dovecot >/dev/null 2>&1
 pg_ctlcluster "$pgv" main stop -m fast >/dev/null 2>&1

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The migration guide is a test: docs/migrating-from-dovecot.md's blocks, extracted from the
 # document itself (tests/guide/extract.py), run in order in a fresh root of one Debian release
-# with Debian's stock /etc/dovecot tree, then what a user would check (tests/guide/in-root.sh).
+# with Debian's stock /etc/dovecot tree, then what a user would check (tests/guide/in-root.sh);
+# then, in a second fresh root of the same base, the guide's starting point and its Ansible
+# blocks (the role applied for real, with the package the first root built), and logins through
+# what the role wrote.
 #
 #   tests/guide/guide.sh RELEASE SOURCE-ROOT      RELEASE: bookworm (Dovecot 2.3) or trixie (2.4)
 #
@@ -40,13 +43,18 @@ fi
 
 work=$(mktemp -d /var/tmp/pgd-guide-$rel.XXXXXX)
 root=$work/root
+aroot=$work/ansible-root
 # shellcheck disable=SC2317 # run by the EXIT trap (debroot_traps)
 cleanup() {
 	if [ -n "${PGD_GUIDE_KEEP:-}" ]; then
 		echo "# kept: $root (mounted; remove it with scripts/debroot.sh's debroot_remove $work $root)"
 		return
 	fi
-	mountpoint -q "$root/run/guide-host-net" 2>/dev/null && umount "$root/run/guide-host-net"
+	local r
+	for r in "$root" "$aroot"; do
+		mountpoint -q "$r/run/guide-host-net" 2>/dev/null && umount "$r/run/guide-host-net"
+		debroot_umount "$r"
+	done
 	debroot_remove "$work" "$root"
 }
 debroot_traps cleanup
@@ -92,33 +100,50 @@ else
 	sed 's/^/# /' "$work/extract.log"
 	summary
 fi
-debroot_mount "$root"
-# This machine's network namespace, for apt alone (in-root.sh's apt shims enter it to reach
-# the mirror); unmounted by cleanup.
-touch "$root/run/guide-host-net"
-mount --bind /proc/self/ns/net "$root/run/guide-host-net"
+# in_root DIR MODE: tests/guide/in-root.sh in DIR (mounted here), in a network namespace of its
+# own (unshare --net: a private loopback, nothing else), its TAP renumbered into ours.
+in_root() {
+	local dir=$1 mode=$2 rc line start=$SECONDS
+	debroot_mount "$dir"
+	# This machine's network namespace, for apt alone (in-root.sh's apt shims enter it to reach
+	# the mirror); unmounted by cleanup.
+	touch "$dir/run/guide-host-net"
+	mount --bind /proc/self/ns/net "$dir/run/guide-host-net"
+	unshare --net chroot "$dir" /usr/bin/env -i \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		TERM=dumb DEBIAN_FRONTEND=noninteractive PGD_GUIDE_RELEASE="$ver" PGD_GUIDE_MODE="$mode" \
+		bash /build/pam-pgsql-dovecot/tests/guide/in-root.sh >"$work/$mode.tap" 2>"$work/$mode.log"
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*" # SKIP"*) n=$((n + 1)); echo "ok $n - $tap_prefix${line#ok * - }" ;;
+		"ok "*) ok "${line#ok * - }" ;;
+		"not ok "*) not_ok "${line#not ok * - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$work/$mode.tap"
+	if [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
+		not_ok "the run in the root ($mode) ended with status $rc"
+	fi
+	[ $failed -eq 0 ] || tail -40 "$work/$mode.log" | sed 's/^/# log: /'
+	echo "# the run in the root ($mode): $((SECONDS - start)) s"
+}
+in_root "$root" guide
+[ $failed -eq 0 ] || summary
 
-# In a network namespace of its own (unshare --net): a private loopback, nothing else.
-start=$SECONDS
-unshare --net chroot "$root" /usr/bin/env -i \
-	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-	TERM=dumb DEBIAN_FRONTEND=noninteractive PGD_GUIDE_RELEASE="$ver" \
-	bash /build/pam-pgsql-dovecot/tests/guide/in-root.sh >"$work/in-root.tap" 2>"$work/in-root.log"
-rc=$?
-# The inner TAP, renumbered into ours.
-while IFS= read -r line; do
-	case $line in
-	"ok "*" # SKIP"*) n=$((n + 1)); echo "ok $n - $tap_prefix${line#ok * - }" ;;
-	"ok "*) ok "${line#ok * - }" ;;
-	"not ok "*) not_ok "${line#not ok * - }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done <"$work/in-root.tap"
-if [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
-	not_ok "the run in the root ended with status $rc"
-fi
-if [ $failed -ne 0 ]; then
-	tail -40 "$work/in-root.log" | sed 's/^/# log: /'
-fi
-echo "# the run in the root: $((SECONDS - start)) s"
+# The Ansible role, applied for real by the guide's section 10 to a second, fresh root of the
+# same cached base, with the package the first root built.
+deb=$(cd "$root/build" && ls libpam-pgsql-dovecot_*.deb 2>/dev/null | head -1)
+cp "$root/build/$deb" "$work/$deb"
+mountpoint -q "$root/run/guide-host-net" && umount "$root/run/guide-host-net"
+debroot_umount "$root"
+rm -rf --one-file-system -- "$root"
+debroot_prepare "$rel-guide" "$rel" "$key" "$aroot" base_setup 2>"$work/prepare2.log" ||
+	{ not_ok "a second, fresh $rel root"; sed 's/^/# /' "$work/prepare2.log"; summary; }
+debroot_copy_tree "$src" "$aroot/build/pam-pgsql-dovecot"
+cp "$work/$deb" "$aroot/build/$deb"
+python3 "$src/tests/guide/extract.py" script "$src/docs/migrating-from-dovecot.md" "$ver" \
+	>"$aroot/tmp/guide-blocks.sh"
+ok "a second, fresh $rel root for the Ansible role, with $deb"
+in_root "$aroot" ansible
 summary

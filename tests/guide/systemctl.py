@@ -137,8 +137,18 @@ def unit_stop(name):
     return 0
 
 
+def as_systemd():
+    """What systemd puts in a unit's environment that Debian's scripts read: INVOCATION_ID
+    (postfix-script hands a start to systemctl without it) and the init scripts' redirect
+    switch (/lib/lsb/init-functions.d/40-systemd)."""
+    os.environ["INVOCATION_ID"] = os.urandom(16).hex()
+    os.environ["_SYSTEMCTL_SKIP_REDIRECT"] = "1"
+    os.environ["SYSTEMCTL_SKIP_REDIRECT"] = "1"
+
+
 def act(verb, name):
     name = name.removesuffix(".service")
+    as_systemd()
     if name in EMULATED and unit_texts(name):
         if verb == "start":
             return unit_start(name)
@@ -163,6 +173,46 @@ def act(verb, name):
     return 1
 
 
+def running(name):
+    """Whether the service runs: the pid in its PIDFile (or its init script's) is alive."""
+    svc = service_settings(unit_texts(name))
+    files = (svc.get("PIDFile") or [])[-1:] + [f"/run/{name}.pid", f"/run/{name}/{name}.pid",
+                                              "/var/spool/postfix/pid/master.pid",
+                                              "/run/cyrus-master.pid", "/run/dovecot/master.pid",
+                                              "/var/spool/postfix/var/run/saslauthd/saslauthd.pid"]
+    for f in files:
+        if name not in f and not (name == "postfix" and "postfix/pid" in f):
+            continue
+        try:
+            os.kill(int(open(f).read().split()[0]), 0)
+            return True
+        except (OSError, ValueError, IndexError):
+            pass
+    return False
+
+
+def query(verb, units):
+    """show / is-enabled / is-active, as Ansible's systemd module reads them."""
+    rc = 0
+    for u in units:
+        name = u.removesuffix(".service")
+        known = bool(unit_texts(name)) or (Path("/etc/init.d") / name).exists()
+        active = known and running(name)
+        if verb == "show":
+            print(f"Id={name}.service\nNames={name}.service\n"
+                  f"LoadState={'loaded' if known else 'not-found'}\n"
+                  f"ActiveState={'active' if active else 'inactive'}\n"
+                  f"SubState={'running' if active else 'dead'}\n"
+                  f"UnitFileState={'enabled' if known else ''}")
+        elif verb == "is-enabled":
+            print("enabled" if known else "not-found")
+            rc = rc or (0 if known else 1)
+        else:
+            print("active" if active else "inactive")
+            rc = rc or (0 if active else 3)
+    return rc
+
+
 def tmpfiles(args):
     for f in [a for a in args if not a.startswith("-")]:
         for line in open(f).read().splitlines():
@@ -185,6 +235,8 @@ def main(argv):
     verb, rest = args[0], args[1:]
     if verb == "daemon-reload":
         return 0
+    if verb in ("show", "is-enabled", "is-active"):
+        return query(verb, [u for u in rest if not u.startswith("-")])
     now = "--now" in rest
     units = [u for u in rest if not u.startswith("-")]
     if verb in ("enable", "disable"):

@@ -193,6 +193,24 @@ int pgd_test_login(const char *service, const char *user, const char *password, 
 	return tests[0].op_rv;
 }
 
+int pgd_test_auth_marked(const char *service, const char *user, const char *password,
+                         const char *marker, bool *seen, char **log)
+{
+	char *text = NULL;
+	int rc = pgd_test_login(service, user, password, PAMTEST_AUTHENTICATE, &text);
+
+	if (seen != NULL)
+		*seen = strstr(text, marker) != NULL;
+	/* whatever happened, the password is not in the log */
+	if (password[0] != '\0' && strstr(text, password) != NULL)
+		fail_msg("the password is in the log: %s", text);
+	if (log != NULL)
+		*log = text;
+	else
+		free(text);
+	return rc;
+}
+
 int pgd_test_auth_then_acct(const char *service, const char *user, const char *password,
                             int auth_expected, int acct_expected)
 {

@@ -2,6 +2,7 @@
 #ifndef PGD_PAM_TEST_UTIL_H
 #define PGD_PAM_TEST_UTIL_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <libpamtest.h>
@@ -43,6 +44,14 @@ char *pgd_test_capture_end(int saved, int file_fd);
  */
 int pgd_test_login(const char *service, const char *user, const char *password, enum pamtest_ops op,
                    char **log);
+
+/*
+ * One authenticate through pgd_test_login that fails the test when the password is in the
+ * module's log. *seen (may be NULL) tells whether the log holds marker; *log (may be NULL)
+ * receives the log (free it). Returns the PAM code.
+ */
+int pgd_test_auth_marked(const char *service, const char *user, const char *password,
+                         const char *marker, bool *seen, char **log);
 
 /* authenticate then acct_mgmt in one transaction; 0 when both gave the expected codes. */
 int pgd_test_auth_then_acct(const char *service, const char *user, const char *password,

@@ -17,9 +17,9 @@
  *   - Schemes Dovecot 2.3.19 dropped (NTLM, LANMAN, RPA, SKEY) are unknown schemes, as there.
  */
 #include "hash.h"
-#include "hash_impl.h"
-#include "hash_policy.h"
-#include "secret.h"
+#include "hash/hash_impl.h"
+#include "hash/hash_policy.h"
+#include "util/secret.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -18,10 +18,10 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "conf.h"
-#include "db.h"
-#include "login.h"
-#include "secret.h"
+#include "conf/conf.h"
+#include "db/db.h"
+#include "login/login.h"
+#include "util/secret.h"
 
 /* pam_set_data key: who authenticated in this transaction and what the row said, for acct_mgmt. */
 #define AUTHENTICATED "pam_pgsql_dovecot_authenticated"

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "conf_impl.h"
+#include "conf/conf.h"
+#include "conf/conf_impl.h"
 
 static void check_message(const char *err, size_t cap)
 {

@@ -24,7 +24,7 @@
 #include <time.h>
 
 #include "hash.h"
-#include "hash_impl.h"
+#include "hash/hash_impl.h"
 
 typedef char *crypt_rn_fn(const char *, const char *, void *, int);
 

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "hash.h"
-#include "hashcost.h"
-#include "secret.h"
+#include "hash/stored_cost.h"
+#include "util/secret.h"
 
 static const char *const default_schemes[] = {
     NULL,        "MD5",       "SHA512-CRYPT",  "SHA256-CRYPT",     "BLF-CRYPT",

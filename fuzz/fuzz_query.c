@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "query.h"
+#include "conf/conf.h"
+#include "query/query.h"
 
 static void check_message(const char *err, size_t cap)
 {

@@ -25,8 +25,8 @@ mkdir -p "$out"
 flags=(-std=c11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$src")
 # The pure library, as meson's pgd_pure builds it (with Argon2 through libsodium).
-sources=("$src"/secret.c "$src"/hash.c "$src"/hash_*.c "$src"/hashcost.c "$src"/nets.c
-	"$src"/query.c "$src"/conf.c "$src"/conf_*.c)
+sources=("$src"/hash.c "$src"/util/*.c "$src"/hash/*.c "$src"/conf/*.c "$src"/query/*.c
+	"$src"/login/nets.c)
 flags+=(-DPGD_HAVE_SODIUM -pthread)
 echo "1..$((2 * ${#targets[@]}))"
 # Build all at once, then start every target that built.

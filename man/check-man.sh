@@ -46,8 +46,8 @@ conf5=$src/man/pam_pgsql_dovecot.conf.5.scd
 mod8=$src/man/pam_pgsql_dovecot.8.scd
 cmd1=$src/man/pam-pgsql-dovecot.1.scd
 
-mapfile -t file_keys < <(sed -n 's/^ *{"\([a-z_]*\)", OPT_[A-Z]*, [^,]*, \(PGD_\)\{0,1\}FROM_FILE.*/\1/p' "$src/conf.c")
-mapfile -t arg_keys < <(sed -n 's/^ *{"\([a-z_]*\)", OPT_[A-Z]*, [^,]*, \(PGD_\)\{0,1\}FROM_ARG,.*/\1/p' "$src/conf.c")
+mapfile -t file_keys < <(sed -n 's/^ *{"\([a-z_]*\)", OPT_[A-Z]*, [^,]*, \(PGD_\)\{0,1\}FROM_FILE.*/\1/p' "$src/conf/conf.c")
+mapfile -t arg_keys < <(sed -n 's/^ *{"\([a-z_]*\)", OPT_[A-Z]*, [^,]*, \(PGD_\)\{0,1\}FROM_ARG,.*/\1/p' "$src/conf/conf.c")
 if [ ${#file_keys[@]} -lt 5 ] || [ ${#arg_keys[@]} -lt 3 ]; then
 	not_ok "the option table of conf.c could be read (${#file_keys[@]} file keys, ${#arg_keys[@]} arguments)"
 else
@@ -59,7 +59,7 @@ else
 		not_ok "(8) names every module argument of conf.c"; echo "# missing: $missing" | tr '\n' ' '; echo; fi
 fi
 
-mapfile -t vars < <(grep -o "{'[a-z]', \"[a-z]*\", VAR_[A-Z]*}" "$src/query.c" |
+mapfile -t vars < <(grep -ho "{'[a-z]', \"[a-z]*\", VAR_[A-Z]*}" "$src"/query/*.c |
 	sed "s/{'\([a-z]\)', \"\([a-z]*\)\".*/%\1\n%{\2}/")
 if [ ${#vars[@]} -lt 6 ]; then
 	not_ok "the variable table of query.c could be read"

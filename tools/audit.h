@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "query.h"
+#include "query/query.h"
 
 /*
  * The audit's database side: one read-only connection in libpq's pipeline mode, a cursor over

@@ -14,8 +14,8 @@
 
 #include <libpq-fe.h>
 
-#include "db.h"
-#include "secret.h"
+#include "db/db.h"
+#include "util/secret.h"
 
 /* Queries in flight at once: bounds libpq's buffers (ours) whatever the batch size. */
 #define WINDOW 256

@@ -19,9 +19,9 @@
 #include <libpq-fe.h>
 
 #include "cmd.h"
-#include "db.h"
-#include "query.h"
-#include "secret.h"
+#include "db/db.h"
+#include "query/query.h"
+#include "util/secret.h"
 
 /* PostgreSQL's type oids (catalog/pg_type.dat): stable since forever. */
 #define BOOLOID 16

@@ -2,7 +2,7 @@
 #ifndef PGD_CHECK_WARN_H
 #define PGD_CHECK_WARN_H
 
-#include "conf.h"
+#include "conf/conf.h"
 
 /*
  * Prints one "warning: ..." line per trap found in conf (file mode, connect, password_query's

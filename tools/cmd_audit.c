@@ -22,11 +22,11 @@
 
 #include "audit.h"
 #include "cmd.h"
-#include "conf.h"
-#include "db.h"
+#include "conf/conf.h"
+#include "db/db.h"
 #include "hash.h"
-#include "hashcost.h"
-#include "query.h"
+#include "hash/stored_cost.h"
+#include "query/query.h"
 
 /* Users looked up per pipelined batch: bounds our memory whatever the table holds. */
 #define BATCH 2000

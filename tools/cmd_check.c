@@ -13,12 +13,12 @@
 
 #include "check_warn.h"
 #include "cmd.h"
-#include "conf.h"
-#include "db.h"
+#include "conf/conf.h"
+#include "db/db.h"
 #include "hash.h"
-#include "hashcost.h"
-#include "login.h"
-#include "query.h"
+#include "hash/stored_cost.h"
+#include "login/login.h"
+#include "query/query.h"
 
 static void check_usage(FILE *out)
 {

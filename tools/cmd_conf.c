@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
-#include "conf.h"
+#include "conf/conf.h"
 
 void pgd_put_escaped(FILE *out, const char *s)
 {

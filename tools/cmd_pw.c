@@ -6,7 +6,7 @@
  */
 #include "cmd.h"
 #include "hash.h"
-#include "secret.h"
+#include "util/secret.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Where the admin command gets a password from: the terminal, standard input or a file. */
 #include "cmd.h"
-#include "secret.h"
+#include "util/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -22,10 +22,10 @@
 #include <libpq-fe.h>
 #include <security/pam_appl.h>
 
-#include "db.h"
+#include "db/db.h"
 #include "hash.h"
 #include "pam_test_util.h"
-#include "query.h"
+#include "query/query.h"
 
 #define PW_QUERY                                                                                   \
 	"password_query = SELECT userid AS user, password, "                                       \

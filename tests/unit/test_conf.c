@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "hash.h"
 
 #define MAXCHECK 4

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "conf.h"
-#include "query.h"
+#include "conf/conf.h"
+#include "query/query.h"
 
 #define MAXFILES 4
 #define MAXCHECK 5

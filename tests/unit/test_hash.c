@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "hash.h"
-#include "secret.h"
+#include "util/secret.h"
 #include "vector_hex.h"
 
 /* Hashes of "secret" made by doveadm pw / crypt(3). */

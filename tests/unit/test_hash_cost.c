@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The cost caps: the crypt cost reader against libxcrypt (hash_cost.c), every cap at exactly
+ * The cost caps: the crypt cost reader against libxcrypt (hash/crypt_setting.c), every cap at exactly
  * the cap and one above, hostile parameters of every crypt method against a time bound, and
  * the property that crypt() only ever sees a value whose cost the reader bounded.
  *
@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #include "hash.h"
-#include "hash_impl.h"
-#include "hashcost.h"
-#include "secret.h"
+#include "hash/hash_impl.h"
+#include "hash/stored_cost.h"
+#include "util/secret.h"
 
 typedef char *crypt_rn_fn(const char *, const char *, void *, int);
 

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "hash.h"
-#include "hash_policy.h"
-#include "secret.h"
+#include "hash/hash_policy.h"
+#include "util/secret.h"
 
 enum rules {
 	V23,

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "hash.h"
-#include "secret.h"
+#include "util/secret.h"
 #include "vector_hex.h"
 
 /* An ARGON2* value in a build without libsodium: refused as unsupported, whatever it is. */

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "nets.h"
+#include "login/nets.h"
 
 static const struct {
 	const char *nets;

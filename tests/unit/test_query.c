@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "conf.h"
-#include "query.h"
+#include "conf/conf.h"
+#include "query/query.h"
 
 #define MAXV 4
 

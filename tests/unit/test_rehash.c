@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * rehash's one rule (pgd_hash_rehash_verdict, hashcost.h), which the login and the audit
+ * rehash's one rule (pgd_hash_rehash_verdict, hash/stored_cost.h), which the login and the audit
  * command share: stored value x default_pass_scheme x update_scheme/update_rounds x
  * rehash_any_scheme -> rewrite or keep. The stored values were made by the real `doveadm pw`
  * (Dovecot 2.3.19.1) with the password "secret", the yescrypt and $2b$ ones by libxcrypt's
@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "hash.h"
-#include "hashcost.h"
-#include "secret.h"
+#include "hash/stored_cost.h"
+#include "util/secret.h"
 
 /* doveadm pw -s SHA512-CRYPT -r 200000 -p secret, without its {SCHEME} */
 #define SHA512_200000                                                                              \

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "secret.h"
+#include "util/secret.h"
 
 static void test_wipe(void **state)
 {

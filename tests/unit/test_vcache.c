@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "verify_cache.h"
+#include "login/verify_cache.h"
 
 #define TTL 3600
 #define SIZE 1000

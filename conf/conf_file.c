@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/* The safe open of conf files and of the files they include. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "conf/conf_impl.h"
+#include "util/secret.h"
+
+static const char *errno_str(int e, char *buf, size_t n)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+	return strerror_r(e, buf, n);
+#else
+	if (strerror_r(e, buf, n) != 0)
+		snprintf(buf, n, "error %d", e);
+	return buf;
+#endif
+}
+
+/*
+ * Reads the conf file at path like pam-u2f's open_safely: absolute path, final component not a
+ * symlink, a regular file owned by root (or by the effective uid, for tests and the admin
+ * command), not group/world-writable, at most PGD_MAX_CONF_SIZE bytes. On success *buf is a
+ * heap buffer of PGD_MAX_CONF_SIZE + 1 bytes holding *len bytes; the caller wipes and frees it.
+ */
+enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *len, char *err,
+                                        size_t errlen)
+{
+	char shown[256], ebuf[128];
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	char *b;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	pgd_conf_printable(path, shown, sizeof(shown));
+	if (path[0] != '/') {
+		pgd_conf_err(err, errlen, "%s: not an absolute path", shown);
+		return PGD_CONF_INVALID;
+	}
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the login. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ELOOP)
+			pgd_conf_err(err, errlen, "%s: is a symlink", shown);
+		else
+			pgd_conf_err(err, errlen, "%s: %s", shown,
+			             errno_str(e, ebuf, sizeof(ebuf)));
+		return PGD_CONF_INVALID;
+	}
+	if (fstat(fd, &st) != 0) {
+		pgd_conf_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
+		close(fd);
+		return PGD_CONF_INVALID;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pgd_conf_err(err, errlen, "%s: not a regular file", shown);
+		close(fd);
+		return PGD_CONF_INVALID;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		if (geteuid() == 0)
+			pgd_conf_err(err, errlen, "%s: not owned by root", shown);
+		else
+			pgd_conf_err(err, errlen, "%s: not owned by root or uid %u", shown,
+			             (unsigned)geteuid());
+		close(fd);
+		return PGD_CONF_INVALID;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		pgd_conf_err(err, errlen, "%s: group or world writable", shown);
+		close(fd);
+		return PGD_CONF_INVALID;
+	}
+	if (st.st_size > PGD_MAX_CONF_SIZE) {
+		pgd_conf_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
+		close(fd);
+		return PGD_CONF_INVALID;
+	}
+	b = malloc(PGD_MAX_CONF_SIZE + 1);
+	if (b == NULL) {
+		close(fd);
+		pgd_conf_err(err, errlen, "out of memory");
+		return PGD_CONF_NOMEM;
+	}
+	/* Read one byte past the cap so a file that grew since fstat is still refused. */
+	while (got <= PGD_MAX_CONF_SIZE) {
+		n = read(fd, b + got, PGD_MAX_CONF_SIZE + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pgd_conf_err(err, errlen, "%s: %s", shown,
+			             errno_str(errno, ebuf, sizeof(ebuf)));
+			close(fd);
+			pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
+			free(b);
+			return PGD_CONF_INVALID;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got > PGD_MAX_CONF_SIZE) {
+		pgd_conf_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
+		pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
+		free(b);
+		return PGD_CONF_INVALID;
+	}
+	*buf = b;
+	*len = got;
+	return PGD_CONF_OK;
+}
+
+char *pgd_conf_relative_path(const char *from, const char *pattern)
+{
+	const char *slash = strrchr(from, '/');
+	size_t dir_len = slash != NULL ? (size_t)(slash - from) : 0;
+	size_t n = strlen(pattern);
+	char *out;
+
+	if (pattern[0] == '/' || slash == NULL)
+		return strdup(pattern);
+	out = malloc(dir_len + 1 + n + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, from, dir_len);
+	out[dir_len] = '/';
+	memcpy(out + dir_len + 1, pattern, n + 1);
+	return out;
+}
+
+/* Settings only a Dovecot 2.4 file has at its top level; a 2.3 file never names them (our
+ * own dovecot_config is not one of them). */
+static bool v24_key(const char *key, size_t n)
+{
+	static const char *const words[] = {"dovecot_config_version", "dovecot_storage_version",
+	                                    "sql_driver"};
+	static const char *const prefixes[] = {"passdb_", "auth_", "pgsql_", "!include"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (n == strlen(words[i]) && memcmp(key, words[i], n) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t pn = strlen(prefixes[i]);
+
+		if (n >= pn && memcmp(key, prefixes[i], pn) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A 2.4 file: its first setting is dovecot_config_version or another 2.4 name (a file of the
+ * include tree such as conf.d/auth-sql.conf.ext), or it holds a block or an !include, which the
+ * flat 2.3 grammar has not. Anything else is read as 2.3, whose reader names a bad line.
+ */
+enum pgd_conf_dialect pgd_conf_detect(const char *text, size_t len)
+{
+	size_t pos = 0;
+	bool first = true;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - text) : len;
+		size_t b = pos, e = end, k;
+
+		pos = end + 1;
+		while (b < e && (text[b] == ' ' || text[b] == '\t'))
+			b++;
+		if (b == e || text[b] == '#')
+			continue;
+		while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
+			e--;
+		for (k = b; k < e && text[k] != ' ' && text[k] != '\t' && text[k] != '='; k++)
+			;
+		if (first && v24_key(text + b, k - b))
+			return PGD_DIALECT_V24;
+		first = false;
+		if (text[e - 1] == '{' || (e - b == 1 && text[b] == '}') ||
+		    (k - b >= 8 && memcmp(text + b, "!include", 8) == 0))
+			return PGD_DIALECT_V24;
+	}
+	return PGD_DIALECT_V23;
+}

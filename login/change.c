@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What a login writes: a new password (chauthtok), a stronger hash of the same password
+ * (rehash), and the session and audit queries. No PAM here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "hash.h"
+#include "hash/stored_cost.h"
+#include "login/login.h"
+#include "query/query.h"
+#include "util/secret.h"
+#include "login/verify_cache.h"
+
+/* Binds tmpl for login (its canonical name) with hash as %{hash}. */
+static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
+                             struct pgd_query *q)
+{
+	struct pgd_vars vars = {.user = login->canonical,
+	                        .service = login->service,
+	                        .rip = login->rhost,
+	                        .hash = hash,
+	                        .orig_user = login->user};
+
+	switch (pgd_query_bind(tmpl, &vars, q, login->detail, sizeof(login->detail))) {
+	case PGD_QUERY_OK:
+		return PGD_LOGIN_OK;
+	case PGD_QUERY_INVALID:
+		return PGD_LOGIN_CONF_ERROR;
+	case PGD_QUERY_NOMEM:
+		break;
+	}
+	return PGD_LOGIN_NOMEM;
+}
+
+/* A new stored value of password in update_scheme; *out is freed with pgd_free_secret. */
+static enum pgd_outcome make_hash(const struct pgd_conf *conf, struct pgd_login *login,
+                                  const char *password, char **out)
+{
+	enum pgd_hash_result r =
+	    pgd_hash_generate(conf->update_scheme, password, conf->update_rounds, out);
+
+	if (r == PGD_HASH_MATCH)
+		return PGD_LOGIN_OK;
+	if (r == PGD_HASH_NOMEM)
+		return PGD_LOGIN_NOMEM;
+	snprintf(login->detail, sizeof(login->detail), "cannot make a %s hash: %s",
+	         conf->update_scheme, pgd_hash_result_str(r));
+	return PGD_UPDATE_FAILED;
+}
+
+static bool have(const char *query)
+{
+	return query != NULL && query[0] != '\0';
+}
+
+/* Every write goes to update_connect when it is set (a primary behind read replicas). */
+static const char *write_conninfo(const struct pgd_conf *conf)
+{
+	return have(conf->update_connect) ? conf->update_connect : conf->connect;
+}
+
+enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
+                                           const char *old_password, const char *new_password)
+{
+	struct pgd_db_options opts = pgd_login_db_options(conf);
+	struct pgd_query q = {0};
+	enum pgd_outcome out;
+	char *hash = NULL;
+	long changed = 0;
+
+	if (!have(conf->password_update_query)) {
+		snprintf(login->detail, sizeof(login->detail), "password_update_query not set");
+		return PGD_LOGIN_CONF_ERROR;
+	}
+	out = pgd_login_verify(conf, login, old_password);
+	if (out != PGD_LOGIN_OK)
+		return out;
+	if (new_password[0] == '\0' || strlen(new_password) > PGD_MAX_PASSWORD_LEN) {
+		snprintf(login->detail, sizeof(login->detail), "new password %s",
+		         new_password[0] == '\0' ? "is empty" : "is too long");
+		return PGD_UPDATE_FAILED;
+	}
+	out = make_hash(conf, login, new_password, &hash);
+	if (out == PGD_LOGIN_OK)
+		out = bind(conf->password_update_query, login, hash, &q);
+	if (out == PGD_LOGIN_OK) {
+		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, &changed,
+		                                    login->detail, sizeof(login->detail)));
+		if (out == PGD_LOGIN_OK && changed != 1) {
+			snprintf(login->detail, sizeof(login->detail),
+			         "password_update_query changed %ld rows, expected one", changed);
+			out = PGD_UPDATE_FAILED;
+		}
+		/* the old password's entry can no longer match: do not keep its MAC around */
+		pgd_vcache_forget(login->canonical);
+	}
+	pgd_query_free(&q);
+	pgd_free_secret(hash);
+	return out;
+}
+
+enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,
+                                  const char *password)
+{
+	struct pgd_db_options opts = pgd_login_db_options(conf);
+	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->user);
+	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
+	struct pgd_query check = {0}, update = {0};
+	enum pgd_outcome out;
+	char *hash = NULL;
+
+	if (!conf->rehash || login->stored == NULL)
+		return PGD_LOGIN_OK;
+	/* the audit command's count of upgradable values asks the same question */
+	policy.noscheme = login->stored_noscheme;
+	if (pgd_hash_rehash_verdict(login->stored, &policy, &target) != PGD_REHASH_UPGRADE)
+		return PGD_LOGIN_OK;
+	out = make_hash(conf, login, password, &hash);
+	if (out == PGD_LOGIN_OK)
+		out = bind(conf->password_query, login, NULL, &check);
+	if (out == PGD_LOGIN_OK)
+		out = bind(conf->password_update_query, login, hash, &update);
+	if (out == PGD_LOGIN_OK) {
+		switch (pgd_db_swap(write_conninfo(conf), &opts, &check, login->stored, &update,
+		                    login->detail, sizeof(login->detail))) {
+		case PGD_DB_SWAPPED:
+			snprintf(login->detail, sizeof(login->detail), "%s hash replaced by %s",
+			         login->scheme, conf->update_scheme);
+			break;
+		case PGD_DB_CHANGED:
+			/* someone else changed it since we read it: theirs stands */
+			login->detail[0] = '\0';
+			break;
+		case PGD_DB_SWAP_FAILED:
+			out = PGD_UPDATE_FAILED;
+			break;
+		}
+	}
+	pgd_query_free(&check);
+	pgd_query_free(&update);
+	pgd_free_secret(hash);
+	return out;
+}
+
+enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *login,
+                               const char *query)
+{
+	struct pgd_db_options opts = pgd_login_db_options(conf);
+	struct pgd_query q = {0};
+	enum pgd_outcome out;
+
+	if (login->canonical == NULL) {
+		/* not normalized yet (session without authenticate): as a lookup would */
+		struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
+
+		switch (pgd_user_normalize(login->user, conf->username_format, conf->username_chars,
+		                           conf->default_domain, &vars, &login->canonical,
+		                           login->detail, sizeof(login->detail))) {
+		case PGD_USER_OK:
+			break;
+		case PGD_USER_INVALID:
+			return PGD_BAD_USERNAME;
+		case PGD_USER_NOMEM:
+			return PGD_LOGIN_NOMEM;
+		}
+	}
+	out = bind(query, login, NULL, &q);
+	if (out == PGD_LOGIN_OK)
+		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, NULL,
+		                                    login->detail, sizeof(login->detail)));
+	pgd_query_free(&q);
+	return out;
+}

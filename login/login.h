@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#ifndef PGD_LOGIN_H
+#define PGD_LOGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/conf.h"
+#include "db/db.h"
+
+/* What became of one login; the entry points map each to one PAM code and one log line. */
+enum pgd_outcome {
+	PGD_LOGIN_OK,         /* the password matches (or, for a lookup, the user may log in) */
+	PGD_WRONG_PASSWORD,   /* also an over-long password */
+	PGD_EMPTY_PASSWORD,   /* refused without nullok, before any database work */
+	PGD_BAD_STORED_HASH,  /* NULL/empty, malformed, unknown scheme or over the cost cap */
+	PGD_NOLOGIN,          /* the row has a nologin column */
+	PGD_UNKNOWN_USER,     /* no row */
+	PGD_BAD_USERNAME,     /* refused before any database work: empty, too long, bad byte */
+	PGD_DB_DOWN,          /* cannot connect or the connection broke */
+	PGD_DB_ERROR,         /* query refused by the server, or a result we cannot use */
+	PGD_LOGIN_CONF_ERROR, /* the conf is unusable for this login (e.g. a bad username_format) */
+	PGD_LOGIN_NOMEM,
+	PGD_NET_REFUSED,      /* allow_nets does not list the remote address */
+	PGD_ACCT_EXPIRED,     /* account_expired is true */
+	PGD_PASSWORD_EXPIRED, /* password_expired is true: a new password is needed */
+	PGD_UPDATE_FAILED,    /* password_update_query changed no row, or no hash could be made */
+	/* the database could not be reached (as PGD_DB_DOWN / PGD_DB_ERROR), and the password
+	 * matched a verified-login cache entry the database confirmed less than
+	 * verify_cache_stale_if_error seconds ago: authenticate succeeds, detail says why the
+	 * database failed. Only when login->outage_ok. */
+	PGD_OUTAGE_CACHED,
+};
+
+/* One login: the caller fills the inputs, pgd_login_* fill the outputs. */
+struct pgd_login {
+	/* inputs, not owned */
+	const char *user;    /* as the application gave it to PAM */
+	const char *service; /* PAM_SERVICE */
+	const char *rhost;   /* PAM_RHOST, may be NULL */
+	/* verify_cache_stale_if_error may answer this login (authenticate only: never a
+	 * password change, which must reach the database anyway) */
+	bool outage_ok;
+	/* outputs, owned; free with pgd_login_free */
+	char *canonical;      /* the name after default_domain and username_format */
+	char *stored;         /* the stored value the password matched; secret */
+	bool stored_noscheme; /* it came from password_noscheme: rehash leaves it alone */
+	bool account_expired; /* what the row said, for acct_mgmt after authenticate */
+	bool password_expired;
+	bool cached;      /* the verified-login cache answered, without the slow hash */
+	char scheme[32];  /* scheme of the stored hash, when one was read */
+	char detail[384]; /* why, for the log line; never a secret */
+};
+
+/*
+ * Checks password for login->user: normalize the name, bind the query, read the row, verify
+ * the hash as Dovecot would. The password is not kept.
+ */
+enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login *login,
+                                  const char *password);
+
+/*
+ * Looks the user up without a password (acct_mgmt) with account_query, or password_query when
+ * it is not set: OK, UNKNOWN_USER, ACCT_EXPIRED, NOLOGIN, NET_REFUSED, PASSWORD_EXPIRED or a
+ * failure.
+ */
+enum pgd_outcome pgd_login_lookup(const struct pgd_conf *conf, struct pgd_login *login);
+
+/* acct_mgmt right after a successful authenticate of the same user: what its row said. */
+enum pgd_outcome pgd_login_account_from(const struct pgd_login *authenticated);
+
+/*
+ * chauthtok: checks old_password as pgd_login_verify does, then stores a hash of new_password
+ * (update_scheme, update_rounds) through password_update_query. The passwords are not kept.
+ */
+enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
+                                           const char *old_password, const char *new_password);
+
+/*
+ * After a successful pgd_login_verify with rehash = yes: when the stored hash is weaker than
+ * update_scheme/update_rounds, replaces it with a new hash of password, only if the row still
+ * holds it. Returns OK when nothing needed doing or the hash was replaced, else a failure with
+ * login->detail saying why; a failure never changes the login's answer.
+ */
+enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login *login,
+                                  const char *password);
+
+/* Runs one of the session or audit queries for login (whose name was normalized, or is). */
+enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *login,
+                               const char *query);
+
+void pgd_login_free(struct pgd_login *login);
+
+/* Shared by login.c and change.c: the database options conf sets; a db result as an outcome. */
+struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf);
+enum pgd_outcome pgd_login_from_db(enum pgd_db_result r);
+
+#endif

@@ -22,9 +22,9 @@
 #include <crypt.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,127 +71,92 @@ static void usage(void)
 	exit(2);
 }
 
+#define OPT(name, type, field) BENCH_OPT(struct opts, name, type, field)
+
+static const struct bench_opt options[] = {
+    OPT("module", STR, module),
+    OPT("connect", STR, connect),
+    OPT("user", STR, user),
+    OPT("password", STR, password),
+    OPT("stored", STR, stored),
+    OPT("label", STR, label),
+    OPT("out", STR, out),
+    OPT("server-log", STR, server_log),
+    OPT("role", STR, role),
+    OPT("raw", STR, raw),
+    OPT("cache-off-line", STR, cache_off_line),
+    OPT("time-limit", DOUBLE, time_limit),
+    OPT("warmup", LONG, warmup),
+    OPT("permit-module", STR, permit),
+    OPT("n", LONG, n),
+    OPT("distinct", LONG, distinct),
+    OPT("extra-line", STR, extra_line),
+};
+
 static void parse(struct opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"module", required_argument, NULL, 'm'},
-	                                         {"connect", required_argument, NULL, 'c'},
-	                                         {"user", required_argument, NULL, 'u'},
-	                                         {"password", required_argument, NULL, 'p'},
-	                                         {"stored", required_argument, NULL, 's'},
-	                                         {"label", required_argument, NULL, 'l'},
-	                                         {"out", required_argument, NULL, 'o'},
-	                                         {"server-log", required_argument, NULL, 'L'},
-	                                         {"role", required_argument, NULL, 'r'},
-	                                         {"raw", required_argument, NULL, 'R'},
-	                                         {"cache-off-line", required_argument, NULL, 'C'},
-	                                         {"time-limit", required_argument, NULL, 't'},
-	                                         {"warmup", required_argument, NULL, 'w'},
-	                                         {"permit-module", required_argument, NULL, 'P'},
-	                                         {"distinct", required_argument, NULL, 'D'},
-	                                         {"extra-line", required_argument, NULL, 'E'},
-	                                         {NULL, 0, NULL, 0}};
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->n = 2000;
-	o->warmup = 20;
-	o->time_limit = 120;
-	o->role = "pgd_auth";
-	o->cache_off_line = "connection_cache = no";
-	o->permit = "pam_permit.so";
-	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			o->module = optarg;
-			break;
-		case 'c':
-			o->connect = optarg;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case 'p':
-			o->password = optarg;
-			break;
-		case 's':
-			o->stored = optarg;
-			break;
-		case 'l':
-			o->label = optarg;
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'L':
-			o->server_log = optarg;
-			break;
-		case 'r':
-			o->role = optarg;
-			break;
-		case 'R':
-			o->raw = optarg;
-			break;
-		case 'C':
-			o->cache_off_line = optarg;
-			break;
-		case 't':
-			o->time_limit = strtod(optarg, NULL);
-			break;
-		case 'w':
-			o->warmup = strtol(optarg, NULL, 10);
-			break;
-		case 'P':
-			o->permit = optarg;
-			break;
-		case 'n':
-			o->n = strtol(optarg, NULL, 10);
-			break;
-		case 'D':
-			o->distinct = strtol(optarg, NULL, 10);
-			break;
-		case 'E':
-			o->extra_line = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
+	*o = (struct opts){.n = 2000,
+	                   .warmup = 20,
+	                   .time_limit = 120,
+	                   .role = "pgd_auth",
+	                   .cache_off_line = "connection_cache = no",
+	                   .permit = "pam_permit.so"};
+	bench_parse_opts(argc, argv, options, sizeof(options) / sizeof(options[0]), o, usage);
 	if (o->module == NULL || o->connect == NULL || o->user == NULL || o->password == NULL ||
 	    o->label == NULL || o->out == NULL || o->server_log == NULL || o->n <= 0)
 		usage();
 }
 
-static void helper_start(struct helper *h, const struct opts *o)
+/*
+ * Forks a helper that this process drives through two pipes. In the child it returns true with
+ * the child's ends in *cmd (to read) and *reply (to write); here false, with h->to and h->from.
+ */
+static bool helper_fork(struct helper *h, int *cmd, int *reply)
 {
 	int in[2], out[2];
-	char user[256], *at, line[64];
 
-	snprintf(user, sizeof(user), "%s", o->user);
-	at = strchr(user, '@');
-	if (at == NULL)
-		bench_die("--user must be USER@DOMAIN");
-	*at++ = '\0';
+	fflush(NULL);
 	if (pipe(in) != 0 || pipe(out) != 0)
 		bench_die("pipe: %s", strerror(errno));
 	h->pid = fork();
 	if (h->pid < 0)
 		bench_die("fork: %s", strerror(errno));
 	if (h->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]);
 		close(in[1]);
 		close(out[0]);
-		close(out[1]);
-		execl(o->raw, o->raw, o->connect, user, at, (char *)NULL);
-		_exit(127);
+		*cmd = in[0];
+		*reply = out[1];
+		return true;
 	}
 	close(in[0]);
 	close(out[1]);
 	h->to = fdopen(in[1], "w");
 	h->from = fdopen(out[0], "r");
-	if (h->to == NULL || h->from == NULL || fgets(line, sizeof(line), h->from) == NULL ||
-	    strncmp(line, "ready", 5) != 0)
+	if (h->to == NULL || h->from == NULL)
+		bench_die("fdopen failed");
+	return false;
+}
+
+/* Starts bench_raw, the raw query loop, and waits for its "ready". */
+static void helper_start(struct helper *h, const struct opts *o)
+{
+	char user[256], *at, line[64];
+	int cmd, reply;
+
+	snprintf(user, sizeof(user), "%s", o->user);
+	at = strchr(user, '@');
+	if (at == NULL)
+		bench_die("--user must be USER@DOMAIN");
+	*at++ = '\0';
+	if (helper_fork(h, &cmd, &reply)) {
+		dup2(cmd, 0);
+		dup2(reply, 1);
+		close(cmd);
+		close(reply);
+		execl(o->raw, o->raw, o->connect, user, at, (char *)NULL);
+		_exit(127);
+	}
+	if (fgets(line, sizeof(line), h->from) == NULL || strncmp(line, "ready", 5) != 0)
 		bench_die("bench_raw did not start");
 }
 
@@ -239,39 +204,24 @@ static void helper_stop(struct helper *h)
 static void login_helper_start(struct helper *h, const char *confdir, const char *service,
                                const char *user, const char *password)
 {
-	int in[2], out[2];
+	FILE *cmd, *reply;
+	char line[16];
+	int cmd_fd, reply_fd;
 
-	fflush(NULL);
-	if (pipe(in) != 0 || pipe(out) != 0)
-		bench_die("pipe: %s", strerror(errno));
-	h->pid = fork();
-	if (h->pid < 0)
-		bench_die("fork: %s", strerror(errno));
-	if (h->pid == 0) {
-		FILE *cmd, *reply;
-		char line[16];
+	if (!helper_fork(h, &cmd_fd, &reply_fd))
+		return;
+	cmd = fdopen(cmd_fd, "r");
+	reply = fdopen(reply_fd, "w");
+	if (cmd == NULL || reply == NULL)
+		_exit(1);
+	while (fgets(line, sizeof(line), cmd) != NULL && line[0] == 'q') {
+		double t0 = bench_now_us();
+		int rc = bench_pam_login(confdir, service, user, password, false, NULL);
 
-		close(in[1]);
-		close(out[0]);
-		cmd = fdopen(in[0], "r");
-		reply = fdopen(out[1], "w");
-		if (cmd == NULL || reply == NULL)
-			_exit(1);
-		while (fgets(line, sizeof(line), cmd) != NULL && line[0] == 'q') {
-			double t0 = bench_now_us();
-			int rc = bench_pam_login(confdir, service, user, password, false, NULL);
-
-			fprintf(reply, "%.3f %d\n", bench_now_us() - t0, rc);
-			fflush(reply);
-		}
-		_exit(0);
+		fprintf(reply, "%.3f %d\n", bench_now_us() - t0, rc);
+		fflush(reply);
 	}
-	close(in[0]);
-	close(out[1]);
-	h->to = fdopen(in[1], "w");
-	h->from = fdopen(out[0], "r");
-	if (h->to == NULL || h->from == NULL)
-		bench_die("fdopen failed");
+	_exit(0);
 }
 
 struct run {
@@ -347,36 +297,6 @@ static double run_arm(struct run *r, enum arm a, double *cpu)
 	return NAN;
 }
 
-/* Median over iterations of (login - permit - crypt - query) / crypt: the overhead that is
- * neither libpam's, nor the hash's, nor the database round trip's. */
-static double residual_median(const struct run *r)
-{
-	struct bench_samples s = {0};
-	double m;
-
-	for (size_t i = 0; i < r->lat[ARM_ON].n; i++)
-		bench_samples_add(&s, (r->lat[ARM_ON].v[i] - r->lat[ARM_PERMIT].v[i] -
-		                       r->lat[ARM_CRYPT].v[i] - r->lat[ARM_QUERY].v[i]) /
-		                          r->lat[ARM_CRYPT].v[i]);
-	m = bench_quantile(&s, 0.5);
-	bench_samples_free(&s);
-	return m;
-}
-
-/* Median over iterations of (login - permit) / crypt. */
-static double paired_median(const struct run *r)
-{
-	struct bench_samples s = {0};
-	double m;
-
-	for (size_t i = 0; i < r->lat[ARM_ON].n; i++)
-		bench_samples_add(&s, (r->lat[ARM_ON].v[i] - r->lat[ARM_PERMIT].v[i]) /
-		                          r->lat[ARM_CRYPT].v[i]);
-	m = bench_quantile(&s, 0.5);
-	bench_samples_free(&s);
-	return m;
-}
-
 /* Median over iterations of num[i]/den[i]. */
 static double ratio_median(const struct bench_samples *num, const struct bench_samples *den)
 {
@@ -388,6 +308,37 @@ static double ratio_median(const struct bench_samples *num, const struct bench_s
 	m = bench_quantile(&s, 0.5);
 	bench_samples_free(&s);
 	return m;
+}
+
+/*
+ * Median over iterations of (login - the arms in sub) / crypt: with permit, what a login costs
+ * beyond libpam; with permit, crypt and query, what is neither libpam's, nor the hash's, nor the
+ * database round trip's.
+ */
+static double overhead_median(const struct run *r, const enum arm *sub, size_t nsub)
+{
+	struct bench_samples num = {0};
+	double m;
+
+	for (size_t i = 0; i < r->lat[ARM_ON].n; i++) {
+		double v = r->lat[ARM_ON].v[i];
+
+		for (size_t k = 0; k < nsub; k++)
+			v -= r->lat[sub[k]].v[i];
+		bench_samples_add(&num, v);
+	}
+	m = ratio_median(&num, &r->lat[ARM_CRYPT]);
+	bench_samples_free(&num);
+	return m;
+}
+
+/* True when the run has taken longer than --time-limit; then says so, after done (what). */
+static bool time_up(const struct opts *o, double start, long done, const char *what)
+{
+	if ((bench_now_us() - start) / 1e6 <= o->time_limit)
+		return false;
+	fprintf(stderr, "%s: time limit reached after %ld %s\n", o->label, done, what);
+	return true;
 }
 
 static void json_arm(FILE *f, const struct run *r, enum arm a, bool last)
@@ -421,7 +372,6 @@ static int compare(const struct opts *o)
 	double start, overhead = NAN, plain_ratio = NAN, cache_ratio, login_crypt = NAN,
 	              permit_crypt = NAN, residual = NAN, query_crypt = NAN, paired = NAN,
 	              cpu_overhead = NAN, cpu;
-	char path[512];
 	FILE *f;
 	long i;
 
@@ -429,11 +379,7 @@ static int compare(const struct opts *o)
 	r.active[ARM_ON] = r.active[ARM_OFF] = r.active[ARM_PERMIT] = true;
 	r.active[ARM_QUERY] = o->raw != NULL;
 	if (o->stored != NULL && strncmp(o->stored, "{PLAIN}", 7) != 0) {
-		const char *s = o->stored;
-
-		if (*s == '{' && strchr(s, '}') != NULL)
-			s = strchr(s, '}') + 1;
-		snprintf(r.setting, sizeof(r.setting), "%s", s);
+		bench_crypt_setting(o->stored, r.setting, sizeof(r.setting));
 		r.crypt = calloc(1, sizeof(*r.crypt));
 		if (r.crypt == NULL)
 			bench_die("out of memory");
@@ -485,9 +431,7 @@ static int compare(const struct opts *o)
 			if (a == ARM_ON || a == ARM_OFF)
 				r.conns[a] += bench_logcount_new(&r.lc);
 		}
-		if ((bench_now_us() - start) / 1e6 > o->time_limit) {
-			fprintf(stderr, "%s: time limit reached after %ld iterations\n", o->label,
-			        i + 1);
+		if (time_up(o, start, i + 1, "iterations")) {
 			i++;
 			break;
 		}
@@ -499,25 +443,21 @@ static int compare(const struct opts *o)
 		login_crypt = ratio_median(&r.lat[ARM_ON], &r.lat[ARM_CRYPT]);
 		permit_crypt = ratio_median(&r.lat[ARM_PERMIT], &r.lat[ARM_CRYPT]);
 		overhead = login_crypt - permit_crypt - 1;
-		paired = paired_median(&r) - 1;
+		paired = overhead_median(&r, (const enum arm[]){ARM_PERMIT}, 1) - 1;
 		cpu_overhead = ratio_median(&r.cpu[ARM_ON], &r.cpu[ARM_CRYPT]) -
 		               ratio_median(&r.cpu[ARM_PERMIT], &r.cpu[ARM_CRYPT]) - 1;
 		if (r.active[ARM_QUERY]) {
 			query_crypt = ratio_median(&r.lat[ARM_QUERY], &r.lat[ARM_CRYPT]);
-			residual = residual_median(&r);
+			residual = overhead_median(
+			    &r, (const enum arm[]){ARM_PERMIT, ARM_CRYPT, ARM_QUERY}, 3);
 		}
 	}
 	if (r.active[ARM_QUERY])
 		plain_ratio = 1.0 / ratio_median(&r.lat[ARM_ON], &r.lat[ARM_QUERY]);
 	cache_ratio = ratio_median(&r.lat[ARM_OFF], &r.lat[ARM_ON]);
 
-	snprintf(path, sizeof(path), "%s/%s.json", o->out, o->label);
-	f = fopen(path, "w");
-	if (f == NULL)
-		bench_die("cannot write %s", path);
-	fprintf(f, "{\n  \"label\": ");
-	bench_json_str(f, o->label);
-	fprintf(f, ",\n  \"mode\": \"compare\",\n  \"iterations\": %ld,\n", i);
+	f = bench_json_open(o->out, o->label, "compare");
+	fprintf(f, ",\n  \"iterations\": %ld,\n", i);
 	fprintf(f, "  \"cache_off_supported\": %s,\n", r.cache_off_supported ? "true" : "false");
 	print_json_num(f, "login_over_crypt", login_crypt, false);
 	print_json_num(f, "permit_over_crypt", permit_crypt, false);
@@ -547,9 +487,8 @@ static int compare(const struct opts *o)
 		printf("| %s | %zu | %.0f | %.3f | %.3f | %s |\n", arm_titles[a], s->n,
 		       (double)s->n / (bench_sum(s) / 1e6), bench_quantile(s, 0.5) / 1e3,
 		       bench_quantile(s, 0.99) / 1e3, conns);
-		snprintf(path, sizeof(path), "%s/%s-%s.lat", o->out, o->label, arm_names[a]);
-		if (!bench_samples_write(s, path))
-			bench_die("cannot write %s", path);
+		if (!bench_write_lat(o->out, o->label, arm_names[a], s))
+			bench_die("cannot write %s/%s-%s.lat", o->out, o->label, arm_names[a]);
 	}
 	if (r.active[ARM_CRYPT])
 		printf("overhead above pam_permit, in crypt_rn units: %.3f "
@@ -642,9 +581,7 @@ static int soak(const struct opts *o)
 			conns += bench_logcount_new(&lc);
 			conns_first = conns;
 		}
-		if ((bench_now_us() - start) / 1e6 > o->time_limit) {
-			fprintf(stderr, "%s: time limit reached after %ld logins\n", o->label,
-			        i + 1);
+		if (time_up(o, start, i + 1, "logins")) {
 			i++;
 			break;
 		}
@@ -654,14 +591,9 @@ static int soak(const struct opts *o)
 	fds_end = bench_count_fds();
 	fclose(series);
 
-	snprintf(path, sizeof(path), "%s/%s.json", o->out, o->label);
-	f = fopen(path, "w");
-	if (f == NULL)
-		bench_die("cannot write %s", path);
-	fprintf(f, "{\n  \"label\": ");
-	bench_json_str(f, o->label);
+	f = bench_json_open(o->out, o->label, "soak");
 	fprintf(f,
-	        ",\n  \"mode\": \"soak\",\n  \"distinct_users\": %ld,\n  \"logins\": %ld,\n  "
+	        ",\n  \"distinct_users\": %ld,\n  \"logins\": %ld,\n  "
 	        "\"seconds\": %.1f,\n"
 	        "  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
 	        "  \"db_connections_first_10000\": %ld,\n  \"db_connections\": %ld,\n"
@@ -672,8 +604,7 @@ static int soak(const struct opts *o)
 	        bench_quantile(&lat, 0.5), bench_quantile(&lat, 0.99), conns_first, conns, warm_at,
 	        rss_warm, rss_end, rss_end - rss_warm, bench_peak_rss_kib(), fds_warm, fds_end);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/%s-module.lat", o->out, o->label);
-	bench_samples_write(&lat, path);
+	bench_write_lat(o->out, o->label, "module", &lat);
 
 	printf("\n%s: %ld logins in %.1f s (%.0f logins/s), p50 %.3f ms, p99 %.3f ms\n", o->label,
 	       i, (bench_now_us() - start) / 1e6, (double)i / (bench_sum(&lat) / 1e6),
@@ -708,16 +639,14 @@ static int vcache(const struct opts *o)
 	struct bench_samples lat[NVARMS] = {{0}}, cpu[NVARMS] = {{0}};
 	struct crypt_data *crypt = calloc(1, sizeof(*crypt));
 	const char *domain = strchr(o->user, '@'), *s = o->stored;
-	char setting[512], user[256], wrong[256], path[512];
+	char setting[512], user[256], wrong[256];
 	double start, r_repeat, r_first, r_off, r_wrong, r_wrong_crypt, c_repeat, c_wrong;
 	long i, first = 0;
 	FILE *f;
 
 	if (crypt == NULL || domain == NULL || s == NULL)
 		bench_die("vcache needs --user USER@DOMAIN and --stored HASH");
-	if (*s == '{' && strchr(s, '}') != NULL)
-		s = strchr(s, '}') + 1;
-	snprintf(setting, sizeof(setting), "%s", s);
+	bench_crypt_setting(s, setting, sizeof(setting));
 	snprintf(wrong, sizeof(wrong), "wrong%s", domain);
 	bench_confdir_init(&cd);
 	bench_write_module_service(&cd, "vc-on", o->module,
@@ -772,9 +701,7 @@ static int vcache(const struct opts *o)
 				bench_samples_add(&cpu[a], c1 - c0);
 			}
 		}
-		if ((bench_now_us() - start) / 1e6 > o->time_limit) {
-			fprintf(stderr, "%s: time limit reached after %ld iterations\n", o->label,
-			        i + 1);
+		if (time_up(o, start, i + 1, "iterations")) {
 			i++;
 			break;
 		}
@@ -788,13 +715,8 @@ static int vcache(const struct opts *o)
 	c_repeat = ratio_median(&cpu[V_REPEAT], &cpu[V_CRYPT]);
 	c_wrong = ratio_median(&cpu[V_WRONG_ON], &cpu[V_WRONG_OFF]);
 
-	snprintf(path, sizeof(path), "%s/%s.json", o->out, o->label);
-	f = fopen(path, "w");
-	if (f == NULL)
-		bench_die("cannot write %s", path);
-	fprintf(f, "{\n  \"label\": ");
-	bench_json_str(f, o->label);
-	fprintf(f, ",\n  \"mode\": \"vcache\",\n  \"iterations\": %zu,\n", lat[V_CRYPT].n);
+	f = bench_json_open(o->out, o->label, "vcache");
+	fprintf(f, ",\n  \"iterations\": %zu,\n", lat[V_CRYPT].n);
 	print_json_num(f, "repeat_cached_over_crypt", r_repeat, false);
 	print_json_num(f, "first_cached_over_crypt", r_first, false);
 	print_json_num(f, "nocache_over_crypt", r_off, false);
@@ -820,8 +742,7 @@ static int vcache(const struct opts *o)
 		printf("| %s | %zu | %.3f | %.3f | %.3f | %.3f |\n", varm_titles[a], lat[a].n,
 		       bench_quantile(&lat[a], 0.5) / 1e3, bench_quantile(&lat[a], 0.99) / 1e3,
 		       ratio_median(&lat[a], &lat[V_CRYPT]), ratio_median(&cpu[a], &cpu[V_CRYPT]));
-		snprintf(path, sizeof(path), "%s/%s-%s.lat", o->out, o->label, varm_names[a]);
-		bench_samples_write(&lat[a], path);
+		bench_write_lat(o->out, o->label, varm_names[a], &lat[a]);
 	}
 	printf("repeat login, cache on / crypt_rn: %.3f (target <= 0.3)\n", r_repeat);
 	printf("first login, cache on / crypt_rn: %.3f; login, cache off / crypt_rn: %.3f\n",

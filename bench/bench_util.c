@@ -182,25 +182,38 @@ double bench_sum(const struct bench_samples *s)
 	return t;
 }
 
-static bool samples_write(const struct bench_samples *s, const char *path)
+/* Opens OUT/LABEL + SUFFIX for writing, its name in path; NULL when it cannot. */
+static FILE *out_file(const char *out, const char *label, const char *suffix, char *path,
+                      size_t pathlen)
 {
-	FILE *f = fopen(path, "w");
+	snprintf(path, pathlen, "%s/%s%s", out, label, suffix);
+	return fopen(path, "w");
+}
+
+FILE *bench_out_open(const char *out, const char *label, const char *suffix)
+{
+	char path[512];
+	FILE *f = out_file(out, label, suffix, path, sizeof(path));
 
 	if (f == NULL)
-		return false;
-	for (size_t i = 0; i < s->n; i++)
-		fprintf(f, "%.2f\n", s->v[i]);
-	return fclose(f) == 0;
+		bench_die("cannot write %s", path);
+	return f;
 }
 
 bool bench_write_lat(const char *out, const char *label, const char *arm,
                      const struct bench_samples *s)
 {
-	char path[512];
+	char suffix[128], path[512];
+	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s%s%s.lat", out, label, arm != NULL ? "-" : "",
+	snprintf(suffix, sizeof(suffix), "%s%s.lat", arm != NULL ? "-" : "",
 	         arm != NULL ? arm : "");
-	return samples_write(s, path);
+	f = out_file(out, label, suffix, path, sizeof(path));
+	if (f == NULL)
+		return false;
+	for (size_t i = 0; i < s->n; i++)
+		fprintf(f, "%.2f\n", s->v[i]);
+	return fclose(f) == 0;
 }
 
 /*
@@ -464,13 +477,8 @@ void bench_json_str(FILE *f, const char *s)
 
 FILE *bench_json_open(const char *out, const char *label, const char *mode)
 {
-	char path[512];
-	FILE *f;
+	FILE *f = bench_out_open(out, label, ".json");
 
-	snprintf(path, sizeof(path), "%s/%s.json", out, label);
-	f = fopen(path, "w");
-	if (f == NULL)
-		bench_die("cannot write %s", path);
 	fprintf(f, "{\n  \"label\": ");
 	bench_json_str(f, label);
 	fprintf(f, ",\n  \"mode\": \"%s\"", mode);

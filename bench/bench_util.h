@@ -110,6 +110,9 @@ void bench_logcount_free(struct bench_logcount *lc);
 /* Escapes s as a JSON string (with quotes) onto f. */
 void bench_json_str(FILE *f, const char *s);
 
+/* Opens OUT/LABEL + SUFFIX (".json", "-rss.dat") for writing; dies when it cannot. */
+FILE *bench_out_open(const char *out, const char *label, const char *suffix);
+
 /*
  * Opens OUT/LABEL.json (dies when it cannot) and writes its first two members, label and mode,
  * without the comma after them; the caller writes the rest and closes it.

@@ -529,7 +529,6 @@ static int soak(const struct opts *o)
 	int fds_warm = -1, fds_end;
 	long warm_at = 0;
 	double start;
-	char path[512];
 	FILE *f, *series;
 
 	const char *domain = strchr(o->user, '@');
@@ -541,10 +540,7 @@ static int soak(const struct opts *o)
 	                           bench_write_conf(&cd, "on", o->connect, o->extra_line));
 	if (o->distinct > 0 && domain == NULL)
 		bench_die("--distinct needs --user USER@DOMAIN");
-	snprintf(path, sizeof(path), "%s/%s-rss.dat", o->out, o->label);
-	series = fopen(path, "w");
-	if (series == NULL)
-		bench_die("cannot write %s", path);
+	series = bench_out_open(o->out, o->label, "-rss.dat");
 	fprintf(series, "# logins rss_kib fds\n");
 	/* The samples' memory is taken now, so the resident set measures the module alone. */
 	bench_samples_reserve(&lat, (size_t)o->n);

@@ -33,7 +33,6 @@
  * without-the-flood latency to compare with (a shared machine's load swings between runs).
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -97,19 +96,10 @@ static void make_request(const struct opts *o, unsigned char *req, size_t *len, 
 		bench_die("request too long");
 }
 
+/* Reads n bytes; false at an error, the end or SO_RCVTIMEO (no signal handler interrupts). */
 static bool read_all(int fd, unsigned char *buf, size_t n)
 {
-	while (n > 0) {
-		ssize_t r = read(fd, buf, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return true;
+	return recv(fd, buf, n, MSG_WAITALL) == (ssize_t)n;
 }
 
 static struct timeval timeval_of(double seconds)

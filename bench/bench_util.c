@@ -173,6 +173,26 @@ double bench_quantile(const struct bench_samples *s, double q)
 	return r;
 }
 
+double bench_ratio_median(const struct bench_samples *num, const struct bench_samples *den)
+{
+	struct bench_samples s = {0};
+	double m;
+
+	for (size_t i = 0; i < num->n && i < den->n; i++)
+		bench_samples_add(&s, num->v[i] / den->v[i]);
+	m = bench_quantile(&s, 0.5);
+	bench_samples_free(&s);
+	return m;
+}
+
+bool bench_time_up(double start_us, double limit_s, const char *label, long done, const char *what)
+{
+	if ((bench_now_us() - start_us) / 1e6 <= limit_s)
+		return false;
+	fprintf(stderr, "%s: time limit reached after %ld %s\n", label, done, what);
+	return true;
+}
+
 double bench_sum(const struct bench_samples *s)
 {
 	double t = 0;
@@ -483,4 +503,12 @@ FILE *bench_json_open(const char *out, const char *label, const char *mode)
 	bench_json_str(f, label);
 	fprintf(f, ",\n  \"mode\": \"%s\"", mode);
 	return f;
+}
+
+void bench_json_num(FILE *f, const char *key, double v, bool last)
+{
+	if (isnan(v))
+		fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
+	else
+		fprintf(f, "  \"%s\": %.4f%s\n", key, v, last ? "" : ",");
 }

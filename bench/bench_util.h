@@ -25,6 +25,14 @@ void bench_samples_free(struct bench_samples *s);
 /* Quantile q (0..1) by nearest rank; sorts a copy. NAN when empty. */
 double bench_quantile(const struct bench_samples *s, double q);
 double bench_sum(const struct bench_samples *s);
+/* Median over i of num[i]/den[i] (alternated arms, compared iteration by iteration). */
+double bench_ratio_median(const struct bench_samples *num, const struct bench_samples *den);
+
+/*
+ * True when more than limit_s seconds have passed since start_us (bench_now_us); then says on
+ * stderr that LABEL stopped after done WHAT ("iterations", "logins").
+ */
+bool bench_time_up(double start_us, double limit_s, const char *label, long done, const char *what);
 
 /* Exits with a message on stderr. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -109,6 +117,8 @@ void bench_logcount_free(struct bench_logcount *lc);
 
 /* Escapes s as a JSON string (with quotes) onto f. */
 void bench_json_str(FILE *f, const char *s);
+/* Writes the member "key": v (null for NAN) on a line of its own, a comma after it unless last. */
+void bench_json_num(FILE *f, const char *key, double v, bool last);
 
 /* Opens OUT/LABEL + SUFFIX (".json", "-rss.dat") for writing; dies when it cannot. */
 FILE *bench_out_open(const char *out, const char *label, const char *suffix);

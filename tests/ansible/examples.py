@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from systemd_unit import environment_text, service_settings  # noqa: E402
 from tap import Tap  # noqa: E402

@@ -27,6 +27,7 @@ import shlex
 import sys
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from tap import Tap  # noqa: E402
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 # In the root this file is /usr/local/sbin/systemctl, a symlink to the tree's copy: the shared
 # module sits in the tree's tests/lib.
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from systemd_unit import environment_text, service_settings  # noqa: E402
 

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -41,6 +42,75 @@ void bench_die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+static void set_opt(const struct bench_opt *opt, void *opts)
+{
+	void *field = (char *)opts + opt->offset;
+
+	switch (opt->type) {
+	case BENCH_STR:
+		*(const char **)field = optarg;
+		break;
+	case BENCH_DOUBLE:
+		*(double *)field = strtod(optarg, NULL);
+		break;
+	case BENCH_LONG:
+		*(long *)field = strtol(optarg, NULL, 10);
+		break;
+	case BENCH_INT:
+		*(int *)field = atoi(optarg);
+		break;
+	case BENCH_FLAG:
+		*(bool *)field = true;
+		break;
+	}
+}
+
+void bench_parse_opts(int argc, char **argv, const struct bench_opt *table, size_t n, void *opts,
+                      void (*usage)(void))
+{
+	struct option *longopts = calloc(n + 1, sizeof(*longopts));
+	char *shortopts = calloc(2 * n + 1, 1);
+	size_t nlong = 0, nshort = 0;
+	int c;
+
+	if (longopts == NULL || shortopts == NULL)
+		bench_die("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		bool flag = table[i].type == BENCH_FLAG;
+
+		if (table[i].name[1] == '\0') {
+			shortopts[nshort++] = table[i].name[0];
+			if (!flag)
+				shortopts[nshort++] = ':';
+		} else {
+			longopts[nlong++] =
+			    (struct option){table[i].name, flag ? no_argument : required_argument,
+			                    NULL, 256 + (int)i};
+		}
+	}
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct bench_opt *opt = NULL;
+
+		for (size_t i = 0; i < n && opt == NULL; i++)
+			if (c == 256 + (int)i ||
+			    (table[i].name[1] == '\0' && c == table[i].name[0]))
+				opt = &table[i];
+		if (opt == NULL)
+			usage();
+		else
+			set_opt(opt, opts);
+	}
+	free(longopts);
+	free(shortopts);
+}
+
+void bench_crypt_setting(const char *stored, char *out, size_t outlen)
+{
+	if (*stored == '{' && strchr(stored, '}') != NULL)
+		stored = strchr(stored, '}') + 1;
+	snprintf(out, outlen, "%s", stored);
 }
 
 void bench_samples_reserve(struct bench_samples *s, size_t n)
@@ -103,6 +173,26 @@ double bench_quantile(const struct bench_samples *s, double q)
 	return r;
 }
 
+double bench_ratio_median(const struct bench_samples *num, const struct bench_samples *den)
+{
+	struct bench_samples s = {0};
+	double m;
+
+	for (size_t i = 0; i < num->n && i < den->n; i++)
+		bench_samples_add(&s, num->v[i] / den->v[i]);
+	m = bench_quantile(&s, 0.5);
+	bench_samples_free(&s);
+	return m;
+}
+
+bool bench_time_up(double start_us, double limit_s, const char *label, long done, const char *what)
+{
+	if ((bench_now_us() - start_us) / 1e6 <= limit_s)
+		return false;
+	fprintf(stderr, "%s: time limit reached after %ld %s\n", label, done, what);
+	return true;
+}
+
 double bench_sum(const struct bench_samples *s)
 {
 	double t = 0;
@@ -112,15 +202,66 @@ double bench_sum(const struct bench_samples *s)
 	return t;
 }
 
-bool bench_samples_write(const struct bench_samples *s, const char *path)
+/* Opens OUT/LABEL + SUFFIX for writing, its name in path; NULL when it cannot. */
+static FILE *out_file(const char *out, const char *label, const char *suffix, char *path,
+                      size_t pathlen)
 {
-	FILE *f = fopen(path, "w");
+	snprintf(path, pathlen, "%s/%s%s", out, label, suffix);
+	return fopen(path, "w");
+}
 
+FILE *bench_out_open(const char *out, const char *label, const char *suffix)
+{
+	char path[512];
+	FILE *f = out_file(out, label, suffix, path, sizeof(path));
+
+	if (f == NULL)
+		bench_die("cannot write %s", path);
+	return f;
+}
+
+bool bench_write_lat(const char *out, const char *label, const char *arm,
+                     const struct bench_samples *s)
+{
+	char suffix[128], path[512];
+	FILE *f;
+
+	snprintf(suffix, sizeof(suffix), "%s%s.lat", arm != NULL ? "-" : "",
+	         arm != NULL ? arm : "");
+	f = out_file(out, label, suffix, path, sizeof(path));
 	if (f == NULL)
 		return false;
 	for (size_t i = 0; i < s->n; i++)
 		fprintf(f, "%.2f\n", s->v[i]);
 	return fclose(f) == 0;
+}
+
+/*
+ * Calls fn for every entry of folder path but "." and ".." (and the hidden ones: the bench
+ * makes none); returns how many, or -1 when the folder cannot be read.
+ */
+static int each_entry(const char *path, void (*fn)(int dirfd, const char *name))
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (fn != NULL)
+			fn(dirfd(d), e->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void remove_entry(int dirfd, const char *name)
+{
+	unlinkat(dirfd, name, 0);
 }
 
 /* The folder to remove if the program exits early (bench_die): it holds a conninfo. */
@@ -144,18 +285,10 @@ void bench_confdir_init(struct bench_confdir *cd)
 
 void bench_confdir_free(struct bench_confdir *cd)
 {
-	DIR *d = opendir(cd->dir);
-	struct dirent *e;
-
 	if (live_confdir == cd)
 		live_confdir = NULL;
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-	rmdir(cd->dir);
+	if (each_entry(cd->dir, remove_entry) >= 0)
+		rmdir(cd->dir);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -284,17 +417,9 @@ long bench_peak_rss_kib(void)
 
 int bench_count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
+	int n = each_entry("/proc/self/fd", NULL);
 
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory stream itself */
+	return n < 0 ? -1 : n - 1; /* the directory stream itself */
 }
 
 void bench_logcount_init(struct bench_logcount *lc, const char *path, const char *role)
@@ -368,4 +493,22 @@ void bench_json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+FILE *bench_json_open(const char *out, const char *label, const char *mode)
+{
+	FILE *f = bench_out_open(out, label, ".json");
+
+	fprintf(f, "{\n  \"label\": ");
+	bench_json_str(f, label);
+	fprintf(f, ",\n  \"mode\": \"%s\"", mode);
+	return f;
+}
+
+void bench_json_num(FILE *f, const char *key, double v, bool last)
+{
+	if (isnan(v))
+		fprintf(f, "  \"%s\": null%s\n", key, last ? "" : ",");
+	else
+		fprintf(f, "  \"%s\": %.4f%s\n", key, v, last ? "" : ",");
 }

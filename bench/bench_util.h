@@ -4,7 +4,7 @@
 #define PGD_BENCH_UTIL_H
 
 #include <stdbool.h>
-#include <stddef.h>
+#include <stddef.h> /* offsetof, for BENCH_OPT */
 #include <stdio.h>
 
 /* Monotonic time in microseconds. */
@@ -25,11 +25,42 @@ void bench_samples_free(struct bench_samples *s);
 /* Quantile q (0..1) by nearest rank; sorts a copy. NAN when empty. */
 double bench_quantile(const struct bench_samples *s, double q);
 double bench_sum(const struct bench_samples *s);
-/* Writes one sample a line to path; false on error. */
-bool bench_samples_write(const struct bench_samples *s, const char *path);
+/* Median over i of num[i]/den[i] (alternated arms, compared iteration by iteration). */
+double bench_ratio_median(const struct bench_samples *num, const struct bench_samples *den);
+
+/*
+ * True when more than limit_s seconds have passed since start_us (bench_now_us); then says on
+ * stderr that LABEL stopped after done WHAT ("iterations", "logins").
+ */
+bool bench_time_up(double start_us, double limit_s, const char *label, long done, const char *what);
 
 /* Exits with a message on stderr. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * The command line: one table row an option, {name, type, offset of its field in the program's
+ * options struct}. A one-letter name is "-n VALUE", a longer one "--name VALUE"; a flag takes
+ * no value and sets a bool. Numbers are read as strtod/strtol/atoi read them.
+ */
+enum bench_opt_type { BENCH_STR, BENCH_DOUBLE, BENCH_LONG, BENCH_INT, BENCH_FLAG };
+
+struct bench_opt {
+	const char *name;
+	enum bench_opt_type type;
+	size_t offset;
+};
+
+/* A row: BENCH_OPT(struct opts, "time-limit", DOUBLE, time_limit). */
+// clang-format off
+#define BENCH_OPT(opts_type, name, type, field) {name, BENCH_##type, offsetof(opts_type, field)}
+// clang-format on
+
+/* Sets the fields of opts that argv[1..] names; calls usage() at an option not in the table. */
+void bench_parse_opts(int argc, char **argv, const struct bench_opt *table, size_t n, void *opts,
+                      void (*usage)(void));
+
+/* The setting crypt_rn takes: the stored hash without its {SCHEME} prefix, into out. */
+void bench_crypt_setting(const char *stored, char *out, size_t outlen);
 
 /*
  * A private PAM configuration folder (pam_start_confdir) with conf files beside it.
@@ -86,5 +117,21 @@ void bench_logcount_free(struct bench_logcount *lc);
 
 /* Escapes s as a JSON string (with quotes) onto f. */
 void bench_json_str(FILE *f, const char *s);
+/* Writes the member "key": v (null for NAN) on a line of its own, a comma after it unless last. */
+void bench_json_num(FILE *f, const char *key, double v, bool last);
+
+/* Opens OUT/LABEL + SUFFIX (".json", "-rss.dat") for writing; dies when it cannot. */
+FILE *bench_out_open(const char *out, const char *label, const char *suffix);
+
+/*
+ * Opens OUT/LABEL.json (dies when it cannot) and writes its first two members, label and mode,
+ * without the comma after them; the caller writes the rest and closes it.
+ */
+FILE *bench_json_open(const char *out, const char *label, const char *mode);
+
+/* Writes s, one sample a line, to OUT/LABEL.lat, or OUT/LABEL-ARM.lat when arm is not NULL;
+ * false on error. */
+bool bench_write_lat(const char *out, const char *label, const char *arm,
+                     const struct bench_samples *s);
 
 #endif

@@ -17,9 +17,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,73 +154,29 @@ static void usage(void)
 	exit(2);
 }
 
+#define OPT(name, type, field) BENCH_OPT(struct opts, name, type, field)
+
+static const struct bench_opt options[] = {
+    OPT("module", STR, module),
+    OPT("connect", STR, connect),
+    OPT("user", STR, user),
+    OPT("password", STR, password),
+    OPT("pgdir", STR, pgdir),
+    OPT("halt-cmd", STR, halt_cmd),
+    OPT("resume-cmd", STR, resume_cmd),
+    OPT("pids-file", STR, pids_file),
+    OPT("out", STR, out),
+    OPT("label", STR, label),
+    OPT("timeout-line", STR, timeout_line),
+    OPT("default-timeout", DOUBLE, default_timeout),
+    OPT("freeze-logins", INT, freeze_logins),
+};
+
 static void parse(struct opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"module", required_argument, NULL, 'm'},
-	                                         {"connect", required_argument, NULL, 'c'},
-	                                         {"user", required_argument, NULL, 'u'},
-	                                         {"password", required_argument, NULL, 'p'},
-	                                         {"pgdir", required_argument, NULL, 'D'},
-	                                         {"halt-cmd", required_argument, NULL, 'H'},
-	                                         {"resume-cmd", required_argument, NULL, 'R'},
-	                                         {"pids-file", required_argument, NULL, 'P'},
-	                                         {"out", required_argument, NULL, 'o'},
-	                                         {"label", required_argument, NULL, 'l'},
-	                                         {"timeout-line", required_argument, NULL, 'T'},
-	                                         {"default-timeout", required_argument, NULL, 'd'},
-	                                         {"freeze-logins", required_argument, NULL, 'k'},
-	                                         {NULL, 0, NULL, 0}};
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->timeout_line = "query_timeout = 2";
-	o->default_timeout = 5;
-	o->freeze_logins = 3;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			o->module = optarg;
-			break;
-		case 'c':
-			o->connect = optarg;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case 'p':
-			o->password = optarg;
-			break;
-		case 'D':
-			o->pgdir = optarg;
-			break;
-		case 'H':
-			o->halt_cmd = optarg;
-			break;
-		case 'R':
-			o->resume_cmd = optarg;
-			break;
-		case 'P':
-			o->pids_file = optarg;
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'l':
-			o->label = optarg;
-			break;
-		case 'T':
-			o->timeout_line = optarg;
-			break;
-		case 'd':
-			o->default_timeout = strtod(optarg, NULL);
-			break;
-		case 'k':
-			o->freeze_logins = atoi(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
+	*o = (struct opts){
+	    .timeout_line = "query_timeout = 2", .default_timeout = 5, .freeze_logins = 3};
+	bench_parse_opts(argc, argv, options, sizeof(options) / sizeof(options[0]), o, usage);
 	if (o->module == NULL || o->connect == NULL || o->user == NULL || o->password == NULL ||
 	    o->pgdir == NULL || o->halt_cmd == NULL || o->resume_cmd == NULL ||
 	    o->pids_file == NULL || o->out == NULL || o->label == NULL)
@@ -262,7 +218,7 @@ int main(int argc, char **argv)
 	int npids, fds_before, fds_after, frozen_ok = 0, frozen_done = 0, down_n = 0,
 	                                  down_unavail = 0, attempts = 0, thaw_attempts = 0;
 	bool timeout_supported, stuck = false;
-	char path[512], codes[256] = "";
+	char codes[256] = "";
 	FILE *f;
 
 	parse(&o, argc, argv);
@@ -374,14 +330,9 @@ int main(int argc, char **argv)
 	fds_after = bench_count_fds();
 	printf("  descriptors: %d before, %d after\n", fds_before, fds_after);
 
-	snprintf(path, sizeof(path), "%s/%s.json", o.out, o.label);
-	f = fopen(path, "w");
-	if (f == NULL)
-		bench_die("cannot write %s", path);
-	fprintf(f, "{\n  \"label\": ");
-	bench_json_str(f, o.label);
+	f = bench_json_open(o.out, o.label, "frozen");
 	fprintf(f,
-	        ",\n  \"mode\": \"frozen\",\n  \"query_timeout_s\": %.1f,\n"
+	        ",\n  \"query_timeout_s\": %.1f,\n"
 	        "  \"query_timeout_supported\": %s,\n  \"bound_s\": %.1f,\n"
 	        "  \"frozen_logins\": %d,\n  \"frozen_unavail_within_bound\": %d,\n"
 	        "  \"frozen_codes\": \"%s\",\n  \"frozen_max_s\": %.3f,\n  \"stuck\": %s,\n"

@@ -33,10 +33,9 @@
  * without-the-flood latency to compare with (a shared machine's load swings between runs).
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +55,9 @@ struct opts {
 	const char *flood_user;
 	const char *control_socket; /* open loop: the right logins again, there, with no flood */
 	long users;                 /* 0: every request is --user with --password */
+	const char *mix;            /* --mix R,W,F as given */
 	int mix_repeat, mix_new;    /* percent; the rest of the requests are wrong passwords */
+	bool expect_no;
 };
 
 static long new_users; /* users introduced so far by the mix (atomic) */
@@ -85,19 +86,20 @@ static bool put(unsigned char *buf, size_t *len, size_t cap, const char *s)
 	return true;
 }
 
+/* A request into req (cap bytes): user, password, service and realm; *len its length. */
+static void make_request(const struct opts *o, unsigned char *req, size_t *len, size_t cap,
+                         const char *user, const char *password)
+{
+	*len = 0;
+	if (!put(req, len, cap, user) || !put(req, len, cap, password) ||
+	    !put(req, len, cap, o->service) || !put(req, len, cap, o->realm))
+		bench_die("request too long");
+}
+
+/* Reads n bytes; false at an error, the end or SO_RCVTIMEO (no signal handler interrupts). */
 static bool read_all(int fd, unsigned char *buf, size_t n)
 {
-	while (n > 0) {
-		ssize_t r = read(fd, buf, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return true;
+	return recv(fd, buf, n, MSG_WAITALL) == (ssize_t)n;
 }
 
 static struct timeval timeval_of(double seconds)
@@ -183,12 +185,7 @@ static int mix_request(struct client *c)
 		password = "not the password";
 		want = 0;
 	}
-	c->reqlen = 0;
-	if (!put(c->req, &c->reqlen, sizeof(c->req), user) ||
-	    !put(c->req, &c->reqlen, sizeof(c->req), password) ||
-	    !put(c->req, &c->reqlen, sizeof(c->req), o->service) ||
-	    !put(c->req, &c->reqlen, sizeof(c->req), o->realm))
-		bench_die("request too long");
+	make_request(o, c->req, &c->reqlen, sizeof(c->req), user, password);
 	return want;
 }
 
@@ -258,11 +255,7 @@ static void stream_init(struct stream *st, const struct opts *o, const char *nam
 
 	*st = (struct stream){
 	    .o = o, .name = name, .socket = socket_path, .rate = rate, .want = want};
-	if (!put(st->req, &st->reqlen, sizeof(st->req), user) ||
-	    !put(st->req, &st->reqlen, sizeof(st->req), password) ||
-	    !put(st->req, &st->reqlen, sizeof(st->req), o->service) ||
-	    !put(st->req, &st->reqlen, sizeof(st->req), o->realm))
-		bench_die("request too long");
+	make_request(o, st->req, &st->reqlen, sizeof(st->req), user, password);
 	st->cap = rate > 0 ? (size_t)ceil(rate * total) + 1 : 0;
 	st->reqs = st->cap > 0 ? calloc(st->cap, sizeof(*st->reqs)) : NULL;
 	if (st->cap > 0 && st->reqs == NULL)
@@ -345,7 +338,6 @@ static int open_loop(const struct opts *o)
 	struct stream_stats rs, ws, cs;
 	pthread_attr_t attr;
 	double start, measure_from, stop_at;
-	char path[512];
 	FILE *f;
 	int rc;
 
@@ -380,20 +372,12 @@ static int open_loop(const struct opts *o)
 	stream_collect(&wrong, measure_from, &ws);
 	stream_collect(&control, measure_from, &cs);
 
-	snprintf(path, sizeof(path), "%s/%s.lat", o->out, o->label);
-	bench_samples_write(&rs.lat, path);
-	if (ws.lat.n > 0) {
-		snprintf(path, sizeof(path), "%s/%s-no.lat", o->out, o->label);
-		bench_samples_write(&ws.lat, path);
-	}
-	snprintf(path, sizeof(path), "%s/%s.json", o->out, o->label);
-	f = fopen(path, "w");
-	if (f == NULL)
-		bench_die("cannot write %s", path);
-	fprintf(f, "{\n  \"label\": ");
-	bench_json_str(f, o->label);
+	bench_write_lat(o->out, o->label, NULL, &rs.lat);
+	if (ws.lat.n > 0)
+		bench_write_lat(o->out, o->label, "no", &ws.lat);
+	f = bench_json_open(o->out, o->label, "open-loop");
 	fprintf(f,
-	        ",\n  \"mode\": \"open-loop\",\n  \"workers\": %d,\n  \"seconds\": %.1f,\n"
+	        ",\n  \"workers\": %d,\n  \"seconds\": %.1f,\n"
 	        "  \"warmup\": %.1f,\n  \"connect_timeout\": %.2f,\n  \"timeout\": %.1f,\n",
 	        o->workers, o->seconds, o->warmup, o->connect_timeout, o->timeout);
 	stats_json(f, "right", &rs, o->rate);
@@ -435,28 +419,33 @@ static void usage(void)
 	exit(2);
 }
 
+#define OPT(name, type, field) BENCH_OPT(struct opts, name, type, field)
+
+static const struct bench_opt options[] = {
+    OPT("socket", STR, socket),
+    OPT("user", STR, user),
+    OPT("realm", STR, realm),
+    OPT("service", STR, service),
+    OPT("password", STR, password),
+    OPT("out", STR, out),
+    OPT("label", STR, label),
+    OPT("seconds", DOUBLE, seconds),
+    OPT("warmup", DOUBLE, warmup),
+    OPT("workers", INT, workers),
+    OPT("c", INT, clients),
+    OPT("timeout", DOUBLE, timeout),
+    OPT("expect-no", FLAG, expect_no),
+    OPT("users", LONG, users),
+    OPT("mix", STR, mix),
+    OPT("rate", DOUBLE, rate),
+    OPT("flood", DOUBLE, flood),
+    OPT("flood-user", STR, flood_user),
+    OPT("connect-timeout", DOUBLE, connect_timeout),
+    OPT("control-socket", STR, control_socket),
+};
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"socket", required_argument, NULL, 'S'},
-	                                         {"user", required_argument, NULL, 'u'},
-	                                         {"realm", required_argument, NULL, 'r'},
-	                                         {"service", required_argument, NULL, 's'},
-	                                         {"password", required_argument, NULL, 'p'},
-	                                         {"out", required_argument, NULL, 'o'},
-	                                         {"label", required_argument, NULL, 'l'},
-	                                         {"seconds", required_argument, NULL, 't'},
-	                                         {"warmup", required_argument, NULL, 'w'},
-	                                         {"workers", required_argument, NULL, 'W'},
-	                                         {"timeout", required_argument, NULL, 'T'},
-	                                         {"expect-no", no_argument, NULL, 'N'},
-	                                         {"users", required_argument, NULL, 'U'},
-	                                         {"mix", required_argument, NULL, 'M'},
-	                                         {"rate", required_argument, NULL, 'R'},
-	                                         {"flood", required_argument, NULL, 'F'},
-	                                         {"flood-user", required_argument, NULL, 'V'},
-	                                         {"connect-timeout", required_argument, NULL, 'C'},
-	                                         {"control-socket", required_argument, NULL, 'K'},
-	                                         {NULL, 0, NULL, 0}};
 	struct opts o = {.service = "imap",
 	                 .realm = "",
 	                 .clients = 4,
@@ -465,82 +454,15 @@ int main(int argc, char **argv)
 	                 .timeout = 30,
 	                 .connect_timeout = -1};
 	struct bench_samples all = {0}, all_no = {0};
-	bool expect_no = false;
 	struct client *cs;
 	long ok = 0, no = 0, errors = 0, mismatched = 0;
 	double start, measured;
-	char path[512];
 	FILE *f;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'S':
-			o.socket = optarg;
-			break;
-		case 'u':
-			o.user = optarg;
-			break;
-		case 'r':
-			o.realm = optarg;
-			break;
-		case 's':
-			o.service = optarg;
-			break;
-		case 'p':
-			o.password = optarg;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		case 'l':
-			o.label = optarg;
-			break;
-		case 't':
-			o.seconds = strtod(optarg, NULL);
-			break;
-		case 'w':
-			o.warmup = strtod(optarg, NULL);
-			break;
-		case 'W':
-			o.workers = atoi(optarg);
-			break;
-		case 'c':
-			o.clients = atoi(optarg);
-			break;
-		case 'T':
-			o.timeout = strtod(optarg, NULL);
-			break;
-		case 'N':
-			expect_no = true;
-			break;
-		case 'U':
-			o.users = strtol(optarg, NULL, 10);
-			break;
-		case 'R':
-			o.rate = strtod(optarg, NULL);
-			break;
-		case 'F':
-			o.flood = strtod(optarg, NULL);
-			break;
-		case 'V':
-			o.flood_user = optarg;
-			break;
-		case 'C':
-			o.connect_timeout = strtod(optarg, NULL);
-			break;
-		case 'K':
-			o.control_socket = optarg;
-			break;
-		case 'M':
-			if (sscanf(optarg, "%d,%d", &o.mix_repeat, &o.mix_new) != 2 ||
-			    o.mix_repeat < 0 || o.mix_new < 0 || o.mix_repeat + o.mix_new > 100)
-				usage();
-			break;
-		default:
-			usage();
-		}
-	}
+	bench_parse_opts(argc, argv, options, sizeof(options) / sizeof(options[0]), &o, usage);
+	if (o.mix != NULL && (sscanf(o.mix, "%d,%d", &o.mix_repeat, &o.mix_new) != 2 ||
+	                      o.mix_repeat < 0 || o.mix_new < 0 || o.mix_repeat + o.mix_new > 100))
+		usage();
 	if (o.socket == NULL || o.user == NULL || o.password == NULL || o.out == NULL ||
 	    o.label == NULL || o.clients <= 0 || o.seconds <= 0 || o.rate < 0 || o.flood < 0)
 		usage();
@@ -557,11 +479,7 @@ int main(int argc, char **argv)
 
 		cl->o = &o;
 		cl->rnd = 0x9e3779b97f4a7c15ull * (unsigned long long)(i + 1);
-		if (!put(cl->req, &cl->reqlen, sizeof(cl->req), o.user) ||
-		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.password) ||
-		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.service) ||
-		    !put(cl->req, &cl->reqlen, sizeof(cl->req), o.realm))
-			bench_die("request too long");
+		make_request(&o, cl->req, &cl->reqlen, sizeof(cl->req), o.user, o.password);
 		cl->measure_from = start + o.warmup * 1e6;
 		cl->stop_at = cl->measure_from + o.seconds * 1e6;
 		if (pthread_create(&cl->thread, NULL, client_main, cl) != 0)
@@ -582,20 +500,12 @@ int main(int argc, char **argv)
 	}
 	measured = o.seconds;
 
-	snprintf(path, sizeof(path), "%s/%s.lat", o.out, o.label);
-	bench_samples_write(&all, path);
-	if (all_no.n > 0) {
-		snprintf(path, sizeof(path), "%s/%s-no.lat", o.out, o.label);
-		bench_samples_write(&all_no, path);
-	}
-	snprintf(path, sizeof(path), "%s/%s.json", o.out, o.label);
-	f = fopen(path, "w");
-	if (f == NULL)
-		bench_die("cannot write %s", path);
-	fprintf(f, "{\n  \"label\": ");
-	bench_json_str(f, o.label);
+	bench_write_lat(o.out, o.label, NULL, &all);
+	if (all_no.n > 0)
+		bench_write_lat(o.out, o.label, "no", &all_no);
+	f = bench_json_open(o.out, o.label, "saslauthd");
 	fprintf(f,
-	        ",\n  \"mode\": \"saslauthd\",\n  \"workers\": %d,\n  \"clients\": %d,\n"
+	        ",\n  \"workers\": %d,\n  \"clients\": %d,\n"
 	        "  \"seconds\": %.1f,\n  \"ok\": %ld,\n  \"no\": %ld,\n  \"errors\": %ld,\n"
 	        "  \"per_s\": %.1f,\n  \"p50_us\": %.2f,\n  \"p99_us\": %.2f,\n"
 	        "  \"no_p50_us\": %.2f,\n  \"no_max_us\": %.2f,\n  \"users\": %ld,\n"
@@ -625,7 +535,7 @@ int main(int argc, char **argv)
 		       (double)(ok + no) / measured, new_users, mismatched);
 		return ok > 0 && errors == 0 && mismatched == 0 ? 0 : 1;
 	}
-	if (expect_no)
+	if (o.expect_no)
 		return no > 0 && ok == 0 && errors == 0 ? 0 : 1;
 	return ok > 0 && no == 0 && errors == 0 ? 0 : 1;
 }

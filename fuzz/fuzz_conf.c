@@ -11,16 +11,7 @@
 #include "conf/conf.h"
 #include "conf/conf_impl.h"
 
-static void check_message(const char *err, size_t cap)
-{
-	const char *end = memchr(err, '\0', cap);
-
-	if (end == NULL)
-		abort();
-	for (const char *p = err; p < end; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-			abort();
-}
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = pgd_conf_validate(&conf, err, sizeof(err));
 	}
 	if (r != PGD_CONF_OK)
-		check_message(err, sizeof(err));
+		fuzz_check_message(err, sizeof(err));
 	if (r > PGD_CONF_NOMEM)
 		abort();
 	pgd_conf_free(&conf);
@@ -54,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = pgd_conf_read_v24(&conf, "/nonexistent/fuzz\n.conf", (const char *)data, size, err,
 	                      sizeof(err));
 	if (r != PGD_CONF_OK)
-		check_message(err, sizeof(err));
+		fuzz_check_message(err, sizeof(err));
 	if (r > PGD_CONF_NOMEM)
 		abort();
 	pgd_conf_free(&conf);

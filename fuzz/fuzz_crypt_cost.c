@@ -28,19 +28,27 @@
 
 typedef char *crypt_rn_fn(const char *, const char *, void *, int);
 
+static crypt_rn_fn *real_crypt_rn;
 static unsigned crypt_calls;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* libFuzzer calls this once, before the first input: libxcrypt's crypt_rn(), or abort. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	*(void **)&real_crypt_rn = dlsym(RTLD_NEXT, "crypt_rn");
+	if (real_crypt_rn == NULL)
+		abort();
+	return 0;
+}
 
 /* Counts and forwards to libxcrypt's crypt_rn(); the module's code calls this one. */
 char *crypt_rn(const char *phrase, const char *setting, void *data, int size)
 {
-	static crypt_rn_fn *real;
-
-	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, "crypt_rn");
-	if (real == NULL)
-		abort();
 	crypt_calls++;
-	return real(phrase, setting, data, size);
+	return real_crypt_rn(phrase, setting, data, size);
 }
 
 static const struct {

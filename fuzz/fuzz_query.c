@@ -15,16 +15,7 @@
 #include "conf/conf.h"
 #include "query/query.h"
 
-static void check_message(const char *err, size_t cap)
-{
-	const char *end = memchr(err, '\0', cap);
-
-	if (end == NULL)
-		abort();
-	for (const char *p = err; p < end; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-			abort();
-}
+#include "fuzz_check.h"
 
 /* The next NUL-separated part of buf (len bytes, NUL-terminated), or NULL past the end. */
 static const char *next_part(const char *buf, size_t len, size_t *pos)
@@ -66,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 'Z', sizeof(err));
 	rw = pgd_query_bind(tmpl, &vars, &with, err, sizeof(err));
 	if (rw != PGD_QUERY_OK)
-		check_message(err, sizeof(err));
+		fuzz_check_message(err, sizeof(err));
 	rn = pgd_query_bind(tmpl, NULL, &without, err, sizeof(err));
 	rc = pgd_query_check(tmpl, err, sizeof(err));
 	if (rw != rn || rn != rc)
@@ -89,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(out);
 	} else {
-		check_message(err, sizeof(err));
+		fuzz_check_message(err, sizeof(err));
 	}
 
 	/* the template as username_format, the service as default_domain */
@@ -99,13 +90,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case PGD_USER_OK:
 		if (out == NULL || strlen(out) > PGD_MAX_USER_LEN || out[0] == '\0')
 			abort();
-		for (const char *p = out; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-				abort();
+		fuzz_check_line(out);
 		free(out);
 		break;
 	case PGD_USER_INVALID:
-		check_message(err, sizeof(err));
+		fuzz_check_message(err, sizeof(err));
 		if (out != NULL)
 			abort();
 		break;

@@ -8,22 +8,17 @@ from pathlib import Path
 
 import yaml
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from systemd_unit import environment_text, service_settings  # noqa: E402
+from tap import Tap  # noqa: E402
+
 root = Path(sys.argv[1])
 ex = root / "examples"
 role = ex / "ansible" / "roles" / "pam_pgsql_dovecot"
 defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
-n = 0
-failed = False
-
-
-def check(name, cond, detail=""):
-    global n, failed
-    n += 1
-    print(f"{'ok' if cond else 'not ok'} {n} - {name}")
-    if not cond:
-        failed = True
-        for line in str(detail).splitlines():
-            print(f"# {line}")
+tap = Tap()
+check = tap.check
 
 
 def settings(text, sep):
@@ -71,46 +66,13 @@ check("examples/saslauthd.default is what the role writes",
           if "{%" not in l and not l.startswith("THREADS")] + [f'OPTIONS="-r -m {run_dir}"'])
 
 
-def systemd_env(text):
-    """A systemd EnvironmentFile: NAME=value, one pair of quotes stripped, no shell."""
-    env = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line[0] in "#;" or "=" not in line:
-            continue
-        k, v = line.split("=", 1)
-        if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-            v = v[1:-1]
-        env[k.strip()] = v
-    return env
-
-
-def unit_settings(texts):
-    """[Service] settings of a unit and its drop-ins in order; an empty value resets a list."""
-    out = {}
-    for text in texts:
-        section = None
-        for line in text.splitlines():
-            line = line.strip()
-            if line.startswith("["):
-                section = line
-            elif section == "[Service]" and "=" in line and not line.startswith("#"):
-                k, v = line.split("=", 1)
-                out.setdefault(k, [])
-                if v == "":
-                    out[k] = []
-                else:
-                    out[k].append(v)
-    return out
-
-
 # The release's own sasl2-bin, as installed here: what its start-up really does with our files.
 unit = next((p for p in (Path("/usr/lib/systemd/system/saslauthd.service"),
                          Path("/lib/systemd/system/saslauthd.service")) if p.exists()), None)
 init = Path("/etc/init.d/saslauthd")
 if unit is not None:
-    svc = unit_settings([unit.read_text(), dropin_text])
-    env = systemd_env((ex / "saslauthd.default").read_text())
+    svc = service_settings([unit.read_text(), dropin_text])
+    env = environment_text((ex / "saslauthd.default").read_text())
     start = svc.get("ExecStart", [""])[-1]
     # $NAME unquoted: split into words; ${NAME}: one word (systemd.service(5)).
     argv = []
@@ -251,5 +213,4 @@ for topic, pattern in [
         ("Debian 13's unit drop-in", r"saslauthd\.service\.d/postfix-chroot\.conf"),
         ("Debian 13's EnvironmentFile", r"EnvironmentFile")]:
     check(f"the guide covers {topic}", re.search(pattern, guide, re.S) is not None)
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+sys.exit(tap.done())

@@ -25,6 +25,11 @@ Usage:
 import re
 import shlex
 import sys
+from pathlib import Path
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from tap import Tap  # noqa: E402
 
 MARK = re.compile(r"^\s*<!--\s*guide-test:\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(\s*)(```+|~~~+)(.*)$")
@@ -97,17 +102,8 @@ def parse(mark):
 
 
 def lint(path):
-    n, failed = 0, False
-
-    def check(name, cond, detail=""):
-        nonlocal n, failed
-        n += 1
-        print(f"{'ok' if cond else 'not ok'} {n} - {name}")
-        if not cond:
-            failed = True
-            if detail:
-                print(f"# {detail}")
-
+    tap = Tap()
+    check = tap.check
     found = blocks(path)
     check(f"the guide has fenced blocks ({len(found)})", len(found) > 10)
     kinds = {}
@@ -125,8 +121,7 @@ def lint(path):
             check(f"{where}: the mark is well-formed", False, f"{b.mark!r}: {e}")
     check(f"blocks run or written by the test: {sum(v for k, v in kinds.items() if k != 'skip')}, "
           f"skipped with a reason: {kinds.get('skip', 0)}", kinds.get("run", 0) > 0)
-    print(f"1..{n}")
-    return 1 if failed else 0
+    return tap.done()
 
 
 def heredoc(text):

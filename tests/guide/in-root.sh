@@ -53,7 +53,8 @@ for a in apt apt-get; do
 	printf '#!/bin/sh\nexec nsenter --net=/run/guide-host-net /usr/bin/%s "$@"\n' "$a" >/usr/local/bin/$a
 	chmod 755 /usr/local/bin/$a
 done
-cp /build/pam-pgsql-dovecot/tests/guide/systemctl.py /usr/local/sbin/systemctl
+# A link, not a copy: systemctl.py imports tests/lib/systemd_unit.py from beside it.
+ln -sf /build/pam-pgsql-dovecot/tests/guide/systemctl.py /usr/local/sbin/systemctl
 chmod 755 /usr/local/sbin/systemctl
 ln -sf systemctl /usr/local/sbin/systemd-tmpfiles
 mkdir -p /etc/tmpfiles.d /etc/systemd/system

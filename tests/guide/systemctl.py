@@ -21,6 +21,12 @@ import sys
 import time
 from pathlib import Path
 
+# In the root this file is /usr/local/sbin/systemctl, a symlink to the tree's copy: the shared
+# module sits in the tree's tests/lib.
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from systemd_unit import environment_text, service_settings  # noqa: E402
+
 UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"]
 # Units emulated from their files; the rest go through init scripts or commands.
 EMULATED = {"saslauthd"}
@@ -44,40 +50,14 @@ def unit_texts(name):
     return texts
 
 
-def service_settings(texts):
-    out = {}
-    for text in texts:
-        section = None
-        for line in text.splitlines():
-            line = line.strip()
-            if line.startswith("["):
-                section = line
-            elif section == "[Service]" and "=" in line and not line.startswith(("#", ";")):
-                k, v = line.split("=", 1)
-                k, v = k.strip(), v.strip()
-                if v == "":
-                    out[k] = []
-                else:
-                    out.setdefault(k, []).append(v)
-    return out
-
-
 def environment(files):
     env = {}
     for f in files:
         f = f.lstrip("-")
         try:
-            text = open(f).read()
+            env.update(environment_text(open(f).read()))
         except OSError:
             continue
-        for line in text.splitlines():
-            line = line.strip()
-            if not line or line[0] in "#;" or "=" not in line:
-                continue
-            k, v = line.split("=", 1)
-            if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-                v = v[1:-1]
-            env[k.strip()] = v
     return env
 
 

@@ -12,29 +12,9 @@
 #include "hash/stored_cost.h"
 #include "login/login.h"
 #include "query/query.h"
-#include "util/secret.h"
 #include "login/verify_cache.h"
-
-/* Binds tmpl for login (its canonical name) with hash as %{hash}. */
-static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
-                             struct pgd_query *q)
-{
-	struct pgd_vars vars = {.user = login->canonical,
-	                        .service = login->service,
-	                        .rip = login->rhost,
-	                        .hash = hash,
-	                        .orig_user = login->user};
-
-	switch (pgd_query_bind(tmpl, &vars, q, login->detail, sizeof(login->detail))) {
-	case PGD_QUERY_OK:
-		return PGD_LOGIN_OK;
-	case PGD_QUERY_INVALID:
-		return PGD_LOGIN_CONF_ERROR;
-	case PGD_QUERY_NOMEM:
-		break;
-	}
-	return PGD_LOGIN_NOMEM;
-}
+#include "util/secret.h"
+#include "util/str.h"
 
 /* A new stored value of password in update_scheme; *out is freed with pgd_free_secret. */
 static enum pgd_outcome make_hash(const struct pgd_conf *conf, struct pgd_login *login,
@@ -52,15 +32,10 @@ static enum pgd_outcome make_hash(const struct pgd_conf *conf, struct pgd_login 
 	return PGD_UPDATE_FAILED;
 }
 
-static bool have(const char *query)
-{
-	return query != NULL && query[0] != '\0';
-}
-
 /* Every write goes to update_connect when it is set (a primary behind read replicas). */
 static const char *write_conninfo(const struct pgd_conf *conf)
 {
-	return have(conf->update_connect) ? conf->update_connect : conf->connect;
+	return pgd_str_set(conf->update_connect) ? conf->update_connect : conf->connect;
 }
 
 enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
@@ -72,7 +47,7 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 	char *hash = NULL;
 	long changed = 0;
 
-	if (!have(conf->password_update_query)) {
+	if (!pgd_str_set(conf->password_update_query)) {
 		snprintf(login->detail, sizeof(login->detail), "password_update_query not set");
 		return PGD_LOGIN_CONF_ERROR;
 	}
@@ -86,7 +61,7 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 	}
 	out = make_hash(conf, login, new_password, &hash);
 	if (out == PGD_LOGIN_OK)
-		out = bind(conf->password_update_query, login, hash, &q);
+		out = pgd_login_bind(conf, login, conf->password_update_query, hash, &q);
 	if (out == PGD_LOGIN_OK) {
 		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, &changed,
 		                                    login->detail, sizeof(login->detail)));
@@ -121,9 +96,9 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 		return PGD_LOGIN_OK;
 	out = make_hash(conf, login, password, &hash);
 	if (out == PGD_LOGIN_OK)
-		out = bind(conf->password_query, login, NULL, &check);
+		out = pgd_login_bind(conf, login, conf->password_query, NULL, &check);
 	if (out == PGD_LOGIN_OK)
-		out = bind(conf->password_update_query, login, hash, &update);
+		out = pgd_login_bind(conf, login, conf->password_update_query, hash, &update);
 	if (out == PGD_LOGIN_OK) {
 		switch (pgd_db_swap(write_conninfo(conf), &opts, &check, login->stored, &update,
 		                    login->detail, sizeof(login->detail))) {
@@ -153,22 +128,8 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
 
-	if (login->canonical == NULL) {
-		/* not normalized yet (session without authenticate): as a lookup would */
-		struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
-
-		switch (pgd_user_normalize(login->user, conf->username_format, conf->username_chars,
-		                           conf->default_domain, &vars, &login->canonical,
-		                           login->detail, sizeof(login->detail))) {
-		case PGD_USER_OK:
-			break;
-		case PGD_USER_INVALID:
-			return PGD_BAD_USERNAME;
-		case PGD_USER_NOMEM:
-			return PGD_LOGIN_NOMEM;
-		}
-	}
-	out = bind(query, login, NULL, &q);
+	/* a session without authenticate: the name is normalized here, as for a lookup */
+	out = pgd_login_bind(conf, login, query, NULL, &q);
 	if (out == PGD_LOGIN_OK)
 		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, NULL,
 		                                    login->detail, sizeof(login->detail)));

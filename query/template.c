@@ -134,34 +134,19 @@ bool pgd_var_parse(const char *s, struct pgd_var_ref *v, char *err, size_t errle
 /* The field of vars a variable reads ("" for NULL); "%" for "%%". */
 static const char *field(const struct pgd_vars *vars, enum pgd_var_key key)
 {
-	const char *val = NULL;
+	const char *fields[] = {
+	    [VAR_PERCENT] = "%",
+	    [VAR_USER] = vars->user,
+	    [VAR_USERNAME] = vars->user,
+	    [VAR_DOMAIN] = vars->user,
+	    [VAR_SERVICE] = vars->service,
+	    [VAR_RIP] = vars->rip,
+	    [VAR_LIP] = vars->lip,
+	    [VAR_HASH] = vars->hash,
+	    [VAR_ORIG_USER] = vars->orig_user,
+	};
 
-	switch (key) {
-	case VAR_SERVICE:
-		val = vars->service;
-		break;
-	case VAR_RIP:
-		val = vars->rip;
-		break;
-	case VAR_LIP:
-		val = vars->lip;
-		break;
-	case VAR_HASH:
-		val = vars->hash;
-		break;
-	case VAR_ORIG_USER:
-		val = vars->orig_user;
-		break;
-	case VAR_USER:
-	case VAR_USERNAME:
-	case VAR_DOMAIN:
-		val = vars->user;
-		break;
-	case VAR_PERCENT:
-		val = "%";
-		break;
-	}
-	return val != NULL ? val : "";
+	return fields[key] != NULL ? fields[key] : "";
 }
 
 /* ASCII only, like Dovecot's i_tolower/i_toupper: no locale may change a login name. */

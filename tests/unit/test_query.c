@@ -14,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "query/query.h"
+#include "rows.h"
 
 #define MAXV 4
 
@@ -525,14 +526,6 @@ static void check_v24(void **state)
 	free(out);
 }
 
-#define ADD_ROWS(cases, fn, prefix)                                                                \
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                                   \
-		snprintf(names[n], sizeof(names[n]), "%s: %s", prefix, cases[i].name);             \
-		tests[n] =                                                                         \
-		    (struct CMUnitTest){names[n], fn, NULL, NULL, (void *)(uintptr_t)&cases[i]};   \
-		n++;                                                                               \
-	}
-
 #define NROWS                                                                                      \
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
@@ -556,19 +549,19 @@ static void uses_domain(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[NROWS];
-	static char names[NROWS][128];
-	size_t i, n = 0;
+	static struct CMUnitTest query[NROWS];
+	static char names[NROWS][PGD_ROW_NAME_MAX];
+	struct pgd_rows rows = {query, names, 0, NROWS};
 
-	ADD_ROWS(bind_cases, check_bind, "bind");
-	ADD_ROWS(expand_cases, check_expand, "expand");
-	ADD_ROWS(user_cases, check_user, "user");
-	ADD_ROWS(v24_cases, check_v24, "2.4");
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(too_many_variables);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(bind_null_vars);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(user_length_limits);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(uses_domain);
-	/* The group runner is what cmocka_run_group_tests expands to; the table is built at run
-	 * time so that each row is one named TAP test. */
-	return _cmocka_run_group_tests("query", tests, n, NULL, NULL);
+	PGD_ROWS_ADD_TABLE(&rows, bind_cases, check_bind, "bind");
+	PGD_ROWS_ADD_TABLE(&rows, expand_cases, check_expand, "expand");
+	PGD_ROWS_ADD_TABLE(&rows, user_cases, check_user, "user");
+	PGD_ROWS_ADD_TABLE(&rows, v24_cases, check_v24, "2.4");
+	PGD_ROWS_ADD_TEST(&rows, too_many_variables);
+	PGD_ROWS_ADD_TEST(&rows, bind_null_vars);
+	PGD_ROWS_ADD_TEST(&rows, user_length_limits);
+	PGD_ROWS_ADD_TEST(&rows, uses_domain);
+	if (!pgd_rows_full(&rows))
+		return 1;
+	return cmocka_run_group_tests(query, NULL, NULL);
 }

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: MIT
+/*
+ * One login from name to verdict, without PAM: the entry points fill a struct pgd_login, call
+ * one function here and map the outcome to one PAM code and one log line. login.c reads the
+ * row and verifies the password (authenticate, account); change.c writes (chauthtok, rehash,
+ * the session and audit queries); both bind through pgd_login_bind. allow_nets is nets.h, the
+ * verified-login cache verify_cache.h.
+ */
 #ifndef PGD_LOGIN_H
 #define PGD_LOGIN_H
 

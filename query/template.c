@@ -12,7 +12,6 @@
 #include "query/query.h"
 
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "query/query_impl.h"

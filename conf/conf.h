@@ -7,6 +7,7 @@
 
 #include "hash.h"
 #include "hash/stored_cost.h"
+#include "query/query.h" /* PGD_MAX_USER_LEN */
 
 #define PGD_DEFAULT_CONF_PATH "/etc/security/pam_pgsql_dovecot.conf"
 /* Dovecot's auth_username_chars default. */
@@ -16,7 +17,6 @@
 #define PGD_DEFAULT_PASSWORD_QUERY                                                                 \
 	"SELECT username, domain, password FROM users WHERE username = '%n' AND domain = '%d'"
 /* Limits checked before any database work; documented in pam_pgsql_dovecot.conf(5), LIMITS. */
-#define PGD_MAX_USER_LEN 256
 #define PGD_MAX_PASSWORD_LEN 1024
 /* New hashes (chauthtok, rehash) are made in this scheme unless update_scheme says otherwise. */
 #define PGD_DEFAULT_UPDATE_SCHEME "SHA512-CRYPT"

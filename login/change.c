@@ -12,67 +12,56 @@
 #include "hash/stored_cost.h"
 #include "login/login.h"
 #include "query/query.h"
-#include "util/secret.h"
 #include "login/verify_cache.h"
+#include "util/secret.h"
+#include "util/str.h"
 
-/* Binds tmpl for login (its canonical name) with hash as %{hash}. */
-static enum pgd_outcome bind(const char *tmpl, struct pgd_login *login, const char *hash,
-                             struct pgd_query *q)
+/* What a password write sends: a new stored value and password_update_query bound with it. */
+struct update {
+	char *hash; /* in update_scheme; secret */
+	struct pgd_query query;
+};
+
+/* Makes u from password (u is then the caller's to free with update_free, also on failure). */
+static enum pgd_outcome update_prepare(const struct pgd_conf *conf, struct pgd_login *login,
+                                       const char *password, struct update *u)
 {
-	struct pgd_vars vars = {.user = login->canonical,
-	                        .service = login->service,
-	                        .rip = login->rhost,
-	                        .hash = hash,
-	                        .orig_user = login->user};
+	enum pgd_hash_result r;
 
-	switch (pgd_query_bind(tmpl, &vars, q, login->detail, sizeof(login->detail))) {
-	case PGD_QUERY_OK:
-		return PGD_LOGIN_OK;
-	case PGD_QUERY_INVALID:
-		return PGD_LOGIN_CONF_ERROR;
-	case PGD_QUERY_NOMEM:
-		break;
-	}
-	return PGD_LOGIN_NOMEM;
-}
-
-/* A new stored value of password in update_scheme; *out is freed with pgd_free_secret. */
-static enum pgd_outcome make_hash(const struct pgd_conf *conf, struct pgd_login *login,
-                                  const char *password, char **out)
-{
-	enum pgd_hash_result r =
-	    pgd_hash_generate(conf->update_scheme, password, conf->update_rounds, out);
-
-	if (r == PGD_HASH_MATCH)
-		return PGD_LOGIN_OK;
+	*u = (struct update){0};
+	r = pgd_hash_generate(conf->update_scheme, password, conf->update_rounds, &u->hash);
 	if (r == PGD_HASH_NOMEM)
 		return PGD_LOGIN_NOMEM;
-	snprintf(login->detail, sizeof(login->detail), "cannot make a %s hash: %s",
-	         conf->update_scheme, pgd_hash_result_str(r));
-	return PGD_UPDATE_FAILED;
+	if (r != PGD_HASH_MATCH) {
+		snprintf(login->detail, sizeof(login->detail), "cannot make a %s hash: %s",
+		         conf->update_scheme, pgd_hash_result_str(r));
+		return PGD_UPDATE_FAILED;
+	}
+	return pgd_login_bind(conf, login, conf->password_update_query, u->hash, &u->query);
 }
 
-static bool have(const char *query)
+static void update_free(struct update *u)
 {
-	return query != NULL && query[0] != '\0';
+	pgd_query_free(&u->query);
+	pgd_free_secret(u->hash);
+	*u = (struct update){0};
 }
 
 /* Every write goes to update_connect when it is set (a primary behind read replicas). */
 static const char *write_conninfo(const struct pgd_conf *conf)
 {
-	return have(conf->update_connect) ? conf->update_connect : conf->connect;
+	return pgd_str_set(conf->update_connect) ? conf->update_connect : conf->connect;
 }
 
 enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct pgd_login *login,
                                            const char *old_password, const char *new_password)
 {
 	struct pgd_db_options opts = pgd_login_db_options(conf);
-	struct pgd_query q = {0};
+	struct update u = {0};
 	enum pgd_outcome out;
-	char *hash = NULL;
 	long changed = 0;
 
-	if (!have(conf->password_update_query)) {
+	if (!pgd_str_set(conf->password_update_query)) {
 		snprintf(login->detail, sizeof(login->detail), "password_update_query not set");
 		return PGD_LOGIN_CONF_ERROR;
 	}
@@ -84,11 +73,9 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 		         new_password[0] == '\0' ? "is empty" : "is too long");
 		return PGD_UPDATE_FAILED;
 	}
-	out = make_hash(conf, login, new_password, &hash);
-	if (out == PGD_LOGIN_OK)
-		out = bind(conf->password_update_query, login, hash, &q);
+	out = update_prepare(conf, login, new_password, &u);
 	if (out == PGD_LOGIN_OK) {
-		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, &changed,
+		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &u.query, &changed,
 		                                    login->detail, sizeof(login->detail)));
 		if (out == PGD_LOGIN_OK && changed != 1) {
 			snprintf(login->detail, sizeof(login->detail),
@@ -98,8 +85,7 @@ enum pgd_outcome pgd_login_change_password(const struct pgd_conf *conf, struct p
 		/* the old password's entry can no longer match: do not keep its MAC around */
 		pgd_vcache_forget(login->canonical);
 	}
-	pgd_query_free(&q);
-	pgd_free_secret(hash);
+	update_free(&u);
 	return out;
 }
 
@@ -109,9 +95,9 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 	struct pgd_db_options opts = pgd_login_db_options(conf);
 	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, login->user);
 	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
-	struct pgd_query check = {0}, update = {0};
+	struct pgd_query check = {0};
+	struct update u = {0};
 	enum pgd_outcome out;
-	char *hash = NULL;
 
 	if (!conf->rehash || login->stored == NULL)
 		return PGD_LOGIN_OK;
@@ -119,13 +105,11 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 	policy.noscheme = login->stored_noscheme;
 	if (pgd_hash_rehash_verdict(login->stored, &policy, &target) != PGD_REHASH_UPGRADE)
 		return PGD_LOGIN_OK;
-	out = make_hash(conf, login, password, &hash);
+	out = pgd_login_bind(conf, login, conf->password_query, NULL, &check);
 	if (out == PGD_LOGIN_OK)
-		out = bind(conf->password_query, login, NULL, &check);
-	if (out == PGD_LOGIN_OK)
-		out = bind(conf->password_update_query, login, hash, &update);
+		out = update_prepare(conf, login, password, &u);
 	if (out == PGD_LOGIN_OK) {
-		switch (pgd_db_swap(write_conninfo(conf), &opts, &check, login->stored, &update,
+		switch (pgd_db_swap(write_conninfo(conf), &opts, &check, login->stored, &u.query,
 		                    login->detail, sizeof(login->detail))) {
 		case PGD_DB_SWAPPED:
 			snprintf(login->detail, sizeof(login->detail), "%s hash replaced by %s",
@@ -141,8 +125,7 @@ enum pgd_outcome pgd_login_rehash(const struct pgd_conf *conf, struct pgd_login 
 		}
 	}
 	pgd_query_free(&check);
-	pgd_query_free(&update);
-	pgd_free_secret(hash);
+	update_free(&u);
 	return out;
 }
 
@@ -153,22 +136,8 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 	struct pgd_query q = {0};
 	enum pgd_outcome out;
 
-	if (login->canonical == NULL) {
-		/* not normalized yet (session without authenticate): as a lookup would */
-		struct pgd_vars vars = {.service = login->service, .rip = login->rhost};
-
-		switch (pgd_user_normalize(login->user, conf->username_format, conf->username_chars,
-		                           conf->default_domain, &vars, &login->canonical,
-		                           login->detail, sizeof(login->detail))) {
-		case PGD_USER_OK:
-			break;
-		case PGD_USER_INVALID:
-			return PGD_BAD_USERNAME;
-		case PGD_USER_NOMEM:
-			return PGD_LOGIN_NOMEM;
-		}
-	}
-	out = bind(query, login, NULL, &q);
+	/* a session without authenticate: the name is normalized here, as for a lookup */
+	out = pgd_login_bind(conf, login, query, NULL, &q);
 	if (out == PGD_LOGIN_OK)
 		out = pgd_login_from_db(pgd_db_exec(write_conninfo(conf), &opts, &q, NULL,
 		                                    login->detail, sizeof(login->detail)));

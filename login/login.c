@@ -14,8 +14,9 @@
 #include "hash/hash_policy.h"
 #include "login/nets.h"
 #include "query/query.h"
-#include "util/secret.h"
 #include "login/verify_cache.h"
+#include "util/secret.h"
+#include "util/str.h"
 
 #include <openssl/evp.h>
 
@@ -82,8 +83,40 @@ static void row_source(const char *conninfo, const struct pgd_query *q, char out
 	pgd_wipe(md, sizeof(md));
 }
 
+enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *login,
+                                const char *tmpl, const char *hash, struct pgd_query *q)
+{
+	struct pgd_vars vars = {
+	    .service = login->service, .rip = login->rhost, .orig_user = login->user};
+
+	*q = (struct pgd_query){0};
+	if (login->canonical == NULL) {
+		switch (pgd_user_normalize(login->user, conf->username_format, conf->username_chars,
+		                           conf->default_domain, &vars, &login->canonical,
+		                           login->detail, sizeof(login->detail))) {
+		case PGD_USER_OK:
+			break;
+		case PGD_USER_INVALID:
+			return PGD_BAD_USERNAME;
+		case PGD_USER_NOMEM:
+			return PGD_LOGIN_NOMEM;
+		}
+	}
+	vars.user = login->canonical;
+	vars.hash = hash;
+	switch (pgd_query_bind(tmpl, &vars, q, login->detail, sizeof(login->detail))) {
+	case PGD_QUERY_OK:
+		return PGD_LOGIN_OK;
+	case PGD_QUERY_INVALID:
+		return PGD_LOGIN_CONF_ERROR;
+	case PGD_QUERY_NOMEM:
+		break;
+	}
+	return PGD_LOGIN_NOMEM;
+}
+
 /*
- * Normalizes the name and reads its row with tmpl; on PGD_LOGIN_OK the caller frees *row.
+ * Reads the login's row with tmpl (pgd_login_bind); on PGD_LOGIN_OK the caller frees *row.
  * source (may be NULL) gets what the row is read from (row_source) once the query is bound,
  * whatever the database then answers; *dbr (may be NULL) what the database said.
  */
@@ -91,36 +124,18 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
                                   const char *tmpl, struct pgd_row *row, char *source,
                                   enum pgd_db_result *dbr_out)
 {
-	struct pgd_vars vars = {
-	    .service = login->service, .rip = login->rhost, .orig_user = login->user};
 	struct pgd_db_options db_opts = pgd_login_db_options(conf);
-	struct pgd_query q = {0};
+	struct pgd_query q;
 	enum pgd_outcome out;
 	enum pgd_db_result dbr;
 
 	memset(row, 0, sizeof(*row));
 	if (dbr_out != NULL)
 		*dbr_out = PGD_DB_OK;
-	switch (pgd_user_normalize(login->user, conf->username_format, conf->username_chars,
-	                           conf->default_domain, &vars, &login->canonical, login->detail,
-	                           sizeof(login->detail))) {
-	case PGD_USER_OK:
-		break;
-	case PGD_USER_INVALID:
-		return PGD_BAD_USERNAME;
-	case PGD_USER_NOMEM:
-		return PGD_LOGIN_NOMEM;
-	}
-	vars.user = login->canonical;
+	out = pgd_login_bind(conf, login, tmpl, NULL, &q);
+	if (out != PGD_LOGIN_OK)
+		return out;
 	db_opts.password_optional = tmpl != conf->password_query;
-	switch (pgd_query_bind(tmpl, &vars, &q, login->detail, sizeof(login->detail))) {
-	case PGD_QUERY_OK:
-		break;
-	case PGD_QUERY_INVALID:
-		return PGD_LOGIN_CONF_ERROR;
-	case PGD_QUERY_NOMEM:
-		return PGD_LOGIN_NOMEM;
-	}
 	if (source != NULL)
 		row_source(conf->connect, &q, source);
 	dbr = pgd_db_lookup(conf->connect, &db_opts, &q, row, login->detail, sizeof(login->detail));
@@ -222,7 +237,7 @@ static enum pgd_outcome check_hash(const struct pgd_conf *conf, struct pgd_login
 	struct pgd_hash_info info = {.scheme = ""};
 	enum pgd_hash_result r;
 
-	if (row->password == NULL || row->password[0] == '\0') {
+	if (!pgd_str_set(row->password)) {
 		verify_dummy(conf, password);
 		snprintf(login->detail, sizeof(login->detail), "stored password is %s",
 		         row->password == NULL ? "NULL" : "empty");
@@ -251,7 +266,7 @@ static bool vcache_hit(const struct pgd_conf *conf, struct pgd_login *login,
 	struct pgd_hash_policy policy;
 	struct pgd_vcache_login view;
 
-	if (conf->verify_cache_ttl == 0 || row->password == NULL || row->password[0] == '\0')
+	if (conf->verify_cache_ttl == 0 || !pgd_str_set(row->password))
 		return false;
 	policy = login_policy(conf, login, row);
 	view = (struct pgd_vcache_login){.user = login->canonical,
@@ -437,9 +452,8 @@ static enum pgd_outcome account_state(const struct pgd_row *row, struct pgd_logi
 enum pgd_outcome pgd_login_lookup(const struct pgd_conf *conf, struct pgd_login *login)
 {
 	struct pgd_row row;
-	const char *tmpl = conf->account_query != NULL && conf->account_query[0] != '\0'
-	                       ? conf->account_query
-	                       : conf->password_query;
+	const char *tmpl =
+	    pgd_str_set(conf->account_query) ? conf->account_query : conf->password_query;
 	enum pgd_outcome out = fetch_row(conf, login, tmpl, &row, NULL, NULL);
 
 	if (out != PGD_LOGIN_OK)

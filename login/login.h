@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: MIT
+/*
+ * One login from name to verdict, without PAM: the entry points fill a struct pgd_login, call
+ * one function here and map the outcome to one PAM code and one log line. login.c reads the
+ * row and verifies the password (authenticate, account); change.c writes (chauthtok, rehash,
+ * the session and audit queries); both bind through pgd_login_bind. allow_nets is nets.h, the
+ * verified-login cache verify_cache.h.
+ */
 #ifndef PGD_LOGIN_H
 #define PGD_LOGIN_H
 
@@ -7,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "db/db.h"
+#include "query/query.h"
 
 /* What became of one login; the entry points map each to one PAM code and one log line. */
 enum pgd_outcome {
@@ -94,5 +102,16 @@ void pgd_login_free(struct pgd_login *login);
 /* Shared by login.c and change.c: the database options conf sets; a db result as an outcome. */
 struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf);
 enum pgd_outcome pgd_login_from_db(enum pgd_db_result r);
+
+/*
+ * Shared by login.c and change.c: binds tmpl for login into *q, which the caller frees with
+ * pgd_query_free (on failure it is left empty). The name is normalized first when login->canonical
+ * is not set yet (default_domain, username_chars, username_format: pgd_user_normalize), and stays
+ * in login->canonical; %u is that name, %{orig_user} login->user as given, %s the service, %r the
+ * remote host, %{hash} hash (NULL outside a password write). Returns PGD_LOGIN_OK,
+ * PGD_BAD_USERNAME, PGD_LOGIN_CONF_ERROR (the template) or PGD_LOGIN_NOMEM, with detail set.
+ */
+enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *login,
+                                const char *tmpl, const char *hash, struct pgd_query *q);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/str.h"
+
 struct addr {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t bytes[16];
@@ -114,7 +116,7 @@ static bool entry_matches(const char *entry, const struct addr *remote)
 bool pgd_nets_allow(const char *allow_nets, const char *rhost, char *why, size_t whylen)
 {
 	struct addr remote;
-	bool known = rhost != NULL && rhost[0] != '\0';
+	bool known = pgd_str_set(rhost);
 	const char *p = allow_nets;
 
 	/* Only "no remote address" is "local": a name or garbage is not, and matches nothing. */

@@ -436,24 +436,8 @@ bool pgd_vcache_hit_outage(unsigned long stale_sec, const struct pgd_vcache_logi
 	return hit;
 }
 
-void pgd_vcache_forget_outage(const char *user)
-{
-	uint8_t tag[MAC_LEN];
-	uint32_t i;
-
-	if (user == NULL)
-		return;
-	pthread_mutex_lock(&vc.lock);
-	if (vc.pid == getpid() && vc.count > 0 && user_tag(user, tag) &&
-	    (i = find_locked(tag)) != NONE && vc.ring[i].has_outage) {
-		pgd_wipe(vc.ring[i].outage, MAC_LEN);
-		vc.ring[i].has_outage = false;
-	}
-	pthread_mutex_unlock(&vc.lock);
-	pgd_wipe(tag, sizeof(tag));
-}
-
-void pgd_vcache_forget(const char *user)
+/* Drops user's entry, or only its outage MAC when outage_only. */
+static void forget(const char *user, bool outage_only)
 {
 	uint8_t tag[MAC_LEN];
 	uint32_t i;
@@ -464,10 +448,26 @@ void pgd_vcache_forget(const char *user)
 	/* Another process's entries (after fork) are not ours to consult: ready_locked drops
 	 * them at this process's next hit or remember. */
 	if (vc.pid == getpid() && vc.count > 0 && user_tag(user, tag) &&
-	    (i = find_locked(tag)) != NONE)
-		evict_locked(i);
+	    (i = find_locked(tag)) != NONE) {
+		if (!outage_only) {
+			evict_locked(i);
+		} else if (vc.ring[i].has_outage) {
+			pgd_wipe(vc.ring[i].outage, MAC_LEN);
+			vc.ring[i].has_outage = false;
+		}
+	}
 	pthread_mutex_unlock(&vc.lock);
 	pgd_wipe(tag, sizeof(tag));
+}
+
+void pgd_vcache_forget_outage(const char *user)
+{
+	forget(user, true);
+}
+
+void pgd_vcache_forget(const char *user)
+{
+	forget(user, false);
 }
 
 size_t pgd_vcache_count(void)

@@ -1,9 +1,25 @@
 // SPDX-License-Identifier: MIT
+/*
+ * From a conf's templates and one login's values to what the database is sent: Dovecot's
+ * %-variables become bound parameters, never SQL text. Pure code (no PAM, no libpq), one job a
+ * file:
+ *   template.c      a 2.3 variable (%u, %Ln, %{user}): read, expanded (pgd_expand)
+ *   template_v24.c  a 2.4 template ("%{user | lower}") in the 2.3 form (pgd_template_v24)
+ *   bind.c          the SQL scanner and binder (pgd_query_bind, pgd_query_check)
+ *   user.c          the login name's fix-up before any query (pgd_user_normalize)
+ * query_impl.h is what they share among themselves.
+ */
 #ifndef PGD_QUERY_H
 #define PGD_QUERY_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/*
+ * The longest login name, before and after the fix-up; checked before any database work and
+ * documented in pam_pgsql_dovecot.conf(5), LIMITS.
+ */
+#define PGD_MAX_USER_LEN 256
 
 /* The values Dovecot's %-variables expand to. NULL reads as "". */
 struct pgd_vars {
@@ -27,11 +43,14 @@ struct pgd_query {
 	bool secret;
 };
 
+/* What the template functions below answer. */
 enum pgd_query_result {
 	PGD_QUERY_OK,
 	PGD_QUERY_INVALID, /* err holds one line */
 	PGD_QUERY_NOMEM,
 };
+
+/* bind.c */
 
 /*
  * Turns a password_query template into SQL text plus bound values. A variable outside quotes
@@ -42,18 +61,22 @@ enum pgd_query_result {
 enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *vars,
                                      struct pgd_query *q, char *err, size_t errlen);
 
-/* True if the (2.3-form) template uses the domain of the name: %d, %{domain}, any case. */
-bool pgd_query_uses_domain(const char *tmpl);
-
 /* Checks a template without values: every variable known, quotes closed. */
 enum pgd_query_result pgd_query_check(const char *tmpl, char *err, size_t errlen);
 
 /* Frees what pgd_query_bind made and zeroes q. */
 void pgd_query_free(struct pgd_query *q);
 
+/* template.c */
+
 /* Plain %-expansion (no SQL), as for auth_username_format. *out is the caller's to free. */
 enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, char **out,
                                  char *err, size_t errlen);
+
+/* True if the (2.3-form) template uses the domain of the name: %d, %{domain}, any case. */
+bool pgd_query_uses_domain(const char *tmpl);
+
+/* template_v24.c */
 
 /*
  * Reads a Dovecot 2.4 template (lib-var-expand: "%{user | username | lower}") and writes the
@@ -65,6 +88,8 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
  * PGD_QUERY_INVALID with err naming it. *out is the caller's to free.
  */
 enum pgd_query_result pgd_template_v24(const char *tmpl, char **out, char *err, size_t errlen);
+
+/* user.c */
 
 enum pgd_user_result {
 	PGD_USER_OK,

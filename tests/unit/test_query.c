@@ -14,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "query/query.h"
+#include "rows.h"
 
 #define MAXV 4
 
@@ -171,6 +172,10 @@ static const struct bind_case bind_cases[] = {
     BIND_BAD("unsupported %h (home)", "SELECT 1 WHERE u = '%h'", "%h"),
     BIND_BAD("unknown %{foo}", "SELECT 1 WHERE u = '%{foo}'", "%{foo}"),
     BIND_BAD("%{env:HOME} refused", "SELECT 1 WHERE u = '%{env:HOME}'", "%{env:HOME}"),
+    BIND_BAD("a control byte in %{...} is shown as hex",
+             "SELECT 1 WHERE u = '%{us\x01"
+             "er}'",
+             "%{us\\x01er}"),
     BIND_BAD("unterminated %{", "SELECT 1 WHERE u = '%{user'", "unterminated %{"),
     BIND_BAD("lone % at the end", "SELECT 1 WHERE u = 1 %", "end"),
     BIND_BAD("% before a quote (LIKE 'a%')", "SELECT 1 WHERE n LIKE 'a%'", "unknown"),
@@ -316,6 +321,8 @@ static const struct expand_case expand_cases[] = {
     EXPAND("unknown %q", "%q", "bob", PGD_QUERY_INVALID, "%q"),
     EXPAND("non-printable variable letter is shown as hex", "%\x01", "bob", PGD_QUERY_INVALID,
            "\\x01"),
+    EXPAND("a backslash as variable letter is shown as hex", "%\\", "bob", PGD_QUERY_INVALID,
+           "%\\x5c"),
     EXPAND("unterminated %{user", "%{user", "bob", PGD_QUERY_INVALID, "unterminated"),
     EXPAND("trailing %", "%u%", "bob", PGD_QUERY_INVALID, "end"),
     EXPAND("%T modifier refused", "%Tu", "bob", PGD_QUERY_INVALID, "%T"),
@@ -485,6 +492,8 @@ static const struct v24_case v24_cases[] = {
      NULL, NULL},
     {"an unknown filter is named", "'%{user | sha256}'", NULL, "unsupported filter sha256", NULL,
      NULL},
+    {"a non-ASCII filter is shown as hex", "'%{user | l\xc3\xb6wer}'", NULL,
+     "unsupported filter l\\xc3\\xb6wer", NULL, NULL},
     {"a filter with arguments is refused", "'%{user | default('x')}'", NULL, "unsupported filter",
      NULL, NULL},
     {"username after domain is refused", "'%{user | domain | username}'", NULL,
@@ -525,14 +534,6 @@ static void check_v24(void **state)
 	free(out);
 }
 
-#define ADD_ROWS(cases, fn, prefix)                                                                \
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                                   \
-		snprintf(names[n], sizeof(names[n]), "%s: %s", prefix, cases[i].name);             \
-		tests[n] =                                                                         \
-		    (struct CMUnitTest){names[n], fn, NULL, NULL, (void *)(uintptr_t)&cases[i]};   \
-		n++;                                                                               \
-	}
-
 #define NROWS                                                                                      \
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
@@ -556,19 +557,19 @@ static void uses_domain(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[NROWS];
-	static char names[NROWS][128];
-	size_t i, n = 0;
+	static struct CMUnitTest query[NROWS];
+	static char names[NROWS][PGD_ROW_NAME_MAX];
+	struct pgd_rows rows = {query, names, 0, NROWS};
 
-	ADD_ROWS(bind_cases, check_bind, "bind");
-	ADD_ROWS(expand_cases, check_expand, "expand");
-	ADD_ROWS(user_cases, check_user, "user");
-	ADD_ROWS(v24_cases, check_v24, "2.4");
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(too_many_variables);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(bind_null_vars);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(user_length_limits);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(uses_domain);
-	/* The group runner is what cmocka_run_group_tests expands to; the table is built at run
-	 * time so that each row is one named TAP test. */
-	return _cmocka_run_group_tests("query", tests, n, NULL, NULL);
+	PGD_ROWS_ADD_TABLE(&rows, bind_cases, check_bind, "bind");
+	PGD_ROWS_ADD_TABLE(&rows, expand_cases, check_expand, "expand");
+	PGD_ROWS_ADD_TABLE(&rows, user_cases, check_user, "user");
+	PGD_ROWS_ADD_TABLE(&rows, v24_cases, check_v24, "2.4");
+	PGD_ROWS_ADD_TEST(&rows, too_many_variables);
+	PGD_ROWS_ADD_TEST(&rows, bind_null_vars);
+	PGD_ROWS_ADD_TEST(&rows, user_length_limits);
+	PGD_ROWS_ADD_TEST(&rows, uses_domain);
+	if (!pgd_rows_full(&rows))
+		return 1;
+	return cmocka_run_group_tests(query, NULL, NULL);
 }

@@ -67,9 +67,9 @@ static void file_mode(const struct pgd_conf *conf)
 		return;
 	if (stat(conf->secret_path, &st) == 0 && (st.st_mode & S_IROTH) != 0) {
 		printf("warning: ");
-		pgd_put_escaped(stdout, conf->secret_path);
+		pgd_put_printable(stdout, conf->secret_path);
 		printf(" is readable by every user and holds the database password: chmod o-r ");
-		pgd_put_escaped(stdout, conf->secret_path);
+		pgd_put_printable(stdout, conf->secret_path);
 		putchar('\n');
 	}
 }

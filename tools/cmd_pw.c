@@ -6,6 +6,7 @@
  */
 #include "cmd.h"
 #include "hash.h"
+#include "util/printable.h"
 #include "util/secret.h"
 
 #include <errno.h>
@@ -81,6 +82,7 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0},
 	};
+	char shown[1024];
 	int c;
 
 	opterr = 0;
@@ -93,7 +95,7 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 		case 'r':
 			if (!parse_rounds(optarg, &o->rounds)) {
 				fprintf(stderr, "%s pw: -r wants a positive number, not '%s'\n",
-				        pgd_prog, optarg);
+				        pgd_prog, pgd_printable(optarg, shown, sizeof(shown)));
 				return PGD_EXIT_USAGE;
 			}
 			break;
@@ -134,13 +136,14 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 				fprintf(stderr, "%s pw: unknown option -%c\n", pgd_prog, optopt);
 			else
 				fprintf(stderr, "%s pw: unknown option %s\n", pgd_prog,
-				        argv[optind - 1]);
+				        pgd_printable(argv[optind - 1], shown, sizeof(shown)));
 			pw_usage(stderr);
 			return PGD_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "%s pw: unexpected argument '%s'\n", pgd_prog, argv[optind]);
+		fprintf(stderr, "%s pw: unexpected argument '%s'\n", pgd_prog,
+		        pgd_printable(argv[optind], shown, sizeof(shown)));
 		return PGD_EXIT_USAGE;
 	}
 	if (o->password != NULL && o->password_file != NULL) {
@@ -161,7 +164,8 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 		/* asks the hash part why: unknown, or known but not in this build */
 		pgd_hash_generate_ex(o->scheme, "", NULL, 0, &none, &info);
 		pgd_free_secret(none);
-		fprintf(stderr, "%s pw: %s (-l lists the schemes)\n", pgd_prog, info.detail);
+		fprintf(stderr, "%s pw: %s (-l lists the schemes)\n", pgd_prog,
+		        pgd_printable(info.detail, shown, sizeof(shown)));
 		return PGD_EXIT_USAGE;
 	}
 	return -1;
@@ -199,17 +203,21 @@ static int verify(const char *stored, const char *password, const char *user, bo
 	char *md5 = as_doveadm ? doveadm_md5_crypt(stored) : NULL;
 	enum pgd_hash_result r;
 	int status = PGD_EXIT_FAIL;
+	char shown[1024];
 
 	if (md5 != NULL)
 		stored = md5;
 	r = pgd_hash_verify(stored, password, &policy, &info);
 	if (r == PGD_HASH_MATCH) {
-		if (!quiet)
-			printf("%s (verified)\n", stored);
+		if (!quiet) {
+			pgd_put_printable(stdout, stored);
+			puts(" (verified)");
+		}
 		status = PGD_EXIT_OK;
 	} else {
 		fprintf(stderr, "%s pw: not verified: %s%s%s\n", pgd_prog, pgd_hash_result_str(r),
-		        info.detail[0] != '\0' ? ": " : "", info.detail);
+		        info.detail[0] != '\0' ? ": " : "",
+		        pgd_printable(info.detail, shown, sizeof(shown)));
 	}
 	pgd_free_secret(md5);
 	return status;
@@ -224,8 +232,12 @@ static int make(const struct pw_opts *o, const char *password)
 	int status;
 
 	if (r != PGD_HASH_MATCH) {
-		fprintf(stderr, "%s pw: cannot make %s: %s%s%s\n", pgd_prog, o->scheme,
-		        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
+		char scheme[256], detail[1024];
+
+		fprintf(stderr, "%s pw: cannot make %s: %s%s%s\n", pgd_prog,
+		        pgd_printable(o->scheme, scheme, sizeof(scheme)), pgd_hash_result_str(r),
+		        info.detail[0] != '\0' ? ": " : "",
+		        pgd_printable(info.detail, detail, sizeof(detail)));
 		/* a bad -r or a missing -u is the caller's mistake */
 		return r == PGD_HASH_MALFORMED || (r == PGD_HASH_UNSUPPORTED && o->user == NULL &&
 		                                   strstr(info.detail, "login name") != NULL)

@@ -43,13 +43,14 @@ void pgd_cmd_error(const char *what, const char *message);
 
 /*
  * A subcommand's options (getopt_long with shortopts and longopts): -c CONF sets *path (when
- * path is not NULL), -h or --help prints usage on stdout, an unknown option prints it on
- * stderr; fn (may be NULL) takes every other option with its argument and returns false after
- * saying why it refuses it. Returns -1 to go on (optind names the first operand), otherwise
- * the exit status.
+ * path is not NULL), -h or --help prints usage on stdout. fn (may be NULL) takes every other
+ * option with its argument and returns -1 to go on, or the exit status after saying why; it
+ * also sees an unknown option ('?', with the word that held it) and a missing value (':'),
+ * to say why when getopt does not (opterr = 0), after which usage goes to stderr. Returns -1
+ * to go on (optind names the first operand), otherwise the exit status.
  */
 struct option;
-typedef bool (*pgd_cmd_option_fn)(void *ctx, int option, const char *arg);
+typedef int (*pgd_cmd_option_fn)(void *ctx, int option, char *arg);
 int pgd_cmd_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
                     void (*usage)(FILE *out), const char **path, pgd_cmd_option_fn fn, void *ctx);
 

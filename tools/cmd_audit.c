@@ -402,7 +402,7 @@ struct audit_opts {
 	unsigned long examples;
 };
 
-static bool audit_option(void *ctx, int option, const char *arg)
+static int audit_option(void *ctx, int option, char *arg)
 {
 	struct audit_opts *o = ctx;
 	char *end;
@@ -413,16 +413,17 @@ static bool audit_option(void *ctx, int option, const char *arg)
 		o->json = true;
 	} else if (option == 'u') {
 		o->users_query = arg;
-	} else {
+	} else if (option == 'e') {
 		o->examples = strtoul(arg, &end, 10);
 		if (arg[0] < '0' || arg[0] > '9' || *end != '\0' ||
 		    o->examples > PGD_AUDIT_MAX_EXAMPLES) {
 			fprintf(stderr, "%s: --examples takes 0 to %d\n", pgd_prog,
 			        PGD_AUDIT_MAX_EXAMPLES);
-			return false;
+			return PGD_EXIT_USAGE;
 		}
 	}
-	return true;
+	/* an unknown option: getopt has said why */
+	return -1;
 }
 
 int pgd_cmd_audit(int argc, char **argv)

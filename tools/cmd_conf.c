@@ -41,19 +41,25 @@ void pgd_cmd_error(const char *what, const char *message)
 int pgd_cmd_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
                     void (*usage)(FILE *out), const char **path, pgd_cmd_option_fn fn, void *ctx)
 {
-	int c;
+	int c, status;
 
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (c == 'c' && path != NULL) {
 			*path = optarg;
-		} else if (c == 'h') {
+			continue;
+		}
+		if (c == 'h') {
 			usage(stdout);
 			return PGD_EXIT_OK;
-		} else if (c == '?' || fn == NULL || !fn(ctx, c, optarg)) {
-			if (c == '?')
-				usage(stderr);
+		}
+		status =
+		    fn != NULL ? fn(ctx, c, c == '?' ? argv[optind - 1] : optarg) : PGD_EXIT_USAGE;
+		if (c == '?' || c == ':') {
+			usage(stderr);
 			return PGD_EXIT_USAGE;
 		}
+		if (status >= 0)
+			return status;
 	}
 	return -1;
 }

@@ -10,6 +10,7 @@
 #include "util/secret.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 
 #define DEFAULT_SCHEME "SHA512-CRYPT"
 
-enum { OPT_PASSWORD_FILE = 256, OPT_HELP };
+enum { OPT_PASSWORD_FILE = 256 };
 
 struct pw_opts {
 	const char *scheme;
@@ -74,73 +75,83 @@ static bool parse_rounds(const char *s, unsigned long *out)
 	return errno == 0 && *end == '\0' && *out != 0;
 }
 
+/* The options that only store their argument, or set a flag: where in struct pw_opts. */
+static const struct {
+	int option;
+	size_t offset;
+	bool flag; /* a bool set to true; otherwise a const char * set to the argument */
+} pw_fields[] = {
+    {'s', offsetof(struct pw_opts, scheme), false},
+    {'u', offsetof(struct pw_opts, user), false},
+    {'t', offsetof(struct pw_opts, test_hash), false},
+    {OPT_PASSWORD_FILE, offsetof(struct pw_opts, password_file), false},
+    {'V', offsetof(struct pw_opts, verbose), true},
+    {'l', offsetof(struct pw_opts, list), true},
+};
+
+/* One option of pw (pgd_cmd_options' fn): -1 to go on, otherwise the exit status. */
+static int pw_option(void *ctx, int option, char *arg)
+{
+	struct pw_opts *o = ctx;
+	char shown[1024];
+
+	for (size_t i = 0; i < sizeof(pw_fields) / sizeof(pw_fields[0]); i++) {
+		char *field = (char *)o + pw_fields[i].offset;
+
+		if (pw_fields[i].option != option)
+			continue;
+		if (pw_fields[i].flag)
+			*(bool *)field = true;
+		else
+			*(const char **)field = arg;
+		return -1;
+	}
+	switch (option) {
+	case 'r':
+		if (parse_rounds(arg, &o->rounds))
+			return -1;
+		fprintf(stderr, "%s pw: -r wants a positive number, not '%s'\n", pgd_prog,
+		        pgd_printable(arg, shown, sizeof(shown)));
+		return PGD_EXIT_USAGE;
+	case 'p':
+		pgd_free_secret(o->password);
+		o->password = strdup(arg);
+		/* hide it from ps where the kernel lets us */
+		pgd_wipe(arg, strlen(arg));
+		if (o->password != NULL)
+			return -1;
+		fprintf(stderr, "%s pw: out of memory\n", pgd_prog);
+		return PGD_EXIT_FAIL;
+	case ':':
+		fprintf(stderr, "%s pw: option -%c needs a value\n", pgd_prog, optopt);
+		return PGD_EXIT_USAGE;
+	default:
+		if (optopt != 0)
+			fprintf(stderr, "%s pw: unknown option -%c\n", pgd_prog, optopt);
+		else
+			fprintf(stderr, "%s pw: unknown option %s\n", pgd_prog,
+			        pgd_printable(arg, shown, sizeof(shown)));
+		return PGD_EXIT_USAGE;
+	}
+}
+
 /* Parses argv; returns -1 to go on, otherwise the exit status. */
 static int parse(int argc, char **argv, struct pw_opts *o)
 {
 	static const struct option longopts[] = {
 	    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-	    {"help", no_argument, NULL, OPT_HELP},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	char shown[1024];
-	int c;
+	int status;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":s:r:u:t:Vlp:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o->scheme = optarg;
-			break;
-		case 'r':
-			if (!parse_rounds(optarg, &o->rounds)) {
-				fprintf(stderr, "%s pw: -r wants a positive number, not '%s'\n",
-				        pgd_prog, pgd_printable(optarg, shown, sizeof(shown)));
-				return PGD_EXIT_USAGE;
-			}
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case 't':
-			o->test_hash = optarg;
-			break;
-		case 'V':
-			o->verbose = true;
-			break;
-		case 'l':
-			o->list = true;
-			break;
-		case 'p':
-			pgd_free_secret(o->password);
-			o->password = strdup(optarg);
-			/* hide it from ps where the kernel lets us */
-			pgd_wipe(optarg, strlen(optarg));
-			if (o->password == NULL) {
-				fprintf(stderr, "%s pw: out of memory\n", pgd_prog);
-				return PGD_EXIT_FAIL;
-			}
-			break;
-		case OPT_PASSWORD_FILE:
-			o->password_file = optarg;
-			break;
-		case OPT_HELP:
-			pw_usage(stdout);
-			return PGD_EXIT_OK;
-		case ':':
-			fprintf(stderr, "%s pw: option -%c needs a value\n", pgd_prog, optopt);
-			pw_usage(stderr);
-			return PGD_EXIT_USAGE;
-		default:
-			if (optopt != 0)
-				fprintf(stderr, "%s pw: unknown option -%c\n", pgd_prog, optopt);
-			else
-				fprintf(stderr, "%s pw: unknown option %s\n", pgd_prog,
-				        pgd_printable(argv[optind - 1], shown, sizeof(shown)));
-			pw_usage(stderr);
-			return PGD_EXIT_USAGE;
-		}
-	}
+	status =
+	    pgd_cmd_options(argc, argv, ":s:r:u:t:Vlp:", longopts, pw_usage, NULL, pw_option, o);
+	if (status >= 0)
+		return status;
 	if (optind < argc) {
 		fprintf(stderr, "%s pw: unexpected argument '%s'\n", pgd_prog,
 		        pgd_printable(argv[optind], shown, sizeof(shown)));

@@ -42,12 +42,12 @@ void pgd_cmd_field(FILE *out, const char *label, const char *value);
 void pgd_cmd_error(const char *what, const char *message);
 
 /*
- * A subcommand's options (getopt_long with shortopts and longopts): -c CONF sets *path (when
- * path is not NULL), -h or --help prints usage on stdout. fn (may be NULL) takes every other
- * option with its argument and returns -1 to go on, or the exit status after saying why; it
- * also sees an unknown option ('?', with the word that held it) and a missing value (':'),
- * to say why when getopt does not (opterr = 0), after which usage goes to stderr. Returns -1
- * to go on (optind names the first operand), otherwise the exit status.
+ * A subcommand's options (getopt_long with shortopts, which starts with ':' after any '+', and
+ * longopts): -c CONF sets *path (when path is not NULL), -h or --help prints usage on stdout,
+ * an unknown option or a missing value is said (escaped) on stderr with usage. fn (may be
+ * NULL) takes every other option with its argument and returns -1 to go on, or the exit status
+ * after saying why. Returns -1 to go on (optind names the first operand), otherwise the exit
+ * status.
  */
 struct option;
 typedef int (*pgd_cmd_option_fn)(void *ctx, int option, char *arg);

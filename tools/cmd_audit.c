@@ -422,7 +422,6 @@ static int audit_option(void *ctx, int option, char *arg)
 			return PGD_EXIT_USAGE;
 		}
 	}
-	/* an unknown option: getopt has said why */
 	return -1;
 }
 
@@ -446,7 +445,7 @@ int pgd_cmd_audit(int argc, char **argv)
 	int status;
 
 	status =
-	    pgd_cmd_options(argc, argv, "+c:s:h", longopts, audit_usage, &path, audit_option, &o);
+	    pgd_cmd_options(argc, argv, "+:c:s:h", longopts, audit_usage, &path, audit_option, &o);
 	if (status >= 0)
 		return status;
 	status = PGD_EXIT_USAGE;

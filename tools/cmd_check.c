@@ -206,7 +206,7 @@ int pgd_cmd_check(int argc, char **argv)
 	bool ok;
 	int status;
 
-	status = pgd_cmd_options(argc, argv, "+c:h", longopts, check_usage, &path, NULL, NULL);
+	status = pgd_cmd_options(argc, argv, "+:c:h", longopts, check_usage, &path, NULL, NULL);
 	if (status >= 0)
 		return status;
 	if (argc - optind > 1) {

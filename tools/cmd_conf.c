@@ -6,10 +6,12 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "conf/conf.h"
 #include "util/printable.h"
+#include "util/str.h"
 
 /* Bytes of s escaped per piece: a piece's escaped form always fits the buffer. */
 #define PIECE 256
@@ -18,7 +20,7 @@ void pgd_put_printable(FILE *out, const char *s)
 {
 	char buf[PIECE * 4 + 1];
 
-	while (s != NULL && *s != '\0') {
+	while (pgd_str_set(s)) {
 		fputs(pgd_printable_n(s, PIECE, buf, sizeof(buf), PGD_PRINT_BLANKS), out);
 		for (size_t i = 0; i < PIECE && *s != '\0'; i++)
 			s++;
@@ -38,28 +40,43 @@ void pgd_cmd_error(const char *what, const char *message)
 	pgd_cmd_field(stderr, what, message);
 }
 
+/* "prog name: " then before, the word (escaped) of argv that getopt refused, and after. */
+static void refused(const char *name, const char *before, const char *word, const char *after)
+{
+	fprintf(stderr, "%s %s: %s", pgd_prog, name, before);
+	pgd_put_printable(stderr, word);
+	fprintf(stderr, "%s\n", after);
+}
+
 int pgd_cmd_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
                     void (*usage)(FILE *out), const char **path, pgd_cmd_option_fn fn, void *ctx)
 {
 	int c, status;
 
+	/* getopt's own messages would quote an unknown option's bytes raw */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (c == 'c' && path != NULL) {
 			*path = optarg;
-			continue;
-		}
-		if (c == 'h') {
+		} else if (c == 'h') {
 			usage(stdout);
 			return PGD_EXIT_OK;
-		}
-		status =
-		    fn != NULL ? fn(ctx, c, c == '?' ? argv[optind - 1] : optarg) : PGD_EXIT_USAGE;
-		if (c == '?' || c == ':') {
+		} else if (c == '?' || c == ':') {
+			char opt[3] = {'-', (char)optopt, '\0'};
+
+			if (c == ':')
+				refused(argv[0], "option ", argv[optind - 1], " needs a value");
+			else
+				refused(argv[0], "unknown option ",
+				        optopt != 0 && strncmp(argv[optind - 1], "--", 2) != 0
+				            ? opt
+				            : argv[optind - 1],
+				        "");
 			usage(stderr);
 			return PGD_EXIT_USAGE;
-		}
-		if (status >= 0)
+		} else if ((status = fn != NULL ? fn(ctx, c, optarg) : PGD_EXIT_USAGE) >= 0) {
 			return status;
+		}
 	}
 	return -1;
 }

@@ -122,15 +122,7 @@ static int pw_option(void *ctx, int option, char *arg)
 			return -1;
 		fprintf(stderr, "%s pw: out of memory\n", pgd_prog);
 		return PGD_EXIT_FAIL;
-	case ':':
-		fprintf(stderr, "%s pw: option -%c needs a value\n", pgd_prog, optopt);
-		return PGD_EXIT_USAGE;
 	default:
-		if (optopt != 0)
-			fprintf(stderr, "%s pw: unknown option -%c\n", pgd_prog, optopt);
-		else
-			fprintf(stderr, "%s pw: unknown option %s\n", pgd_prog,
-			        pgd_printable(arg, shown, sizeof(shown)));
 		return PGD_EXIT_USAGE;
 	}
 }
@@ -146,7 +138,6 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 	char shown[1024];
 	int status;
 
-	opterr = 0;
 	optind = 1;
 	status =
 	    pgd_cmd_options(argc, argv, ":s:r:u:t:Vlp:", longopts, pw_usage, NULL, pw_option, o);

@@ -113,14 +113,22 @@ run "audit: a list query with hostile bytes" 2 "$PGD_TOOL" audit -c "$dir/nolist
 run "audit: a service with hostile bytes" 0 "$PGD_TOOL" audit -c "$dir/nolist.conf" -s "$H" \
 	--users-query "SELECT 'x@example.org' AS user"
 
+# --- options and commands ---
+run "an unknown command" 2 "$PGD_TOOL" "$H" &&
+	shows "an unknown command, escaped" "unknown command '$E'"
+for sub in pw check audit; do
+	run "$sub: an unknown option byte" 2 "$PGD_TOOL" "$sub" $'-\x1b' &&
+		shows "$sub: an unknown option byte, escaped" 'unknown option -\x1b'
+	run "$sub: an unknown long option" 2 "$PGD_TOOL" "$sub" "--$H" &&
+		shows "$sub: an unknown long option, escaped" "unknown option --$E"
+done
+
 # --- pw ---
 run "pw: -r" 2 "$PGD_TOOL" pw -r "$H" -p x &&
 	shows "pw: -r, escaped" "not '$E'"
 run "pw: -s" 2 "$PGD_TOOL" pw -s "$H" -p x
 run "pw: an operand" 2 "$PGD_TOOL" pw -p x "$H" &&
 	shows "pw: an operand, escaped" "unexpected argument '$E'"
-run "pw: an unknown long option" 2 "$PGD_TOOL" pw "--$H" &&
-	shows "pw: an unknown long option, escaped" "unknown option --$E"
 run "pw: -t, not verified" 1 "$PGD_TOOL" pw -t "{SHA512$H}x" -p x
 run "pw: -t, verified" 0 "$PGD_TOOL" pw -t "{PLAIN}$H" -p "$H" &&
 	shows "pw: -t, verified, escaped" "{PLAIN}$E (verified)"

@@ -12,7 +12,6 @@
  * PGD_TEST_CONNINFO, PAM_WRAPPER_SERVICE_DIR; pam_wrapper at PAM_WRAPPER_DEBUGLEVEL=2.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,16 +141,6 @@ static const struct row rows[] = {
 
 static char work_dir[] = "/tmp/pgd-rawbytes.XXXXXX";
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t len = strlen(text);
-
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) != 0)
-		fail_msg("cannot write %s: %s", path, strerror(errno));
-	close(fd);
-}
-
 /* Where service s keeps its conf. */
 static void conf_path(const struct service *s, char *out, size_t len)
 {
@@ -173,7 +162,7 @@ static void write_services(void)
 		char *text = pgd_test_fill_conf(services[i].conf);
 
 		conf_path(&services[i], path, sizeof(path));
-		write_file(path, text, 0600);
+		pgd_test_write_file(path, text, 0600);
 		free(text);
 		snprintf(svc_path, sizeof(svc_path), "%s/%s",
 		         pgd_test_env("PAM_WRAPPER_SERVICE_DIR"), services[i].name);
@@ -182,7 +171,7 @@ static void write_services(void)
 		         "account required %s conf=%s debug\n"
 		         "session required %s conf=%s debug\n",
 		         module, path, module, path, module, path);
-		write_file(svc_path, line, 0644);
+		pgd_test_write_file(svc_path, line, 0644);
 	}
 }
 
@@ -202,55 +191,46 @@ static void remove_services(void)
 	rmdir(work_dir);
 }
 
-static PGconn *admin_connect(void)
+/*
+ * The table of fixtures: dropped, then with load created and filled (as PGD_TEST_ADMIN). The
+ * child that runs the tests loads it, the parent drops it after.
+ */
+static void fixtures_table(bool load)
 {
+	static const char *const ddl[] = {
+	    "DROP TABLE IF EXISTS rawbytes_users",
+	    "CREATE TABLE rawbytes_users (userid text NOT NULL, domain text NOT NULL, "
+	    "password text, nologin text, reason text, allow_nets text)",
+	    "GRANT SELECT ON rawbytes_users TO PUBLIC",
+	};
+	size_t nddl = load ? sizeof(ddl) / sizeof(ddl[0]) : 1;
+	size_t n = nddl + (load ? sizeof(fixtures) / sizeof(fixtures[0]) : 0);
 	PGconn *conn = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
+	bool ok = PQstatus(conn) == CONNECTION_OK;
 
-	if (PQstatus(conn) != CONNECTION_OK)
-		fail_msg("cannot connect for fixtures: %s", PQerrorMessage(conn));
-	return conn;
-}
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct fixture *f = &fixtures[i < nddl ? 0 : i - nddl];
+		const char *values[] = {f->userid, f->password, f->nologin, f->reason,
+		                        f->allow_nets};
+		PGresult *res = i < nddl
+		                    ? PQexec(conn, ddl[i])
+		                    : PQexecParams(conn,
+		                                   "INSERT INTO rawbytes_users "
+		                                   "VALUES ($1, 'example.org', $2, $3, $4, $5)",
+		                                   5, NULL, values, NULL, NULL, 0);
 
-static void admin_exec(PGconn *conn, const char *sql, int n, const char *const *values)
-{
-	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	if (!ok)
 		fail_msg("fixtures: %s", PQerrorMessage(conn));
-	PQclear(res);
+	PQfinish(conn);
 }
 
 static int group_setup(void **state)
 {
-	PGconn *conn = admin_connect();
-
 	(void)state;
-	admin_exec(conn, "DROP TABLE IF EXISTS rawbytes_users", 0, NULL);
-	admin_exec(conn,
-	           "CREATE TABLE rawbytes_users (userid text NOT NULL, domain text NOT NULL, "
-	           "password text, nologin text, reason text, allow_nets text)",
-	           0, NULL);
-	admin_exec(conn, "GRANT SELECT ON rawbytes_users TO PUBLIC", 0, NULL);
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		const struct fixture *f = &fixtures[i];
-		const char *values[] = {f->userid, f->password, f->nologin, f->reason,
-		                        f->allow_nets};
-
-		admin_exec(conn,
-		           "INSERT INTO rawbytes_users VALUES ($1, 'example.org', $2, $3, $4, $5)",
-		           5, values);
-	}
-	PQfinish(conn);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	PGconn *conn = admin_connect();
-
-	(void)state;
-	admin_exec(conn, "DROP TABLE IF EXISTS rawbytes_users", 0, NULL);
-	PQfinish(conn);
+	fixtures_table(true);
 	return 0;
 }
 
@@ -336,6 +316,7 @@ int main(int argc, char **argv)
 		write_services();
 		status = pgd_test_run_in_child(argv);
 		remove_services();
+		fixtures_table(false);
 		return status;
 	}
 	for (size_t i = 0; i < NROWS; i++)
@@ -344,5 +325,5 @@ int main(int argc, char **argv)
 		    .test_func = run_row,
 		    .initial_state = (void *)(uintptr_t)&rows[i],
 		};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

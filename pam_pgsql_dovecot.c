@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The PAM entry points: read what PAM knows, run one login (login.c), and turn its outcome
- * into one PAM code and one log line. Nothing else includes PAM headers.
+ * The PAM entry points, where a login enters and leaves. The flow runs one way through the
+ * folders:
+ *   entry (here: what PAM knows) -> login/ (one login, name to verdict) -> conf/ (what to do)
+ *   -> query/ (bound values) -> db/ (the row) -> hash.c + hash/ (the verdict)
+ * and back here, where the outcome becomes one PAM code and one log line. Only this file
+ * includes PAM headers; every byte a log line quotes goes through util/printable.h.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -21,7 +25,9 @@
 #include "conf/conf.h"
 #include "db/db.h"
 #include "login/login.h"
+#include "util/printable.h"
 #include "util/secret.h"
+#include "util/str.h"
 
 /* pam_set_data key: who authenticated in this transaction and what the row said, for acct_mgmt. */
 #define AUTHENTICATED "pam_pgsql_dovecot_authenticated"
@@ -38,38 +44,6 @@ enum op {
 
 static const char *const op_names[] = {"authentication", "account", "password change"};
 
-/*
- * Copies s into buf for a log line: printable ASCII kept (blanks too when keep_blank), anything
- * else as \xNN, truncated.
- */
-static const char *escape(const char *s, char *buf, size_t len, bool keep_blank)
-{
-	size_t n = 0;
-
-	for (; s != NULL && *s != '\0' && n + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c > 0x20 || (c == 0x20 && keep_blank)) && c < 0x7f && c != '\\')
-			buf[n++] = (char)c;
-		else
-			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-/* A user name, an item: one word. */
-static const char *sanitize(const char *s, char *buf, size_t len)
-{
-	return escape(s, buf, len, false);
-}
-
-/* A message that may come from the database (reason, server error): blanks kept. */
-static const char *printable(const char *s, char *buf, size_t len)
-{
-	return escape(s, buf, len, true);
-}
-
 static const char *get_item_str(pam_handle_t *pamh, int type)
 {
 	const void *item = NULL;
@@ -82,18 +56,18 @@ static const char *get_item_str(pam_handle_t *pamh, int type)
 /* pam_unix's failure line, which log scanners such as fail2ban read; why may be NULL. */
 static void log_failure(pam_handle_t *pamh, const char *user, const char *why)
 {
-	char u[160], rhost[160], ruser[160], tty[160];
-	const char *logname = getlogin();
+	char u[160], rhost[160], ruser[160], tty[160], logname[160];
 
 	pam_syslog(pamh, LOG_NOTICE,
 	           "authentication failure; logname=%s uid=%u euid=%u tty=%s ruser=%s rhost=%s "
 	           "user=%s%s%s%s",
-	           logname != NULL ? logname : "", (unsigned)getuid(), (unsigned)geteuid(),
-	           sanitize(get_item_str(pamh, PAM_TTY), tty, sizeof(tty)),
-	           sanitize(get_item_str(pamh, PAM_RUSER), ruser, sizeof(ruser)),
-	           sanitize(get_item_str(pamh, PAM_RHOST), rhost, sizeof(rhost)),
-	           sanitize(user, u, sizeof(u)), why != NULL ? " (" : "", why != NULL ? why : "",
-	           why != NULL ? ")" : "");
+	           pgd_printable_word(getlogin(), logname, sizeof(logname)), (unsigned)getuid(),
+	           (unsigned)geteuid(),
+	           pgd_printable_word(get_item_str(pamh, PAM_TTY), tty, sizeof(tty)),
+	           pgd_printable_word(get_item_str(pamh, PAM_RUSER), ruser, sizeof(ruser)),
+	           pgd_printable_word(get_item_str(pamh, PAM_RHOST), rhost, sizeof(rhost)),
+	           pgd_printable_word(user, u, sizeof(u)), why != NULL ? " (" : "",
+	           why != NULL ? why : "", why != NULL ? ")" : "");
 }
 
 /* pam_set_data key: pam_end of this transaction tells db.c (whether to keep the connection). */
@@ -119,11 +93,13 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 	case PGD_CONF_OK: {
 		static char marker;
 		const void *seen;
+		char path[1024];
 
 		if (pam_get_data(pamh, TRANSACTION, &seen) != PAM_SUCCESS)
 			pam_set_data(pamh, TRANSACTION, &marker, transaction_end);
 		if (conf->debug)
-			pam_syslog(pamh, LOG_DEBUG, "conf %s: %s", conf->path,
+			pam_syslog(pamh, LOG_DEBUG, "conf %s: %s",
+			           pgd_printable(conf->path, path, sizeof(path)),
 			           pgd_conf_dialect_name(conf->dialect));
 		return PAM_SUCCESS;
 	}
@@ -143,17 +119,18 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outcome out,
                   const struct pgd_login *login, enum op op)
 {
-	char u[160], d[400], why[440];
+	char u[160], d[400], why[440], scheme[sizeof(login->scheme) * 4];
 	const char *detail =
-	    login->detail[0] != '\0' ? printable(login->detail, d, sizeof(d)) : NULL;
+	    login->detail[0] != '\0' ? pgd_printable(login->detail, d, sizeof(d)) : NULL;
 	bool account = op == OP_ACCOUNT;
 
-	sanitize(login->user, u, sizeof(u));
+	pgd_printable_word(login->user, u, sizeof(u));
 	switch (out) {
 	case PGD_LOGIN_OK:
 		if (conf->debug)
 			pam_syslog(pamh, LOG_DEBUG, "%s ok for user=%s%s%s%s", op_names[op], u,
-			           login->scheme[0] != '\0' ? " scheme=" : "", login->scheme,
+			           login->scheme[0] != '\0' ? " scheme=" : "",
+			           pgd_printable_word(login->scheme, scheme, sizeof(scheme)),
 			           login->cached ? " (verify cache: no hash computed)" : "");
 		return PAM_SUCCESS;
 	case PGD_WRONG_PASSWORD:
@@ -286,7 +263,7 @@ static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_lo
 	pthread_mutex_unlock(&side_lock);
 	if (report)
 		pam_syslog(pamh, LOG_WARNING, "%s failed (the login's answer stands): %s%s",
-		           side_names[what], printable(login->detail, d, sizeof(d)),
+		           side_names[what], pgd_printable(login->detail, d, sizeof(d)),
 		           quiet > 0 ? " (and earlier failures not logged)" : "");
 }
 
@@ -377,7 +354,7 @@ static int start_login(pam_handle_t *pamh, struct pgd_login *login)
 	const char *user = NULL;
 	int rc = pam_get_user(pamh, &user, NULL);
 
-	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0') {
+	if (rc != PAM_SUCCESS || !pgd_str_set(user)) {
 		pam_syslog(pamh, LOG_NOTICE, "cannot determine the user name");
 		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
 	}
@@ -399,11 +376,6 @@ static int get_password(pam_handle_t *pamh, int item, const char **password)
 	return PAM_SUCCESS;
 }
 
-static bool have(const char *query)
-{
-	return query != NULL && query[0] != '\0';
-}
-
 /* After authenticate: the audit query of its result, and the upgrade of a weak hash. */
 static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
                                struct pgd_login *login, const char *password, int rc)
@@ -412,7 +384,7 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 	                    : rc == PAM_AUTH_ERR || rc == PAM_USER_UNKNOWN
 	                        ? conf->auth_failure_query
 	                        : NULL;
-	char u[160];
+	char u[160], d[1600];
 
 	if (rc == PAM_SUCCESS && conf->rehash) {
 		login->detail[0] = '\0';
@@ -420,9 +392,10 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 			side_failure(pamh, SIDE_REHASH, login);
 		else if (login->detail[0] != '\0')
 			pam_syslog(pamh, LOG_INFO, "rehash for user=%s: %s",
-			           sanitize(login->user, u, sizeof(u)), login->detail);
+			           pgd_printable_word(login->user, u, sizeof(u)),
+			           pgd_printable(login->detail, d, sizeof(d)));
 	}
-	if (have(audit) && login->canonical != NULL) {
+	if (pgd_str_set(audit) && login->canonical != NULL) {
 		login->detail[0] = '\0';
 		if (pgd_login_run(conf, login, audit) != PGD_LOGIN_OK)
 			side_failure(
@@ -499,7 +472,7 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	rc = start_login(pamh, &login);
 	if (rc == PAM_SUCCESS) {
 		const struct authenticated *a =
-		    have(conf.account_query) ? NULL : remembered(pamh, &conf, &login);
+		    pgd_str_set(conf.account_query) ? NULL : remembered(pamh, &conf, &login);
 		enum pgd_outcome out;
 
 		/* saslauthd's acct_mgmt right after authenticate on the same conf: no second
@@ -533,7 +506,7 @@ int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	rc = load_conf(pamh, &conf, argc, argv);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (!have(conf.password_update_query)) {
+	if (!pgd_str_set(conf.password_update_query)) {
 		pam_syslog(pamh, LOG_ERR, "configuration error: password_update_query not set");
 		pgd_conf_free(&conf);
 		return PAM_SERVICE_ERR;
@@ -552,10 +525,11 @@ int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			    pgd_login_change_password(&conf, &login, old_password, new_password),
 			    &login, OP_PASSWORD);
 		if (rc == PAM_SUCCESS) {
-			char u[160];
+			char u[160], scheme[160];
 
 			pam_syslog(pamh, LOG_NOTICE, "password changed for user=%s (%s)",
-			           sanitize(login.user, u, sizeof(u)), conf.update_scheme);
+			           pgd_printable_word(login.user, u, sizeof(u)),
+			           pgd_printable_word(conf.update_scheme, scheme, sizeof(scheme)));
 		}
 	}
 	pgd_login_free(&login);
@@ -575,7 +549,7 @@ static int session(pam_handle_t *pamh, int argc, const char **argv, bool open)
 	if (rc != PAM_SUCCESS)
 		return rc;
 	query = open ? conf.session_open_query : conf.session_close_query;
-	if (have(query) && start_login(pamh, &login) == PAM_SUCCESS &&
+	if (pgd_str_set(query) && start_login(pamh, &login) == PAM_SUCCESS &&
 	    pgd_login_run(&conf, &login, query) != PGD_LOGIN_OK)
 		side_failure(pamh, open ? SIDE_SESSION_OPEN : SIDE_SESSION_CLOSE, &login);
 	pgd_login_free(&login);

@@ -22,6 +22,7 @@
 #include "db/db.h"
 #include "query/query.h"
 #include "util/secret.h"
+#include "util/str.h"
 
 /* PostgreSQL's type oids (catalog/pg_type.dat): stable since forever. */
 #define BOOLOID 16
@@ -67,16 +68,16 @@ static void file_mode(const struct pgd_conf *conf)
 		return;
 	if (stat(conf->secret_path, &st) == 0 && (st.st_mode & S_IROTH) != 0) {
 		printf("warning: ");
-		pgd_put_escaped(stdout, conf->secret_path);
+		pgd_put_printable(stdout, conf->secret_path);
 		printf(" is readable by every user and holds the database password: chmod o-r ");
-		pgd_put_escaped(stdout, conf->secret_path);
+		pgd_put_printable(stdout, conf->secret_path);
 		putchar('\n');
 	}
 }
 
 static bool is_local(const char *host)
 {
-	return host == NULL || host[0] == '\0' || host[0] == '/' || host[0] == '@' ||
+	return !pgd_str_set(host) || host[0] == '/' || host[0] == '@' ||
 	       strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
 	       strcmp(host, "::1") == 0;
 }
@@ -95,7 +96,7 @@ static void connect_timeout(const struct pgd_conf *conf)
 	if (opts == NULL)
 		return;
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || o->val[0] == '\0')
+		if (!pgd_str_set(o->val))
 			continue;
 		if (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0) {
 			char hosts[512];

@@ -28,11 +28,31 @@ int pgd_cmd_audit(int argc, char **argv);
 extern const char *pgd_prog;
 
 /*
- * Writes s to out with every byte outside printable ASCII, and the backslash, as \xHH or \\:
- * a row's columns, names and nets (or a server's message quoting them) cannot send a terminal
- * escape sequence, a carriage return or a fake line through a subcommand.
+ * Writes s (NULL: nothing) to out through util/printable.h, whatever its length: blanks kept,
+ * every other byte outside printable ASCII and the backslash as \xNN. A row's columns, names
+ * and nets, a server's message, a file's bytes or an argument cannot send a terminal escape
+ * sequence, a carriage return or a fake line through a subcommand.
  */
-void pgd_put_escaped(FILE *out, const char *s);
+void pgd_put_printable(FILE *out, const char *s);
+
+/* "label" then value through pgd_put_printable, and a newline, on out. */
+void pgd_cmd_field(FILE *out, const char *label, const char *value);
+
+/* "prog: what" then message through pgd_put_printable, and a newline, on stderr. */
+void pgd_cmd_error(const char *what, const char *message);
+
+/*
+ * A subcommand's options (getopt_long with shortopts, which starts with ':' after any '+', and
+ * longopts): -c CONF sets *path (when path is not NULL), -h or --help prints usage on stdout,
+ * an unknown option or a missing value is said (escaped) on stderr with usage. fn (may be
+ * NULL) takes every other option with its argument and returns -1 to go on, or the exit status
+ * after saying why. Returns -1 to go on (optind names the first operand), otherwise the exit
+ * status.
+ */
+struct option;
+typedef int (*pgd_cmd_option_fn)(void *ctx, int option, char *arg);
+int pgd_cmd_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                    void (*usage)(FILE *out), const char **path, pgd_cmd_option_fn fn, void *ctx);
 
 /* Loads the conf at path as the module does (pgd_conf_init, then pgd_conf_load); prints why on
  * stderr and returns false when it cannot. The caller frees conf with pgd_conf_free. */

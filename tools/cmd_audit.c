@@ -21,56 +21,21 @@
 #include <libpq-fe.h>
 
 #include "audit.h"
+#include "audit_report.h"
 #include "cmd.h"
 #include "conf/conf.h"
 #include "db/db.h"
 #include "hash.h"
 #include "hash/stored_cost.h"
 #include "query/query.h"
+#include "util/str.h"
 
 /* Users looked up per pipelined batch: bounds our memory whatever the table holds. */
 #define BATCH 2000
-/* Distinct details (scheme and cost, reason) counted per class; the rest count as "other". */
-#define MAX_KEYS 48
-#define KEY_LEN 96
-#define MAX_EXAMPLES 100
-
-enum cls { CLS_VERIFY, CLS_WEAK, CLS_REFUSED, CLS_DISABLED, CLS_UNREACHABLE, CLS_COUNT };
-
-static const char *const cls_name[CLS_COUNT] = {"verify", "weak", "refused", "disabled",
-                                                "unreachable"};
-
-struct tally {
-	char key[KEY_LEN];
-	unsigned long n;
-};
-
-struct report {
-	/* refused_weak: refused by Dovecot 2.4's rules without auth_allow_weak_schemes */
-	unsigned long users, cls[CLS_COUNT], upgradable, unnamed, refused_weak;
-	struct tally keys[CLS_COUNT][MAX_KEYS + 1]; /* the last: "other" */
-	size_t nkeys[CLS_COUNT];
-	struct tally schemes[MAX_KEYS + 1];
-	size_t nschemes;
-	char *examples[CLS_COUNT][MAX_EXAMPLES];
-	size_t nexamples[CLS_COUNT];
-	size_t max_examples;
-};
-
-/* One listed user of a batch. */
-struct job {
-	const char *name; /* as listed; not owned */
-	char *canonical;  /* after username_format, owned */
-	enum cls cls;
-	char key[KEY_LEN];
-	char scheme[32];
-	bool decided, upgradable, refused_weak;
-};
-
 /* The pipelined queries of a batch: query k belongs to jobs[qjob[k]]. */
 struct run {
 	const struct pgd_conf *conf;
-	struct job *jobs;
+	struct pgd_audit_job *jobs;
 	size_t *qjob;
 	bool *qaccount;  /* query k is the account_query */
 	size_t per_user; /* queries per user: 1, or 2 with account_query */
@@ -90,73 +55,12 @@ static void audit_usage(FILE *out)
 	    "Looks every listed user up as a login would, without a password and without\n"
 	    "hashing, on one read-only connection; never prints a stored value.\n"
 	    "Exit status: 0 every user can log in, 1 some cannot, 2 usage or connection error.\n",
-	    pgd_prog, PGD_DEFAULT_CONF_PATH, MAX_EXAMPLES);
-}
-
-/* A login name for output: printable ASCII as it is, a backslash doubled, any other byte \xNN. */
-static void escape_name(const char *s, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 5 < outlen; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '\\') {
-			out[o++] = '\\';
-			out[o++] = '\\';
-		} else if (c >= 0x20 && c < 0x7f) {
-			out[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-		}
-	}
-	if (*s != '\0' && o + 4 < outlen) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
-static void count_key(struct tally *t, size_t *n, const char *key)
-{
-	for (size_t i = 0; i < *n; i++) {
-		if (strcmp(t[i].key, key) == 0) {
-			t[i].n++;
-			return;
-		}
-	}
-	if (*n < MAX_KEYS) {
-		snprintf(t[*n].key, sizeof(t[*n].key), "%s", key);
-		t[(*n)++].n = 1;
-		return;
-	}
-	snprintf(t[MAX_KEYS].key, sizeof(t[MAX_KEYS].key), "other");
-	t[MAX_KEYS].n++;
-}
-
-static void add(struct report *rep, const struct job *job)
-{
-	char shown[200];
-
-	rep->users++;
-	rep->cls[job->cls]++;
-	count_key(rep->keys[job->cls], &rep->nkeys[job->cls], job->key);
-	if (job->scheme[0] != '\0')
-		count_key(rep->schemes, &rep->nschemes, job->scheme);
-	if (job->upgradable)
-		rep->upgradable++;
-	if (job->cls == CLS_REFUSED && job->refused_weak)
-		rep->refused_weak++;
-	if (rep->nexamples[job->cls] < rep->max_examples) {
-		escape_name(job->name, shown, sizeof(shown));
-		rep->examples[job->cls][rep->nexamples[job->cls]] = strdup(shown);
-		if (rep->examples[job->cls][rep->nexamples[job->cls]] != NULL)
-			rep->nexamples[job->cls]++;
-	}
+	    pgd_prog, PGD_DEFAULT_CONF_PATH, PGD_AUDIT_MAX_EXAMPLES);
 }
 
 /* Puts job in cls with the detail key (what and suffix joined) unless a stronger class holds it. */
-static void decide(struct job *job, enum cls cls, const char *what, const char *suffix)
+static void decide(struct pgd_audit_job *job, enum pgd_audit_class cls, const char *what,
+                   const char *suffix)
 {
 	/* the first class in priority order wins: unreachable > disabled > refused > ... */
 	if (job->decided && job->cls >= cls)
@@ -233,21 +137,22 @@ static bool crypt_complete(const char *v)
 }
 
 /* The stored value, read as pgd_hash_verify would read it, without hashing anything. */
-static void judge_value(const struct pgd_conf *conf, struct job *job, const struct pgd_row *row)
+static void judge_value(const struct pgd_conf *conf, struct pgd_audit_job *job,
+                        const struct pgd_row *row)
 {
 	struct pgd_hash_policy policy = pgd_conf_hash_policy(conf, job->name);
 	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
 	struct pgd_hash_info info = {.scheme = ""};
 	const char *value;
 	unsigned long cost;
-	char detail[KEY_LEN];
+	char detail[PGD_AUDIT_KEY_LEN];
 	enum pgd_hash_result r;
 
 	if (row->nopassword && conf->allow_nopassword) {
 		decide(job, CLS_VERIFY, "no password needed (nopassword)", "");
 		return;
 	}
-	if (row->password == NULL || row->password[0] == '\0') {
+	if (!pgd_str_set(row->password)) {
 		decide(job, CLS_REFUSED, row->password == NULL ? "NULL" : "empty",
 		       " stored password");
 		return;
@@ -321,7 +226,7 @@ static void judge_value(const struct pgd_conf *conf, struct job *job, const stru
 }
 
 /* nologin, expiry: what acct_mgmt (and authenticate's nologin) would refuse. */
-static void judge_account(struct job *job, const struct pgd_row *row, const PGresult *res)
+static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, const PGresult *res)
 {
 	if (row->account_expired) {
 		decide(job, CLS_DISABLED, "account expired", "");
@@ -345,7 +250,7 @@ static void judge_account(struct job *job, const struct pgd_row *row, const PGre
 static void on_result(void *ctx, size_t i, struct pg_result *res)
 {
 	struct run *run = ctx;
-	struct job *job = &run->jobs[run->qjob[i]];
+	struct pgd_audit_job *job = &run->jobs[run->qjob[i]];
 	bool account = run->qaccount[i];
 	struct pgd_row row;
 	char err[256];
@@ -391,17 +296,13 @@ static void on_result(void *ctx, size_t i, struct pg_result *res)
 	pgd_row_free(&row);
 }
 
-static bool have(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
 /* Looks up one batch of names; false (err set) only when the connection failed. */
 static bool run_batch(struct pgd_audit_db *db, const struct pgd_conf *conf, const char *service,
-                      char **names, size_t n, struct report *rep, char *err, size_t errlen)
+                      char **names, size_t n, struct pgd_audit_report *rep, char *err,
+                      size_t errlen)
 {
-	size_t per_user = have(conf->account_query) ? 2 : 1, nq = 0;
-	struct job *jobs = calloc(n, sizeof(*jobs));
+	size_t per_user = pgd_str_set(conf->account_query) ? 2 : 1, nq = 0;
+	struct pgd_audit_job *jobs = calloc(n, sizeof(*jobs));
 	struct pgd_query *qs = calloc(n * per_user, sizeof(*qs));
 	size_t *qjob = calloc(n * per_user, sizeof(*qjob));
 	bool *qaccount = calloc(n * per_user, sizeof(*qaccount));
@@ -448,7 +349,7 @@ static bool run_batch(struct pgd_audit_db *db, const struct pgd_conf *conf, cons
 		for (size_t u = 0; u < n; u++) {
 			if (!jobs[u].decided)
 				decide(&jobs[u], CLS_UNREACHABLE, "no answer", "");
-			add(rep, &jobs[u]);
+			pgd_audit_report_add(rep, &jobs[u]);
 		}
 	}
 out:
@@ -478,143 +379,6 @@ static void progress(unsigned long done, long total, bool last)
 	fflush(stderr);
 }
 
-static unsigned long cannot(const struct report *rep)
-{
-	return rep->cls[CLS_REFUSED] + rep->cls[CLS_DISABLED] + rep->cls[CLS_UNREACHABLE];
-}
-
-static void verdict(const struct report *rep, char *out, size_t len)
-{
-	if (rep->users == 0)
-		snprintf(out, len, "the list is empty: no user to check");
-	else if (cannot(rep) == 0)
-		snprintf(out, len, "all %lu users can log in with their password%s", rep->users,
-		         rep->cls[CLS_WEAK] != 0 ? " (some through weak schemes)" : "");
-	else
-		snprintf(
-		    out, len,
-		    "%lu of %lu users cannot log in (%lu refused, %lu disabled, %lu unreachable)",
-		    cannot(rep), rep->users, rep->cls[CLS_REFUSED], rep->cls[CLS_DISABLED],
-		    rep->cls[CLS_UNREACHABLE]);
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void json_tally(const struct tally *t, size_t n)
-{
-	bool first = true;
-
-	putchar('{');
-	for (size_t i = 0; i <= MAX_KEYS; i++) {
-		if (i == n && i < MAX_KEYS)
-			i = MAX_KEYS;
-		if (t[i].n == 0)
-			continue;
-		printf("%s", first ? "" : ", ");
-		json_str(t[i].key);
-		printf(": %lu", t[i].n);
-		first = false;
-	}
-	putchar('}');
-}
-
-static void print_json(const struct report *rep, const struct pgd_conf *conf, const char *source)
-{
-	char v[256];
-
-	printf("{\"users\": %lu, \"classes\": {", rep->users);
-	for (int c = 0; c < CLS_COUNT; c++)
-		printf("%s\"%s\": %lu", c ? ", " : "", cls_name[c], rep->cls[c]);
-	printf("}, \"schemes\": ");
-	json_tally(rep->schemes, rep->nschemes);
-	printf(", \"details\": {");
-	for (int c = 0; c < CLS_COUNT; c++) {
-		printf("%s\"%s\": ", c ? ", " : "", cls_name[c]);
-		json_tally(rep->keys[c], rep->nkeys[c]);
-	}
-	printf("}, \"examples\": {");
-	for (int c = 0; c < CLS_COUNT; c++) {
-		printf("%s\"%s\": [", c ? ", " : "", cls_name[c]);
-		for (size_t i = 0; i < rep->nexamples[c]; i++) {
-			printf("%s", i ? ", " : "");
-			json_str(rep->examples[c][i]);
-		}
-		putchar(']');
-	}
-	printf("}, \"upgradable\": %lu, \"refused_weak\": %lu, \"update_scheme\": ",
-	       rep->upgradable, rep->refused_weak);
-	json_str(conf->update_scheme);
-	printf(", \"rehash\": %s, \"rehash_any_scheme\": %s, \"unnamed_rows\": %lu, \"list\": ",
-	       conf->rehash ? "true" : "false", conf->rehash_any_scheme ? "true" : "false",
-	       rep->unnamed);
-	json_str(source);
-	verdict(rep, v, sizeof(v));
-	printf(", \"verdict\": ");
-	json_str(v);
-	printf("}\n");
-}
-
-static void print_text(const struct report *rep, const struct pgd_conf *conf, const char *source)
-{
-	char v[256];
-
-	printf("users: %lu (listed by %s)\n", rep->users, source);
-	printf("%-12s %8s  %s\n", "class", "users", "scheme or reason");
-	for (int c = 0; c < CLS_COUNT; c++) {
-		const struct tally *t = rep->keys[c];
-
-		if (rep->cls[c] == 0) {
-			printf("%-12s %8lu\n", cls_name[c], 0UL);
-			continue;
-		}
-		for (size_t i = 0; i <= MAX_KEYS; i++) {
-			if (i == rep->nkeys[c] && i < MAX_KEYS)
-				i = MAX_KEYS;
-			if (t[i].n != 0)
-				printf("%-12s %8lu  %s\n", cls_name[c], t[i].n, t[i].key);
-		}
-	}
-	if (rep->cls[CLS_WEAK] != 0)
-		printf("weak: Dovecot 2.4 refuses these schemes unless auth_allow_weak_schemes = "
-		       "yes\n");
-	if (rep->refused_weak != 0)
-		printf(
-		    "refused: %lu stored values are in weak schemes this Dovecot 2.4 file refuses: "
-		    "auth_allow_weak_schemes = yes lets them in, and rehash = yes then replaces "
-		    "each at its next login\n",
-		    rep->refused_weak);
-	if (rep->upgradable != 0)
-		printf("rehash: %lu stored values are %s update_scheme %s (%s)\n", rep->upgradable,
-		       conf->rehash_any_scheme ? "upgradable to" : "weaker than",
-		       conf->update_scheme,
-		       conf->rehash ? "rehash = yes replaces each at its next login"
-		                    : "rehash = no keeps them");
-	if (rep->unnamed != 0)
-		printf("list: %lu rows without a name were skipped\n", rep->unnamed);
-	for (int c = 0; c < CLS_COUNT; c++) {
-		if (rep->nexamples[c] == 0)
-			continue;
-		printf("%s:", cls_name[c]);
-		for (size_t i = 0; i < rep->nexamples[c]; i++)
-			printf(" %s", rep->examples[c][i]);
-		printf("%s\n", rep->cls[c] > rep->nexamples[c] ? " ..." : "");
-	}
-	verdict(rep, v, sizeof(v));
-	printf("verdict: %s\n", v);
-}
-
 /*
  * The query that lists the users: --users-query, else the conf's iterate_query. A Dovecot 2.4
  * file's reader puts its passdb/userdb iterate query into conf->iterate_query as well, so the
@@ -628,15 +392,37 @@ static const char *list_query(const struct pgd_conf *conf, const char *users_que
 		return users_query;
 	}
 	*source = "iterate_query";
-	return have(conf->iterate_query) ? conf->iterate_query : NULL;
+	return pgd_str_set(conf->iterate_query) ? conf->iterate_query : NULL;
 }
 
-static void free_report(struct report *rep)
+/* The options of the audit besides -c and -h. */
+struct audit_opts {
+	const char *users_query, *service;
+	bool json;
+	unsigned long examples;
+};
+
+static int audit_option(void *ctx, int option, char *arg)
 {
-	for (int c = 0; c < CLS_COUNT; c++)
-		for (size_t i = 0; i < rep->nexamples[c]; i++)
-			free(rep->examples[c][i]);
-	free(rep);
+	struct audit_opts *o = ctx;
+	char *end;
+
+	if (option == 's') {
+		o->service = arg;
+	} else if (option == 'j') {
+		o->json = true;
+	} else if (option == 'u') {
+		o->users_query = arg;
+	} else if (option == 'e') {
+		o->examples = strtoul(arg, &end, 10);
+		if (arg[0] < '0' || arg[0] > '9' || *end != '\0' ||
+		    o->examples > PGD_AUDIT_MAX_EXAMPLES) {
+			fprintf(stderr, "%s: --examples takes 0 to %d\n", pgd_prog,
+			        PGD_AUDIT_MAX_EXAMPLES);
+			return PGD_EXIT_USAGE;
+		}
+	}
+	return -1;
 }
 
 int pgd_cmd_audit(int argc, char **argv)
@@ -646,50 +432,23 @@ int pgd_cmd_audit(int argc, char **argv)
 	                                         {"examples", required_argument, NULL, 'e'},
 	                                         {"users-query", required_argument, NULL, 'u'},
 	                                         {NULL, 0, NULL, 0}};
-	const char *path = PGD_DEFAULT_CONF_PATH, *users_query = NULL, *service = "imap", *tmpl,
-	           *source;
-	bool json = false, tty = isatty(STDERR_FILENO) == 1;
+	const char *path = PGD_DEFAULT_CONF_PATH, *tmpl, *source;
+	struct audit_opts o = {.service = "imap", .examples = 5};
+	bool tty = isatty(STDERR_FILENO) == 1;
 	struct pgd_audit_db *db = NULL;
 	struct pgd_query list = {0};
 	struct pgd_vars vars = {0};
-	struct report *rep;
+	struct pgd_audit_report *rep;
 	struct pgd_conf conf;
-	unsigned long examples = 5;
-	char err[512], *end;
+	char err[512], what[64];
 	long total = -1;
-	int c, status = PGD_EXIT_USAGE;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "+c:s:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 's':
-			service = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'u':
-			users_query = optarg;
-			break;
-		case 'e':
-			examples = strtoul(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
-			    examples > MAX_EXAMPLES) {
-				fprintf(stderr, "%s: --examples takes 0 to %d\n", pgd_prog,
-				        MAX_EXAMPLES);
-				return PGD_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			audit_usage(stdout);
-			return PGD_EXIT_OK;
-		default:
-			audit_usage(stderr);
-			return PGD_EXIT_USAGE;
-		}
-	}
+	status =
+	    pgd_cmd_options(argc, argv, "+:c:s:h", longopts, audit_usage, &path, audit_option, &o);
+	if (status >= 0)
+		return status;
+	status = PGD_EXIT_USAGE;
 	if (optind != argc) {
 		audit_usage(stderr);
 		return PGD_EXIT_USAGE;
@@ -699,25 +458,27 @@ int pgd_cmd_audit(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", pgd_prog);
 		return PGD_EXIT_USAGE;
 	}
-	rep->max_examples = examples;
+	rep->max_examples = o.examples;
 	if (!pgd_cmd_load_conf(&conf, path))
 		goto out;
-	tmpl = list_query(&conf, users_query, &source);
+	tmpl = list_query(&conf, o.users_query, &source);
 	if (tmpl == NULL) {
-		fprintf(stderr, "%s: %s sets no %s: give the list with --users-query SQL\n",
-		        pgd_prog, conf.path,
+		fprintf(stderr, "%s: ", pgd_prog);
+		pgd_put_printable(stderr, conf.path);
+		fprintf(stderr, " sets no %s: give the list with --users-query SQL\n",
 		        conf.dialect == PGD_DIALECT_V24 ? "userdb sql { iterate_query }"
 		                                        : "iterate_query");
 		goto out;
 	}
-	vars.service = service;
+	vars.service = o.service;
 	if (pgd_query_bind(tmpl, &vars, &list, err, sizeof(err)) != PGD_QUERY_OK) {
-		fprintf(stderr, "%s: %s: %s\n", pgd_prog, source, err);
+		snprintf(what, sizeof(what), "%s: ", source);
+		pgd_cmd_error(what, err);
 		goto out;
 	}
 	db = pgd_audit_open(conf.connect, (unsigned)conf.query_timeout, err, sizeof(err));
 	if (db == NULL || !pgd_audit_list(db, &list, &total, err, sizeof(err))) {
-		fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+		pgd_cmd_error("database: ", err);
 		goto out;
 	}
 	for (;;) {
@@ -725,15 +486,15 @@ int pgd_cmd_audit(int argc, char **argv)
 		size_t n, unnamed = 0;
 
 		if (!pgd_audit_next(db, BATCH, &names, &n, &unnamed, err, sizeof(err))) {
-			fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+			pgd_cmd_error("database: ", err);
 			goto out;
 		}
 		rep->unnamed += unnamed;
 		if (n == 0)
 			break;
-		if (!run_batch(db, &conf, service, names, n, rep, err, sizeof(err))) {
+		if (!run_batch(db, &conf, o.service, names, n, rep, err, sizeof(err))) {
 			pgd_audit_free_names(names, n);
-			fprintf(stderr, "%s: database: %s\n", pgd_prog, err);
+			pgd_cmd_error("database: ", err);
 			goto out;
 		}
 		pgd_audit_free_names(names, n);
@@ -742,15 +503,15 @@ int pgd_cmd_audit(int argc, char **argv)
 	}
 	if (tty)
 		progress(rep->users, total, true);
-	if (json)
-		print_json(rep, &conf, source);
+	if (o.json)
+		pgd_audit_report_json(rep, &conf, source);
 	else
-		print_text(rep, &conf, source);
-	status = cannot(rep) == 0 ? PGD_EXIT_OK : PGD_EXIT_FAIL;
+		pgd_audit_report_text(rep, &conf, source);
+	status = pgd_audit_report_cannot(rep) == 0 ? PGD_EXIT_OK : PGD_EXIT_FAIL;
 out:
 	pgd_audit_close(db);
 	pgd_query_free(&list);
 	pgd_conf_free(&conf);
-	free_report(rep);
+	pgd_audit_report_free(rep);
 	return status;
 }

@@ -19,6 +19,7 @@
 #include "hash/stored_cost.h"
 #include "login/login.h"
 #include "query/query.h"
+#include "util/str.h"
 
 static void check_usage(FILE *out)
 {
@@ -38,22 +39,6 @@ static struct pgd_db_options db_options(const struct pgd_conf *conf, bool passwo
 	                               .password_optional = password_optional};
 }
 
-/* "label: value\n" on out, value escaped. */
-static void print_field(FILE *out, const char *label, const char *value)
-{
-	fputs(label, out);
-	pgd_put_escaped(out, value);
-	fputc('\n', out);
-}
-
-/* "prog: what: message\n" on stderr, message escaped. */
-static void print_error(const char *what, const char *message)
-{
-	fprintf(stderr, "%s: %s", pgd_prog, what);
-	pgd_put_escaped(stderr, message);
-	fputc('\n', stderr);
-}
-
 /* Loads the conf as the module does and says so; prints the reason and returns false when it
  * cannot. */
 static bool load(struct pgd_conf *conf, const char *path)
@@ -61,7 +46,7 @@ static bool load(struct pgd_conf *conf, const char *path)
 	if (!pgd_cmd_load_conf(conf, path))
 		return false;
 	fputs("conf: ", stdout);
-	pgd_put_escaped(stdout, conf->path);
+	pgd_put_printable(stdout, conf->path);
 	printf(": ok (%s)\n", pgd_conf_dialect_name(conf->dialect));
 	return true;
 }
@@ -74,7 +59,7 @@ static bool connects(const struct pgd_conf *conf)
 	char err[512];
 
 	if (pgd_db_exec(conf->connect, &opts, &q, NULL, err, sizeof(err)) != PGD_DB_OK) {
-		print_error("database: ", err);
+		pgd_cmd_error("database: ", err);
 		return false;
 	}
 	printf("database: connected\n");
@@ -88,11 +73,13 @@ static void describe_rehash(const struct pgd_conf *conf, const char *stored,
 	struct pgd_rehash_target target = pgd_conf_rehash_target(conf);
 	enum pgd_rehash_verdict v = pgd_hash_rehash_verdict(stored, policy, &target);
 
-	if (v == PGD_REHASH_UPGRADE)
-		printf("rehash: replaced by %s at the next login (%s)\n", conf->update_scheme,
-		       pgd_rehash_verdict_str(v));
-	else
+	if (v == PGD_REHASH_UPGRADE) {
+		fputs("rehash: replaced by ", stdout);
+		pgd_put_printable(stdout, conf->update_scheme);
+		printf(" at the next login (%s)\n", pgd_rehash_verdict_str(v));
+	} else {
 		printf("rehash: kept (%s)\n", pgd_rehash_verdict_str(v));
+	}
 }
 
 /* The stored value as the module would read it: scheme, cost, verdict. */
@@ -108,7 +95,7 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 		printf("password: none needed (nopassword, allow_nopassword = yes)\n");
 		return true;
 	}
-	if (row->password == NULL || row->password[0] == '\0') {
+	if (!pgd_str_set(row->password)) {
 		fprintf(stderr, "%s: the stored password is %s: nobody logs in with it\n", pgd_prog,
 		        row->password == NULL ? "NULL" : "empty");
 		return false;
@@ -116,11 +103,12 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 	/* A password that cannot match tells a usable value (mismatch) from a refused one. */
 	policy.noscheme = row->password_noscheme;
 	r = pgd_hash_verify(row->password, "\x01 no password matches this \x01", &policy, &info);
-	printf("scheme: %s%s\n", info.scheme[0] != '\0' ? info.scheme : "(none)",
-	       row->password[0] == '{' ? "" : " (no {SCHEME} prefix: default_pass_scheme)");
+	fputs("scheme: ", stdout);
+	pgd_put_printable(stdout, info.scheme[0] != '\0' ? info.scheme : "(none)");
+	puts(row->password[0] == '{' ? "" : " (no {SCHEME} prefix: default_pass_scheme)");
 	if (info.scheme[0] != '\0' &&
 	    pgd_hash_cost_describe(info.scheme, row->password, &policy, cost, sizeof(cost)))
-		printf("cost: %s\n", cost);
+		pgd_cmd_field(stdout, "cost: ", cost);
 	if (r == PGD_HASH_MISMATCH || r == PGD_HASH_MATCH) {
 		printf("password: verifiable\n");
 		if (conf->rehash)
@@ -129,27 +117,24 @@ static bool describe_password(const struct pgd_conf *conf, const char *user,
 	}
 	fprintf(stderr, "%s: the module would refuse the stored value: %s%s", pgd_prog,
 	        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "");
-	pgd_put_escaped(stderr, info.detail);
+	pgd_put_printable(stderr, info.detail);
 	fputc('\n', stderr);
 	return false;
 }
 
+/* What acct_mgmt answers for the outcomes a lookup gives; the others say why in detail. */
+static const char *const account_words[PGD_OUTAGE_CACHED + 1] = {
+    [PGD_LOGIN_OK] = "ok",
+    [PGD_ACCT_EXPIRED] = "expired (PAM_ACCT_EXPIRED)",
+    [PGD_NOLOGIN] = "disabled: nologin (PAM_PERM_DENIED)",
+    [PGD_NET_REFUSED] = "refused by allow_nets without a remote address (PAM_PERM_DENIED)",
+    [PGD_PASSWORD_EXPIRED] = "password expired (PAM_NEW_AUTHTOK_REQD)",
+};
+
 static const char *account_word(enum pgd_outcome out)
 {
-	switch (out) {
-	case PGD_LOGIN_OK:
-		return "ok";
-	case PGD_ACCT_EXPIRED:
-		return "expired (PAM_ACCT_EXPIRED)";
-	case PGD_NOLOGIN:
-		return "disabled: nologin (PAM_PERM_DENIED)";
-	case PGD_NET_REFUSED:
-		return "refused by allow_nets without a remote address (PAM_PERM_DENIED)";
-	case PGD_PASSWORD_EXPIRED:
-		return "password expired (PAM_NEW_AUTHTOK_REQD)";
-	default:
-		return NULL;
-	}
+	return (size_t)out < sizeof(account_words) / sizeof(account_words[0]) ? account_words[out]
+	                                                                      : NULL;
 }
 
 static bool look_up(const struct pgd_conf *conf, const char *user)
@@ -167,13 +152,13 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	if (pgd_user_normalize(user, conf->username_format, conf->username_chars,
 	                       conf->default_domain, &vars, &login.canonical, err,
 	                       sizeof(err)) != PGD_USER_OK) {
-		print_error("login name refused before any query: ", err);
+		pgd_cmd_error("login name refused before any query: ", err);
 		return false;
 	}
-	print_field(stdout, "user: ", login.canonical);
+	pgd_cmd_field(stdout, "user: ", login.canonical);
 	vars.user = login.canonical;
 	if (pgd_query_bind(conf->password_query, &vars, &q, err, sizeof(err)) != PGD_QUERY_OK) {
-		print_error("password_query: ", err);
+		pgd_cmd_error("password_query: ", err);
 		pgd_login_free(&login);
 		return false;
 	}
@@ -185,17 +170,17 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 		return false;
 	}
 	if (dr != PGD_DB_OK) {
-		print_error("password_query: ", err[0] ? err : "failed");
+		pgd_cmd_error("password_query: ", err[0] ? err : "failed");
 		pgd_row_free(&row);
 		pgd_login_free(&login);
 		return false;
 	}
-	print_field(stdout, "columns: ", row.columns);
+	pgd_cmd_field(stdout, "columns: ", row.columns);
 	if (row.user != NULL)
-		print_field(stdout, "canonical name (user column): ", row.user);
+		pgd_cmd_field(stdout, "canonical name (user column): ", row.user);
 	printf("nologin: %s\n", row.nologin ? "set (logins refused)" : "no");
 	if (row.allow_nets != NULL)
-		print_field(stdout, "allow_nets: ", row.allow_nets);
+		pgd_cmd_field(stdout, "allow_nets: ", row.allow_nets);
 	ok = describe_password(conf, user, &row) && !row.nologin;
 	pgd_row_free(&row);
 	/* pgd_login_lookup normalizes the name again and sets canonical itself */
@@ -206,7 +191,7 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 		printf("account: %s%s\n", account_word(out),
 		       conf->account_query != NULL ? " (account_query)" : "");
 	else
-		print_error("account check: ", login.detail);
+		pgd_cmd_error("account check: ", login.detail);
 	ok = ok && out == PGD_LOGIN_OK;
 	pgd_login_free(&login);
 	return ok;
@@ -219,21 +204,11 @@ int pgd_cmd_check(int argc, char **argv)
 	const char *path = PGD_DEFAULT_CONF_PATH;
 	struct pgd_conf conf;
 	bool ok;
-	int c;
+	int status;
 
-	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			check_usage(stdout);
-			return PGD_EXIT_OK;
-		default:
-			check_usage(stderr);
-			return PGD_EXIT_USAGE;
-		}
-	}
+	status = pgd_cmd_options(argc, argv, "+:c:h", longopts, check_usage, &path, NULL, NULL);
+	if (status >= 0)
+		return status;
 	if (argc - optind > 1) {
 		check_usage(stderr);
 		return PGD_EXIT_USAGE;

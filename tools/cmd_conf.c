@@ -1,24 +1,84 @@
 // SPDX-License-Identifier: MIT
 /*
- * What the subcommands that read the module's conf share: loading it with the module's rules,
- * and writing text that came from a row, a server or a file without letting its bytes reach
- * the terminal raw.
+ * What the subcommands share: their options loop, loading the module's conf with the module's
+ * rules, and writing text that came from a row, a server, a file or the command line through
+ * util/printable.h, so that none of its bytes reaches the terminal raw.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "conf/conf.h"
+#include "util/printable.h"
+#include "util/str.h"
 
-void pgd_put_escaped(FILE *out, const char *s)
+/* Bytes of s escaped per piece: a piece's escaped form always fits the buffer. */
+#define PIECE 256
+
+void pgd_put_printable(FILE *out, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '\\')
-			fputs("\\\\", out);
-		else if (*p >= 0x20 && *p < 0x7f)
-			fputc(*p, out);
-		else
-			fprintf(out, "\\x%02x", *p);
+	char buf[PIECE * 4 + 1];
+
+	while (pgd_str_set(s)) {
+		fputs(pgd_printable_n(s, PIECE, buf, sizeof(buf), PGD_PRINT_BLANKS), out);
+		for (size_t i = 0; i < PIECE && *s != '\0'; i++)
+			s++;
 	}
+}
+
+void pgd_cmd_field(FILE *out, const char *label, const char *value)
+{
+	fputs(label, out);
+	pgd_put_printable(out, value);
+	fputc('\n', out);
+}
+
+void pgd_cmd_error(const char *what, const char *message)
+{
+	fprintf(stderr, "%s: ", pgd_prog);
+	pgd_cmd_field(stderr, what, message);
+}
+
+/* "prog name: " then before, the word (escaped) of argv that getopt refused, and after. */
+static void refused(const char *name, const char *before, const char *word, const char *after)
+{
+	fprintf(stderr, "%s %s: %s", pgd_prog, name, before);
+	pgd_put_printable(stderr, word);
+	fprintf(stderr, "%s\n", after);
+}
+
+int pgd_cmd_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                    void (*usage)(FILE *out), const char **path, pgd_cmd_option_fn fn, void *ctx)
+{
+	int c, status;
+
+	/* getopt's own messages would quote an unknown option's bytes raw */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'c' && path != NULL) {
+			*path = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			return PGD_EXIT_OK;
+		} else if (c == '?' || c == ':') {
+			char opt[3] = {'-', (char)optopt, '\0'};
+
+			if (c == ':')
+				refused(argv[0], "option ", argv[optind - 1], " needs a value");
+			else
+				refused(argv[0], "unknown option ",
+				        optopt != 0 && strncmp(argv[optind - 1], "--", 2) != 0
+				            ? opt
+				            : argv[optind - 1],
+				        "");
+			usage(stderr);
+			return PGD_EXIT_USAGE;
+		} else if ((status = fn != NULL ? fn(ctx, c, optarg) : PGD_EXIT_USAGE) >= 0) {
+			return status;
+		}
+	}
+	return -1;
 }
 
 bool pgd_cmd_load_conf(struct pgd_conf *conf, const char *path)
@@ -32,9 +92,7 @@ bool pgd_cmd_load_conf(struct pgd_conf *conf, const char *path)
 	}
 	snprintf(arg, sizeof(arg), "conf=%s", path);
 	if (pgd_conf_load(conf, 1, argv, err, sizeof(err)) != PGD_CONF_OK) {
-		fprintf(stderr, "%s: ", pgd_prog);
-		pgd_put_escaped(stderr, err);
-		fputc('\n', stderr);
+		pgd_cmd_error("", err);
 		return false;
 	}
 	return true;

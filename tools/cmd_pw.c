@@ -6,9 +6,11 @@
  */
 #include "cmd.h"
 #include "hash.h"
+#include "util/printable.h"
 #include "util/secret.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 
 #define DEFAULT_SCHEME "SHA512-CRYPT"
 
-enum { OPT_PASSWORD_FILE = 256, OPT_HELP };
+enum { OPT_PASSWORD_FILE = 256 };
 
 struct pw_opts {
 	const char *scheme;
@@ -73,74 +75,77 @@ static bool parse_rounds(const char *s, unsigned long *out)
 	return errno == 0 && *end == '\0' && *out != 0;
 }
 
+/* The options that only store their argument, or set a flag: where in struct pw_opts. */
+static const struct {
+	int option;
+	size_t offset;
+	bool flag; /* a bool set to true; otherwise a const char * set to the argument */
+} pw_fields[] = {
+    {'s', offsetof(struct pw_opts, scheme), false},
+    {'u', offsetof(struct pw_opts, user), false},
+    {'t', offsetof(struct pw_opts, test_hash), false},
+    {OPT_PASSWORD_FILE, offsetof(struct pw_opts, password_file), false},
+    {'V', offsetof(struct pw_opts, verbose), true},
+    {'l', offsetof(struct pw_opts, list), true},
+};
+
+/* One option of pw (pgd_cmd_options' fn): -1 to go on, otherwise the exit status. */
+static int pw_option(void *ctx, int option, char *arg)
+{
+	struct pw_opts *o = ctx;
+	char shown[1024];
+
+	for (size_t i = 0; i < sizeof(pw_fields) / sizeof(pw_fields[0]); i++) {
+		char *field = (char *)o + pw_fields[i].offset;
+
+		if (pw_fields[i].option != option)
+			continue;
+		if (pw_fields[i].flag)
+			*(bool *)field = true;
+		else
+			*(const char **)field = arg;
+		return -1;
+	}
+	switch (option) {
+	case 'r':
+		if (parse_rounds(arg, &o->rounds))
+			return -1;
+		fprintf(stderr, "%s pw: -r wants a positive number, not '%s'\n", pgd_prog,
+		        pgd_printable(arg, shown, sizeof(shown)));
+		return PGD_EXIT_USAGE;
+	case 'p':
+		pgd_free_secret(o->password);
+		o->password = strdup(arg);
+		/* hide it from ps where the kernel lets us */
+		pgd_wipe(arg, strlen(arg));
+		if (o->password != NULL)
+			return -1;
+		fprintf(stderr, "%s pw: out of memory\n", pgd_prog);
+		return PGD_EXIT_FAIL;
+	default:
+		return PGD_EXIT_USAGE;
+	}
+}
+
 /* Parses argv; returns -1 to go on, otherwise the exit status. */
 static int parse(int argc, char **argv, struct pw_opts *o)
 {
 	static const struct option longopts[] = {
 	    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-	    {"help", no_argument, NULL, OPT_HELP},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
+	char shown[1024];
+	int status;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":s:r:u:t:Vlp:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o->scheme = optarg;
-			break;
-		case 'r':
-			if (!parse_rounds(optarg, &o->rounds)) {
-				fprintf(stderr, "%s pw: -r wants a positive number, not '%s'\n",
-				        pgd_prog, optarg);
-				return PGD_EXIT_USAGE;
-			}
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case 't':
-			o->test_hash = optarg;
-			break;
-		case 'V':
-			o->verbose = true;
-			break;
-		case 'l':
-			o->list = true;
-			break;
-		case 'p':
-			pgd_free_secret(o->password);
-			o->password = strdup(optarg);
-			/* hide it from ps where the kernel lets us */
-			pgd_wipe(optarg, strlen(optarg));
-			if (o->password == NULL) {
-				fprintf(stderr, "%s pw: out of memory\n", pgd_prog);
-				return PGD_EXIT_FAIL;
-			}
-			break;
-		case OPT_PASSWORD_FILE:
-			o->password_file = optarg;
-			break;
-		case OPT_HELP:
-			pw_usage(stdout);
-			return PGD_EXIT_OK;
-		case ':':
-			fprintf(stderr, "%s pw: option -%c needs a value\n", pgd_prog, optopt);
-			pw_usage(stderr);
-			return PGD_EXIT_USAGE;
-		default:
-			if (optopt != 0)
-				fprintf(stderr, "%s pw: unknown option -%c\n", pgd_prog, optopt);
-			else
-				fprintf(stderr, "%s pw: unknown option %s\n", pgd_prog,
-				        argv[optind - 1]);
-			pw_usage(stderr);
-			return PGD_EXIT_USAGE;
-		}
-	}
+	status =
+	    pgd_cmd_options(argc, argv, ":s:r:u:t:Vlp:", longopts, pw_usage, NULL, pw_option, o);
+	if (status >= 0)
+		return status;
 	if (optind < argc) {
-		fprintf(stderr, "%s pw: unexpected argument '%s'\n", pgd_prog, argv[optind]);
+		fprintf(stderr, "%s pw: unexpected argument '%s'\n", pgd_prog,
+		        pgd_printable(argv[optind], shown, sizeof(shown)));
 		return PGD_EXIT_USAGE;
 	}
 	if (o->password != NULL && o->password_file != NULL) {
@@ -161,7 +166,8 @@ static int parse(int argc, char **argv, struct pw_opts *o)
 		/* asks the hash part why: unknown, or known but not in this build */
 		pgd_hash_generate_ex(o->scheme, "", NULL, 0, &none, &info);
 		pgd_free_secret(none);
-		fprintf(stderr, "%s pw: %s (-l lists the schemes)\n", pgd_prog, info.detail);
+		fprintf(stderr, "%s pw: %s (-l lists the schemes)\n", pgd_prog,
+		        pgd_printable(info.detail, shown, sizeof(shown)));
 		return PGD_EXIT_USAGE;
 	}
 	return -1;
@@ -199,17 +205,21 @@ static int verify(const char *stored, const char *password, const char *user, bo
 	char *md5 = as_doveadm ? doveadm_md5_crypt(stored) : NULL;
 	enum pgd_hash_result r;
 	int status = PGD_EXIT_FAIL;
+	char shown[1024];
 
 	if (md5 != NULL)
 		stored = md5;
 	r = pgd_hash_verify(stored, password, &policy, &info);
 	if (r == PGD_HASH_MATCH) {
-		if (!quiet)
-			printf("%s (verified)\n", stored);
+		if (!quiet) {
+			pgd_put_printable(stdout, stored);
+			puts(" (verified)");
+		}
 		status = PGD_EXIT_OK;
 	} else {
 		fprintf(stderr, "%s pw: not verified: %s%s%s\n", pgd_prog, pgd_hash_result_str(r),
-		        info.detail[0] != '\0' ? ": " : "", info.detail);
+		        info.detail[0] != '\0' ? ": " : "",
+		        pgd_printable(info.detail, shown, sizeof(shown)));
 	}
 	pgd_free_secret(md5);
 	return status;
@@ -224,8 +234,12 @@ static int make(const struct pw_opts *o, const char *password)
 	int status;
 
 	if (r != PGD_HASH_MATCH) {
-		fprintf(stderr, "%s pw: cannot make %s: %s%s%s\n", pgd_prog, o->scheme,
-		        pgd_hash_result_str(r), info.detail[0] != '\0' ? ": " : "", info.detail);
+		char scheme[256], detail[1024];
+
+		fprintf(stderr, "%s pw: cannot make %s: %s%s%s\n", pgd_prog,
+		        pgd_printable(o->scheme, scheme, sizeof(scheme)), pgd_hash_result_str(r),
+		        info.detail[0] != '\0' ? ": " : "",
+		        pgd_printable(info.detail, detail, sizeof(detail)));
 		/* a bad -r or a missing -u is the caller's mistake */
 		return r == PGD_HASH_MALFORMED || (r == PGD_HASH_UNSUPPORTED && o->user == NULL &&
 		                                   strstr(info.detail, "login name") != NULL)

@@ -40,7 +40,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "%s: unknown command '%s'\n", pgd_prog, argv[1]);
+	fprintf(stderr, "%s: unknown command '", pgd_prog);
+	pgd_put_printable(stderr, argv[1]);
+	fputs("'\n", stderr);
 	usage(stderr);
 	return PGD_EXIT_USAGE;
 }

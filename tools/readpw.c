@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Where the admin command gets a password from: the terminal, standard input or a file. */
 #include "cmd.h"
+#include "util/printable.h"
 #include "util/secret.h"
 
 #include <errno.h>
@@ -57,13 +58,16 @@ static char *read_line(int fd, size_t *len, bool *saw_newline)
 
 static char *checked(char *pw, size_t len, const char *where)
 {
+	char shown[1024];
+
+	pgd_printable(where, shown, sizeof(shown));
 	if (pw == NULL) {
-		fprintf(stderr, "%s: cannot read the password from %s: %s\n", pgd_prog, where,
+		fprintf(stderr, "%s: cannot read the password from %s: %s\n", pgd_prog, shown,
 		        errno == EFBIG ? "longer than 65536 bytes" : strerror(errno));
 		return NULL;
 	}
 	if (strlen(pw) != len) {
-		fprintf(stderr, "%s: the password from %s holds a NUL byte\n", pgd_prog, where);
+		fprintf(stderr, "%s: the password from %s holds a NUL byte\n", pgd_prog, shown);
 		pgd_wipe(pw, len);
 		free(pw);
 		return NULL;
@@ -141,16 +145,17 @@ char *pgd_read_password_file(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	char *buf;
+	char *buf, shown[1024];
 	size_t n = 0;
 
+	pgd_printable(path, shown, sizeof(shown));
 	if (fd < 0) {
-		fprintf(stderr, "%s: %s: %s\n", pgd_prog, path, strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", pgd_prog, shown, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > PASSWORD_MAX) {
 		fprintf(stderr, "%s: %s: not a regular file of at most 65536 bytes\n", pgd_prog,
-		        path);
+		        shown);
 		close(fd);
 		return NULL;
 	}
@@ -170,7 +175,7 @@ char *pgd_read_password_file(const char *path)
 			pgd_wipe(buf, n);
 			free(buf);
 		}
-		fprintf(stderr, "%s: %s: cannot read it whole\n", pgd_prog, path);
+		fprintf(stderr, "%s: %s: cannot read it whole\n", pgd_prog, shown);
 		return NULL;
 	}
 	buf[n] = '\0';

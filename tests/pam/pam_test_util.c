@@ -48,7 +48,7 @@ char *pgd_test_read_file(const char *path)
 	return buf;
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
+void pgd_test_write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	size_t len = strlen(text);
@@ -93,7 +93,7 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 	if (!no_conf) {
 		char *text = pgd_test_fill_conf(conf);
 
-		write_file(conf_path, text, mode);
+		pgd_test_write_file(conf_path, text, mode);
 		free(text);
 	}
 	snprintf(svc_path, sizeof(svc_path), "%s/%s", pgd_test_env("PAM_WRAPPER_SERVICE_DIR"),
@@ -103,7 +103,7 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 	         "password required %s conf=%s %s\nsession required %s conf=%s %s\n",
 	         module, conf_path, args, module, conf_path, args, module, conf_path, args, module,
 	         conf_path, args);
-	write_file(svc_path, line, 0644);
+	pgd_test_write_file(svc_path, line, 0644);
 }
 
 static void remove_confs(void)

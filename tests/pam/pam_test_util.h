@@ -13,6 +13,9 @@ const char *pgd_test_env(const char *name);
 /* A whole file as a NUL-terminated heap string; fails the test when unreadable. */
 char *pgd_test_read_file(const char *path);
 
+/* Writes text to path with mode (created or truncated); fails the test when it cannot. */
+void pgd_test_write_file(const char *path, const char *text, mode_t mode);
+
 /* text with every %CONNECT% replaced by $PGD_TEST_CONNINFO; free it. */
 char *pgd_test_fill_conf(const char *text);
 

@@ -7,7 +7,6 @@
  * libsodium would allocate and run whatever the row asks for.
  * Without libsodium (meson -Dargon2=disabled) both schemes are refused with a clear detail.
  */
-#include "hash.h"
 #include "hash/hash_impl.h"
 #include "util/secret.h"
 

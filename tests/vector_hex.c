@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* The password column of the doveadm-made vector files, shared by the tests that read them. */
+/* The doveadm-made vector files and their password column, shared by the tests that read them. */
 #include "vector_hex.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
 static int nibble(char c)
 {
@@ -28,4 +35,64 @@ bool pgd_vector_unhex(const char *hex, char *out, size_t cap)
 	}
 	out[len / 2] = '\0';
 	return true;
+}
+
+void pgd_vectors_open(struct pgd_vectors *v, const char *name)
+{
+	const char *dir = getenv("PGD_VECTORS");
+
+	memset(v, 0, sizeof(*v));
+	if (dir == NULL) {
+		print_message("# PGD_VECTORS is not set; run through meson test\n");
+		skip();
+	}
+	snprintf(v->path, sizeof(v->path), "%s/%s", dir, name);
+	v->f = fopen(v->path, "r");
+	if (v->f == NULL)
+		fail_msg("cannot open %s: %s", v->path, strerror(errno));
+}
+
+bool pgd_vectors_next(struct pgd_vectors *v, int nfields)
+{
+	explicit_bzero(v->password, sizeof(v->password));
+	while (fgets(v->line, sizeof(v->line), v->f) != NULL) {
+		char *end = strchr(v->line, '\n');
+
+		v->lineno++;
+		if (end == NULL)
+			fail_msg("%s:%u: line too long or unterminated", v->path, v->lineno);
+		*end = '\0';
+		if (v->line[0] == '#' || v->line[0] == '\0')
+			continue;
+		v->field[0] = v->line;
+		for (int i = 1; i < nfields; i++) {
+			v->field[i] = strchr(v->field[i - 1], '\t');
+			if (v->field[i] == NULL)
+				fail_msg("%s:%u: not %d tab-separated fields", v->path, v->lineno,
+				         nfields);
+			*v->field[i]++ = '\0';
+		}
+		if (!pgd_vector_unhex(v->field[1], v->password, sizeof(v->password)))
+			fail_msg("%s:%u: bad password hex", v->path, v->lineno);
+		return true;
+	}
+	fclose(v->f);
+	v->f = NULL;
+	return false;
+}
+
+bool pgd_vectors_agree(const struct pgd_vectors *v, const char *verdict, enum pgd_hash_result r,
+                       unsigned *stricter)
+{
+	if (strcmp(verdict, "match") == 0)
+		return r == PGD_HASH_MATCH;
+	if (strcmp(verdict, "mismatch") == 0) {
+		if (r == PGD_HASH_MALFORMED)
+			(*stricter)++;
+		return r == PGD_HASH_MISMATCH || r == PGD_HASH_MALFORMED;
+	}
+	if (strcmp(verdict, "fail") == 0)
+		return r == PGD_HASH_MALFORMED || r == PGD_HASH_UNSUPPORTED;
+	fail_msg("%s:%u: unknown verdict \"%s\"", v->path, v->lineno, verdict);
+	return false;
 }

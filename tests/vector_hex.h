@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+
+#include "hash.h"
 
 /*
  * Decodes a password field of the TSV files in tests/vectors (lowercase hex) into out as a
@@ -11,5 +14,32 @@
  * no room.
  */
 bool pgd_vector_unhex(const char *hex, char *out, size_t cap);
+
+/* A vector file being read, row by row (the unit tests' loop over every doveadm-made row). */
+struct pgd_vectors {
+	FILE *f;
+	char path[4096];
+	unsigned lineno;
+	char line[8192];
+	char *field[4];      /* the row's tab-separated fields; field[1] is the password in hex */
+	char password[4096]; /* field[1] decoded, wiped before the next row */
+};
+
+/* Opens $PGD_VECTORS/name; skips the test when PGD_VECTORS is unset, fails it when the file
+ * cannot be opened. */
+void pgd_vectors_open(struct pgd_vectors *v, const char *name);
+
+/* The next row of nfields (2 to 4) fields, blank lines and # comments passed over; false at the
+ * end, the file then closed. A malformed row fails the test. */
+bool pgd_vectors_next(struct pgd_vectors *v, int nfields);
+
+/*
+ * Whether our result r agrees with doveadm's verdict: "match" wants a match, "fail" a malformed
+ * or unsupported value, "mismatch" a mismatch or a malformed value (Dovecot calls some broken
+ * values a mismatch; we say why, never a login; those are counted in *stricter). An unknown
+ * verdict fails the test.
+ */
+bool pgd_vectors_agree(const struct pgd_vectors *v, const char *verdict, enum pgd_hash_result r,
+                       unsigned *stricter);
 
 #endif

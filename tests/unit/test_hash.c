@@ -432,68 +432,24 @@ static void test_caps(void **state)
 /* Every row of the doveadm-made vector file, with Dovecot's default scheme MD5. */
 static void test_vectors(void **state)
 {
-	const char *dir = getenv("PGD_VECTORS");
-	char path[4096], line[8192], password[4096];
-	unsigned lineno = 0, rows = 0, bad = 0, stricter = 0;
-	FILE *f;
+	struct pgd_vectors v;
+	unsigned rows = 0, bad = 0, stricter = 0;
 
 	(void)state;
-	if (dir == NULL) {
-		print_message("# PGD_VECTORS is not set; run through meson test\n");
-		skip();
-	}
-	snprintf(path, sizeof(path), "%s/crypt-schemes.tsv", dir);
-	f = fopen(path, "r");
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *verdict = line, *hex, *stored, *end;
+	pgd_vectors_open(&v, "crypt-schemes.tsv");
+	while (pgd_vectors_next(&v, 3)) {
+		const char *verdict = v.field[0], *stored = v.field[2];
 		struct pgd_hash_info info;
-		enum pgd_hash_result r;
-		bool ok = false;
-
-		lineno++;
-		end = strchr(line, '\n');
-		if (end == NULL)
-			fail_msg("%s:%u: line too long or unterminated", path, lineno);
-		*end = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		hex = strchr(verdict, '\t');
-		stored = hex != NULL ? strchr(hex + 1, '\t') : NULL;
-		if (hex == NULL || stored == NULL) {
-			fail_msg("%s:%u: not three tab-separated fields", path, lineno);
-			continue;
-		}
-		*hex++ = '\0';
-		*stored++ = '\0';
-		if (!pgd_vector_unhex(hex, password, sizeof(password)))
-			fail_msg("%s:%u: bad password hex", path, lineno);
+		enum pgd_hash_result r = pgd_hash_verify(stored, v.password, NULL, &info);
 
 		rows++;
-		r = pgd_hash_verify(stored, password, NULL, &info);
-		if (strcmp(verdict, "match") == 0) {
-			ok = r == PGD_HASH_MATCH;
-		} else if (strcmp(verdict, "mismatch") == 0) {
-			/* Dovecot calls some broken hashes a mismatch; we say why (never a login)
-			 */
-			ok = r == PGD_HASH_MISMATCH || r == PGD_HASH_MALFORMED;
-			if (r == PGD_HASH_MALFORMED)
-				stricter++;
-		} else if (strcmp(verdict, "fail") == 0) {
-			ok = r == PGD_HASH_MALFORMED || r == PGD_HASH_UNSUPPORTED;
-		} else {
-			fail_msg("%s:%u: unknown verdict \"%s\"", path, lineno, verdict);
-		}
-		if (!ok) {
+		if (!pgd_vectors_agree(&v, verdict, r, &stricter)) {
 			bad++;
-			print_message("# %s:%u: doveadm says %s, we say %s (%s) for %s\n", path,
-			              lineno, verdict, pgd_hash_result_str(r), info.detail, stored);
+			print_message("# %s:%u: doveadm says %s, we say %s (%s) for %s\n", v.path,
+			              v.lineno, verdict, pgd_hash_result_str(r), info.detail,
+			              stored);
 		}
-		pgd_wipe(password, sizeof(password));
 	}
-	fclose(f);
 	print_message("# %u vectors, %u where doveadm says mismatch and we say malformed\n", rows,
 	              stricter);
 	assert_true(rows > 500);

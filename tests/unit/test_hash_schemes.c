@@ -53,81 +53,41 @@ static bool deliberately_stricter(const char *stored)
 /* Every row of all-schemes.tsv: verdict, password hex, login name, stored value. */
 static void test_scheme_vectors(void **state)
 {
-	const char *dir = getenv("PGD_VECTORS");
-	char path[4096], line[8192], password[4096];
-	unsigned lineno = 0, rows = 0, bad = 0, stricter = 0, deliberate = 0;
+	struct pgd_vectors v;
+	unsigned rows = 0, bad = 0, stricter = 0, deliberate = 0;
 	bool schemes_seen[64] = {false};
 	const char *name;
-	FILE *f;
 
 	(void)state;
-	if (dir == NULL) {
-		print_message("# PGD_VECTORS is not set; run through meson test\n");
-		skip();
-	}
-	snprintf(path, sizeof(path), "%s/all-schemes.tsv", dir);
-	f = fopen(path, "r");
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *fields[4], *end;
-		struct pgd_hash_policy policy = {0};
+	pgd_vectors_open(&v, "all-schemes.tsv");
+	while (pgd_vectors_next(&v, 4)) {
+		const char *verdict = v.field[0], *stored = v.field[3];
+		struct pgd_hash_policy policy = {.login_user =
+		                                     v.field[2][0] != '\0' ? v.field[2] : NULL};
 		struct pgd_hash_info info;
-		enum pgd_hash_result r;
-		bool ok = false;
-
-		lineno++;
-		end = strchr(line, '\n');
-		if (end == NULL)
-			fail_msg("%s:%u: line too long or unterminated", path, lineno);
-		*end = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		fields[0] = line;
-		for (int i = 1; i < 4; i++) {
-			fields[i] = strchr(fields[i - 1], '\t');
-			if (fields[i] == NULL)
-				fail_msg("%s:%u: not four tab-separated fields", path, lineno);
-			*fields[i]++ = '\0';
-		}
-		if (!pgd_vector_unhex(fields[1], password, sizeof(password)))
-			fail_msg("%s:%u: bad password hex", path, lineno);
-		policy.login_user = fields[2][0] != '\0' ? fields[2] : NULL;
+		enum pgd_hash_result r = pgd_hash_verify(stored, v.password, &policy, &info);
+		bool ok;
 
 		rows++;
-		r = pgd_hash_verify(fields[3], password, &policy, &info);
-		if (argon2_missing(fields[3])) {
+		if (argon2_missing(stored)) {
 			ok = r == PGD_HASH_UNSUPPORTED;
-		} else if (strcmp(fields[0], "match") == 0) {
-			ok = r == PGD_HASH_MATCH;
-			if (!ok && r == PGD_HASH_MALFORMED && deliberately_stricter(fields[3])) {
-				ok = true;
-				deliberate++;
-			}
-		} else if (strcmp(fields[0], "mismatch") == 0) {
-			/* Dovecot calls some broken values a mismatch; we say why (never a login)
-			 */
-			ok = r == PGD_HASH_MISMATCH || r == PGD_HASH_MALFORMED;
-			if (r == PGD_HASH_MALFORMED)
-				stricter++;
-		} else if (strcmp(fields[0], "fail") == 0) {
-			ok = r == PGD_HASH_MALFORMED || r == PGD_HASH_UNSUPPORTED;
+		} else if (strcmp(verdict, "match") == 0 && r == PGD_HASH_MALFORMED &&
+		           deliberately_stricter(stored)) {
+			ok = true;
+			deliberate++;
 		} else {
-			fail_msg("%s:%u: unknown verdict \"%s\"", path, lineno, fields[0]);
+			ok = pgd_vectors_agree(&v, verdict, r, &stricter);
 		}
 		if (!ok) {
 			bad++;
-			print_message("# %s:%u: doveadm says %s, we say %s (%s) for %s\n", path,
-			              lineno, fields[0], pgd_hash_result_str(r), info.detail,
-			              fields[3]);
+			print_message("# %s:%u: doveadm says %s, we say %s (%s) for %s\n", v.path,
+			              v.lineno, verdict, pgd_hash_result_str(r), info.detail,
+			              stored);
 		}
 		for (size_t i = 0; (name = pgd_hash_scheme_name(i)) != NULL && i < 64; i++)
 			if (r == PGD_HASH_MATCH && strcmp(info.scheme, name) == 0)
 				schemes_seen[i] = true;
-		pgd_wipe(password, sizeof(password));
 	}
-	fclose(f);
 	print_message("# %u vectors; doveadm says mismatch and we say malformed: %u; "
 	              "deliberately stricter: %u\n",
 	              rows, stricter, deliberate);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The doveadm-made vector files and their password column, shared by the tests that read them. */
+/*
+ * What the hash unit tests share: the doveadm-made vector files and their password column, one
+ * expected verdict, a clock for time bounds.
+ */
 #include "vector_hex.h"
 
 #include <errno.h>
@@ -9,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 static int nibble(char c)
@@ -95,4 +99,25 @@ bool pgd_vectors_agree(const struct pgd_vectors *v, const char *verdict, enum pg
 		return r == PGD_HASH_MALFORMED || r == PGD_HASH_UNSUPPORTED;
 	fail_msg("%s:%u: unknown verdict \"%s\"", v->path, v->lineno, verdict);
 	return false;
+}
+
+double pgd_test_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void pgd_expect_verify(size_t i, const char *stored, const struct pgd_hash_policy *policy,
+                       enum pgd_hash_result want, const char *detail)
+{
+	struct pgd_hash_info info;
+	enum pgd_hash_result r = pgd_hash_verify(stored, "secret", policy, &info);
+
+	if (r != want)
+		fail_msg("case %zu (%s): got %s (%s), want %s", i, stored, pgd_hash_result_str(r),
+		         info.detail, pgd_hash_result_str(want));
+	if (detail != NULL && strstr(info.detail, detail) == NULL)
+		fail_msg("case %zu: detail \"%s\" lacks \"%s\"", i, info.detail, detail);
 }

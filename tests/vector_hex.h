@@ -42,4 +42,14 @@ bool pgd_vectors_next(struct pgd_vectors *v, int nfields);
 bool pgd_vectors_agree(const struct pgd_vectors *v, const char *verdict, enum pgd_hash_result r,
                        unsigned *stricter);
 
+/* Seconds on CLOCK_MONOTONIC, for the tests' time bounds. */
+double pgd_test_now(void);
+
+/*
+ * Verifies the password "secret" against stored under policy; fails the test, naming case i,
+ * unless the result is want and, when detail is not NULL, info.detail holds detail.
+ */
+void pgd_expect_verify(size_t i, const char *stored, const struct pgd_hash_policy *policy,
+                       enum pgd_hash_result want, const char *detail);
+
 #endif

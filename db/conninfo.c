@@ -17,27 +17,8 @@
 #include "util/secret.h"
 #include "util/str.h"
 
-/*
- * What libpq would take from the caller's environment or home folder (PGHOST, PGSERVICE,
- * PGPASSFILE, $HOME/.pgpass, $HOME/.postgresql/root.crt, ...) is given an explicit value
- * instead, so that libpq never looks there: the connection depends on the conninfo and on
- * the password database only, and the environment is never changed (other threads may be
- * reading it).
- *
- * A keyword the conninfo leaves out gets, in this order: our default (below); for the files
- * libpq would look for in the home folder, the same file in the home folder of the effective
- * user as the password database has it (/root for root, whatever $HOME says); libpq's
- * compiled-in default; else the empty string, which libpq reads as "not set" without looking
- * at the environment. Every keyword the linked libpq knows is covered, as PQconninfoParse
- * lists them with the variable each one falls back to.
- */
-struct conn_default {
-	const char *keyword;
-	const char *value; /* NULL: a file in the home folder, named by home_file */
-	const char *home_file;
-};
-
-static const struct conn_default conn_defaults[] = {
+/* Our values, the first choice for a keyword the conninfo leaves out (db_impl.h). */
+const struct pgd_db_default pgd_db_defaults[] = {
     {"fallback_application_name", "pam_pgsql_dovecot", NULL},
     {"application_name", "pam_pgsql_dovecot", NULL},
     {"keepalives", "1", NULL},
@@ -86,11 +67,11 @@ static bool home_of_euid(char *home, size_t len)
 	return true;
 }
 
-static const struct conn_default *our_default(const char *keyword)
+static const struct pgd_db_default *our_default(const char *keyword)
 {
-	for (size_t i = 0; i < sizeof(conn_defaults) / sizeof(conn_defaults[0]); i++)
-		if (strcmp(conn_defaults[i].keyword, keyword) == 0)
-			return &conn_defaults[i];
+	for (size_t i = 0; i < PGD_DB_N_DEFAULTS; i++)
+		if (strcmp(pgd_db_defaults[i].keyword, keyword) == 0)
+			return &pgd_db_defaults[i];
 	return NULL;
 }
 
@@ -112,7 +93,7 @@ char *pgd_db_full_conninfo(const char *conninfo, unsigned timeout_sec, char *err
 		return NULL;
 	}
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		const struct conn_default *d = our_default(o->keyword);
+		const struct pgd_db_default *d = our_default(o->keyword);
 		const char *value = NULL;
 
 		if (strcmp(o->keyword, "service") == 0) {

@@ -29,6 +29,26 @@ static inline int64_t pgd_db_now_ms(void)
 /* conninfo.c */
 
 /*
+ * What libpq would take from the caller's environment or home folder (PGHOST, PGSERVICE,
+ * PGPASSFILE, $HOME/.pgpass, $HOME/.postgresql/root.crt, ...) is given an explicit value
+ * instead, so that libpq never looks there: the connection depends on the conninfo and on the
+ * password database only, and the environment is never changed (other threads may be reading
+ * it). A keyword the conninfo leaves out gets, in this order: our default (pgd_db_defaults); for
+ * the files libpq would look for in the home folder, the same file in the home folder of the
+ * effective user as the password database has it (/root for root, whatever $HOME says); libpq's
+ * compiled-in default; else the empty string, which libpq reads as "not set" without looking at
+ * the environment. Every keyword the linked libpq knows is covered, as PQconninfoParse lists them
+ * with the variable each one falls back to.
+ */
+struct pgd_db_default {
+	const char *keyword;
+	const char *value; /* NULL: a file in the home folder, named by home_file */
+	const char *home_file;
+};
+#define PGD_DB_N_DEFAULTS 15
+extern const struct pgd_db_default pgd_db_defaults[PGD_DB_N_DEFAULTS];
+
+/*
  * The complete conninfo for conninfo: every keyword libpq would look up in the environment or
  * the home folder has a value (connect_timeout, when conninfo has none, timeout_sec). NULL with
  * err set when conninfo is malformed, names a service (libpq finds service files through

@@ -21,6 +21,8 @@
 #include "db/db_impl.h"
 #include "util/secret.h"
 
+#include "row_cases.h"
+
 /* What a hostile caller (su, sudo) may have in its environment: none of it may reach libpq. */
 static const char *const hostile_env[][2] = {
     {"PGHOST", "evil.example"},
@@ -107,36 +109,11 @@ static void refused(void **state)
 	assert_false(pgd_db_env_refused(err, sizeof(err)));
 }
 
-/* --- the keywords given our value ------------------------------------------------------------ */
-
-struct keyword_case {
-	const char *keyword;
-	const char *value;     /* our value, or NULL for a file in the home folder */
-	const char *home_file; /* that file, under the effective user's home from the passwd */
-};
-
-static const struct keyword_case keyword_cases[] = {
-    {"fallback_application_name", "pam_pgsql_dovecot", NULL},
-    {"application_name", "pam_pgsql_dovecot", NULL},
-    {"keepalives", "1", NULL},
-    {"keepalives_idle", "30", NULL},
-    {"keepalives_interval", "10", NULL},
-    {"keepalives_count", "3", NULL},
-    {"tcp_user_timeout", "10000", NULL},
-    {"gssencmode", "disable", NULL},
-    {"sslcertmode", "allow", NULL},
-    {"require_auth", "password,md5,gss,sspi,scram-sha-256,none", NULL},
-    {"connect_timeout", "7", NULL}, /* the query timeout given to pgd_db_full_conninfo */
-    {"passfile", NULL, ".pgpass"},
-    {"sslcert", NULL, ".postgresql/postgresql.crt"},
-    {"sslkey", NULL, ".postgresql/postgresql.key"},
-    {"sslrootcert", NULL, ".postgresql/root.crt"},
-    {"sslcrl", NULL, ".postgresql/root.crl"},
-};
+/* --- the keywords given our value (each of pgd_db_defaults) ----------------------------------- */
 
 static void overridden(void **state)
 {
-	const struct keyword_case *c = *state;
+	const struct pgd_db_default *c = *state;
 	struct passwd *pw = getpwuid(geteuid());
 	char err[256], want[1200];
 	char *s, *v;
@@ -161,6 +138,19 @@ static void overridden(void **state)
 	assert_non_null(v);
 	assert_string_equal(v, want);
 	assert_null(strstr(v, "evil"));
+	free(v);
+	pgd_free_secret(s);
+}
+
+/* connect_timeout, when the conninfo has none, is the query timeout, never PGCONNECT_TIMEOUT. */
+static void connect_timeout(void **state)
+{
+	char err[256];
+	char *s = full("dbname=mail", err, sizeof(err));
+	char *v = value_of(s, "connect_timeout");
+
+	(void)state;
+	assert_string_equal(v, "7");
 	free(v);
 	pgd_free_secret(s);
 }
@@ -293,37 +283,32 @@ static void service_refused(void **state)
 	assert_non_null(strstr(err, "service= is not supported"));
 }
 
+/* Malformed strings that hold a password: refused with a line that never quotes them. */
+static const char *const malformed[] = {
+    "host='unterminated password=hunter2",
+    "password=hunter2 nosuchkeyword=1",
+    "password=hunter2 host",
+    "postgresql://u:hunter2@[::1/mail",
+};
+
 static void malformed_not_quoted(void **state)
 {
-	static const char *const bad[] = {
-	    "host='unterminated password=hunter2",
-	    "password=hunter2 nosuchkeyword=1",
-	    "password=hunter2 host",
-	    "postgresql://u:hunter2@[::1/mail",
-	};
 	char err[256];
 
-	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_null(full(bad[i], err, sizeof(err)));
-		assert_string_equal(err, "cannot connect: the connect string is malformed");
-	}
+	assert_null(full(*state, err, sizeof(err)));
+	assert_string_equal(err, "cannot connect: the connect string is malformed");
 }
 
 static const char *const refused_env[] = {"PGSERVICE", "PGLOCALEDIR", "PGTZ", "PGDATESTYLE",
                                           "PGGEQO"};
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct CMUnitTest fixed_tests[] = {
-    cmocka_unit_test(every_fallback_covered),
-    cmocka_unit_test(conninfo_wins),
-    cmocka_unit_test(uri),
+    cmocka_unit_test(connect_timeout), cmocka_unit_test(every_fallback_covered),
+    cmocka_unit_test(conninfo_wins),   cmocka_unit_test(uri),
     cmocka_unit_test(service_refused),
-    cmocka_unit_test(malformed_not_quoted),
 };
 
-/* A case per refused variable, per keyword given our value and per hostile value. */
+/* A case per refused variable, per keyword given our value, per hostile or malformed value. */
 static void add_case(struct CMUnitTest *t, const char *name, CMUnitTestFunction fn,
                      const void *state)
 {
@@ -332,18 +317,22 @@ static void add_case(struct CMUnitTest *t, const char *name, CMUnitTestFunction 
 
 int main(void)
 {
-	struct CMUnitTest
-	    tests[N(refused_env) + N(keyword_cases) + N(hostile_values) + N(fixed_tests)];
+	struct CMUnitTest tests[PGD_N_ROWS(refused_env) + PGD_DB_N_DEFAULTS +
+	                        PGD_N_ROWS(hostile_values) + PGD_N_ROWS(malformed) +
+	                        PGD_N_ROWS(fixed_tests)];
 	size_t n = 0;
 
-	for (size_t i = 0; i < N(refused_env); i++)
+	for (size_t i = 0; i < PGD_N_ROWS(refused_env); i++)
 		add_case(&tests[n++], refused_env[i], refused, refused_env[i]);
-	for (size_t i = 0; i < N(keyword_cases); i++)
-		add_case(&tests[n++], keyword_cases[i].keyword, overridden, &keyword_cases[i]);
-	for (size_t i = 0; i < N(hostile_values); i++)
+	for (size_t i = 0; i < PGD_DB_N_DEFAULTS; i++)
+		add_case(&tests[n++], pgd_db_defaults[i].keyword, overridden, &pgd_db_defaults[i]);
+	for (size_t i = 0; i < PGD_N_ROWS(hostile_values); i++)
 		add_case(&tests[n++], "a hostile value stays one value", hostile_value,
 		         hostile_values[i]);
-	for (size_t i = 0; i < N(fixed_tests); i++)
+	for (size_t i = 0; i < PGD_N_ROWS(malformed); i++)
+		add_case(&tests[n++], "a malformed string is refused, never quoted",
+		         malformed_not_quoted, malformed[i]);
+	for (size_t i = 0; i < PGD_N_ROWS(fixed_tests); i++)
 		tests[n++] = fixed_tests[i];
 	return cmocka_run_group_tests(tests, set_hostile_env, NULL);
 }

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
  * What the hash unit tests share: the doveadm-made vector files and their password column, one
- * expected verdict, a clock for time bounds.
+ * expected verdict, doveadm as the oracle, a clock for time bounds.
  */
 #include "vector_hex.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static int nibble(char c)
@@ -120,4 +123,32 @@ void pgd_expect_verify(size_t i, const char *stored, const struct pgd_hash_polic
 		         info.detail, pgd_hash_result_str(want));
 	if (detail != NULL && strstr(info.detail, detail) == NULL)
 		fail_msg("case %zu: detail \"%s\" lacks \"%s\"", i, info.detail, detail);
+}
+
+/* Exit status of `doveadm pw -t stored -p password [-u user]`, or -1 if doveadm cannot run. */
+int pgd_doveadm_verify(const char *stored, const char *password, const char *user)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		if (user != NULL)
+			execlp("doveadm", "doveadm", "pw", "-t", stored, "-p", password, "-u", user,
+			       (char *)NULL);
+		else
+			execlp("doveadm", "doveadm", "pw", "-t", stored, "-p", password,
+			       (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127)
+		return -1;
+	return WEXITSTATUS(status);
 }

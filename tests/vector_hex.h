@@ -52,4 +52,8 @@ double pgd_test_now(void);
 void pgd_expect_verify(size_t i, const char *stored, const struct pgd_hash_policy *policy,
                        enum pgd_hash_result want, const char *detail);
 
+/* Exit status of `doveadm pw -t stored -p password [-u user]` (user may be NULL), or -1 if
+ * doveadm cannot run here. */
+int pgd_doveadm_verify(const char *stored, const char *password, const char *user);
+
 #endif

@@ -442,29 +442,6 @@ static void test_vectors(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* Exit status of `doveadm pw -t stored -p password`, or -1 if doveadm cannot run here. */
-static int doveadm_verify(const char *stored, const char *password)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		execlp("doveadm", "doveadm", "pw", "-t", stored, "-p", password, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127)
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 struct gen_case {
 	const char *scheme;
 	unsigned long rounds;
@@ -532,7 +509,7 @@ static void test_generate_round_trip(void **state)
 				fail_msg("%s/%zu: wrong password gives %s", c->scheme, j,
 				         pgd_hash_result_str(r));
 			if (!doveadm_missing && strchr(out, '\t') == NULL) {
-				int rc = doveadm_verify(out, passwords[j]);
+				int rc = pgd_doveadm_verify(out, passwords[j], NULL);
 
 				if (rc < 0)
 					doveadm_missing = true;

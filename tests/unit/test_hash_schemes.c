@@ -332,34 +332,6 @@ struct gen_case {
 	const char *prefix;
 };
 
-/* Exit status of `doveadm pw -t stored -p password [-u user]`, or -1 if doveadm cannot run. */
-static int doveadm_verify(const char *stored, const char *password, const char *user)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		if (user != NULL)
-			execlp("doveadm", "doveadm", "pw", "-t", stored, "-p", password, "-u", user,
-			       (char *)NULL);
-		else
-			execlp("doveadm", "doveadm", "pw", "-t", stored, "-p", password,
-			       (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127)
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 static void test_scheme_generate(void **state)
 {
 	static const struct gen_case cases[] = {
@@ -426,7 +398,7 @@ static void test_scheme_generate(void **state)
 				fail_msg("%s: a wrong password is not a mismatch", c->scheme);
 			if (!doveadm_missing && strchr(out, '\t') == NULL &&
 			    (strncmp(c->scheme, "ARGON", 5) != 0 || j == 0)) {
-				int rc = doveadm_verify(out, passwords[j], user);
+				int rc = pgd_doveadm_verify(out, passwords[j], user);
 
 				if (rc < 0)
 					doveadm_missing = true;

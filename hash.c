@@ -22,6 +22,7 @@
 #include "hash/hash_impl.h"
 #include "hash/hash_policy.h"
 #include "util/printable.h"
+#include "util/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,7 +251,7 @@ static bool start_reading(const char *stored, struct pgd_hash_info *info)
 		info->detail[0] = '\0';
 		info->policy_refused = NULL;
 	}
-	if (stored == NULL || stored[0] == '\0') {
+	if (!pgd_str_set(stored)) {
 		pgd_hash_set_detail(info, "empty stored value");
 		return false;
 	}
@@ -338,7 +339,7 @@ bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
 	enum pgd_hash_result res;
 
 	*raw = (struct pgd_raw){0};
-	if (stored == NULL || stored[0] == '\0' ||
+	if (!pgd_str_set(stored) ||
 	    !read_stored(stored, default_scheme, false, &s, raw, &res, NULL))
 		return false;
 	*scheme_name = s->name;

@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+/*
+ * The database family, the only one that speaks libpq: a lookup's row, a statement, the
+ * compare-and-swap of a password, on a per-process connection that nothing in the caller's
+ * environment steers (db/conninfo.c, db/exec.c, db/conn.c).
+ */
 #ifndef PGD_DB_H
 #define PGD_DB_H
 

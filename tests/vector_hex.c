@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "util/secret.h"
+
 static int nibble(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -151,4 +153,42 @@ int pgd_doveadm_verify(const char *stored, const char *password, const char *use
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127)
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+void pgd_expect_generated(const struct pgd_gen_case *c, const char *password, const char *user,
+                          bool ask_doveadm, struct pgd_doveadm *d)
+{
+	struct pgd_hash_policy policy = {.login_user = user};
+	struct pgd_hash_info info;
+	char *out = NULL, wrong[64];
+	enum pgd_hash_result r =
+	    pgd_hash_generate_ex(c->scheme, password, user, c->rounds, &out, &info);
+
+	if (r != PGD_HASH_MATCH || out == NULL)
+		fail_msg("%s: generate says %s (%s)", c->scheme, pgd_hash_result_str(r),
+		         info.detail);
+	if (strncmp(out, c->prefix, strlen(c->prefix)) != 0)
+		fail_msg("%s: %s lacks prefix %s", c->scheme, out, c->prefix);
+	if (c->rounds == 0 && strstr(out, "rounds=") != NULL)
+		fail_msg("%s: default rounds must not be spelled out: %s", c->scheme, out);
+	r = pgd_hash_verify(out, password, &policy, &info);
+	if (r != PGD_HASH_MATCH)
+		fail_msg("%s: %s does not verify: %s (%s)", c->scheme, out, pgd_hash_result_str(r),
+		         info.detail);
+	/* a different first byte: DES only reads 8 bytes, bcrypt 72 */
+	snprintf(wrong, sizeof(wrong), "x%s", password);
+	r = pgd_hash_verify(out, wrong, &policy, NULL);
+	if (r != PGD_HASH_MISMATCH)
+		fail_msg("%s: a wrong password gives %s", c->scheme, pgd_hash_result_str(r));
+	if (ask_doveadm && !d->missing && strchr(out, '\t') == NULL) {
+		int rc = pgd_doveadm_verify(out, password, user);
+
+		if (rc < 0)
+			d->missing = true;
+		else if (rc != 0)
+			fail_msg("doveadm pw -t rejects %s (exit %d)", out, rc);
+		else
+			d->seen = true;
+	}
+	pgd_free_secret(out);
 }

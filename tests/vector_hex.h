@@ -56,4 +56,24 @@ void pgd_expect_verify(size_t i, const char *stored, const struct pgd_hash_polic
  * doveadm cannot run here. */
 int pgd_doveadm_verify(const char *stored, const char *password, const char *user);
 
+/* A scheme to generate a value of, at rounds (0: its default), and how that value starts. */
+struct pgd_gen_case {
+	const char *scheme;
+	unsigned long rounds;
+	const char *prefix;
+};
+
+/* What doveadm said of generated values: it accepted one (seen), it cannot run here (missing). */
+struct pgd_doveadm {
+	bool seen, missing;
+};
+
+/*
+ * Generates a value of c for password as user (NULL for none) and fails the test unless it
+ * starts with c->prefix, spells out no default rounds, verifies with password and is a
+ * mismatch for another; with ask_doveadm, `doveadm pw -t` must accept it too when doveadm runs.
+ */
+void pgd_expect_generated(const struct pgd_gen_case *c, const char *password, const char *user,
+                          bool ask_doveadm, struct pgd_doveadm *d);
+
 #endif

@@ -2,8 +2,10 @@
 /*
  * Dovecot 2.3 password schemes, reimplemented from the behaviour of src/auth/password-scheme*.c
  * and checked against `doveadm pw` (tests/vectors/). This file reads "{SCHEME.enc}value",
- * decodes it and hands it to the scheme; the schemes live in hash_crypt.c (crypt(3) family),
- * hash_digest.c (libcrypto digests, PBKDF2, SCRAM), hash_cram.c, hash_otp.c and hash_argon2.c.
+ * decodes it and hands it to the scheme: the scheme table and the dispatch. The schemes live in
+ * hash/: hash_crypt.c (crypt(3) family), hash_digest.c (libcrypto digests, PBKDF2, SCRAM),
+ * hash_cram.c, hash_otp.c, hash_argon2.c and hash_plain.c; the codecs in codec.c, the detail
+ * line and the policy's fingerprint in verdict.c, the release's scheme rules in hash_policy.c.
  *
  * How Dovecot's SQL passdb reads a password column, which is what we copy:
  *   - auth_request_set_password(): a value that starts with '{' and contains '}' keeps its
@@ -19,31 +21,16 @@
 #include "hash.h"
 #include "hash/hash_impl.h"
 #include "hash/hash_policy.h"
-#include "util/secret.h"
+#include "util/printable.h"
+#include "util/str.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 /* Longest scheme name given to pgd_hash_generate_ex (a command line, never a stored value)
  * that we echo in a detail line. */
 #define NAME_ECHO_MAX 40
-
-static enum pgd_hash_result verify_plain_trunc(const struct pgd_scheme *s,
-                                               const struct pgd_raw *raw, const char *password,
-                                               const struct pgd_hash_policy *policy,
-                                               struct pgd_hash_info *info);
-static enum pgd_hash_result generate_plain(const struct pgd_scheme *s, const char *password,
-                                           const char *user, unsigned long rounds,
-                                           struct pgd_raw *out, struct pgd_hash_info *info);
-
-static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, const char *password,
-                                                 const char *user, unsigned long rounds,
-                                                 struct pgd_raw *out, struct pgd_hash_info *info);
 
 #define SHA_CRYPT_ROUNDS 5000, 1000, 999999999
 #define BLF_COST 5, 4, 31
@@ -99,19 +86,14 @@ static const struct pgd_scheme schemes[] = {
     {"HMAC-MD5", PGD_ENC_HEX, 32, NULL, pgd_generate_cram_md5, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
     {"DIGEST-MD5", PGD_ENC_HEX, 16, NULL, pgd_generate_digest_md5, PGD_DIGEST_MD5, NULL, NO_ROUNDS},
     {"OTP", PGD_ENC_NONE, 0, pgd_verify_otp, pgd_generate_otp, PGD_DIGEST_SHA1, NULL, NO_ROUNDS},
-    {"PLAIN", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
-    {"CLEAR", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
-    {"CLEARTEXT", PGD_ENC_NONE, 0, NULL, generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
-    {"PLAIN-TRUNC", PGD_ENC_NONE, 0, verify_plain_trunc, generate_plain_trunc, PGD_DIGEST_NONE,
-     NULL, NO_ROUNDS},
+    {"PLAIN", PGD_ENC_NONE, 0, NULL, pgd_generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
+    {"CLEAR", PGD_ENC_NONE, 0, NULL, pgd_generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
+    {"CLEARTEXT", PGD_ENC_NONE, 0, NULL, pgd_generate_plain, PGD_DIGEST_NONE, NULL, NO_ROUNDS},
+    {"PLAIN-TRUNC", PGD_ENC_NONE, 0, pgd_verify_plain_trunc, pgd_generate_plain_trunc,
+     PGD_DIGEST_NONE, NULL, NO_ROUNDS},
 };
 
 #define N_SCHEMES (sizeof(schemes) / sizeof(schemes[0]))
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char crypt_alphabet[] =
-    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 static unsigned char ascii_upper(unsigned char c)
 {
@@ -132,59 +114,10 @@ static bool ascii_caseeq(const char *a, size_t alen, const char *b)
 	return true;
 }
 
-void pgd_hash_set_detail(struct pgd_hash_info *info, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (info == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(info->detail, sizeof(info->detail), fmt, ap);
-	va_end(ap);
-}
-
-enum pgd_hash_result pgd_hash_too_costly(struct pgd_hash_info *info, const char *cap_key,
-                                         unsigned long cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (info != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(info->detail, sizeof(info->detail), fmt, ap);
-		va_end(ap);
-		info->cap_key = cap_key;
-		info->cap = cap;
-	}
-	return PGD_HASH_TOO_COSTLY;
-}
-
 static void set_scheme(struct pgd_hash_info *info, const char *name)
 {
 	if (info != NULL)
 		snprintf(info->scheme, sizeof(info->scheme), "%s", name);
-}
-
-unsigned long pgd_policy_cap(unsigned long value, unsigned long fallback)
-{
-	return value != 0 ? value : fallback;
-}
-
-/* Copies a scheme name the database gave us into out as printable ASCII, shortened, so that
- * a log line cannot be forged or flooded through it. */
-static void sanitize_name(const char *name, size_t len, char out[NAME_ECHO_MAX + 4])
-{
-	size_t n = len < NAME_ECHO_MAX ? len : NAME_ECHO_MAX;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (n < len) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
 }
 
 /* The canonical name if name (len bytes, any case, a suffix allowed) is one of the schemes
@@ -201,7 +134,6 @@ static const char *dropped_scheme(const char *name, size_t len)
 	return NULL;
 }
 
-/* False for a scheme in the table whose library this build lacks. */
 /*
  * The detail for a scheme name we do not know. The name is part of the stored value: with
  * default_pass_scheme = PLAIN a "{Tr0ub4dor}&3" is a password. Only its length is told, or
@@ -219,6 +151,7 @@ static void unknown_scheme_detail(struct pgd_hash_info *info, const char *name, 
 		pgd_hash_set_detail(info, "unknown scheme (a name of %zu bytes)", name_len);
 }
 
+/* False for a scheme in the table whose library this build lacks. */
 static bool scheme_built(const struct pgd_scheme *s)
 {
 	return s->verify != pgd_verify_argon2 || pgd_argon2_available();
@@ -263,345 +196,6 @@ static const struct pgd_scheme *scheme_lookup(const char *name, size_t len, enum
 	return found;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Strict hex as Dovecot's hex_to_binary(): pairs of hex digits, either case, nothing else.
- * out needs len / 2 bytes. Returns false on any other input. */
-bool pgd_hex_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
-{
-	if (len % 2 != 0)
-		return false;
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_value(in[i]);
-		int lo = hex_value(in[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i / 2] = (unsigned char)(hi << 4 | lo);
-	}
-	*out_len = len / 2;
-	return true;
-}
-
-static int b64_value(char c)
-{
-	const char *p = c != '\0' ? strchr(b64_alphabet, c) : NULL;
-
-	return p != NULL ? (int)(p - b64_alphabet) : -1;
-}
-
-static bool b64_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/*
- * Base64 as Dovecot 2.3's base64_decode() accepts it (measured with doveadm, see
- * tests/vectors): standard alphabet, padding required, space/tab/CR/LF ignored anywhere,
- * nothing but those after the padding, unused low bits not checked. out needs len * 3 / 4
- * bytes. Returns false on any other input.
- */
-bool pgd_b64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
-{
-	unsigned int quad[4];
-	size_t nq = 0, n = 0;
-	int pads = 0;
-	bool ok = true;
-
-	for (size_t i = 0; ok && i < len; i++) {
-		char c = in[i];
-		int v = c == '=' ? 0 : b64_value(c);
-
-		if (b64_space(c))
-			continue;
-		/* '=' only in the last one or two places of the final group, then only spaces */
-		if ((pads > 0 && (nq == 0 || c != '=')) || (c == '=' && nq < 2) || v < 0) {
-			ok = false;
-			break;
-		}
-		if (c == '=')
-			pads++;
-		quad[nq++] = (unsigned int)v;
-		if (nq == 4) {
-			unsigned int w = quad[0] << 18 | quad[1] << 12 | quad[2] << 6 | quad[3];
-
-			out[n++] = (unsigned char)(w >> 16);
-			if (pads < 2)
-				out[n++] = (unsigned char)(w >> 8);
-			if (pads < 1)
-				out[n++] = (unsigned char)w;
-			nq = 0;
-		}
-	}
-	pgd_wipe(quad, sizeof(quad));
-	if (!ok || nq != 0)
-		return false;
-	*out_len = n;
-	return true;
-}
-
-void pgd_hex_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
-}
-
-void pgd_b64_encode(const unsigned char *in, size_t len, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned long w = (unsigned long)in[i] << 16;
-
-		if (i + 1 < len)
-			w |= (unsigned long)in[i + 1] << 8;
-		if (i + 2 < len)
-			w |= in[i + 2];
-		out[o++] = b64_alphabet[(w >> 18) & 0x3f];
-		out[o++] = b64_alphabet[(w >> 12) & 0x3f];
-		out[o++] = i + 1 < len ? b64_alphabet[(w >> 6) & 0x3f] : '=';
-		out[o++] = i + 2 < len ? b64_alphabet[w & 0x3f] : '=';
-	}
-	out[o] = '\0';
-}
-
-bool pgd_raw_alloc(struct pgd_raw *out, size_t size)
-{
-	*out = (struct pgd_raw){0};
-	out->heap = calloc(1, size + 1);
-	if (out->heap == NULL)
-		return false;
-	out->heap_size = size + 1;
-	out->data = out->heap;
-	return true;
-}
-
-bool pgd_raw_set(struct pgd_raw *out, const void *data, size_t len)
-{
-	if (!pgd_raw_alloc(out, len))
-		return false;
-	if (len > 0)
-		memcpy(out->heap, data, len);
-	out->len = len;
-	return true;
-}
-
-void pgd_raw_release(struct pgd_raw *raw)
-{
-	if (raw->heap != NULL) {
-		pgd_wipe(raw->heap, raw->heap_size);
-		free(raw->heap);
-	}
-	*raw = (struct pgd_raw){0};
-}
-
-bool pgd_random_bytes(void *buf, size_t len)
-{
-	unsigned char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-bool pgd_random_salt(char *out, size_t len)
-{
-	unsigned char *bytes = (unsigned char *)out;
-
-	if (!pgd_random_bytes(out, len))
-		return false;
-	/* 256 is a multiple of 64: no bias */
-	for (size_t i = 0; i < len; i++)
-		out[i] = crypt_alphabet[bytes[i] % 64];
-	out[len] = '\0';
-	return true;
-}
-
-/*
- * Decodes value for scheme s as Dovecot's password_decode() does. On success fills raw, which
- * the caller releases, and returns true; otherwise sets *res and the detail and returns false.
- */
-static bool decode_value(const struct pgd_scheme *s, enum pgd_encoding enc, bool explicit_enc,
-                         const char *value, struct pgd_raw *raw, enum pgd_hash_result *res,
-                         struct pgd_hash_info *info)
-{
-	size_t len = strlen(value);
-	bool guessed = false;
-	bool ok = false;
-
-	*raw = (struct pgd_raw){.data = (const unsigned char *)value, .len = len};
-	if (enc != PGD_ENC_NONE && s->raw_len != 0 && !explicit_enc) {
-		/* Dovecot guesses: exactly twice the digest length is hex, anything else base64 */
-		enc = len == s->raw_len * 2 ? PGD_ENC_HEX : PGD_ENC_BASE64;
-		guessed = true;
-	}
-	if (enc != PGD_ENC_NONE) {
-		/* big enough for either decoding, plus the NUL the crypt verifiers rely on */
-		if (!pgd_raw_alloc(raw, len / 2 + len / 4 + 4)) {
-			*res = PGD_HASH_NOMEM;
-			return false;
-		}
-		if (enc == PGD_ENC_HEX) {
-			ok = pgd_hex_decode(value, len, raw->heap, &raw->len);
-			if (!ok && !guessed) {
-				pgd_hash_set_detail(info, "stored value is not valid hex");
-				*res = PGD_HASH_MALFORMED;
-				pgd_raw_release(raw);
-				return false;
-			}
-		}
-		/* a guessed hex that is not hex may still be base64 */
-		if (!ok && !pgd_b64_decode(value, len, raw->heap, &raw->len)) {
-			pgd_hash_set_detail(info, "stored value is not valid base64");
-			*res = PGD_HASH_MALFORMED;
-			pgd_raw_release(raw);
-			return false;
-		}
-		raw->heap[raw->len] = '\0';
-	}
-	if (s->raw_len != 0 && raw->len != s->raw_len) {
-		pgd_hash_set_detail(info, "decoded length %zu instead of %zu", raw->len,
-		                    s->raw_len);
-		*res = PGD_HASH_MALFORMED;
-		pgd_raw_release(raw);
-		return false;
-	}
-	return true;
-}
-
-static enum pgd_hash_result generate_plain(const struct pgd_scheme *s, const char *password,
-                                           const char *user, unsigned long rounds,
-                                           struct pgd_raw *out, struct pgd_hash_info *info)
-{
-	(void)s;
-	(void)user;
-	(void)rounds;
-	(void)info;
-	return pgd_raw_set(out, password, strlen(password)) ? PGD_HASH_MATCH : PGD_HASH_NOMEM;
-}
-
-/* "<length>-<password>". doveadm pw -s PLAIN-TRUNC prints the bare password, which its own
- * verifier then refuses; we print the form it verifies. Not for an empty password: "0-" would
- * let every password in, and the verifier refuses it. */
-static enum pgd_hash_result generate_plain_trunc(const struct pgd_scheme *s, const char *password,
-                                                 const char *user, unsigned long rounds,
-                                                 struct pgd_raw *out, struct pgd_hash_info *info)
-{
-	size_t len = strlen(password);
-
-	(void)s;
-	(void)user;
-	(void)rounds;
-	if (len == 0) {
-		pgd_hash_set_detail(info, "PLAIN-TRUNC cannot store an empty password");
-		return PGD_HASH_MALFORMED;
-	}
-	if (!pgd_raw_alloc(out, len + 24))
-		return PGD_HASH_NOMEM;
-	out->len = (size_t)snprintf((char *)out->heap, out->heap_size, "%zu-%s", len, password);
-	return PGD_HASH_MATCH;
-}
-
-/*
- * Dovecot's plain_trunc_verify(): "<length>-<password>". A stored password exactly <length>
- * long also accepts any longer password that starts with it. Dovecot reads the length as a
- * size_t that wraps around (doveadm verifies "18446744073709551619-sec" as "3-sec") and lets
- * every password in with a length of 0, comparing no byte; we refuse both as malformed, as we
- * refuse a PBKDF2 of 0 rounds.
- */
-static enum pgd_hash_result verify_plain_trunc(const struct pgd_scheme *s,
-                                               const struct pgd_raw *raw, const char *password,
-                                               const struct pgd_hash_policy *policy,
-                                               struct pgd_hash_info *info)
-{
-	size_t i, trunc_len = 0, pw_len = strlen(password), stored_len;
-	const unsigned char *stored;
-	bool overflow = false;
-
-	(void)s;
-	(void)policy;
-	for (i = 0; i < raw->len && raw->data[i] >= '0' && raw->data[i] <= '9'; i++) {
-		size_t d = (size_t)(raw->data[i] - '0');
-
-		if (trunc_len > (SIZE_MAX - d) / 10)
-			overflow = true;
-		trunc_len = trunc_len * 10 + d;
-	}
-	if (i == 0 || i == raw->len || raw->data[i] != '-') {
-		pgd_hash_set_detail(info, "PLAIN-TRUNC value lacks its length- prefix");
-		return PGD_HASH_MALFORMED;
-	}
-	if (overflow || trunc_len == 0) {
-		pgd_hash_set_detail(info, "PLAIN-TRUNC length %s", overflow ? "overflows" : "0");
-		return PGD_HASH_MALFORMED;
-	}
-	stored = raw->data + i + 1;
-	stored_len = raw->len - i - 1;
-	if (stored_len == trunc_len && pw_len >= trunc_len)
-		return pgd_ct_memeq(stored, password, trunc_len) ? PGD_HASH_MATCH
-		                                                 : PGD_HASH_MISMATCH;
-	if (pw_len != stored_len)
-		return PGD_HASH_MISMATCH;
-	return pgd_ct_memeq(stored, password, pw_len) ? PGD_HASH_MATCH : PGD_HASH_MISMATCH;
-}
-
-/* Dovecot's generic verification: make the value from the password, compare the bytes. */
-static enum pgd_hash_result verify_generated(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                             const char *password,
-                                             const struct pgd_hash_policy *policy,
-                                             struct pgd_hash_info *info)
-{
-	struct pgd_raw mine = {0};
-	enum pgd_hash_result res = s->generate(s, password, policy->login_user, 0, &mine, info);
-
-	if (res == PGD_HASH_MATCH)
-		res = mine.len == raw->len && pgd_ct_memeq(mine.data, raw->data, raw->len)
-		          ? PGD_HASH_MATCH
-		          : PGD_HASH_MISMATCH;
-	pgd_raw_release(&mine);
-	return res;
-}
-
-enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *password,
-                                              const struct pgd_hash_policy *policy,
-                                              struct pgd_hash_info *info)
-{
-	enum pgd_encoding enc;
-	bool explicit_enc;
-	const struct pgd_scheme *s = scheme_lookup("PLAIN-MD5", 9, &enc, &explicit_enc);
-	enum pgd_hash_result res = PGD_HASH_MALFORMED;
-	struct pgd_raw digest;
-
-	if (!decode_value(s, enc, explicit_enc, value, &digest, &res, info))
-		return res;
-	res =
-	    policy->dry_run ? PGD_HASH_MATCH : verify_generated(s, &digest, password, policy, info);
-	pgd_raw_release(&digest);
-	return res;
-}
-
 /*
  * Dovecot's reading of a stored value (auth_request_set_password(): only "{...}..." keeps its
  * own scheme, anything else, and everything with noscheme, is in default_scheme): finds the
@@ -643,7 +237,7 @@ static bool read_stored(const char *stored, const char *default_scheme, bool nos
 		*res = PGD_HASH_UNSUPPORTED;
 		return false;
 	}
-	if (!decode_value(s, enc, explicit_enc, value, raw, res, info))
+	if (!pgd_value_decode(enc, explicit_enc, s->raw_len, value, raw, res, info))
 		return false;
 	*scheme = s;
 	return true;
@@ -657,100 +251,71 @@ static bool start_reading(const char *stored, struct pgd_hash_info *info)
 		info->detail[0] = '\0';
 		info->policy_refused = NULL;
 	}
-	if (stored == NULL || stored[0] == '\0') {
+	if (!pgd_str_set(stored)) {
 		pgd_hash_set_detail(info, "empty stored value");
 		return false;
 	}
 	return true;
 }
 
+/*
+ * What pgd_hash_verify and pgd_hash_inspect do before the verifier: info emptied, stored read
+ * under *policy (NULL: the defaults, put there), the release's scheme rules applied. True with
+ * *s and *raw (released by the caller) when the verifier is next; false with *res the answer
+ * and *raw empty.
+ */
+static bool read_for_verifier(const char *stored, bool have_password,
+                              const struct pgd_hash_policy **policy, const struct pgd_scheme **s,
+                              struct pgd_raw *raw, enum pgd_hash_result *res,
+                              struct pgd_hash_info *info)
+{
+	static const struct pgd_hash_policy defaults = {0};
+
+	*raw = (struct pgd_raw){0};
+	if (*policy == NULL)
+		*policy = &defaults;
+	*res = PGD_HASH_MALFORMED;
+	if (!start_reading(stored, info))
+		return false;
+	*res = PGD_HASH_MISMATCH;
+	if (!have_password)
+		return false;
+	if (!read_stored(stored, (*policy)->default_scheme, (*policy)->noscheme, s, raw, res, info))
+		return false;
+	*res = pgd_hash_policy_check((*s)->name, raw->data, raw->len, *policy, info);
+	if (*res == PGD_HASH_MATCH)
+		return true;
+	pgd_raw_release(raw);
+	return false;
+}
+
 enum pgd_hash_result pgd_hash_verify(const char *stored, const char *password,
                                      const struct pgd_hash_policy *policy,
                                      struct pgd_hash_info *info)
 {
-	static const struct pgd_hash_policy defaults = {0};
 	const struct pgd_scheme *s = NULL;
 	struct pgd_raw raw;
 	enum pgd_hash_result res;
 
-	if (policy == NULL)
-		policy = &defaults;
-	if (!start_reading(stored, info))
-		return PGD_HASH_MALFORMED;
-	if (password == NULL)
-		return PGD_HASH_MISMATCH;
-	if (!read_stored(stored, policy->default_scheme, policy->noscheme, &s, &raw, &res, info))
+	if (!read_for_verifier(stored, password != NULL, &policy, &s, &raw, &res, info))
 		return res;
-	res = pgd_hash_policy_check(s->name, raw.data, raw.len, policy, info);
-	if (res == PGD_HASH_MATCH)
-		res = s->verify != NULL ? s->verify(s, &raw, password, policy, info)
-		                        : verify_generated(s, &raw, password, policy, info);
+	res = s->verify != NULL ? s->verify(s, &raw, password, policy, info)
+	                        : pgd_verify_generated(s, &raw, password, policy, info);
 	pgd_raw_release(&raw);
 	return res;
-}
-
-/* Appends to out at *at; false (and out emptied) when it does not fit. */
-static bool fingerprint_add(char *out, size_t outlen, size_t *at, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static bool fingerprint_add(char *out, size_t outlen, size_t *at, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*at >= outlen)
-		return false;
-	va_start(ap, fmt);
-	n = vsnprintf(out + *at, outlen - *at, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= outlen - *at) {
-		if (outlen > 0)
-			out[0] = '\0';
-		*at = outlen;
-		return false;
-	}
-	*at += (size_t)n;
-	return true;
-}
-
-bool pgd_hash_policy_fingerprint(const struct pgd_hash_policy *policy, char *out, size_t outlen)
-{
-	size_t at = 0;
-	bool ok = outlen > 0;
-
-	if (ok)
-		out[0] = '\0';
-		/* A string as name=LEN:bytes; (name=-; for NULL), a number as name=VALUE; */
-#define STR(name)                                                                                  \
-	ok = ok && (policy->name != NULL ? fingerprint_add(out, outlen, &at, #name "=%zu:%s;",     \
-	                                                   strlen(policy->name), policy->name)     \
-	                                 : fingerprint_add(out, outlen, &at, #name "=-;"));
-#define NUM(type, name)                                                                            \
-	ok = ok &&                                                                                 \
-	     fingerprint_add(out, outlen, &at, #name "=%llu;", (unsigned long long)policy->name);
-	PGD_HASH_POLICY_FIELDS(STR, NUM)
-#undef STR
-#undef NUM
-	return ok;
 }
 
 enum pgd_hash_result pgd_hash_inspect(const char *stored, const struct pgd_hash_policy *policy,
                                       struct pgd_hash_info *info)
 {
-	static const struct pgd_hash_policy defaults = {0};
 	const struct pgd_scheme *s = NULL;
 	struct pgd_raw raw;
 	enum pgd_hash_result res;
 
-	if (policy == NULL)
-		policy = &defaults;
-	if (!start_reading(stored, info))
-		return PGD_HASH_MALFORMED;
-	if (!read_stored(stored, policy->default_scheme, policy->noscheme, &s, &raw, &res, info))
-		return res;
 	/* the release's scheme rules first, as pgd_hash_verify applies them */
-	res = pgd_hash_policy_check(s->name, raw.data, raw.len, policy, info);
-	if (res == PGD_HASH_MATCH && s->verify != NULL) {
+	if (!read_for_verifier(stored, true, &policy, &s, &raw, &res, info))
+		return res;
+	if (s->verify != NULL) {
 		/* The verifier's own checks and caps, stopped before it hashes (PLAIN-TRUNC, which
 		 * hashes nothing, compares "": a mismatch then says every check passed). */
 		struct pgd_hash_policy dry = *policy;
@@ -774,7 +339,7 @@ bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
 	enum pgd_hash_result res;
 
 	*raw = (struct pgd_raw){0};
-	if (stored == NULL || stored[0] == '\0' ||
+	if (!pgd_str_set(stored) ||
 	    !read_stored(stored, default_scheme, false, &s, raw, &res, NULL))
 		return false;
 	*scheme_name = s->name;
@@ -804,10 +369,13 @@ enum pgd_hash_result pgd_hash_generate_ex(const char *scheme, const char *passwo
 	name_len = strlen(scheme);
 	s = scheme_lookup(scheme, name_len, &enc, &explicit_enc);
 	if (s == NULL) {
-		char shown[NAME_ECHO_MAX + 4];
+		/* shortened and escaped, so that a log line cannot be forged or flooded through it
+		 */
+		char shown[NAME_ECHO_MAX * 4 + 1];
 
-		sanitize_name(scheme, name_len, shown);
-		pgd_hash_set_detail(info, "unknown scheme %s", name_len > 0 ? shown : "(empty)");
+		pgd_printable_n(scheme, NAME_ECHO_MAX, shown, sizeof(shown), PGD_PRINT_BLANKS);
+		pgd_hash_set_detail(info, "unknown scheme %s%s", name_len > 0 ? shown : "(empty)",
+		                    name_len > NAME_ECHO_MAX ? "..." : "");
 		return PGD_HASH_UNSUPPORTED;
 	}
 	set_scheme(info, s->name);
@@ -883,23 +451,4 @@ const char *pgd_hash_scheme_name(size_t i)
 			return schemes[k].name;
 	}
 	return NULL;
-}
-
-const char *pgd_hash_result_str(enum pgd_hash_result r)
-{
-	switch (r) {
-	case PGD_HASH_MATCH:
-		return "match";
-	case PGD_HASH_MISMATCH:
-		return "mismatch";
-	case PGD_HASH_MALFORMED:
-		return "malformed stored hash";
-	case PGD_HASH_UNSUPPORTED:
-		return "unsupported scheme";
-	case PGD_HASH_TOO_COSTLY:
-		return "hash cost above cap";
-	case PGD_HASH_NOMEM:
-		return "out of memory";
-	}
-	return "unknown result";
 }

@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+/*
+ * The database family, the only one that speaks libpq: a lookup's row, a statement, the
+ * compare-and-swap of a password, on a per-process connection that nothing in the caller's
+ * environment steers (db/conninfo.c, db/exec.c, db/conn.c).
+ */
 #ifndef PGD_DB_H
 #define PGD_DB_H
 
@@ -46,7 +51,7 @@ struct pgd_db_options {
  * used nor closed in a way the parent would notice. A connection found broken is reopened and
  * the query sent once more; a query refused by the server is not. After a failed connect,
  * calls fail at once for a short, growing back-off window. libpq is given a value for every
- * keyword it would read from the environment or the home folder (db.c, full_conninfo), so
+ * keyword it would read from the environment or the home folder (db/conninfo.c), so
  * neither steers the connection; a conninfo naming a service, or PGSERVICE in the
  * environment, is refused (libpq would read a service file the caller can choose).
  *
@@ -108,7 +113,7 @@ enum pgd_db_result pgd_db_read_row(const struct pg_result *res, bool password_op
 /* PQclear() after wiping every value (a result may hold stored hashes); NULL is a no-op. */
 void pgd_db_clear(struct pg_result *res);
 
-/* err = prefix then the first line of a libpq message, bytes outside printable ASCII as '?'. */
+/* err = prefix then the first line of a libpq message, as util/printable.h shows it (\\xNN). */
 void pgd_db_message(char *err, size_t errlen, const char *prefix, const char *msg);
 
 /*

@@ -11,7 +11,6 @@
  * is a malformed stored value: the reader accepts a subset of what libxcrypt accepts, never
  * more, and an unknown prefix (a later libxcrypt's $sm3$, say) never reaches crypt() at all.
  */
-#include "hash.h"
 #include "hash/hash_impl.h"
 
 #include <limits.h>

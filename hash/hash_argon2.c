@@ -7,7 +7,6 @@
  * libsodium would allocate and run whatever the row asks for.
  * Without libsodium (meson -Dargon2=disabled) both schemes are refused with a clear detail.
  */
-#include "hash.h"
 #include "hash/hash_impl.h"
 #include "util/secret.h"
 
@@ -93,20 +92,19 @@ void pgd_argon2_params(bool id, unsigned long rounds, unsigned long *m_kib, unsi
 #include <pthread.h>
 #include <sodium.h>
 
-_Static_assert(ARGON2ID_OPS_INTERACTIVE == crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE &&
-                   ARGON2ID_OPS_MODERATE == crypto_pwhash_argon2id_OPSLIMIT_MODERATE &&
-                   ARGON2ID_OPS_SENSITIVE == crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE &&
-                   ARGON2ID_KIB_INTERACTIVE * 1024 == crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE &&
-                   ARGON2ID_KIB_MODERATE * 1024 == crypto_pwhash_argon2id_MEMLIMIT_MODERATE &&
-                   ARGON2ID_KIB_SENSITIVE * 1024 == crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE,
-               "libsodium's argon2id steps");
-_Static_assert(ARGON2I_OPS_INTERACTIVE == crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE &&
-                   ARGON2I_OPS_MODERATE == crypto_pwhash_argon2i_OPSLIMIT_MODERATE &&
-                   ARGON2I_OPS_SENSITIVE == crypto_pwhash_argon2i_OPSLIMIT_SENSITIVE &&
-                   ARGON2I_KIB_INTERACTIVE * 1024 == crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE &&
-                   ARGON2I_KIB_MODERATE * 1024 == crypto_pwhash_argon2i_MEMLIMIT_MODERATE &&
-                   ARGON2I_KIB_SENSITIVE * 1024 == crypto_pwhash_argon2i_MEMLIMIT_SENSITIVE,
-               "libsodium's argon2i steps");
+/* Our copy of libsodium's interactive/moderate/sensitive steps (read without libsodium too) is
+ * libsodium's, for each variant. */
+#define SODIUM_STEPS(V, v)                                                                         \
+	_Static_assert(V##_OPS_INTERACTIVE == crypto_pwhash_##v##_OPSLIMIT_INTERACTIVE &&          \
+	                   V##_OPS_MODERATE == crypto_pwhash_##v##_OPSLIMIT_MODERATE &&            \
+	                   V##_OPS_SENSITIVE == crypto_pwhash_##v##_OPSLIMIT_SENSITIVE &&          \
+	                   V##_KIB_INTERACTIVE * 1024 ==                                           \
+	                       crypto_pwhash_##v##_MEMLIMIT_INTERACTIVE &&                         \
+	                   V##_KIB_MODERATE * 1024 == crypto_pwhash_##v##_MEMLIMIT_MODERATE &&     \
+	                   V##_KIB_SENSITIVE * 1024 == crypto_pwhash_##v##_MEMLIMIT_SENSITIVE,     \
+	               "libsodium's " #v " steps")
+SODIUM_STEPS(ARGON2ID, argon2id);
+SODIUM_STEPS(ARGON2I, argon2i);
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_ready = -1;
@@ -194,27 +192,26 @@ bool pgd_argon2_available(void)
 	return false;
 }
 
+static enum pgd_hash_result lacks_sodium(const struct pgd_scheme *s, struct pgd_hash_info *info)
+{
+	pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
+	return PGD_HASH_UNSUPPORTED;
+}
+
 enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct pgd_raw *raw,
                                        const char *password, const struct pgd_hash_policy *policy,
                                        struct pgd_hash_info *info)
 {
-	(void)raw;
-	(void)password;
-	(void)policy;
-	pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
-	return PGD_HASH_UNSUPPORTED;
+	(void)raw, (void)password, (void)policy;
+	return lacks_sodium(s, info);
 }
 
 enum pgd_hash_result pgd_generate_argon2(const struct pgd_scheme *s, const char *password,
                                          const char *user, unsigned long rounds,
                                          struct pgd_raw *out, struct pgd_hash_info *info)
 {
-	(void)password;
-	(void)user;
-	(void)rounds;
-	(void)out;
-	pgd_hash_set_detail(info, "%s needs libsodium, which this build lacks", s->name);
-	return PGD_HASH_UNSUPPORTED;
+	(void)password, (void)user, (void)rounds, (void)out;
+	return lacks_sodium(s, info);
 }
 
 #endif

@@ -8,7 +8,6 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
-#include "hash.h"
 #include "hash/hash_impl.h"
 #include "util/secret.h"
 

@@ -9,7 +9,6 @@
  * crypt() would run whatever cost a value names, so a value reaches it only after
  * pgd_crypt_cost_check() (hash/crypt_setting.c) has read every cost parameter and found it within caps.
  */
-#include "hash.h"
 #include "hash/hash_impl.h"
 #include "util/secret.h"
 

@@ -9,7 +9,6 @@
  * MD4 lives only in OpenSSL 3's legacy provider; we load it into a private library context so
  * the host program's OpenSSL state (default context, providers) stays as it was.
  */
-#include "hash.h"
 #include "hash/hash_impl.h"
 #include "util/secret.h"
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * Inside the hash part: what hash.c (parsing, codecs, scheme table) shares with the files that
- * implement the schemes. Not a public interface: hash.h is.
+ * Inside the hash family: the scheme descriptor hash.c's table is made of, and what the files in
+ * hash/ offer each other and hash.c (the codecs, the detail line, the schemes). Nothing here is
+ * hash.c's: the schemes never call back into the dispatch. Not a public interface: hash.h is.
  */
 #ifndef PGD_HASH_IMPL_H
 #define PGD_HASH_IMPL_H
 
-#include "hash.h"
+#include "hash/verdict.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,38 +42,54 @@ struct pgd_raw {
 struct pgd_scheme;
 
 /* Checks password against the decoded stored bytes. */
-typedef enum pgd_hash_result (*pgd_verify_fn)(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                              const char *password,
-                                              const struct pgd_hash_policy *policy,
-                                              struct pgd_hash_info *info);
+typedef enum pgd_hash_result pgd_verify_fn(const struct pgd_scheme *s, const struct pgd_raw *raw,
+                                           const char *password,
+                                           const struct pgd_hash_policy *policy,
+                                           struct pgd_hash_info *info);
 
 /* Makes the raw (not yet encoded) value for password into out->heap; rounds 0 = default. */
-typedef enum pgd_hash_result (*pgd_generate_fn)(const struct pgd_scheme *s, const char *password,
-                                                const char *user, unsigned long rounds,
-                                                struct pgd_raw *out, struct pgd_hash_info *info);
+typedef enum pgd_hash_result pgd_generate_fn(const struct pgd_scheme *s, const char *password,
+                                             const char *user, unsigned long rounds,
+                                             struct pgd_raw *out, struct pgd_hash_info *info);
 
 struct pgd_scheme {
 	const char *name;
 	enum pgd_encoding default_encoding;
 	size_t raw_len;       /* decoded length every value must have, or 0 */
-	pgd_verify_fn verify; /* NULL: generate from the password, compare (Dovecot's default) */
-	pgd_generate_fn generate;
+	pgd_verify_fn *verify; /* NULL: generate from the password, compare (Dovecot's default) */
+	pgd_generate_fn *generate;
 	enum pgd_digest digest;                               /* for the digest-based schemes */
 	const char *crypt_prefix;                             /* for crypt_gensalt_rn */
 	unsigned long rounds_default, rounds_min, rounds_max; /* all 0: -r means nothing */
 };
 
-/* hash.c */
+/* hash/verdict.c */
 void pgd_hash_set_detail(struct pgd_hash_info *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* TOO_COSTLY, with the detail (fmt...) and the cap the value is above: its conf key and value. */
 enum pgd_hash_result pgd_hash_too_costly(struct pgd_hash_info *info, const char *cap_key,
                                          unsigned long cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The cap in force: value, or fallback (the default) when value is 0. */
+unsigned long pgd_policy_cap(unsigned long value, unsigned long fallback);
+
+/* hash/codec.c */
+/* Strict hex as Dovecot's hex_to_binary(): pairs of hex digits, either case, nothing else.
+ * out needs len / 2 bytes. Returns false on any other input. */
 bool pgd_hex_decode(const char *in, size_t len, unsigned char *out, size_t *out_len);
+/* Base64 as Dovecot 2.3's base64_decode() accepts it; out needs len * 3 / 4 bytes. */
 bool pgd_b64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len);
+/* out gets 2 * len + 1 bytes (lower case), resp. (len + 2) / 3 * 4 + 1 (padded). */
 void pgd_hex_encode(const unsigned char *in, size_t len, char *out);
 void pgd_b64_encode(const unsigned char *in, size_t len, char *out);
+/*
+ * Decodes value as Dovecot's password_decode() does for a scheme of default encoding enc
+ * (explicit_enc: a suffix named it) and decoded length raw_len (0: any). On success fills raw,
+ * which the caller releases, and returns true; otherwise sets *res and the detail and returns
+ * false with raw empty.
+ */
+bool pgd_value_decode(enum pgd_encoding enc, bool explicit_enc, size_t raw_len, const char *value,
+                      struct pgd_raw *raw, enum pgd_hash_result *res, struct pgd_hash_info *info);
 /* Allocates size zeroed bytes as out's heap; false on ENOMEM. */
 bool pgd_raw_alloc(struct pgd_raw *out, size_t size);
 /* Copies len bytes into a fresh heap raw; false on ENOMEM. */
@@ -82,38 +99,20 @@ void pgd_raw_release(struct pgd_raw *raw);
 bool pgd_random_bytes(void *buf, size_t len);
 /* len random characters of crypt's alphabet, as Dovecot's password_generate_salt() */
 bool pgd_random_salt(char *out, size_t len);
-/* Decodes s for the PLAIN-MD5 rules and verifies; used by MD5. */
+
+/* hash/hash_plain.c: the password itself, and Dovecot's generic verification */
+pgd_generate_fn pgd_generate_plain, pgd_generate_plain_trunc;
+pgd_verify_fn pgd_verify_plain_trunc;
+/* Makes the value from the password with s->generate and compares the bytes with raw's. */
+pgd_verify_fn pgd_verify_generated;
+/* Decodes value by the PLAIN-MD5 rules and verifies; used by MD5. */
 enum pgd_hash_result pgd_verify_plain_md5_str(const char *value, const char *password,
                                               const struct pgd_hash_policy *policy,
                                               struct pgd_hash_info *info);
-unsigned long pgd_policy_cap(unsigned long value, unsigned long fallback);
-/* Reads stored as pgd_hash_verify does: the scheme from its {SCHEME} prefix (else
- * default_scheme, NULL meaning MD5) into *scheme_name, the decoded value into raw
- * (NUL-terminated, released by the caller). False if the scheme is unknown or the value does
- * not decode for it. */
-bool pgd_hash_decode_stored(const char *stored, const char *default_scheme,
-                            const char **scheme_name, struct pgd_raw *raw);
 
-/* hash_crypt.c: the crypt(3) family and md5crypt */
-enum pgd_hash_result pgd_verify_crypt(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                      const char *password, const struct pgd_hash_policy *policy,
-                                      struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_blf(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                    const char *password, const struct pgd_hash_policy *policy,
-                                    struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_md5_crypt(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                          const char *password,
-                                          const struct pgd_hash_policy *policy,
-                                          struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_md5(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                    const char *password, const struct pgd_hash_policy *policy,
-                                    struct pgd_hash_info *info);
-enum pgd_hash_result pgd_generate_crypt(const struct pgd_scheme *s, const char *password,
-                                        const char *user, unsigned long rounds, struct pgd_raw *out,
-                                        struct pgd_hash_info *info);
-enum pgd_hash_result pgd_generate_md5_crypt(const struct pgd_scheme *s, const char *password,
-                                            const char *user, unsigned long rounds,
-                                            struct pgd_raw *out, struct pgd_hash_info *info);
+/* hash/hash_crypt.c: the crypt(3) family and md5crypt */
+pgd_verify_fn pgd_verify_crypt, pgd_verify_blf, pgd_verify_md5_crypt, pgd_verify_md5;
+pgd_generate_fn pgd_generate_crypt, pgd_generate_md5_crypt;
 
 /* hash/crypt_setting.c: the cost of a crypt(3) setting, as libxcrypt 4.4 reads it */
 enum pgd_crypt_cost_kind {
@@ -150,52 +149,25 @@ bool pgd_crypt_cost_read(const char *setting, struct pgd_crypt_cost *cost);
 enum pgd_hash_result pgd_crypt_cost_check(const char *setting, const struct pgd_hash_policy *policy,
                                           struct pgd_hash_info *info);
 
-/* hash_digest.c: libcrypto digests, HMAC, PBKDF2 and the schemes made of them */
+/* hash/hash_digest.c: libcrypto digests, HMAC, PBKDF2 and the schemes made of them */
 size_t pgd_digest_len(enum pgd_digest d);
 /* out = H(a || b); false if libcrypto cannot give us that digest */
 bool pgd_digest2(enum pgd_digest d, const void *a, size_t alen, const void *b, size_t blen,
                  unsigned char *out);
 bool pgd_pbkdf2(enum pgd_digest d, const char *password, const unsigned char *salt, size_t salt_len,
                 unsigned int iterations, unsigned char *out, size_t out_len);
-enum pgd_hash_result pgd_generate_digest(const struct pgd_scheme *s, const char *password,
-                                         const char *user, unsigned long rounds,
-                                         struct pgd_raw *out, struct pgd_hash_info *info);
-enum pgd_hash_result pgd_generate_salted(const struct pgd_scheme *s, const char *password,
-                                         const char *user, unsigned long rounds,
-                                         struct pgd_raw *out, struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_salted(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                       const char *password, const struct pgd_hash_policy *policy,
-                                       struct pgd_hash_info *info);
-enum pgd_hash_result pgd_generate_digest_md5(const struct pgd_scheme *s, const char *password,
-                                             const char *user, unsigned long rounds,
-                                             struct pgd_raw *out, struct pgd_hash_info *info);
-enum pgd_hash_result pgd_generate_pbkdf2(const struct pgd_scheme *s, const char *password,
-                                         const char *user, unsigned long rounds,
-                                         struct pgd_raw *out, struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_pbkdf2(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                       const char *password, const struct pgd_hash_policy *policy,
-                                       struct pgd_hash_info *info);
-enum pgd_hash_result pgd_generate_scram(const struct pgd_scheme *s, const char *password,
-                                        const char *user, unsigned long rounds, struct pgd_raw *out,
-                                        struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_scram(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                      const char *password, const struct pgd_hash_policy *policy,
-                                      struct pgd_hash_info *info);
+pgd_generate_fn pgd_generate_digest, pgd_generate_salted, pgd_generate_digest_md5,
+    pgd_generate_pbkdf2, pgd_generate_scram;
+pgd_verify_fn pgd_verify_salted, pgd_verify_pbkdf2, pgd_verify_scram;
 
-/* hash_cram.c */
-enum pgd_hash_result pgd_generate_cram_md5(const struct pgd_scheme *s, const char *password,
-                                           const char *user, unsigned long rounds,
-                                           struct pgd_raw *out, struct pgd_hash_info *info);
+/* hash/hash_cram.c */
+pgd_generate_fn pgd_generate_cram_md5;
 
-/* hash_otp.c */
-enum pgd_hash_result pgd_generate_otp(const struct pgd_scheme *s, const char *password,
-                                      const char *user, unsigned long rounds, struct pgd_raw *out,
-                                      struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_otp(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                    const char *password, const struct pgd_hash_policy *policy,
-                                    struct pgd_hash_info *info);
+/* hash/hash_otp.c */
+pgd_generate_fn pgd_generate_otp;
+pgd_verify_fn pgd_verify_otp;
 
-/* hash_argon2.c */
+/* hash/hash_argon2.c */
 bool pgd_argon2_available(void);
 /* The variant (*id: argon2id, else argon2i), m= (KiB), t= and p= of an encoded Argon2 string,
  * saturating at ULONG_MAX; false if it is not one libsodium would read. Built without
@@ -205,11 +177,7 @@ bool pgd_argon2_cost_read(const char *v, bool *id, unsigned long *m, unsigned lo
 /* What pgd_generate_argon2 makes for rounds (0: the default), as Dovecot does: memory *m_kib
  * by libsodium's interactive/moderate/sensitive step that rounds reaches, *t passes (>= 3). */
 void pgd_argon2_params(bool id, unsigned long rounds, unsigned long *m_kib, unsigned long *t);
-enum pgd_hash_result pgd_generate_argon2(const struct pgd_scheme *s, const char *password,
-                                         const char *user, unsigned long rounds,
-                                         struct pgd_raw *out, struct pgd_hash_info *info);
-enum pgd_hash_result pgd_verify_argon2(const struct pgd_scheme *s, const struct pgd_raw *raw,
-                                       const char *password, const struct pgd_hash_policy *policy,
-                                       struct pgd_hash_info *info);
+pgd_generate_fn pgd_generate_argon2;
+pgd_verify_fn pgd_verify_argon2;
 
 #endif

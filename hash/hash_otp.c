@@ -8,7 +8,6 @@
  * Dovecot verifies by rebuilding the entry from its parsed fields and comparing the text,
  * ignoring case: any other spacing or spelling of the same numbers is a mismatch.
  */
-#include "hash.h"
 #include "hash/hash_impl.h"
 #include "util/secret.h"
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hash.h"
+#include "hash/verdict.h"
 
 /*
  * Called by pgd_hash_verify once the scheme is known and the value decoded (raw, len bytes),

@@ -6,6 +6,8 @@
  */
 #include "hash/stored_cost.h"
 
+#include "hash.h"
+
 #include "hash/hash_impl.h"
 
 #include <limits.h>

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hash.h"
+#include "hash/verdict.h"
 
 /* Dovecot's defaults when a value names no cost (and what pgd_hash_generate makes). */
 #define PGD_DEFAULT_CRYPT_ROUNDS 5000UL

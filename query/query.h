@@ -34,7 +34,7 @@ struct pgd_vars {
 /*
  * A query ready for PQexecParams: SQL text with $1..$n and the n values it binds. secret: it was
  * bound with a %{hash} value at hand (password_update_query), so a value may be the new hash:
- * the server's messages about it are not logged (db.c logs its SQLSTATE and names only).
+ * the server's messages about it are not logged (db/exec.c logs its SQLSTATE and names only).
  */
 struct pgd_query {
 	char *sql;

@@ -359,14 +359,6 @@ static void test_detail_keeps_secrets(void **state)
 	}
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct cap_case {
 	const char *stored;
 	unsigned long max_rounds, max_cost;
@@ -408,130 +400,51 @@ static void test_caps(void **state)
 	    {"{CRYPT}$y$j9T/szz$abcdefgh$x", 0, 0, PGD_HASH_TOO_COSTLY,
 	     "yescrypt passes 4655 above cap 16"},
 	};
-	double start = now();
+	double start = pgd_test_now();
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct cap_case *c = &cases[i];
 		struct pgd_hash_policy policy = {.max_crypt_rounds = c->max_rounds,
 		                                 .max_bcrypt_cost = c->max_cost};
-		struct pgd_hash_info info;
-		enum pgd_hash_result r = pgd_hash_verify(c->stored, "secret", &policy, &info);
 
-		if (r != c->result)
-			fail_msg("case %zu: got %s, want %s", i, pgd_hash_result_str(r),
-			         pgd_hash_result_str(c->result));
-		if (c->detail != NULL && strstr(info.detail, c->detail) == NULL)
-			fail_msg("case %zu: detail \"%s\" lacks \"%s\"", i, info.detail, c->detail);
+		pgd_expect_verify(i, c->stored, &policy, c->result, c->detail);
 	}
 	/* Refusals come before any hashing: all of this is a few cheap hashes at most. */
-	if (now() - start > 2.0)
-		fail_msg("cap checks took %.2f s", now() - start);
+	if (pgd_test_now() - start > 2.0)
+		fail_msg("cap checks took %.2f s", pgd_test_now() - start);
 }
 
 /* Every row of the doveadm-made vector file, with Dovecot's default scheme MD5. */
 static void test_vectors(void **state)
 {
-	const char *dir = getenv("PGD_VECTORS");
-	char path[4096], line[8192], password[4096];
-	unsigned lineno = 0, rows = 0, bad = 0, stricter = 0;
-	FILE *f;
+	struct pgd_vectors v;
+	unsigned rows = 0, bad = 0, stricter = 0;
 
 	(void)state;
-	if (dir == NULL) {
-		print_message("# PGD_VECTORS is not set; run through meson test\n");
-		skip();
-	}
-	snprintf(path, sizeof(path), "%s/crypt-schemes.tsv", dir);
-	f = fopen(path, "r");
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *verdict = line, *hex, *stored, *end;
+	pgd_vectors_open(&v, "crypt-schemes.tsv");
+	while (pgd_vectors_next(&v, 3)) {
+		const char *verdict = v.field[0], *stored = v.field[2];
 		struct pgd_hash_info info;
-		enum pgd_hash_result r;
-		bool ok = false;
-
-		lineno++;
-		end = strchr(line, '\n');
-		if (end == NULL)
-			fail_msg("%s:%u: line too long or unterminated", path, lineno);
-		*end = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		hex = strchr(verdict, '\t');
-		stored = hex != NULL ? strchr(hex + 1, '\t') : NULL;
-		if (hex == NULL || stored == NULL) {
-			fail_msg("%s:%u: not three tab-separated fields", path, lineno);
-			continue;
-		}
-		*hex++ = '\0';
-		*stored++ = '\0';
-		if (!pgd_vector_unhex(hex, password, sizeof(password)))
-			fail_msg("%s:%u: bad password hex", path, lineno);
+		enum pgd_hash_result r = pgd_hash_verify(stored, v.password, NULL, &info);
 
 		rows++;
-		r = pgd_hash_verify(stored, password, NULL, &info);
-		if (strcmp(verdict, "match") == 0) {
-			ok = r == PGD_HASH_MATCH;
-		} else if (strcmp(verdict, "mismatch") == 0) {
-			/* Dovecot calls some broken hashes a mismatch; we say why (never a login)
-			 */
-			ok = r == PGD_HASH_MISMATCH || r == PGD_HASH_MALFORMED;
-			if (r == PGD_HASH_MALFORMED)
-				stricter++;
-		} else if (strcmp(verdict, "fail") == 0) {
-			ok = r == PGD_HASH_MALFORMED || r == PGD_HASH_UNSUPPORTED;
-		} else {
-			fail_msg("%s:%u: unknown verdict \"%s\"", path, lineno, verdict);
-		}
-		if (!ok) {
+		if (!pgd_vectors_agree(&v, verdict, r, &stricter)) {
 			bad++;
-			print_message("# %s:%u: doveadm says %s, we say %s (%s) for %s\n", path,
-			              lineno, verdict, pgd_hash_result_str(r), info.detail, stored);
+			print_message("# %s:%u: doveadm says %s, we say %s (%s) for %s\n", v.path,
+			              v.lineno, verdict, pgd_hash_result_str(r), info.detail,
+			              stored);
 		}
-		pgd_wipe(password, sizeof(password));
 	}
-	fclose(f);
 	print_message("# %u vectors, %u where doveadm says mismatch and we say malformed\n", rows,
 	              stricter);
 	assert_true(rows > 500);
 	assert_int_equal(bad, 0);
 }
 
-/* Exit status of `doveadm pw -t stored -p password`, or -1 if doveadm cannot run here. */
-static int doveadm_verify(const char *stored, const char *password)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		execlp("doveadm", "doveadm", "pw", "-t", stored, "-p", password, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127)
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-struct gen_case {
-	const char *scheme;
-	unsigned long rounds;
-	const char *prefix; /* what the output must start with */
-};
-
 static void test_generate_round_trip(void **state)
 {
-	static const struct gen_case cases[] = {
+	static const struct pgd_gen_case cases[] = {
 	    {"SHA512-CRYPT", 0, "{SHA512-CRYPT}$6$"},
 	    {"SHA512-CRYPT", 5000, "{SHA512-CRYPT}$6$"},
 	    {"SHA512-CRYPT", 1000, "{SHA512-CRYPT}$6$rounds=1000$"},
@@ -558,51 +471,13 @@ static void test_generate_round_trip(void **state)
 	static const char *const passwords[] = {
 	    "secret", "", "p\xc3\xa4sswort \xe6\x97\xa5", "tab\there", "\xff\xfe", "$1${}:'\"",
 	};
-	bool doveadm_seen = false, doveadm_missing = false;
+	struct pgd_doveadm doveadm = {0};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct gen_case *c = &cases[i];
-
-		for (size_t j = 0; j < sizeof(passwords) / sizeof(passwords[0]); j++) {
-			char wrong[64];
-			char *out = NULL;
-			enum pgd_hash_result r =
-			    pgd_hash_generate(c->scheme, passwords[j], c->rounds, &out);
-
-			if (r != PGD_HASH_MATCH || out == NULL)
-				fail_msg("%s/%zu: generate says %s", c->scheme, j,
-				         pgd_hash_result_str(r));
-			if (strncmp(out, c->prefix, strlen(c->prefix)) != 0)
-				fail_msg("%s/%zu: %s lacks prefix %s", c->scheme, j, out,
-				         c->prefix);
-			if (c->rounds == 0 && strstr(out, "rounds=") != NULL)
-				fail_msg("%s: default rounds must not be spelled out: %s",
-				         c->scheme, out);
-			r = pgd_hash_verify(out, passwords[j], NULL, NULL);
-			if (r != PGD_HASH_MATCH)
-				fail_msg("%s/%zu: %s does not verify: %s", c->scheme, j, out,
-				         pgd_hash_result_str(r));
-			/* a different first byte: DES only reads 8 bytes, bcrypt 72 */
-			snprintf(wrong, sizeof(wrong), "x%s", passwords[j]);
-			r = pgd_hash_verify(out, wrong, NULL, NULL);
-			if (r != PGD_HASH_MISMATCH)
-				fail_msg("%s/%zu: wrong password gives %s", c->scheme, j,
-				         pgd_hash_result_str(r));
-			if (!doveadm_missing && strchr(out, '\t') == NULL) {
-				int rc = doveadm_verify(out, passwords[j]);
-
-				if (rc < 0)
-					doveadm_missing = true;
-				else if (rc != 0)
-					fail_msg("doveadm pw -t rejects %s (exit %d)", out, rc);
-				else
-					doveadm_seen = true;
-			}
-			pgd_free_secret(out);
-		}
-	}
-	if (!doveadm_seen)
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (size_t j = 0; j < sizeof(passwords) / sizeof(passwords[0]); j++)
+			pgd_expect_generated(&cases[i], passwords[j], NULL, true, &doveadm);
+	if (!doveadm.seen)
 		print_message("# doveadm not found: generated hashes not checked by Dovecot\n");
 }
 

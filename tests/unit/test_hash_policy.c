@@ -18,6 +18,8 @@
 #include "hash/hash_policy.h"
 #include "util/secret.h"
 
+#include "row_cases.h"
+
 enum rules {
 	V23,
 	V24,
@@ -184,14 +186,12 @@ static void fingerprint(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) + 3];
-	size_t n = 0;
+	struct CMUnitTest hash_policy[PGD_N_ROWS(rows) + 3] = {
+	    [PGD_N_ROWS(rows)] = cmocka_unit_test(default_scheme),
+	    [PGD_N_ROWS(rows) + 1] = cmocka_unit_test(nopassword),
+	    [PGD_N_ROWS(rows) + 2] = cmocka_unit_test(fingerprint),
+	};
 
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		tests[n++] = (struct CMUnitTest){rows[i].name, check_row, NULL, NULL,
-		                                 (void *)(uintptr_t)&rows[i]};
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(default_scheme);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(nopassword);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(fingerprint);
-	return _cmocka_run_group_tests("hash_policy", tests, n, NULL, NULL);
+	PGD_ROW_CASES(hash_policy, rows, check_row);
+	return cmocka_run_group_tests(hash_policy, NULL, NULL);
 }

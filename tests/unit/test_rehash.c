@@ -21,6 +21,8 @@
 #include "hash/stored_cost.h"
 #include "util/secret.h"
 
+#include "row_cases.h"
+
 /* doveadm pw -s SHA512-CRYPT -r 200000 -p secret, without its {SCHEME} */
 #define SHA512_200000                                                                              \
 	"$6$rounds=200000$5UUhvSx9QFZ18Fv9$HMIxPpbGorcSEVjAHNGPkHlJ2FiFpVJpU4."                    \
@@ -284,13 +286,11 @@ static void test_made_is_kept(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rows) / sizeof(rows[0]) + 1];
-	size_t n = 0;
+	struct CMUnitTest rehash[PGD_N_ROWS(rows) + 1] = {
+	    [PGD_N_ROWS(rows)] = {"a value rehash makes is kept by the conf that made it",
+	                          test_made_is_kept, NULL, NULL, NULL},
+	};
 
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		tests[n++] = (struct CMUnitTest){rows[i].name, check_row, NULL, NULL,
-		                                 (void *)(uintptr_t)&rows[i]};
-	tests[n++] = (struct CMUnitTest){"a value rehash makes is kept by the conf that made it",
-	                                 test_made_is_kept, NULL, NULL, NULL};
-	return _cmocka_run_group_tests("rehash", tests, n, NULL, NULL);
+	PGD_ROW_CASES(rehash, rows, check_row);
+	return cmocka_run_group_tests(rehash, NULL, NULL);
 }

@@ -54,4 +54,17 @@ static inline bool pgd_rows_full(const struct pgd_rows *r)
 	return r->n == r->cap;
 }
 
+/* Number of rows of a table (an array, never a pointer). */
+#define PGD_N_ROWS(rows) (sizeof(rows) / sizeof((rows)[0]))
+
+/*
+ * The same without prefixes, for one table whose size is known: fills tests[0 .. PGD_N_ROWS(rows)
+ * - 1] with a case per row, named by the row's name field, running check with the row as its
+ * state. Rows are const: the state's cast only drops that.
+ */
+#define PGD_ROW_CASES(tests, rows, check)                                                          \
+	for (size_t row_ = 0; row_ < PGD_N_ROWS(rows); row_++)                                     \
+		(tests)[row_] = (struct CMUnitTest){(rows)[row_].name, (check), NULL, NULL,        \
+		                                    (void *)(uintptr_t)&(rows)[row_]}
+
 #endif

@@ -21,7 +21,7 @@
 #include "db/db_impl.h"
 #include "util/secret.h"
 
-#include "row_cases.h"
+#include "rows.h"
 
 /* What a hostile caller (su, sudo) may have in its environment: none of it may reach libpq. */
 static const char *const hostile_env[][2] = {

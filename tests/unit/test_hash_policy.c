@@ -18,7 +18,7 @@
 #include "hash/hash_policy.h"
 #include "util/secret.h"
 
-#include "row_cases.h"
+#include "rows.h"
 
 enum rules {
 	V23,

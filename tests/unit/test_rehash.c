@@ -21,7 +21,7 @@
 #include "hash/stored_cost.h"
 #include "util/secret.h"
 
-#include "row_cases.h"
+#include "rows.h"
 
 /* doveadm pw -s SHA512-CRYPT -r 200000 -p secret, without its {SCHEME} */
 #define SHA512_200000                                                                              \

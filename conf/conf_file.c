@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The safe open of conf files and of the files they include. */
+/* The safe open of conf files and of the files they include, and which dialect a text is in. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,8 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf/conf.h"
-#include "conf/conf_impl.h"
+#include "conf/conf_file.h"
+#include "util/err.h"
+#include "util/printable.h"
 #include "util/secret.h"
 
 static const char *errno_str(int e, char *buf, size_t n)
@@ -23,12 +24,6 @@ static const char *errno_str(int e, char *buf, size_t n)
 #endif
 }
 
-/*
- * Reads the conf file at path like pam-u2f's open_safely: absolute path, final component not a
- * symlink, a regular file owned by root (or by the effective uid, for tests and the admin
- * command), not group/world-writable, at most PGD_MAX_CONF_SIZE bytes. On success *buf is a
- * heap buffer of PGD_MAX_CONF_SIZE + 1 bytes holding *len bytes; the caller wipes and frees it.
- */
 enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *len, char *err,
                                         size_t errlen)
 {
@@ -41,9 +36,9 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 
 	*buf = NULL;
 	*len = 0;
-	pgd_conf_printable(path, shown, sizeof(shown));
+	pgd_printable(path, shown, sizeof(shown));
 	if (path[0] != '/') {
-		pgd_conf_err(err, errlen, "%s: not an absolute path", shown);
+		pgd_set_err(err, errlen, "%s: not an absolute path", shown);
 		return PGD_CONF_INVALID;
 	}
 	/* O_NONBLOCK: a FIFO planted at the path must not hang the login. */
@@ -52,45 +47,44 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 		int e = errno;
 
 		if (e == ELOOP)
-			pgd_conf_err(err, errlen, "%s: is a symlink", shown);
+			pgd_set_err(err, errlen, "%s: is a symlink", shown);
 		else
-			pgd_conf_err(err, errlen, "%s: %s", shown,
-			             errno_str(e, ebuf, sizeof(ebuf)));
+			pgd_set_err(err, errlen, "%s: %s", shown, errno_str(e, ebuf, sizeof(ebuf)));
 		return PGD_CONF_INVALID;
 	}
 	if (fstat(fd, &st) != 0) {
-		pgd_conf_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
+		pgd_set_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
 		close(fd);
 		return PGD_CONF_INVALID;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		pgd_conf_err(err, errlen, "%s: not a regular file", shown);
+		pgd_set_err(err, errlen, "%s: not a regular file", shown);
 		close(fd);
 		return PGD_CONF_INVALID;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
 		if (geteuid() == 0)
-			pgd_conf_err(err, errlen, "%s: not owned by root", shown);
+			pgd_set_err(err, errlen, "%s: not owned by root", shown);
 		else
-			pgd_conf_err(err, errlen, "%s: not owned by root or uid %u", shown,
-			             (unsigned)geteuid());
+			pgd_set_err(err, errlen, "%s: not owned by root or uid %u", shown,
+			            (unsigned)geteuid());
 		close(fd);
 		return PGD_CONF_INVALID;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		pgd_conf_err(err, errlen, "%s: group or world writable", shown);
+		pgd_set_err(err, errlen, "%s: group or world writable", shown);
 		close(fd);
 		return PGD_CONF_INVALID;
 	}
 	if (st.st_size > PGD_MAX_CONF_SIZE) {
-		pgd_conf_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
+		pgd_set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
 		close(fd);
 		return PGD_CONF_INVALID;
 	}
 	b = malloc(PGD_MAX_CONF_SIZE + 1);
 	if (b == NULL) {
 		close(fd);
-		pgd_conf_err(err, errlen, "out of memory");
+		pgd_set_err(err, errlen, "out of memory");
 		return PGD_CONF_NOMEM;
 	}
 	/* Read one byte past the cap so a file that grew since fstat is still refused. */
@@ -99,11 +93,10 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			pgd_conf_err(err, errlen, "%s: %s", shown,
-			             errno_str(errno, ebuf, sizeof(ebuf)));
+			pgd_set_err(err, errlen, "%s: %s", shown,
+			            errno_str(errno, ebuf, sizeof(ebuf)));
 			close(fd);
-			pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
-			free(b);
+			pgd_conf_free_file(b);
 			return PGD_CONF_INVALID;
 		}
 		if (n == 0)
@@ -112,14 +105,21 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 	}
 	close(fd);
 	if (got > PGD_MAX_CONF_SIZE) {
-		pgd_conf_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
-		pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
-		free(b);
+		pgd_set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
+		pgd_conf_free_file(b);
 		return PGD_CONF_INVALID;
 	}
 	*buf = b;
 	*len = got;
 	return PGD_CONF_OK;
+}
+
+void pgd_conf_free_file(char *buf)
+{
+	if (buf == NULL)
+		return;
+	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
+	free(buf);
 }
 
 char *pgd_conf_relative_path(const char *from, const char *pattern)

@@ -17,6 +17,7 @@
 
 #include "conf/conf.h"
 #include "hash.h"
+#include "rows.h"
 
 #define MAXCHECK 4
 
@@ -690,14 +691,6 @@ static void set_any_key(void **state)
 	pgd_conf_free(&conf); /* twice is harmless */
 }
 
-#define ADD_ROWS(cases, fn, prefix)                                                                \
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {                                   \
-		snprintf(names[n], sizeof(names[n]), "%s: %s", prefix, cases[i].name);             \
-		tests[n] =                                                                         \
-		    (struct CMUnitTest){names[n], fn, NULL, NULL, (void *)(uintptr_t)&cases[i]};   \
-		n++;                                                                               \
-	}
-
 #define NROWS                                                                                      \
 	(sizeof(parse_cases) / sizeof(parse_cases[0]) +                                            \
 	 sizeof(load_cases) / sizeof(load_cases[0]) +                                              \
@@ -706,15 +699,15 @@ static void set_any_key(void **state)
 int main(void)
 {
 	static struct CMUnitTest tests[NROWS];
-	static char names[NROWS][128];
-	size_t i, n = 0;
+	static char names[NROWS][PGD_ROW_NAME_MAX];
+	size_t n = 0;
 
-	ADD_ROWS(parse_cases, check_parse, "parse");
-	ADD_ROWS(load_cases, check_load, "load");
-	ADD_ROWS(validate_cases, check_validate, "validate");
+	PGD_TEST_ROWS(tests, n, names, parse_cases, check_parse, "parse");
+	PGD_TEST_ROWS(tests, n, names, load_cases, check_load, "load");
+	PGD_TEST_ROWS(tests, n, names, validate_cases, check_validate, "validate");
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(not_owned_by_root);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(set_any_key);
-	/* The group runner is what cmocka_run_group_tests expands to; the table is built at run
-	 * time so that each row is one named TAP test. */
-	return _cmocka_run_group_tests("conf", tests, n, make_files, remove_files);
+	if (n != NROWS)
+		return 1; /* a row the table size does not count */
+	return cmocka_run_group_tests_name("conf", tests, make_files, remove_files);
 }

@@ -41,6 +41,20 @@ struct option {
 
 #define FIELD(f) offsetof(struct pgd_conf, f)
 
+/* Where a key may be given. */
+#define ANYWHERE (PGD_FROM_FILE | PGD_FROM_ARG)
+#define FILE_ONLY PGD_FROM_FILE
+#define ARG_ONLY PGD_FROM_ARG
+
+/* A key that sets the struct pgd_conf field of its own name; a Dovecot key read and ignored. */
+// clang-format off
+#define TEXT(key, from) {#key, OPT_STR, FIELD(key), from, 0, 0}
+#define SECRET(key, from) {#key, OPT_SECRET, FIELD(key), from, 0, 0}
+#define FLAG(key, from) {#key, OPT_BOOL, FIELD(key), from, 0, 0}
+#define NUMBER(key, from, min, max) {#key, OPT_ULONG, FIELD(key), from, min, max}
+#define IGNORED(key, from) {#key, OPT_IGNORED, 0, from, 0, 0}
+// clang-format on
+
 /*
  * Dovecot's own keys (auth/db-sql.c setting_defs) are all accepted so that an existing
  * dovecot-sql.conf.ext loads unchanged. user_query and userdb_warning_disable only serve
@@ -51,63 +65,54 @@ struct option {
  * a conf file may be shared by several stacks.
  */
 static const struct option options[] = {
-    {"conf", OPT_STR, FIELD(path), PGD_FROM_ARG, 0, 0},
-    {"debug", OPT_BOOL, FIELD(debug), PGD_FROM_ARG, 0, 0},
-    {"nodelay", OPT_BOOL, FIELD(nodelay), PGD_FROM_ARG, 0, 0},
-    {"nullok", OPT_BOOL, FIELD(nullok), PGD_FROM_ARG, 0, 0},
-    {"use_first_pass", OPT_BOOL, FIELD(use_first_pass), PGD_FROM_ARG, 0, 0},
-    {"try_first_pass", OPT_BOOL, FIELD(try_first_pass), PGD_FROM_ARG, 0, 0},
+    {"conf", OPT_STR, FIELD(path), ARG_ONLY, 0, 0},
+    FLAG(debug, ARG_ONLY),
+    FLAG(nodelay, ARG_ONLY),
+    FLAG(nullok, ARG_ONLY),
+    FLAG(use_first_pass, ARG_ONLY),
+    FLAG(try_first_pass, ARG_ONLY),
 
-    {"driver", OPT_STR, FIELD(driver), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    TEXT(driver, ANYWHERE),
     /* /etc/pam.d is world-readable: the conninfo, which may hold a password, is file-only. */
-    {"connect", OPT_SECRET, FIELD(connect), PGD_FROM_FILE, 0, 0},
-    {"password_query", OPT_STR, FIELD(password_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"default_pass_scheme", OPT_STR, FIELD(default_pass_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0,
-     0},
-    {"user_query", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"update_query", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"iterate_query", OPT_STR, FIELD(iterate_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"userdb_warning_disable", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    SECRET(connect, FILE_ONLY),
+    TEXT(password_query, ANYWHERE),
+    TEXT(default_pass_scheme, ANYWHERE),
+    IGNORED(user_query, ANYWHERE),
+    IGNORED(update_query, ANYWHERE),
+    TEXT(iterate_query, ANYWHERE),
+    IGNORED(userdb_warning_disable, ANYWHERE),
 
     /* Our own file may name Dovecot 2.4's, which is then read where the key stands. */
-    {"dovecot_config", OPT_DOVECOT, 0, PGD_FROM_FILE, 0, 0},
-    {"dovecot_config_version", OPT_STR, FIELD(config_version), PGD_FROM_FILE, 0, 0},
-    {"allow_weak_schemes", OPT_BOOL, FIELD(allow_weak_schemes), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"username_format", OPT_STR, FIELD(username_format), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"username_chars", OPT_STR, FIELD(username_chars), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"default_domain", OPT_STR, FIELD(default_domain), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"dovecot_config", OPT_DOVECOT, 0, FILE_ONLY, 0, 0},
+    {"dovecot_config_version", OPT_STR, FIELD(config_version), FILE_ONLY, 0, 0},
+    FLAG(allow_weak_schemes, ANYWHERE),
+    TEXT(username_format, ANYWHERE),
+    TEXT(username_chars, ANYWHERE),
+    TEXT(default_domain, ANYWHERE),
     /* SHA-crypt accepts 1000..999999999 rounds; bcrypt 4..31. */
-    {"max_crypt_rounds", OPT_ULONG, FIELD(max_crypt_rounds), PGD_FROM_FILE | PGD_FROM_ARG, 1000,
-     999999999},
-    {"max_bcrypt_cost", OPT_ULONG, FIELD(max_bcrypt_cost), PGD_FROM_FILE | PGD_FROM_ARG, 4, 31},
-    {"max_iterations", OPT_ULONG, FIELD(max_iterations), PGD_FROM_FILE | PGD_FROM_ARG, 1000,
-     999999999},
-    {"max_memory_kib", OPT_ULONG, FIELD(max_memory_kib), PGD_FROM_FILE | PGD_FROM_ARG, 1024,
-     16777216},
-    {"max_argon2_ops", OPT_ULONG, FIELD(max_argon2_ops), PGD_FROM_FILE | PGD_FROM_ARG, 1, 1000},
-    {"connection_cache", OPT_BOOL, FIELD(connection_cache), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"query_timeout", OPT_ULONG, FIELD(query_timeout), PGD_FROM_FILE | PGD_FROM_ARG, 1, 300},
-    {"update_connect", OPT_SECRET, FIELD(update_connect), PGD_FROM_FILE, 0, 0},
-    {"verify_cache_ttl", OPT_ULONG, FIELD(verify_cache_ttl), PGD_FROM_FILE | PGD_FROM_ARG, 0,
-     86400},
-    {"verify_cache_size", OPT_ULONG, FIELD(verify_cache_size), PGD_FROM_FILE | PGD_FROM_ARG, 1,
-     100000},
-    {"verify_cache_stale_if_error", OPT_ULONG, FIELD(verify_cache_stale_if_error),
-     PGD_FROM_FILE | PGD_FROM_ARG, 0, 86400},
-    {"account_query", OPT_STR, FIELD(account_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"password_update_query", OPT_STR, FIELD(password_update_query), PGD_FROM_FILE | PGD_FROM_ARG,
-     0, 0},
-    {"update_scheme", OPT_STR, FIELD(update_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    NUMBER(max_crypt_rounds, ANYWHERE, 1000, 999999999),
+    NUMBER(max_bcrypt_cost, ANYWHERE, 4, 31),
+    NUMBER(max_iterations, ANYWHERE, 1000, 999999999),
+    NUMBER(max_memory_kib, ANYWHERE, 1024, 16777216),
+    NUMBER(max_argon2_ops, ANYWHERE, 1, 1000),
+    FLAG(connection_cache, ANYWHERE),
+    NUMBER(query_timeout, ANYWHERE, 1, 300),
+    SECRET(update_connect, FILE_ONLY),
+    NUMBER(verify_cache_ttl, ANYWHERE, 0, 86400),
+    NUMBER(verify_cache_size, ANYWHERE, 1, 100000),
+    NUMBER(verify_cache_stale_if_error, ANYWHERE, 0, 86400),
+    TEXT(account_query, ANYWHERE),
+    TEXT(password_update_query, ANYWHERE),
+    TEXT(update_scheme, ANYWHERE),
     /* 0 is the scheme's default; the generator refuses what its scheme cannot take. */
-    {"update_rounds", OPT_ULONG, FIELD(update_rounds), PGD_FROM_FILE | PGD_FROM_ARG, 0, 999999999},
-    {"rehash", OPT_BOOL, FIELD(rehash), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"rehash_any_scheme", OPT_BOOL, FIELD(rehash_any_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"allow_nopassword", OPT_BOOL, FIELD(allow_nopassword), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"session_open_query", OPT_STR, FIELD(session_open_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"session_close_query", OPT_STR, FIELD(session_close_query), PGD_FROM_FILE | PGD_FROM_ARG, 0,
-     0},
-    {"auth_success_query", OPT_STR, FIELD(auth_success_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"auth_failure_query", OPT_STR, FIELD(auth_failure_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    NUMBER(update_rounds, ANYWHERE, 0, 999999999),
+    FLAG(rehash, ANYWHERE),
+    FLAG(rehash_any_scheme, ANYWHERE),
+    FLAG(allow_nopassword, ANYWHERE),
+    TEXT(session_open_query, ANYWHERE),
+    TEXT(session_close_query, ANYWHERE),
+    TEXT(auth_success_query, ANYWHERE),
+    TEXT(auth_failure_query, ANYWHERE),
 };
 
 static enum pgd_conf_result note_secret(void *ctx, const char *path)

@@ -185,6 +185,35 @@ static enum pgd_conf_result set_ulong(const struct option *opt, unsigned long *f
 	return PGD_CONF_OK;
 }
 
+/* Dovecot's booleans are "yes"/"no" (case aside); a bare argument (value NULL) means yes. */
+static enum pgd_conf_result set_bool(const struct option *opt, bool *field, const char *value,
+                                     char *err, size_t errlen)
+{
+	if (value == NULL || strcasecmp(value, "yes") == 0) {
+		*field = true;
+	} else if (strcasecmp(value, "no") == 0) {
+		*field = false;
+	} else {
+		pgd_set_err(err, errlen, "%s: expected yes or no", opt->name);
+		return PGD_CONF_INVALID;
+	}
+	return PGD_CONF_OK;
+}
+
+/* A key given where it may not be: a secret as a module argument, a pam.d flag in the file. */
+static enum pgd_conf_result misplaced(const struct option *opt, char *err, size_t errlen)
+{
+	if (opt->type == OPT_SECRET)
+		pgd_set_err(err, errlen,
+		            "%s= is refused as a module argument: /etc/pam.d is world-readable; "
+		            "set it in the conf file",
+		            opt->name);
+	else
+		pgd_set_err(err, errlen, "'%s' is a module argument (pam.d), not a conf file key",
+		            opt->name);
+	return PGD_CONF_INVALID;
+}
+
 /* The one setter (conf_impl.h). */
 enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, const char *value,
                                        unsigned from, char *err, size_t errlen)
@@ -202,19 +231,8 @@ enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, c
 			            pgd_printable_word(key, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
-	if ((opt->flags & from) == 0) {
-		if (opt->type == OPT_SECRET)
-			pgd_set_err(
-			    err, errlen,
-			    "%s= is refused as a module argument: /etc/pam.d is world-readable; "
-			    "set it in the conf file",
-			    opt->name);
-		else
-			pgd_set_err(err, errlen,
-			            "'%s' is a module argument (pam.d), not a conf file key",
-			            opt->name);
-		return PGD_CONF_INVALID;
-	}
+	if ((opt->flags & from) == 0)
+		return misplaced(opt, err, errlen);
 	if (value == NULL && opt->type != OPT_BOOL) {
 		pgd_set_err(err, errlen, "'%s' needs a value (%s=...)", opt->name, opt->name);
 		return PGD_CONF_INVALID;
@@ -228,16 +246,7 @@ enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, c
 	case OPT_ULONG:
 		return set_ulong(opt, field, value, err, errlen);
 	case OPT_BOOL:
-		/* Dovecot's booleans are "yes"/"no"; a bare argument means yes. */
-		if (value == NULL || strcasecmp(value, "yes") == 0) {
-			*(bool *)field = true;
-		} else if (strcasecmp(value, "no") == 0) {
-			*(bool *)field = false;
-		} else {
-			pgd_set_err(err, errlen, "%s: expected yes or no", opt->name);
-			return PGD_CONF_INVALID;
-		}
-		return PGD_CONF_OK;
+		return set_bool(opt, field, value, err, errlen);
 	case OPT_IGNORED:
 		return PGD_CONF_OK;
 	case OPT_DOVECOT:

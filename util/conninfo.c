@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+/* The quoting of a libpq conninfo keyword and value (conninfo.h). */
 #include "util/conninfo.h"
 
 void pgd_conninfo_add(struct pgd_buf *b, const char *keyword, const char *value)

@@ -1,25 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * Options: the conf file (Dovecot's dovecot-sql.conf.ext syntax, as read by Dovecot 2.3's
- * lib-settings/settings.c) and the module arguments, both going through one table and one
- * setter.
+ * The option table and its one setter: the conf file's keys (Dovecot's dovecot-sql.conf.ext
+ * names, their dovecot.conf counterparts, our own) and the module arguments all go through
+ * pgd_conf_set_from. Also struct pgd_conf's life (init, free) and what it tells the hash code,
+ * and the glue that hands each grammar reader (reader.h) a setter into this table. Loading
+ * the module arguments and validating the whole is load.c's.
  */
 #include "conf/conf.h"
 #include "conf/conf_impl.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "conf/conf_file.h"
+#include "conf/reader.h"
 #include "hash.h"
-#include "query/query.h"
+#include "util/err.h"
+#include "util/printable.h"
 #include "util/secret.h"
 
 enum opt_type {
@@ -41,6 +41,20 @@ struct option {
 
 #define FIELD(f) offsetof(struct pgd_conf, f)
 
+/* Where a key may be given. */
+#define ANYWHERE (PGD_FROM_FILE | PGD_FROM_ARG)
+#define FILE_ONLY PGD_FROM_FILE
+#define ARG_ONLY PGD_FROM_ARG
+
+/* A key that sets the struct pgd_conf field of its own name; a Dovecot key read and ignored. */
+// clang-format off
+#define TEXT(key, from) {#key, OPT_STR, FIELD(key), from, 0, 0}
+#define SECRET(key, from) {#key, OPT_SECRET, FIELD(key), from, 0, 0}
+#define FLAG(key, from) {#key, OPT_BOOL, FIELD(key), from, 0, 0}
+#define NUMBER(key, from, min, max) {#key, OPT_ULONG, FIELD(key), from, min, max}
+#define IGNORED(key, from) {#key, OPT_IGNORED, 0, from, 0, 0}
+// clang-format on
+
 /*
  * Dovecot's own keys (auth/db-sql.c setting_defs) are all accepted so that an existing
  * dovecot-sql.conf.ext loads unchanged. user_query and userdb_warning_disable only serve
@@ -51,67 +65,59 @@ struct option {
  * a conf file may be shared by several stacks.
  */
 static const struct option options[] = {
-    {"conf", OPT_STR, FIELD(path), PGD_FROM_ARG, 0, 0},
-    {"debug", OPT_BOOL, FIELD(debug), PGD_FROM_ARG, 0, 0},
-    {"nodelay", OPT_BOOL, FIELD(nodelay), PGD_FROM_ARG, 0, 0},
-    {"nullok", OPT_BOOL, FIELD(nullok), PGD_FROM_ARG, 0, 0},
-    {"use_first_pass", OPT_BOOL, FIELD(use_first_pass), PGD_FROM_ARG, 0, 0},
-    {"try_first_pass", OPT_BOOL, FIELD(try_first_pass), PGD_FROM_ARG, 0, 0},
+    {"conf", OPT_STR, FIELD(path), ARG_ONLY, 0, 0},
+    FLAG(debug, ARG_ONLY),
+    FLAG(nodelay, ARG_ONLY),
+    FLAG(nullok, ARG_ONLY),
+    FLAG(use_first_pass, ARG_ONLY),
+    FLAG(try_first_pass, ARG_ONLY),
 
-    {"driver", OPT_STR, FIELD(driver), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    TEXT(driver, ANYWHERE),
     /* /etc/pam.d is world-readable: the conninfo, which may hold a password, is file-only. */
-    {"connect", OPT_SECRET, FIELD(connect), PGD_FROM_FILE, 0, 0},
-    {"password_query", OPT_STR, FIELD(password_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"default_pass_scheme", OPT_STR, FIELD(default_pass_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0,
-     0},
-    {"user_query", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"update_query", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"iterate_query", OPT_STR, FIELD(iterate_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"userdb_warning_disable", OPT_IGNORED, 0, PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    SECRET(connect, FILE_ONLY),
+    TEXT(password_query, ANYWHERE),
+    TEXT(default_pass_scheme, ANYWHERE),
+    IGNORED(user_query, ANYWHERE),
+    IGNORED(update_query, ANYWHERE),
+    TEXT(iterate_query, ANYWHERE),
+    IGNORED(userdb_warning_disable, ANYWHERE),
 
     /* Our own file may name Dovecot 2.4's, which is then read where the key stands. */
-    {"dovecot_config", OPT_DOVECOT, 0, PGD_FROM_FILE, 0, 0},
-    {"dovecot_config_version", OPT_STR, FIELD(config_version), PGD_FROM_FILE, 0, 0},
-    {"allow_weak_schemes", OPT_BOOL, FIELD(allow_weak_schemes), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"username_format", OPT_STR, FIELD(username_format), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"username_chars", OPT_STR, FIELD(username_chars), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"default_domain", OPT_STR, FIELD(default_domain), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    {"dovecot_config", OPT_DOVECOT, 0, FILE_ONLY, 0, 0},
+    {"dovecot_config_version", OPT_STR, FIELD(config_version), FILE_ONLY, 0, 0},
+    FLAG(allow_weak_schemes, ANYWHERE),
+    TEXT(username_format, ANYWHERE),
+    TEXT(username_chars, ANYWHERE),
+    TEXT(default_domain, ANYWHERE),
     /* SHA-crypt accepts 1000..999999999 rounds; bcrypt 4..31. */
-    {"max_crypt_rounds", OPT_ULONG, FIELD(max_crypt_rounds), PGD_FROM_FILE | PGD_FROM_ARG, 1000,
-     999999999},
-    {"max_bcrypt_cost", OPT_ULONG, FIELD(max_bcrypt_cost), PGD_FROM_FILE | PGD_FROM_ARG, 4, 31},
-    {"max_iterations", OPT_ULONG, FIELD(max_iterations), PGD_FROM_FILE | PGD_FROM_ARG, 1000,
-     999999999},
-    {"max_memory_kib", OPT_ULONG, FIELD(max_memory_kib), PGD_FROM_FILE | PGD_FROM_ARG, 1024,
-     16777216},
-    {"max_argon2_ops", OPT_ULONG, FIELD(max_argon2_ops), PGD_FROM_FILE | PGD_FROM_ARG, 1, 1000},
-    {"connection_cache", OPT_BOOL, FIELD(connection_cache), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"query_timeout", OPT_ULONG, FIELD(query_timeout), PGD_FROM_FILE | PGD_FROM_ARG, 1, 300},
-    {"update_connect", OPT_SECRET, FIELD(update_connect), PGD_FROM_FILE, 0, 0},
-    {"verify_cache_ttl", OPT_ULONG, FIELD(verify_cache_ttl), PGD_FROM_FILE | PGD_FROM_ARG, 0,
-     86400},
-    {"verify_cache_size", OPT_ULONG, FIELD(verify_cache_size), PGD_FROM_FILE | PGD_FROM_ARG, 1,
-     100000},
-    {"verify_cache_stale_if_error", OPT_ULONG, FIELD(verify_cache_stale_if_error),
-     PGD_FROM_FILE | PGD_FROM_ARG, 0, 86400},
-    {"account_query", OPT_STR, FIELD(account_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"password_update_query", OPT_STR, FIELD(password_update_query), PGD_FROM_FILE | PGD_FROM_ARG,
-     0, 0},
-    {"update_scheme", OPT_STR, FIELD(update_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    NUMBER(max_crypt_rounds, ANYWHERE, 1000, 999999999),
+    NUMBER(max_bcrypt_cost, ANYWHERE, 4, 31),
+    NUMBER(max_iterations, ANYWHERE, 1000, 999999999),
+    NUMBER(max_memory_kib, ANYWHERE, 1024, 16777216),
+    NUMBER(max_argon2_ops, ANYWHERE, 1, 1000),
+    FLAG(connection_cache, ANYWHERE),
+    NUMBER(query_timeout, ANYWHERE, 1, 300),
+    SECRET(update_connect, FILE_ONLY),
+    NUMBER(verify_cache_ttl, ANYWHERE, 0, 86400),
+    NUMBER(verify_cache_size, ANYWHERE, 1, 100000),
+    NUMBER(verify_cache_stale_if_error, ANYWHERE, 0, 86400),
+    TEXT(account_query, ANYWHERE),
+    TEXT(password_update_query, ANYWHERE),
+    TEXT(update_scheme, ANYWHERE),
     /* 0 is the scheme's default; the generator refuses what its scheme cannot take. */
-    {"update_rounds", OPT_ULONG, FIELD(update_rounds), PGD_FROM_FILE | PGD_FROM_ARG, 0, 999999999},
-    {"rehash", OPT_BOOL, FIELD(rehash), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"rehash_any_scheme", OPT_BOOL, FIELD(rehash_any_scheme), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"allow_nopassword", OPT_BOOL, FIELD(allow_nopassword), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"session_open_query", OPT_STR, FIELD(session_open_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"session_close_query", OPT_STR, FIELD(session_close_query), PGD_FROM_FILE | PGD_FROM_ARG, 0,
-     0},
-    {"auth_success_query", OPT_STR, FIELD(auth_success_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
-    {"auth_failure_query", OPT_STR, FIELD(auth_failure_query), PGD_FROM_FILE | PGD_FROM_ARG, 0, 0},
+    NUMBER(update_rounds, ANYWHERE, 0, 999999999),
+    FLAG(rehash, ANYWHERE),
+    FLAG(rehash_any_scheme, ANYWHERE),
+    FLAG(allow_nopassword, ANYWHERE),
+    TEXT(session_open_query, ANYWHERE),
+    TEXT(session_close_query, ANYWHERE),
+    TEXT(auth_success_query, ANYWHERE),
+    TEXT(auth_failure_query, ANYWHERE),
 };
 
-enum pgd_conf_result pgd_conf_note_secret(struct pgd_conf *conf, const char *path)
+static enum pgd_conf_result note_secret(void *ctx, const char *path)
 {
+	struct pgd_conf *conf = ctx;
 	char *copy = strdup(path);
 
 	if (copy == NULL)
@@ -119,30 +125,6 @@ enum pgd_conf_result pgd_conf_note_secret(struct pgd_conf *conf, const char *pat
 	free(conf->secret_path);
 	conf->secret_path = copy;
 	return PGD_CONF_OK;
-}
-
-void pgd_conf_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-const char *pgd_conf_printable(const char *s, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 1 < outlen; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	out[o] = '\0';
-	return out;
 }
 
 static const struct option *find_option(const char *name)
@@ -163,7 +145,7 @@ static enum pgd_conf_result set_string(char **field, const char *value, bool sec
 	char *copy = strdup(value);
 
 	if (copy == NULL) {
-		pgd_conf_err(err, errlen, "out of memory");
+		pgd_set_err(err, errlen, "out of memory");
 		return PGD_CONF_NOMEM;
 	}
 	if (secret)
@@ -183,28 +165,54 @@ static enum pgd_conf_result set_ulong(const struct option *opt, unsigned long *f
 	char *end;
 
 	if (*value < '0' || *value > '9') {
-		pgd_conf_err(err, errlen, "%s: '%s' is not a number", opt->name,
-		             pgd_conf_printable(value, shown, sizeof(shown)));
+		pgd_set_err(err, errlen, "%s: '%s' is not a number", opt->name,
+		            pgd_printable(value, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	errno = 0;
 	v = strtoul(value, &end, 10);
 	if (*end != '\0') {
-		pgd_conf_err(err, errlen, "%s: '%s' is not a number", opt->name,
-		             pgd_conf_printable(value, shown, sizeof(shown)));
+		pgd_set_err(err, errlen, "%s: '%s' is not a number", opt->name,
+		            pgd_printable(value, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	if (errno == ERANGE || v < opt->min || v > opt->max) {
-		pgd_conf_err(err, errlen, "%s: %s is out of range (%lu to %lu)", opt->name,
-		             pgd_conf_printable(value, shown, sizeof(shown)), opt->min, opt->max);
+		pgd_set_err(err, errlen, "%s: %s is out of range (%lu to %lu)", opt->name,
+		            pgd_printable(value, shown, sizeof(shown)), opt->min, opt->max);
 		return PGD_CONF_INVALID;
 	}
 	*field = v;
 	return PGD_CONF_OK;
 }
 
-static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path, char *err,
-                                         size_t errlen);
+/* Dovecot's booleans are "yes"/"no" (case aside); a bare argument (value NULL) means yes. */
+static enum pgd_conf_result set_bool(const struct option *opt, bool *field, const char *value,
+                                     char *err, size_t errlen)
+{
+	if (value == NULL || strcasecmp(value, "yes") == 0) {
+		*field = true;
+	} else if (strcasecmp(value, "no") == 0) {
+		*field = false;
+	} else {
+		pgd_set_err(err, errlen, "%s: expected yes or no", opt->name);
+		return PGD_CONF_INVALID;
+	}
+	return PGD_CONF_OK;
+}
+
+/* A key given where it may not be: a secret as a module argument, a pam.d flag in the file. */
+static enum pgd_conf_result misplaced(const struct option *opt, char *err, size_t errlen)
+{
+	if (opt->type == OPT_SECRET)
+		pgd_set_err(err, errlen,
+		            "%s= is refused as a module argument: /etc/pam.d is world-readable; "
+		            "set it in the conf file",
+		            opt->name);
+	else
+		pgd_set_err(err, errlen, "'%s' is a module argument (pam.d), not a conf file key",
+		            opt->name);
+	return PGD_CONF_INVALID;
+}
 
 /* The one setter (conf_impl.h). */
 enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, const char *value,
@@ -216,28 +224,17 @@ enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, c
 
 	if (opt == NULL) {
 		if (from == PGD_FROM_ARG)
-			pgd_conf_err(err, errlen, "unknown module argument '%s'",
-			             pgd_conf_printable(key, shown, sizeof(shown)));
+			pgd_set_err(err, errlen, "unknown module argument '%s'",
+			            pgd_printable_word(key, shown, sizeof(shown)));
 		else
-			pgd_conf_err(err, errlen, "unknown key '%s'",
-			             pgd_conf_printable(key, shown, sizeof(shown)));
+			pgd_set_err(err, errlen, "unknown key '%s'",
+			            pgd_printable_word(key, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
-	if ((opt->flags & from) == 0) {
-		if (opt->type == OPT_SECRET)
-			pgd_conf_err(
-			    err, errlen,
-			    "%s= is refused as a module argument: /etc/pam.d is world-readable; "
-			    "set it in the conf file",
-			    opt->name);
-		else
-			pgd_conf_err(err, errlen,
-			             "'%s' is a module argument (pam.d), not a conf file key",
-			             opt->name);
-		return PGD_CONF_INVALID;
-	}
+	if ((opt->flags & from) == 0)
+		return misplaced(opt, err, errlen);
 	if (value == NULL && opt->type != OPT_BOOL) {
-		pgd_conf_err(err, errlen, "'%s' needs a value (%s=...)", opt->name, opt->name);
+		pgd_set_err(err, errlen, "'%s' needs a value (%s=...)", opt->name, opt->name);
 		return PGD_CONF_INVALID;
 	}
 	field = (char *)conf + opt->offset;
@@ -249,20 +246,12 @@ enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, c
 	case OPT_ULONG:
 		return set_ulong(opt, field, value, err, errlen);
 	case OPT_BOOL:
-		/* Dovecot's booleans are "yes"/"no"; a bare argument means yes. */
-		if (value == NULL || strcasecmp(value, "yes") == 0) {
-			*(bool *)field = true;
-		} else if (strcasecmp(value, "no") == 0) {
-			*(bool *)field = false;
-		} else {
-			pgd_conf_err(err, errlen, "%s: expected yes or no", opt->name);
-			return PGD_CONF_INVALID;
-		}
-		return PGD_CONF_OK;
+		return set_bool(opt, field, value, err, errlen);
 	case OPT_IGNORED:
 		return PGD_CONF_OK;
 	case OPT_DOVECOT:
-		return load_dovecot(conf, value, err, errlen);
+		/* dovecot_config = PATH in our own file: read where the key stands. */
+		return pgd_conf_read_path(conf, value, true, err, errlen);
 	}
 	return PGD_CONF_INVALID;
 }
@@ -351,13 +340,41 @@ const char *pgd_conf_dialect_name(enum pgd_conf_dialect d)
 	                            : "Dovecot 2.3 dovecot-sql.conf.ext";
 }
 
+static enum pgd_conf_result set_file_key(void *ctx, const char *key, const char *value, char *err,
+                                         size_t errlen)
+{
+	return pgd_conf_set_from(ctx, key, value, PGD_FROM_FILE, err, errlen);
+}
+
+/* What a reader is handed: a file key goes to the table as if from the file. */
+static struct pgd_conf_setter setter_of(struct pgd_conf *conf)
+{
+	return (struct pgd_conf_setter){set_file_key, note_secret, conf};
+}
+
+enum pgd_conf_result pgd_conf_parse(struct pgd_conf *conf, const char *name, const char *text,
+                                    size_t len, char *err, size_t errlen)
+{
+	struct pgd_conf_setter set = setter_of(conf);
+
+	return pgd_v23_read(&set, name, text, len, err, errlen);
+}
+
+enum pgd_conf_result pgd_conf_read_v24(struct pgd_conf *conf, const char *path, const char *text,
+                                       size_t len, char *err, size_t errlen)
+{
+	struct pgd_conf_setter set = setter_of(conf);
+
+	return pgd_v24_read(&set, path, text, len, err, errlen);
+}
+
 /*
  * Dovecot 2.4's defaults differ from 2.3's: the passdb's default scheme is PLAIN, the name is
  * lowercased by "%{user | lower}", and there is no default query. Set before the file is read,
  * so that the file and the arguments override them.
  */
-static enum pgd_conf_result read_v24(struct pgd_conf *conf, const char *path, const char *text,
-                                     size_t len, char *err, size_t errlen)
+enum pgd_conf_result pgd_conf_load_v24(struct pgd_conf *conf, const char *path, const char *text,
+                                       size_t len, char *err, size_t errlen)
 {
 	enum pgd_conf_result r;
 
@@ -376,292 +393,27 @@ static enum pgd_conf_result read_v24(struct pgd_conf *conf, const char *path, co
 	return pgd_conf_read_v24(conf, path, text, len, err, errlen);
 }
 
-/* dovecot_config = PATH in our own file: Dovecot 2.4's dovecot.conf, read where the key is. */
-static enum pgd_conf_result load_dovecot(struct pgd_conf *conf, const char *path, char *err,
-                                         size_t errlen)
+enum pgd_conf_result pgd_conf_read_path(struct pgd_conf *conf, const char *path, bool only_v24,
+                                        char *err, size_t errlen)
 {
 	enum pgd_conf_result r;
-	char *buf;
+	char *buf, shown[200];
 	size_t len;
 
 	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
 	if (r != PGD_CONF_OK)
 		return r;
-	if (pgd_conf_detect(buf, len) != PGD_DIALECT_V24) {
-		char shown[200];
-
-		pgd_conf_err(err, errlen,
-		             "dovecot_config: %s is not a Dovecot 2.4 dovecot.conf (name a 2.3 "
-		             "dovecot-sql.conf.ext with conf= instead)",
-		             pgd_conf_printable(path, shown, sizeof(shown)));
-		r = PGD_CONF_INVALID;
-	} else {
-		r = read_v24(conf, path, buf, len, err, errlen);
-	}
-	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
-	free(buf);
-	return r;
-}
-
-/* Every template a conf holds: the queries (checked by pgd_query_check), username_format
- * (checked by pgd_expand) and iterate_query (the audit's: bound, and checked, when it runs; a
- * login never reads it). A 2.4 setup's are first read as Dovecot 2.4 reads them. */
-static const struct {
-	const char *name;
-	size_t offset;
-	bool query;
-} templates[] = {
-    {"password_query", FIELD(password_query), true},
-    {"username_format", FIELD(username_format), false},
-    {"account_query", FIELD(account_query), true},
-    {"password_update_query", FIELD(password_update_query), true},
-    {"session_open_query", FIELD(session_open_query), true},
-    {"session_close_query", FIELD(session_close_query), true},
-    {"auth_success_query", FIELD(auth_success_query), true},
-    {"auth_failure_query", FIELD(auth_failure_query), true},
-    {"iterate_query", FIELD(iterate_query), false},
-};
-#define N_TEMPLATES (sizeof(templates) / sizeof(templates[0]))
-
-/* query.c's verdict on one template, as the conf's: an error names the file and the key. */
-static enum pgd_conf_result template_verdict(enum pgd_query_result qr, const char *where,
-                                             const char *key, const char *msg, char *err,
-                                             size_t errlen)
-{
-	switch (qr) {
-	case PGD_QUERY_OK:
-		return PGD_CONF_OK;
-	case PGD_QUERY_INVALID:
-		pgd_conf_err(err, errlen, "%s: %s: %s", where, key, msg);
-		return PGD_CONF_INVALID;
-	case PGD_QUERY_NOMEM:
-		break;
-	}
-	pgd_conf_err(err, errlen, "out of memory");
-	return PGD_CONF_NOMEM;
-}
-
-static enum pgd_conf_result templates_v24(struct pgd_conf *conf, char *err, size_t errlen)
-{
-	char msg[256], shown[200];
-
-	pgd_conf_printable(conf->path != NULL ? conf->path : "(conf)", shown, sizeof(shown));
-	for (size_t i = 0; i < N_TEMPLATES; i++) {
-		char **field = (char **)((char *)conf + templates[i].offset);
-		char *out = NULL;
-		enum pgd_conf_result r;
-
-		if (*field == NULL)
-			continue;
-		r = template_verdict(pgd_template_v24(*field, &out, msg, sizeof(msg)), shown,
-		                     templates[i].name, msg, err, errlen);
-		if (r != PGD_CONF_OK)
-			return r;
-		free(*field);
-		*field = out;
-	}
-	return PGD_CONF_OK;
-}
-
-/* Does text hold a dovecot_config_version line (a Dovecot 2.4 dovecot.conf)? */
-static bool declares_v24(const char *text, size_t len)
-{
-	static const char key[] = "dovecot_config_version";
-	size_t n = sizeof(key) - 1;
-
-	for (size_t pos = 0; pos < len;) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl != NULL ? (size_t)(nl - text) : len;
-
-		while (pos < end && (text[pos] == ' ' || text[pos] == '\t'))
-			pos++;
-		if (end - pos > n && memcmp(text + pos, key, n) == 0 &&
-		    (text[pos + n] == ' ' || text[pos + n] == '\t' || text[pos + n] == '='))
-			return true;
-		pos = end + 1;
-	}
-	return false;
-}
-
-/*
- * conf= names a file that does not exist: when its folder holds a Dovecot 2.4 dovecot.conf
- * (2.4 has no dovecot-sql.conf.ext; its SQL settings live in that tree), err gets a hint to
- * name it instead.
- */
-static void hint_v24(const char *path, char *err, size_t errlen)
-{
-	const char *slash = strrchr(path, '/');
-	char candidate[4096], msg[256], shown[200], *buf = NULL;
-	struct stat st;
-	size_t len = 0, used;
-
-	if (err == NULL || slash == NULL || lstat(path, &st) == 0 || errno != ENOENT)
-		return;
-	if ((size_t)snprintf(candidate, sizeof(candidate), "%.*s/dovecot.conf", (int)(slash - path),
-	                     path) >= sizeof(candidate) ||
-	    strcmp(candidate, path) == 0)
-		return;
-	if (pgd_conf_read_file(candidate, &buf, &len, msg, sizeof(msg)) != PGD_CONF_OK)
-		return;
-	if (declares_v24(buf, len)) {
-		used = strlen(err);
-		snprintf(err + used, errlen - used,
-		         " (%s is a Dovecot 2.4 dovecot.conf, which holds the SQL settings in 2.4: "
-		         "use conf=%s)",
-		         pgd_conf_printable(candidate, shown, sizeof(shown)), shown);
-	}
-	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
-	free(buf);
-}
-
-static bool is_conf_arg(const char *arg)
-{
-	return strncmp(arg, "conf=", 5) == 0;
-}
-
-enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char **argv, char *err,
-                                   size_t errlen)
-{
-	const char *path = PGD_DEFAULT_CONF_PATH;
-	enum pgd_conf_result r;
-	char msg[256];
-	char *buf;
-	size_t len;
-	int i;
-
-	/* conf= first, wherever it stands, so that every other argument overrides the file. */
-	for (i = 0; i < argc; i++) {
-		if (argv[i] != NULL && is_conf_arg(argv[i]))
-			path = argv[i] + 5;
-	}
-	if (*path == '\0') {
-		pgd_conf_err(err, errlen, "conf= needs a path");
-		return PGD_CONF_INVALID;
-	}
-	r = pgd_conf_set_from(conf, "conf", path, PGD_FROM_ARG, err, errlen);
-	if (r != PGD_CONF_OK)
-		return r;
-	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
-	if (r != PGD_CONF_OK) {
-		hint_v24(path, err, errlen);
-		return r;
-	}
-	if (pgd_conf_detect(buf, len) == PGD_DIALECT_V24)
-		r = read_v24(conf, path, buf, len, err, errlen);
-	else
+	if (pgd_conf_detect(buf, len) == PGD_DIALECT_V24) {
+		r = pgd_conf_load_v24(conf, path, buf, len, err, errlen);
+	} else if (!only_v24) {
 		r = pgd_conf_parse(conf, path, buf, len, err, errlen);
-	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
-	free(buf);
-	if (r != PGD_CONF_OK)
-		return r;
-
-	for (i = 0; i < argc; i++) {
-		const char *arg = argv[i], *eq;
-		char key[64];
-		size_t n;
-
-		if (arg == NULL || is_conf_arg(arg))
-			continue;
-		/* Only the key is copied: the value may be a secret put in the wrong place. */
-		eq = strchr(arg, '=');
-		n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-		if (n >= sizeof(key))
-			n = sizeof(key) - 1;
-		memcpy(key, arg, n);
-		key[n] = '\0';
-		r = pgd_conf_set_from(conf, key, eq != NULL ? eq + 1 : NULL, PGD_FROM_ARG, msg,
-		                      sizeof(msg));
-		if (r != PGD_CONF_OK) {
-			pgd_conf_err(err, errlen, "%s", msg);
-			return r;
-		}
+	} else {
+		pgd_set_err(err, errlen,
+		            "dovecot_config: %s is not a Dovecot 2.4 dovecot.conf (name a 2.3 "
+		            "dovecot-sql.conf.ext with conf= instead)",
+		            pgd_printable(path, shown, sizeof(shown)));
+		r = PGD_CONF_INVALID;
 	}
-	if (conf->dialect == PGD_DIALECT_V24) {
-		r = templates_v24(conf, err, errlen);
-		if (r != PGD_CONF_OK)
-			return r;
-	}
-	return pgd_conf_validate(conf, err, errlen);
-}
-
-enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, size_t errlen)
-{
-	char shown[64], msg[256];
-	const char *where = conf->path != NULL ? conf->path : "(conf)";
-	char *tmp = NULL;
-	char wshown[256];
-	enum pgd_conf_result r;
-
-	pgd_conf_printable(where, wshown, sizeof(wshown));
-	if (conf->driver == NULL || *conf->driver == '\0') {
-		pgd_conf_err(err, errlen, "%s: driver not set (must be pgsql)", wshown);
-		return PGD_CONF_INVALID;
-	}
-	if (strcmp(conf->driver, "pgsql") != 0) {
-		pgd_conf_err(err, errlen, "%s: driver '%s' is not supported (must be pgsql)",
-		             wshown, pgd_conf_printable(conf->driver, shown, sizeof(shown)));
-		return PGD_CONF_INVALID;
-	}
-	if (conf->dialect == PGD_DIALECT_V24) {
-		if (conf->connect == NULL || *conf->connect == '\0') {
-			pgd_conf_err(err, errlen, "%s: no pgsql HOST { } block", wshown);
-			return PGD_CONF_INVALID;
-		}
-		if (conf->password_query == NULL || *conf->password_query == '\0') {
-			pgd_conf_err(err, errlen, "%s: no passdb sql { query = ... }", wshown);
-			return PGD_CONF_INVALID;
-		}
-	}
-	if (conf->connect == NULL || *conf->connect == '\0') {
-		pgd_conf_err(err, errlen, "%s: connect not set", wshown);
-		return PGD_CONF_INVALID;
-	}
-	if (conf->password_query == NULL || *conf->password_query == '\0') {
-		pgd_conf_err(err, errlen, "%s: password_query not set", wshown);
-		return PGD_CONF_INVALID;
-	}
-	for (size_t i = 0; i < N_TEMPLATES; i++) {
-		const char *q = *(char *const *)((const char *)conf + templates[i].offset);
-
-		if (!templates[i].query || q == NULL || *q == '\0')
-			continue;
-		r = template_verdict(pgd_query_check(q, msg, sizeof(msg)), wshown,
-		                     templates[i].name, msg, err, errlen);
-		if (r != PGD_CONF_OK)
-			return r;
-	}
-	if (conf->rehash &&
-	    (conf->password_update_query == NULL || *conf->password_update_query == '\0')) {
-		pgd_conf_err(err, errlen, "%s: rehash = yes needs password_update_query", wshown);
-		return PGD_CONF_INVALID;
-	}
-	/* It answers from the verified-login cache: without one it would silently do nothing. */
-	if (conf->verify_cache_stale_if_error > 0 && conf->verify_cache_ttl == 0) {
-		pgd_conf_err(err, errlen,
-		             "%s: verify_cache_stale_if_error needs verify_cache_ttl (the cache it "
-		             "answers from)",
-		             wshown);
-		return PGD_CONF_INVALID;
-	}
-	if (conf->update_scheme == NULL || !pgd_hash_scheme_known(conf->update_scheme)) {
-		pgd_conf_err(
-		    err, errlen, "%s: update_scheme '%s' is not a known scheme", wshown,
-		    pgd_conf_printable(conf->update_scheme != NULL ? conf->update_scheme : "",
-		                       shown, sizeof(shown)));
-		return PGD_CONF_INVALID;
-	}
-	if (conf->default_pass_scheme == NULL || *conf->default_pass_scheme == '\0') {
-		pgd_conf_err(err, errlen, "%s: default_pass_scheme is empty", wshown);
-		return PGD_CONF_INVALID;
-	}
-	if (!pgd_hash_scheme_known(conf->default_pass_scheme)) {
-		pgd_conf_err(err, errlen, "%s: default_pass_scheme '%s' is not a known scheme",
-		             wshown,
-		             pgd_conf_printable(conf->default_pass_scheme, shown, sizeof(shown)));
-		return PGD_CONF_INVALID;
-	}
-	r = template_verdict(pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg)),
-	                     wshown, "username_format", msg, err, errlen);
-	free(tmp);
+	pgd_conf_free_file(buf);
 	return r;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf/result.h"
 #include "hash.h"
 #include "hash/stored_cost.h"
 #include "query/query.h" /* PGD_MAX_USER_LEN */
@@ -24,15 +25,6 @@
 #define PGD_DEFAULT_QUERY_TIMEOUT 5
 /* Entries of the verified-login cache unless verify_cache_size says otherwise. */
 #define PGD_DEFAULT_VERIFY_CACHE_SIZE 1000
-/* The conf file may not be larger than this. */
-#define PGD_MAX_CONF_SIZE (64 * 1024)
-
-/* The grammar of the conf file: Dovecot 2.3's dovecot-sql.conf.ext or 2.4's dovecot.conf tree. */
-enum pgd_conf_dialect {
-	PGD_DIALECT_V23,
-	PGD_DIALECT_V24,
-};
-
 /* Everything the module knows about what to do; one instance per PAM call. */
 struct pgd_conf {
 	/* module arguments (pam.d) */
@@ -89,12 +81,6 @@ struct pgd_conf {
 	/* seconds since the database last confirmed an entry during which it may answer while
 	 * the database cannot be reached; 0 (default): never; needs verify_cache_ttl */
 	unsigned long verify_cache_stale_if_error;
-};
-
-enum pgd_conf_result {
-	PGD_CONF_OK,
-	PGD_CONF_INVALID, /* err holds one line naming file and line, or the argument */
-	PGD_CONF_NOMEM,
 };
 
 /* "Dovecot 2.3 dovecot-sql.conf.ext" or "Dovecot 2.4 dovecot.conf", for log lines. */

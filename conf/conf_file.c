@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* The safe open of conf files and of the files they include. */
+/* The safe open of conf files and of the files they include, and which dialect a text is in. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf/conf.h"
-#include "conf/conf_impl.h"
+#include "conf/conf_file.h"
+#include "util/err.h"
+#include "util/printable.h"
 #include "util/secret.h"
 
 static const char *errno_str(int e, char *buf, size_t n)
@@ -23,103 +25,117 @@ static const char *errno_str(int e, char *buf, size_t n)
 #endif
 }
 
-/*
- * Reads the conf file at path like pam-u2f's open_safely: absolute path, final component not a
- * symlink, a regular file owned by root (or by the effective uid, for tests and the admin
- * command), not group/world-writable, at most PGD_MAX_CONF_SIZE bytes. On success *buf is a
- * heap buffer of PGD_MAX_CONF_SIZE + 1 bytes holding *len bytes; the caller wipes and frees it.
- */
+/* The opened file is a regular file, owned by root or the effective uid, not group or world
+ * writable, not over the size cap; err says which check failed. */
+static bool safe_file(int fd, const char *shown, char *err, size_t errlen)
+{
+	char ebuf[128];
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		pgd_set_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pgd_set_err(err, errlen, "%s: not a regular file", shown);
+		return false;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		if (geteuid() == 0)
+			pgd_set_err(err, errlen, "%s: not owned by root", shown);
+		else
+			pgd_set_err(err, errlen, "%s: not owned by root or uid %u", shown,
+			            (unsigned)geteuid());
+		return false;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		pgd_set_err(err, errlen, "%s: group or world writable", shown);
+		return false;
+	}
+	if (st.st_size > PGD_MAX_CONF_SIZE) {
+		pgd_set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
+		return false;
+	}
+	return true;
+}
+
+/* Reads fd into b (PGD_MAX_CONF_SIZE + 1 bytes) up to one byte past the cap, so that a file that
+ * grew since fstat is still refused. Returns how many bytes, or -1 with errno set. */
+static ssize_t read_capped(int fd, char *b)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got <= PGD_MAX_CONF_SIZE) {
+		n = read(fd, b + got, PGD_MAX_CONF_SIZE + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *len, char *err,
                                         size_t errlen)
 {
 	char shown[256], ebuf[128];
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
+	ssize_t got;
 	char *b;
-	int fd;
+	int fd, e;
 
 	*buf = NULL;
 	*len = 0;
-	pgd_conf_printable(path, shown, sizeof(shown));
+	pgd_printable(path, shown, sizeof(shown));
 	if (path[0] != '/') {
-		pgd_conf_err(err, errlen, "%s: not an absolute path", shown);
+		pgd_set_err(err, errlen, "%s: not an absolute path", shown);
 		return PGD_CONF_INVALID;
 	}
 	/* O_NONBLOCK: a FIFO planted at the path must not hang the login. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		int e = errno;
-
+		e = errno;
 		if (e == ELOOP)
-			pgd_conf_err(err, errlen, "%s: is a symlink", shown);
+			pgd_set_err(err, errlen, "%s: is a symlink", shown);
 		else
-			pgd_conf_err(err, errlen, "%s: %s", shown,
-			             errno_str(e, ebuf, sizeof(ebuf)));
+			pgd_set_err(err, errlen, "%s: %s", shown, errno_str(e, ebuf, sizeof(ebuf)));
 		return PGD_CONF_INVALID;
 	}
-	if (fstat(fd, &st) != 0) {
-		pgd_conf_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		pgd_conf_err(err, errlen, "%s: not a regular file", shown);
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		if (geteuid() == 0)
-			pgd_conf_err(err, errlen, "%s: not owned by root", shown);
-		else
-			pgd_conf_err(err, errlen, "%s: not owned by root or uid %u", shown,
-			             (unsigned)geteuid());
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		pgd_conf_err(err, errlen, "%s: group or world writable", shown);
-		close(fd);
-		return PGD_CONF_INVALID;
-	}
-	if (st.st_size > PGD_MAX_CONF_SIZE) {
-		pgd_conf_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
+	if (!safe_file(fd, shown, err, errlen)) {
 		close(fd);
 		return PGD_CONF_INVALID;
 	}
 	b = malloc(PGD_MAX_CONF_SIZE + 1);
 	if (b == NULL) {
 		close(fd);
-		pgd_conf_err(err, errlen, "out of memory");
+		pgd_set_err(err, errlen, "out of memory");
 		return PGD_CONF_NOMEM;
 	}
-	/* Read one byte past the cap so a file that grew since fstat is still refused. */
-	while (got <= PGD_MAX_CONF_SIZE) {
-		n = read(fd, b + got, PGD_MAX_CONF_SIZE + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			pgd_conf_err(err, errlen, "%s: %s", shown,
-			             errno_str(errno, ebuf, sizeof(ebuf)));
-			close(fd);
-			pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
-			free(b);
-			return PGD_CONF_INVALID;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	got = read_capped(fd, b);
+	e = errno;
 	close(fd);
-	if (got > PGD_MAX_CONF_SIZE) {
-		pgd_conf_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
-		pgd_wipe(b, PGD_MAX_CONF_SIZE + 1);
-		free(b);
+	if (got < 0)
+		pgd_set_err(err, errlen, "%s: %s", shown, errno_str(e, ebuf, sizeof(ebuf)));
+	else if (got > PGD_MAX_CONF_SIZE)
+		pgd_set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
+	if (got < 0 || got > PGD_MAX_CONF_SIZE) {
+		pgd_conf_free_file(b);
 		return PGD_CONF_INVALID;
 	}
 	*buf = b;
-	*len = got;
+	*len = (size_t)got;
 	return PGD_CONF_OK;
+}
+
+void pgd_conf_free_file(char *buf)
+{
+	if (buf == NULL)
+		return;
+	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
+	free(buf);
 }
 
 char *pgd_conf_relative_path(const char *from, const char *pattern)

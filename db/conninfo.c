@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/conninfo.h"
 #include "util/secret.h"
 #include "util/str.h"
 
@@ -38,21 +39,6 @@ const struct pgd_db_default pgd_db_defaults[] = {
     {"sslrootcert", NULL, ".postgresql/root.crt"},
     {"sslcrl", NULL, ".postgresql/root.crl"},
 };
-
-/* Appends " keyword='value'", quoted as libpq's conninfo parser reads it. */
-static void add_keyword(struct pgd_buf *b, const char *keyword, const char *value)
-{
-	if (b->len > 0)
-		pgd_buf_addc(b, ' ');
-	pgd_buf_adds(b, keyword);
-	pgd_buf_add(b, "='", 2);
-	for (const char *v = value; *v != '\0'; v++) {
-		if (*v == '\'' || *v == '\\')
-			pgd_buf_addc(b, '\\');
-		pgd_buf_addc(b, *v);
-	}
-	pgd_buf_addc(b, '\'');
-}
 
 /* The effective user's home folder from the password database, never from $HOME. */
 static bool home_of_euid(char *home, size_t len)
@@ -117,7 +103,7 @@ char *pgd_db_full_conninfo(const char *conninfo, unsigned timeout_sec, char *err
 			continue; /* nothing to fall back to: libpq reads nothing for it */
 		else
 			value = o->compiled != NULL ? o->compiled : "";
-		add_keyword(&b, o->keyword, value);
+		pgd_conninfo_add(&b, o->keyword, value);
 	}
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
 		if (o->val != NULL)

@@ -46,8 +46,11 @@ conf5=$src/man/pam_pgsql_dovecot.conf.5.scd
 mod8=$src/man/pam_pgsql_dovecot.8.scd
 cmd1=$src/man/pam-pgsql-dovecot.1.scd
 
-mapfile -t file_keys < <(sed -n 's/^ *{"\([a-z_]*\)", OPT_[A-Z]*, [^,]*, \(PGD_\)\{0,1\}FROM_FILE.*/\1/p' "$src/conf/conf.c")
-mapfile -t arg_keys < <(sed -n 's/^ *{"\([a-z_]*\)", OPT_[A-Z]*, [^,]*, \(PGD_\)\{0,1\}FROM_ARG,.*/\1/p' "$src/conf/conf.c")
+# The table's rows: {"key", OPT_..., field, WHERE, min, max} or TYPE(key, WHERE...).
+keys_of() { sed -nE -e "s/^ *\\{\"([a-z_]+)\", OPT_[A-Z]+, [^,]*, ($1),.*/\\1/p" \
+	-e "s/^ *[A-Z]+\\(([a-z_]+), ($1)[,)].*/\\1/p" "$src/conf/conf.c"; }
+mapfile -t file_keys < <(keys_of 'ANYWHERE|FILE_ONLY')
+mapfile -t arg_keys < <(keys_of ARG_ONLY)
 if [ ${#file_keys[@]} -lt 5 ] || [ ${#arg_keys[@]} -lt 3 ]; then
 	not_ok "the option table of conf.c could be read (${#file_keys[@]} file keys, ${#arg_keys[@]} arguments)"
 else

@@ -17,6 +17,7 @@
 
 #include "conf/conf.h"
 #include "query/query.h"
+#include "rows.h"
 
 #define MAXFILES 4
 #define MAXCHECK 5
@@ -55,6 +56,33 @@ struct v24_case {
 #define PASSDB(q) "passdb sql {\n  query = " q "\n}\n"
 #define Q "SELECT password FROM users WHERE userid = '%{user}'"
 
+/* d.conf whose password parameter is "<pw.txt", and pw.txt. */
+#define PW_FILE                                                                                    \
+	{                                                                                          \
+		{"d.conf",                                                                         \
+		 HEAD "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = <pw.txt\n  "  \
+		      "}\n}\n" PASSDB(Q),                                                          \
+		 0, NULL},                                                                         \
+		{                                                                                  \
+			"pw.txt", "SECRET\n", 0, NULL                                              \
+		}                                                                                  \
+	}
+
+/* d.conf alone, refused with e in the message. */
+#define V24_BAD(title, text, e)                                                                    \
+	{                                                                                          \
+		.name = title, .files = {{"d.conf", text, 0, NULL}}, .want = PGD_CONF_INVALID,     \
+		.err = e                                                                           \
+	}
+/* d.conf alone, which loads; the rest are {"field", "value"} checks. */
+#define V24_OK(title, text, ...)                                                                   \
+	{                                                                                          \
+		.name = title, .files = {{"d.conf", text, 0, NULL}}, .want = PGD_CONF_OK,          \
+		.checks = {                                                                        \
+			__VA_ARGS__                                                                \
+		}                                                                                  \
+	}
+
 static const struct v24_case cases[] = {
     {"the form of Dovecot 2.4's documentation, across includes",
      {{"dovecot.conf",
@@ -81,101 +109,68 @@ static const struct v24_case cases[] = {
                          "domain = '%d'"},
       {"default_pass_scheme", "SHA512-CRYPT"},
       {"username_format", "%Lu"}}},
-    {"2.4 defaults: PLAIN scheme, lowercased name, version kept",
-     {{"d.conf", HEAD PG PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"default_pass_scheme", "PLAIN"},
-      {"username_format", "%Lu"},
-      {"config_version", "2.4.1"},
-      {"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
-    {"%u in a 2.4 file is the text %u, as in Dovecot 2.4",
-     {{"d.conf", HEAD PG PASSDB("SELECT password FROM users WHERE userid = '%u'"), 0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"password_query", "SELECT password FROM users WHERE userid = '%%u'"}}},
-    {"filters chained, spaces inside, protocol and remote_ip",
-     {{"d.conf",
-       HEAD PG PASSDB("SELECT password FROM u WHERE n = '%{ user | username | lower }' AND s = "
-                      "%{protocol} AND r = %{remote_ip} AND l = %{local_ip} AND o = "
-                      "'%{original_user|upper}'"),
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"password_query", "SELECT password FROM u WHERE n = '%Ln' AND s = %s AND r = %r AND l = "
-                         "%l AND o = '%U{orig_user}'"}}},
-    {"root passdb_sql_query and auth_* settings",
-     {{"d.conf",
-       HEAD PG "passdb_sql_query = " Q "\n"
-               "auth_default_domain = example.org\n"
-               "auth_username_format = %{user}\n"
-               "auth_allow_weak_schemes = yes\n"
-               "auth_username_chars = abc@.\n"
-               "passdb sql {\n}\n",
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"default_domain", "example.org"},
-      {"username_format", "%u"},
-      {"allow_weak_schemes", "yes"},
-      {"username_chars", "abc@."},
-      {"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
-    {"two pgsql blocks: one multi-host conninfo; host= overrides the name",
-     {{"d.conf",
-       HEAD "sql_driver = pgsql\n"
-            "pgsql db1 {\n  parameters {\n    dbname = m\n    port = 5433\n  }\n}\n"
-            "pgsql db2 {\n  parameters {\n    host = 10.0.0.2\n    dbname = m\n  }\n}\n" PASSDB(Q),
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"connect", "host='db1,10.0.0.2' port='5433,5432' dbname='m'"}}},
-    {"pgsql blocks that differ in dbname are refused",
-     {{"d.conf",
-       HEAD "sql_driver = pgsql\n"
-            "pgsql a {\n  parameters {\n    dbname = m\n  }\n}\n"
-            "pgsql b {\n  parameters {\n    dbname = n\n  }\n}\n" PASSDB(Q),
-       0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "pgsql blocks differ in 'dbname'",
-     {{NULL, NULL}}},
+    V24_OK("2.4 defaults: PLAIN scheme, lowercased name, version kept", HEAD PG PASSDB(Q),
+           {"default_pass_scheme", "PLAIN"}, {"username_format", "%Lu"},
+           {"config_version", "2.4.1"},
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_OK("%u in a 2.4 file is the text %u, as in Dovecot 2.4",
+           HEAD PG PASSDB("SELECT password FROM users WHERE userid = '%u'"),
+           {"password_query", "SELECT password FROM users WHERE userid = '%%u'"}),
+    V24_OK("filters chained, spaces inside, protocol and remote_ip",
+           HEAD PG PASSDB("SELECT password FROM u WHERE n = '%{ user | username | lower }' AND s = "
+                          "%{protocol} AND r = %{remote_ip} AND l = %{local_ip} AND o = "
+                          "'%{original_user|upper}'"),
+           {"password_query",
+            "SELECT password FROM u WHERE n = '%Ln' AND s = %s AND r = %r AND l = "
+            "%l AND o = '%U{orig_user}'"}),
+    V24_OK("root passdb_sql_query and auth_* settings",
+           HEAD PG "passdb_sql_query = " Q "\n"
+                   "auth_default_domain = example.org\n"
+                   "auth_username_format = %{user}\n"
+                   "auth_allow_weak_schemes = yes\n"
+                   "auth_username_chars = abc@.\n"
+                   "passdb sql {\n}\n",
+           {"default_domain", "example.org"}, {"username_format", "%u"},
+           {"allow_weak_schemes", "yes"}, {"username_chars", "abc@."},
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_OK("two pgsql blocks: one multi-host conninfo; host= overrides the name",
+           HEAD
+           "sql_driver = pgsql\n"
+           "pgsql db1 {\n  parameters {\n    dbname = m\n    port = 5433\n  }\n}\n"
+           "pgsql db2 {\n  parameters {\n    host = 10.0.0.2\n    dbname = m\n  }\n}\n" PASSDB(Q),
+           {"connect", "host='db1,10.0.0.2' port='5433,5432' dbname='m'"}),
+    V24_BAD("pgsql blocks that differ in dbname are refused",
+            HEAD "sql_driver = pgsql\n"
+                 "pgsql a {\n  parameters {\n    dbname = m\n  }\n}\n"
+                 "pgsql b {\n  parameters {\n    dbname = n\n  }\n}\n" PASSDB(Q),
+            "pgsql blocks differ in 'dbname'"),
     {"password = </file keeps the file's trailing newline, as Dovecot does",
-     {{"d.conf",
-       HEAD
-       "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = <pw.txt\n  }\n}\n" PASSDB(Q),
-       0, NULL},
-      {"pw.txt", "SECRET\n", 0, NULL}},
+     PW_FILE,
      {NULL},
      PGD_CONF_OK,
      NULL,
      {{"connect", "host='h' password='SECRET\n'"}}},
-    {"quoted values with escapes, a quoted block name",
-     {{"d.conf",
-       HEAD "sql_driver = \"pgsql\"\npgsql \"h 1\" {\n  parameters {\n    password = "
-            "\"a\\\"b#c\"\n  }\n}\n" PASSDB("\"" Q "\""),
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"connect", "host='h 1' password='a\"b#c'"}, {"driver", "pgsql"}}},
-    {"other parts' settings and blocks are read past",
-     {{"d.conf",
-       HEAD "mail_home = /home/%{user | username}\n"
-            "namespace inbox {\n  inbox = yes\n  mailbox Sent {\n    special_use = \\Sent\n  "
-            "}\n}\n"
-            "protocol !indexer-worker {\n  mail_vsize_bg_after_count = 0\n}\n"
-            "passdb pam {\n}\nuserdb sql {\n  query = SELECT nonsense %{nope}\n}\n"
-            "group @x y {\n  k = v\n}\n" PG PASSDB(Q),
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
+    /* The one place where the dialects join lines differently (test_conf.c has 2.3's). */
+    V24_OK("a line of only '\\' adds no blank of its own (Dovecot 2.4)",
+           HEAD PG "passdb sql {\n  query = SELECT password \\\n  \\\n  FROM users WHERE "
+                   "userid = '%{user}'\n}\n",
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_OK("a line of only '\\' and blanks, the same",
+           HEAD PG "passdb sql {\n  query = SELECT password \\\n  \t\\ # note\nFROM users "
+                   "WHERE userid = '%{user}'\n}\n",
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_OK("quoted values with escapes, a quoted block name",
+           HEAD "sql_driver = \"pgsql\"\npgsql \"h 1\" {\n  parameters {\n    password = "
+                "\"a\\\"b#c\"\n  }\n}\n" PASSDB("\"" Q "\""),
+           {"connect", "host='h 1' password='a\"b#c'"}, {"driver", "pgsql"}),
+    V24_OK("other parts' settings and blocks are read past",
+           HEAD "mail_home = /home/%{user | username}\n"
+                "namespace inbox {\n  inbox = yes\n  mailbox Sent {\n    special_use = \\Sent\n  "
+                "}\n}\n"
+                "protocol !indexer-worker {\n  mail_vsize_bg_after_count = 0\n}\n"
+                "passdb pam {\n}\nuserdb sql {\n  query = SELECT nonsense %{nope}\n}\n"
+                "group @x y {\n  k = v\n}\n" PG PASSDB(Q),
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
     {"our own file names Dovecot's and adds our keys",
      {{"ours.conf",
        "dovecot_config = @D/d.conf\nrehash = yes\nrehash_any_scheme = yes\n"
@@ -194,55 +189,25 @@ static const struct v24_case cases[] = {
      PGD_CONF_OK,
      NULL,
      {{"dialect", "Dovecot 2.4 dovecot.conf"}}},
-    {"a lone word is an error with file and line",
-     {{"d.conf", HEAD PG "oops\n" PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "@D/d.conf line 10: Expecting '{'",
-     {{NULL, NULL}}},
-    {"an unexpected '}' names its line",
-     {{"d.conf", HEAD PG "}\n" PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 10: Unexpected '}'",
-     {{NULL, NULL}}},
-    {"a file ending inside a block",
-     {{"d.conf", HEAD PG "passdb sql {\n  query = " Q "\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "ends inside a 'passdb' block",
-     {{NULL, NULL}}},
-    {"garbage after '{'",
-     {{"d.conf", HEAD "passdb sql { query = x }\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 2: Garbage after '{'",
-     {{NULL, NULL}}},
-    {"an unknown variable is an error naming it",
-     {{"d.conf", HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{usr}'"), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "unknown or unsupported variable %{usr}",
-     {{NULL, NULL}}},
-    {"an unsupported filter is an error naming it",
-     {{"d.conf", HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{user | md5}'"), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "unsupported filter md5",
-     {{NULL, NULL}}},
-    {"%{password} is refused",
-     {{"d.conf", HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{user}' AND p = '%{password}'"), 0,
-       NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "%{password} is refused",
-     {{NULL, NULL}}},
-    {"!include of nothing is an error, !include_try is not",
-     {{"d.conf", HEAD PG PASSDB(Q) "!include_try none/*.conf\n!include none.conf\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 14: !include: no file matches",
-     {{NULL, NULL}}},
+    V24_BAD("a lone word is an error with file and line", HEAD PG "oops\n" PASSDB(Q),
+            "@D/d.conf line 10: Expecting '{'"),
+    V24_BAD("an unexpected '}' names its line", HEAD PG "}\n" PASSDB(Q),
+            "d.conf line 10: Unexpected '}'"),
+    V24_BAD("a file ending inside a block", HEAD PG "passdb sql {\n  query = " Q "\n",
+            "ends inside a 'passdb' block"),
+    V24_BAD("garbage after '{'", HEAD "passdb sql { query = x }\n",
+            "d.conf line 2: Garbage after '{'"),
+    V24_BAD("an unknown variable is an error naming it",
+            HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{usr}'"),
+            "unknown or unsupported variable %{usr}"),
+    V24_BAD("an unsupported filter is an error naming it",
+            HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{user | md5}'"), "unsupported filter md5"),
+    V24_BAD("%{password} is refused",
+            HEAD PG PASSDB("SELECT p FROM u WHERE n = '%{user}' AND p = '%{password}'"),
+            "%{password} is refused"),
+    V24_BAD("!include of nothing is an error, !include_try is not",
+            HEAD PG PASSDB(Q) "!include_try none/*.conf\n!include none.conf\n",
+            "d.conf line 14: !include: no file matches"),
     {"an included file writable by others is refused",
      {{"d.conf", HEAD "!include inc.conf\n" PASSDB(Q), 0, NULL}, {"inc.conf", PG, 0666, NULL}},
      {NULL},
@@ -257,12 +222,8 @@ static const struct v24_case cases[] = {
      PGD_CONF_INVALID,
      "inc.conf: is a symlink",
      {{NULL, NULL}}},
-    {"a file including itself is refused",
-     {{"d.conf", HEAD PG PASSDB(Q) "!include d.conf\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 13: recursive include of @D/d.conf",
-     {{NULL, NULL}}},
+    V24_BAD("a file including itself is refused", HEAD PG PASSDB(Q) "!include d.conf\n",
+            "d.conf line 13: recursive include of @D/d.conf"),
     {"includes three deep are followed",
      {{"d.conf", HEAD PG PASSDB(Q) "!include 1.conf\n", 0, NULL},
       {"1.conf", "!include 2.conf\n", 0, NULL},
@@ -272,120 +233,57 @@ static const struct v24_case cases[] = {
      PGD_CONF_OK,
      NULL,
      {{NULL, NULL}}},
-    {"$ENV: is refused where we would take it",
-     {{"d.conf",
-       HEAD "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = $ENV:PGPW\n  "
-            "}\n}\n" PASSDB(Q),
-       0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 5: password: $ENV: and $SET: values are not supported",
-     {{NULL, NULL}}},
-    {"a passdb inside a protocol block is refused",
-     {{"d.conf", HEAD PG "protocol imap {\n" PASSDB(Q) "}\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "a passdb block inside 'protocol' is not supported",
-     {{NULL, NULL}}},
-    {"two sql passdbs are refused",
-     {{"d.conf", HEAD PG PASSDB(Q) PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "a second passdb of driver sql",
-     {{NULL, NULL}}},
-    {"a master passdb (master logins only) is skipped for the users' passdb",
-     {{"d.conf",
-       HEAD PG "passdb master-sql {\n  driver = sql\n  master = yes\n  result_success = "
-               "continue\n  sql_query = SELECT password FROM masters WHERE userid = "
-               "'%{user}'\n}\n" PASSDB(Q) "passdb last {\n  driver = sql\n  master = Y\n  "
-                                          "query = SELECT 1\n}\n",
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
-    {"a deny passdb of driver sql is refused, not read as the users'",
-     {{"d.conf",
-       HEAD PG "passdb denied {\n  driver = sql\n  deny = yes\n  query = SELECT userid "
-               "FROM denied WHERE userid = '%{user}'\n}\n" PASSDB(Q),
-       0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 12: passdb denied: deny = yes is not supported",
-     {{NULL, NULL}}},
-    {"a deny passdb of another driver is refused, not ignored",
-     {{"d.conf",
-       HEAD PG PASSDB(Q) "passdb passwd-file {\n  deny = 1\n  passwd_file_path = "
-                         "/etc/dovecot/deny.users\n}\n",
-       0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "passdb passwd-file: deny = yes is not supported",
-     {{NULL, NULL}}},
-    {"deny = no and master = no change nothing",
-     {{"d.conf", HEAD PG "passdb sql {\n  deny = no\n  master = NO\n  query = " Q "\n}\n", 0,
-       NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"password_query", "SELECT password FROM users WHERE userid = '%u'"}}},
-    {"master = 0 is not a boolean (Dovecot 2.4 refuses it too)",
-     {{"d.conf", HEAD PG "passdb sql {\n  master = 0\n  query = " Q "\n}\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 11: master: Invalid boolean value: 0 (use yes or no)",
-     {{NULL, NULL}}},
-    {"no passdb sql query",
-     {{"d.conf", HEAD PG "passdb sql {\n}\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "passdb sql { query = ... }",
-     {{NULL, NULL}}},
-    {"no pgsql block",
-     {{"d.conf", HEAD "sql_driver = pgsql\n" PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "no pgsql HOST { } block",
-     {{NULL, NULL}}},
-    {"a 2.3 key in a 2.4 file is refused with its line",
-     {{"d.conf", HEAD "connect = host=x password=SECRET\n" PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "d.conf line 2: 'connect' is a Dovecot 2.3 dovecot-sql.conf.ext key",
-     {{NULL, NULL}}},
-    {"sql_driver mysql is refused",
-     {{"d.conf", HEAD "sql_driver = mysql\nmysql localhost {\n}\n" PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_INVALID,
-     "driver 'mysql' is not supported",
-     {{NULL, NULL}}},
-    {"userdb sql's iterate_query is read (the audit lists the users with it)",
-     {{"d.conf",
-       HEAD PG PASSDB(Q) "userdb sql {\n  query = SELECT home FROM users WHERE userid = "
-                         "'%{user}'\n  iterate_query = SELECT userid AS username, domain "
-                         "FROM users\n}\n",
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"iterate_query", "SELECT userid AS username, domain FROM users"}}},
-    {"the root userdb_sql_iterate_query, and a userdb block named otherwise with driver sql",
-     {{"d.conf",
-       HEAD PG PASSDB(Q) "userdb_sql_iterate_query = SELECT 1 AS user\n"
-                         "userdb passwd {\n  iterate_query = SELECT 2 AS user\n}\n"
-                         "userdb users {\n  driver = sql\n  userdb_sql_iterate_query = "
-                         "SELECT userid AS user FROM users\n}\n",
-       0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"iterate_query", "SELECT userid AS user FROM users"}}},
-    {"no userdb sql: no iterate_query",
-     {{"d.conf", HEAD PG PASSDB(Q) "userdb passwd {\n  iterate_query = SELECT 2\n}\n", 0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"iterate_query", NULL}}},
+    V24_BAD("$ENV: is refused where we would take it",
+            HEAD "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = $ENV:PGPW\n  "
+                 "}\n}\n" PASSDB(Q),
+            "d.conf line 5: password: $ENV: and $SET: values are not supported"),
+    V24_BAD("a passdb inside a protocol block is refused",
+            HEAD PG "protocol imap {\n" PASSDB(Q) "}\n",
+            "a passdb block inside 'protocol' is not supported"),
+    V24_BAD("two sql passdbs are refused", HEAD PG PASSDB(Q) PASSDB(Q),
+            "a second passdb of driver sql"),
+    V24_OK("a master passdb (master logins only) is skipped for the users' passdb",
+           HEAD PG "passdb master-sql {\n  driver = sql\n  master = yes\n  result_success = "
+                   "continue\n  sql_query = SELECT password FROM masters WHERE userid = "
+                   "'%{user}'\n}\n" PASSDB(Q) "passdb last {\n  driver = sql\n  master = Y\n  "
+                                              "query = SELECT 1\n}\n",
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_BAD("a deny passdb of driver sql is refused, not read as the users'",
+            HEAD PG "passdb denied {\n  driver = sql\n  deny = yes\n  query = SELECT userid "
+                    "FROM denied WHERE userid = '%{user}'\n}\n" PASSDB(Q),
+            "d.conf line 12: passdb denied: deny = yes is not supported"),
+    V24_BAD("a deny passdb of another driver is refused, not ignored",
+            HEAD PG PASSDB(Q) "passdb passwd-file {\n  deny = 1\n  passwd_file_path = "
+                              "/etc/dovecot/deny.users\n}\n",
+            "passdb passwd-file: deny = yes is not supported"),
+    V24_OK("deny = no and master = no change nothing",
+           HEAD PG "passdb sql {\n  deny = no\n  master = NO\n  query = " Q "\n}\n",
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_BAD("master = 0 is not a boolean (Dovecot 2.4 refuses it too)",
+            HEAD PG "passdb sql {\n  master = 0\n  query = " Q "\n}\n",
+            "d.conf line 11: master: Invalid boolean value: 0 (use yes or no)"),
+    V24_BAD("no passdb sql query", HEAD PG "passdb sql {\n}\n", "passdb sql { query = ... }"),
+    V24_BAD("no pgsql block", HEAD "sql_driver = pgsql\n" PASSDB(Q), "no pgsql HOST { } block"),
+    V24_BAD("a 2.3 key in a 2.4 file is refused with its line",
+            HEAD "connect = host=x password=SECRET\n" PASSDB(Q),
+            "d.conf line 2: 'connect' is a Dovecot 2.3 dovecot-sql.conf.ext key"),
+    V24_BAD("sql_driver mysql is refused",
+            HEAD "sql_driver = mysql\nmysql localhost {\n}\n" PASSDB(Q),
+            "driver 'mysql' is not supported"),
+    V24_OK("userdb sql's iterate_query is read (the audit lists the users with it)",
+           HEAD PG PASSDB(Q) "userdb sql {\n  query = SELECT home FROM users WHERE userid = "
+                             "'%{user}'\n  iterate_query = SELECT userid AS username, domain "
+                             "FROM users\n}\n",
+           {"iterate_query", "SELECT userid AS username, domain FROM users"}),
+    V24_OK("the root userdb_sql_iterate_query, and a userdb block named otherwise with driver sql",
+           HEAD PG PASSDB(Q) "userdb_sql_iterate_query = SELECT 1 AS user\n"
+                             "userdb passwd {\n  iterate_query = SELECT 2 AS user\n}\n"
+                             "userdb users {\n  driver = sql\n  userdb_sql_iterate_query = "
+                             "SELECT userid AS user FROM users\n}\n",
+           {"iterate_query", "SELECT userid AS user FROM users"}),
+    V24_OK("no userdb sql: no iterate_query",
+           HEAD PG PASSDB(Q) "userdb passwd {\n  iterate_query = SELECT 2\n}\n",
+           {"iterate_query", NULL}),
     {"the password's file is the included one, not the 0644 dovecot.conf",
      {{"dovecot.conf", HEAD "!include conf.d/auth-sql.conf.ext\n", 0644, NULL},
       {"conf.d/auth-sql.conf.ext", PG PASSDB(Q), 0, NULL}},
@@ -394,21 +292,14 @@ static const struct v24_case cases[] = {
      NULL,
      {{"secret_path", "@D/conf.d/auth-sql.conf.ext"}}},
     {"password = <file: the password's file is the one it names",
-     {{"d.conf",
-       HEAD
-       "sql_driver = pgsql\npgsql h {\n  parameters {\n    password = <pw.txt\n  }\n}\n" PASSDB(Q),
-       0, NULL},
-      {"pw.txt", "SECRET\n", 0, NULL}},
+     PW_FILE,
      {NULL},
      PGD_CONF_OK,
      NULL,
      {{"secret_path", "@D/pw.txt"}}},
-    {"no password parameter: no file holds one",
-     {{"d.conf", HEAD "sql_driver = pgsql\npgsql /run/postgresql {\n}\n" PASSDB(Q), 0, NULL}},
-     {NULL},
-     PGD_CONF_OK,
-     NULL,
-     {{"secret_path", NULL}}},
+    V24_OK("no password parameter: no file holds one",
+           HEAD "sql_driver = pgsql\npgsql /run/postgresql {\n}\n" PASSDB(Q),
+           {"secret_path", NULL}),
     {"a missing dovecot-sql.conf.ext beside a 2.4 dovecot.conf: named in the error",
      {{"dovecot.conf", HEAD "!include_try conf.d/*.conf\n", 0644, NULL}},
      {"conf=@D/dovecot-sql.conf.ext", NULL},
@@ -550,11 +441,8 @@ static int remove_top(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0])];
-	size_t i;
+	static struct CMUnitTest tests[PGD_N_ROWS(cases)];
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		tests[i] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL,
-		                               (void *)(uintptr_t)&cases[i]};
-	return _cmocka_run_group_tests("conf_v24", tests, i, make_top, remove_top);
+	PGD_ROW_CASES(tests, cases, run_case);
+	return cmocka_run_group_tests_name("conf_v24", tests, make_top, remove_top);
 }

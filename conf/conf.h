@@ -51,6 +51,7 @@ struct pgd_conf {
 	char *username_format;     /* Dovecot's auth_username_format, default "%Lu" */
 	char *username_chars;      /* Dovecot's auth_username_chars; "" allows every byte */
 	char *default_domain;      /* Dovecot's auth_default_realm; NULL if unset */
+	char *service_protocols;   /* PAM service -> %s (pgd_service_protocol); NULL: the default */
 	bool allow_weak_schemes;   /* Dovecot 2.4's auth_allow_weak_schemes (2.4 files only) */
 	unsigned long max_crypt_rounds;
 	unsigned long max_bcrypt_cost;

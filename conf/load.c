@@ -271,6 +271,10 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 	r = check_schemes(conf, where, err, errlen);
 	if (r != PGD_CONF_OK)
 		return r;
+	if (!pgd_service_map_check(conf->service_protocols, msg, sizeof(msg))) {
+		pgd_set_err(err, errlen, "%s: %s", where, msg);
+		return PGD_CONF_INVALID;
+	}
 	r = template_verdict(pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg)), where,
 	                     "username_format", msg, err, errlen);
 	free(tmp);

@@ -86,8 +86,12 @@ static void row_source(const char *conninfo, const struct pgd_query *q, char out
 enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *login,
                                 const char *tmpl, const char *hash, struct pgd_query *q)
 {
+	char protocol[64];
 	struct pgd_vars vars = {
-	    .service = login->service, .rip = login->rhost, .orig_user = login->user};
+	    .service = pgd_service_protocol(conf->service_protocols, login->service, protocol,
+	                                    sizeof(protocol)),
+	    .rip = login->rhost,
+	    .orig_user = login->user};
 
 	*q = (struct pgd_query){0};
 	if (login->canonical == NULL) {

@@ -7,6 +7,7 @@
  *   template_v24.c  a 2.4 template ("%{user | lower}") in the 2.3 form (pgd_template_v24)
  *   bind.c          the SQL scanner and binder (pgd_query_bind, pgd_query_check)
  *   user.c          the login name's fix-up before any query (pgd_user_normalize)
+ *   protocol.c      the protocol %s stands for, from the PAM service (pgd_service_protocol)
  * query_impl.h is what they share among themselves.
  */
 #ifndef PGD_QUERY_H
@@ -105,5 +106,21 @@ enum pgd_user_result {
 enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format, const char *chars,
                                         const char *default_domain, const struct pgd_vars *vars,
                                         char **out, char *err, size_t errlen);
+
+/* protocol.c */
+
+/* Dovecot's name for the PAM services whose SASL name differs from it (Cyrus's pop3d: "pop"). */
+#define PGD_DEFAULT_SERVICE_PROTOCOLS "pop=pop3"
+
+/*
+ * The protocol %s and %{protocol} stand for in a login through PAM service `service`: the pair
+ * of map ("service=protocol" pairs separated by blanks or commas; NULL for
+ * PGD_DEFAULT_SERVICE_PROTOCOLS, "" for none) that names the service, copied into out; the
+ * service itself when no pair names it (or the name does not fit out).
+ */
+const char *pgd_service_protocol(const char *map, const char *service, char *out, size_t outlen);
+
+/* True when map reads as such pairs (lower-case names of at most 32 characters); else err. */
+bool pgd_service_map_check(const char *map, char *err, size_t errlen);
 
 #endif

@@ -440,7 +440,7 @@ int pgd_cmd_audit(int argc, char **argv)
 	struct pgd_vars vars = {0};
 	struct pgd_audit_report *rep;
 	struct pgd_conf conf;
-	char err[512], what[64];
+	char err[512], what[64], protocol[64];
 	long total = -1;
 	int status;
 
@@ -470,6 +470,9 @@ int pgd_cmd_audit(int argc, char **argv)
 		                                        : "iterate_query");
 		goto out;
 	}
+	/* the PAM service's protocol, as a login through it binds %s */
+	o.service = pgd_service_protocol(conf.service_protocols, o.service, protocol,
+	                                 sizeof(protocol));
 	vars.service = o.service;
 	if (pgd_query_bind(tmpl, &vars, &list, err, sizeof(err)) != PGD_QUERY_OK) {
 		snprintf(what, sizeof(what), "%s: ", source);

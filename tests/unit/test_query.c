@@ -538,7 +538,49 @@ static void check_v24(void **state)
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
 	 sizeof(user_cases) / sizeof(user_cases[0]) + sizeof(v24_cases) / sizeof(v24_cases[0]) +   \
-	 4)
+	 5)
+
+/* %s is Dovecot's protocol name: Cyrus's "pop" is "pop3" unless the map says otherwise. */
+static void service_protocol(void **state)
+{
+	static const struct {
+		const char *map, *service, *want;
+	} rows[] = {
+	    {NULL, "pop", "pop3"},
+	    {NULL, "imap", "imap"},
+	    {NULL, "sieve", "sieve"},
+	    {NULL, "smtp", "smtp"},
+	    {NULL, "popx", "popx"},
+	    {NULL, "po", "po"},
+	    {"", "pop", "pop"},
+	    {"pop=pop3, submission=smtp", "submission", "smtp"},
+	    {"pop=pop3, submission=smtp", "pop", "pop3"},
+	    {"imap=imap4", "pop", "pop"},
+	    {"\tpop3s=pop3\t", "pop3s", "pop3"},
+	};
+	char out[64], small[4];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_true(pgd_service_map_check(rows[i].map, NULL, 0));
+		assert_string_equal(pgd_service_protocol(rows[i].map, rows[i].service, out,
+		                                         sizeof(out)),
+		                    rows[i].want);
+	}
+	assert_null(pgd_service_protocol(NULL, NULL, out, sizeof(out)));
+	/* a name that does not fit out: the service as it is */
+	assert_string_equal(pgd_service_protocol(NULL, "pop", small, 4), "pop");
+
+	static const char *const bad[] = {"pop", "pop=", "=pop3", "pop=pop3;", "POP=pop3",
+	                                  "pop=pop3 imap", "pop = pop3",
+	                                  "abcdefghijklmnopqrstuvwxyzabcdefg=x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[256] = "";
+
+		assert_false(pgd_service_map_check(bad[i], err, sizeof(err)));
+		assert_non_null(strstr(err, "service_protocols"));
+	}
+}
 
 /* The log's saslauthd hint reads whether a query uses the domain of the name. */
 static void uses_domain(void **state)
@@ -569,6 +611,7 @@ int main(void)
 	PGD_ROWS_ADD_TEST(&rows, bind_null_vars);
 	PGD_ROWS_ADD_TEST(&rows, user_length_limits);
 	PGD_ROWS_ADD_TEST(&rows, uses_domain);
+	PGD_ROWS_ADD_TEST(&rows, service_protocol);
 	if (!pgd_rows_full(&rows))
 		return 1;
 	return cmocka_run_group_tests(query, NULL, NULL);

@@ -5,8 +5,10 @@
 # The daemon, cluster and build functions are safe under `set -e` (bench/*.sh run with it).
 #
 # TAP
-#   ok NAME, not_ok NAME       one numbered case; not_ok marks the run failed. tap_prefix, when
-#                              set, goes before every NAME
+#   ok NAME, not_ok NAME [LINE...]
+#                              one numbered case; not_ok marks the run failed and prints each
+#                              LINE as a comment. tap_prefix, when set, goes before every NAME
+#   skip_case NAME REASON      one numbered case, skipped ("ok N - NAME # SKIP REASON")
 #   expect NAME                ok when the command just before succeeded, else not_ok and $out
 #                              as comments
 #   bail NAME                  not_ok NAME, the plan, exit 1
@@ -57,10 +59,14 @@ pids=()
 
 ok() { n=$((n + 1)); echo "ok $n - ${tap_prefix:-}$1"; }
 not_ok() {
+	local line
 	n=$((n + 1))
 	echo "not ok $n - ${tap_prefix:-}$1"
 	failed=1
+	shift
+	for line in "$@"; do echo "# $line"; done
 }
+skip_case() { n=$((n + 1)); echo "ok $n - ${tap_prefix:-}$1 # SKIP $2"; }
 expect() {
 	if [ "$?" -eq 0 ]; then
 		ok "$1"

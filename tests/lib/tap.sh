@@ -51,7 +51,8 @@
 #                              (user@domain, nologin from an "active" column) on TABLE
 #
 # Builds
-#   meson_build DIR OPTION...  meson setup (or --reconfigure when DIR exists) and compile, quiet
+#   meson_setup DIR OPTION...  meson setup (or --reconfigure when DIR exists), quiet
+#   meson_build DIR OPTION...  meson_setup, then compile, quiet
 
 n=0
 failed=0
@@ -246,13 +247,13 @@ password_query = \\
 CONF
 }
 
-meson_build() {
-	local dir=$1
+meson_setup() {
+	local dir=$1 again=()
 	shift
-	if [ -d "$dir" ]; then
-		meson setup --reconfigure "$dir" "$@" >/dev/null
-	else
-		meson setup "$dir" "$@" >/dev/null
-	fi
-	meson compile -C "$dir" >/dev/null
+	[ -d "$dir" ] && again=(--reconfigure)
+	meson setup "${again[@]}" "$dir" "$@" >/dev/null
+}
+
+meson_build() {
+	meson_setup "$@" && meson compile -C "$1" >/dev/null
 }

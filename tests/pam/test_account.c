@@ -47,10 +47,7 @@
 	"'%n'\n"
 #define BASE "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY UPDATE_QUERY
 
-static const struct {
-	const char *name;
-	const char *conf;
-} services[] = {
+static const struct pgd_test_service services[] = {
     {"acct", BASE ACCOUNT_QUERY AUDIT},
     {"reuse", BASE},
     {"nopw", BASE "allow_nopassword = yes\n"},
@@ -103,28 +100,13 @@ static PGconn *admin;
 
 static void sql(const char *text)
 {
-	PGresult *res = PQexec(admin, text);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", text, PQerrorMessage(admin));
-	PQclear(res);
+	pgd_test_sql(admin, text);
 }
 
 /* One column of a user's row, as text ("" for NULL); free it. */
 static char *column(const char *userid, const char *col)
 {
-	char q[256];
-	PGresult *res;
-	char *v;
-
-	snprintf(q, sizeof(q), "SELECT %s FROM acct_users WHERE userid = '%s'", col, userid);
-	res = PQexec(admin, q);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		fail_msg("%s: %s", q, PQerrorMessage(admin));
-	v = strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	assert_non_null(v);
-	return v;
+	return pgd_test_column(admin, "acct_users", userid, col);
 }
 
 /* Adds a user whose password is a fresh hash of password in scheme (or stored as given). */
@@ -862,9 +844,7 @@ static void test_audit_and_session(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
-	if (PQstatus(admin) != CONNECTION_OK)
-		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
+	admin = pgd_test_admin();
 	sql("DROP TABLE IF EXISTS acct_users");
 	sql("CREATE TABLE acct_users (userid text PRIMARY KEY, password text, "
 	    "active boolean NOT NULL DEFAULT true, expired boolean NOT NULL DEFAULT false, "
@@ -985,8 +965,7 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	if (getenv("PGD_TEST_CHILD") == NULL) {
-		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-			pgd_test_write_service(services[i].name, "", services[i].conf, 0600, 0);
+		pgd_test_write_services(services, sizeof(services) / sizeof(services[0]), "");
 		for (size_t i = 0; i < sizeof(stacks) / sizeof(stacks[0]); i++)
 			write_stack(stacks[i].name, stacks[i].auth_from, stacks[i].account_from,
 			            stacks[i].account_args);

@@ -136,11 +136,9 @@ static void exec_ok(PGconn *conn, PGresult *res, const char *what)
 /* Table "schemes": one user per scheme, and rows the module must refuse. */
 static int setup(void **state)
 {
-	PGconn *conn = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
+	PGconn *conn = pgd_test_admin();
 
 	(void)state;
-	if (PQstatus(conn) != CONNECTION_OK)
-		fail_msg("cannot connect: %s", PQerrorMessage(conn));
 	exec_ok(conn,
 	        PQexec(conn,
 	               "DROP TABLE IF EXISTS schemes; "

@@ -154,43 +154,9 @@ if [ "$CYRUS" = 1 ]; then
 			-r -n 5 || { cat "$cy.sasl.log" >&2; exit 1; }
 		chmod 755 "$cy.sasl"
 		cport=$(free_port)
-		mkdir -p "$cy"/conf/{db,socket,proc,log,msg,user,quota,sieve,lock,sync,ptclient} "$cy/spool"
-		cat >"$cy/imapd.conf" <<CONF
-configdirectory: $cy/conf
-partition-default: $cy/spool
-sasl_pwcheck_method: saslauthd
-sasl_saslauthd_path: $cy.sasl/mux
-sasl_mech_list: PLAIN LOGIN
-allowplaintext: yes
-failedloginpause: 3s
-unixhierarchysep: yes
-virtdomains: off
-servername: localhost
-syslog_prefix: pgd-flood-cyrus
-lmtpsocket: $cy/conf/socket/lmtp
-idlesocket: $cy/conf/socket/idle
-notifysocket: $cy/conf/socket/notify
-mboxname_lockpath: $cy/conf/lock
-proc_path: $cy/conf/proc
-statuscache: no
-CONF
-		cat >"$cy/cyrus.conf" <<CONF
-START {
-  recover cmd="ctl_cyrusdb -C $cy/imapd.conf -r"
-}
-SERVICES {
-  imap cmd="imapd -C $cy/imapd.conf" listen="127.0.0.1:$cport" prefork=5
-}
-EVENTS {
-}
-DAEMON {
-}
-CONF
-		chown -R cyrus:mail "$cy"
-		setsid $cyrus_bin/master -C "$cy/imapd.conf" -M "$cy/cyrus.conf" -p "$cy/master.pid" \
-			>"$cy.log" 2>&1 </dev/null &
-		pids+=($!)
-		wait_port "$cport" "${pids[-1]}" || { cat "$cy.log" >&2; exit 1; }
+		start_cyrus "$cy" "$cport" 5 "$cy.sasl/mux" "$cy.log" "sasl_mech_list: PLAIN LOGIN" \
+			"failedloginpause: 3s" "syslog_prefix: pgd-flood-cyrus" ||
+			{ cat "$cy.log" >&2; exit 1; }
 		IMAP_PW=$pw python3 bench/imap_flood.py --port "$cport" --user bench --rate 5 --flood 0 \
 			--seconds 1 --warmup 0 --out "$work" --label warm >/dev/null || :
 		IMAP_PW=$pw run python3 bench/imap_flood.py --port "$cport" --user bench \

@@ -35,6 +35,13 @@
 #                              saslauthd -a pam -d -m RUN in its own session, output to LOG,
 #                              environment as pamwrap's; its pid in daemon_pid and appended to
 #                              pids; 0 once RUN/mux is there (10 s at most), 1 when it is not
+#   start_cyrus DIR PORT PREFORK MUX LOG [IMAPD.CONF-LINE...]
+#                              Cyrus master (/usr/lib/cyrus/bin) with a private config in DIR
+#                              (imapd.conf, cyrus.conf, its folders; owned by cyrus:mail): imapd
+#                              on 127.0.0.1:PORT, PREFORK processes, passwords through the
+#                              saslauthd at MUX, plaintext allowed; each IMAPD.CONF-LINE added
+#                              (sasl_mech_list, admins, ...). Output to LOG; its pid in daemon_pid
+#                              and appended to pids; 0 once it listens (wait_port), 1 when not
 #   pamwrap_clean LOG...       removes pam_wrapper's copies of the service folders (/tmp/pam.*)
 #                              that its debug lines in LOG name
 #   pamwrap_clean_naming TEXT  the same for a daemon run at PAM_WRAPPER_DEBUGLEVEL=0 (its log
@@ -192,6 +199,50 @@ start_saslauthd() {
 		sleep 0.1
 	done
 	return 1
+}
+
+start_cyrus() {
+	local cy=$1 cport=$2 prefork=$3 mux=$4 log=$5 line
+	shift 5
+	mkdir -p "$cy"/conf/{db,socket,proc,log,msg,user,quota,sieve,lock,sync,ptclient} "$cy/spool"
+	{
+		cat <<CONF
+configdirectory: $cy/conf
+partition-default: $cy/spool
+sasl_pwcheck_method: saslauthd
+sasl_saslauthd_path: $mux
+allowplaintext: yes
+unixhierarchysep: yes
+virtdomains: off
+servername: localhost
+lmtpsocket: $cy/conf/socket/lmtp
+idlesocket: $cy/conf/socket/idle
+notifysocket: $cy/conf/socket/notify
+mboxname_lockpath: $cy/conf/lock
+proc_path: $cy/conf/proc
+statuscache: no
+CONF
+		for line in "$@"; do echo "$line"; done
+	} >"$cy/imapd.conf"
+	# master does not hand -C to what it starts: every command names the config itself
+	cat >"$cy/cyrus.conf" <<CONF
+START {
+  recover cmd="ctl_cyrusdb -C $cy/imapd.conf -r"
+}
+SERVICES {
+  imap cmd="imapd -C $cy/imapd.conf" listen="127.0.0.1:$cport" prefork=$prefork
+}
+EVENTS {
+}
+DAEMON {
+}
+CONF
+	chown -R cyrus:mail "$cy"
+	setsid /usr/lib/cyrus/bin/master -C "$cy/imapd.conf" -M "$cy/cyrus.conf" \
+		-p "$cy/master.pid" >"$log" 2>&1 </dev/null &
+	daemon_pid=$!
+	pids+=("$daemon_pid")
+	wait_port "$cport" "$daemon_pid"
 }
 
 pamwrap_clean() {

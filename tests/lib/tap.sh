@@ -54,6 +54,9 @@
 #                              when none), PASSWORD on stdin (lines: $'old\nnew\nnew' for a
 #                              chauthtok), with the service files of $work/pam.d: ok when its
 #                              output holds EXPECTED, else not_ok and the output as comments
+#   v24_pgsql CONNINFO         prints Dovecot 2.4's "sql_driver = pgsql" and its block
+#                              "pgsql HOST { parameters { KEY = VALUE ... } }" for CONNINFO
+#                              (space-separated key=value; HOST from host=, else localhost)
 #   users_conf CONNINFO TABLE  prints a conf in dovecot-sql.conf.ext syntax with Dovecot's query
 #                              (user@domain, nologin from an "active" column) on TABLE
 #
@@ -296,6 +299,19 @@ password_query = \\
          CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\
   FROM $2 WHERE userid = '%n' AND domain = '%d'
 CONF
+}
+
+v24_pgsql() {
+	local host=localhost kv params=()
+	for kv in $1; do
+		case $kv in
+		host=*) host=${kv#host=} ;;
+		*) params+=("    ${kv%%=*} = ${kv#*=}") ;;
+		esac
+	done
+	printf 'sql_driver = pgsql\npgsql %s {\n  parameters {\n' "$host"
+	printf '%s\n' "${params[@]}"
+	printf '  }\n}\n'
 }
 
 meson_setup() {

@@ -15,6 +15,7 @@
 #   summary                    the plan (1..N), then exit 1 when a case failed, else 0
 #   skip_all REASON            the plan "1..0 # SKIP REASON", exit 0
 #   need_env VAR...            bail unless every VAR is set (scripts/test.sh sets them)
+#   need_tools HINT TOOL...    bail unless every TOOL is a command ("TOOL is installed (HINT)")
 #
 # Servers and daemons: loopback only, a port above 50000 picked at run time, stopped by pid
 #   free_port                  prints a port above 50000 that is free on 127.0.0.1 (1: none)
@@ -102,6 +103,13 @@ need_env() {
 	local v
 	for v in "$@"; do
 		[ -n "${!v:-}" ] || bail "$v is set (run through scripts/test.sh)"
+	done
+}
+need_tools() {
+	local hint=$1 tool
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || bail "$tool is installed ($hint)"
 	done
 }
 

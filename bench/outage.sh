@@ -56,32 +56,30 @@ done
 common=(--user u --realm example.org --service imap --password "$pw" -c "$CLIENTS"
 	--workers "$WORKERS" --users "$USERS" --warmup 0 --timeout 10)
 
+# load KIND MIX SECONDS OUT: sasl_load on both arms at once, in the background, labels KIND-ARM;
+# their pids appended to lpids (waited for by pid: a bare wait would wait for saslauthd too)
+load() {
+	local arm
+	for arm in off on; do
+		run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix "$2" \
+			--seconds "$3" --out "$4" --label "$1-$arm" >"$work/$1-$arm.txt" &
+		lpids+=($!)
+	done
+}
+
 say "Warm-up: $WARM s of right logins on both"
-# (waited for by pid: a bare wait would wait for the saslauthd daemons too)
 lpids=()
-for arm in off on; do
-	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 100,0 \
-		--seconds "$WARM" --out "$work" --label "warm-$arm" >"$work/warm-$arm.txt" &
-	lpids+=($!)
-done
+load warm 100,0 "$WARM" "$work"
 for p in "${lpids[@]}"; do wait "$p"; done
 
 say "$SECONDS_ s of right logins; the primary down from $BEFORE s to $((BEFORE + DOWN)) s"
 lpids=()
-for arm in off on; do
-	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 100,0 \
-		--seconds "$SECONDS_" --out "$out" --label "right-$arm" >"$work/right-$arm.txt" &
-	lpids+=($!)
-done
+load right 100,0 "$SECONDS_" "$out"
 sleep "$BEFORE"
 run tests/pg-cluster.sh halt "$pg"
 halted=1
 t_down=$(date +%s.%N)
-for arm in off on; do
-	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 0,0 \
-		--seconds "$DOWN" --out "$out" --label "wrong-$arm" >"$work/wrong-$arm.txt" &
-	lpids+=($!)
-done
+load wrong 0,0 "$DOWN" "$out"
 sleep "$DOWN"
 run tests/pg-cluster.sh resume "$pg"
 halted=0

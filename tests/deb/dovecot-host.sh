@@ -72,19 +72,9 @@ setup() {
 }
 key=$(echo "debootstrap --variant=minbase $rel; dovecot-core dovecot-imapd; demo debs: $demo_list; v1" |
 	sha256sum | cut -c1-12)
-start=$SECONDS
-debroot_prepare "$rel-dovecot-host" "$rel" "$key" "$root" setup 2>"$work/prepare.log"
-rc=$?
-if [ $rc -eq 2 ]; then
-	echo "ok 1 - $rel: the front door on a Dovecot host # SKIP this machine's mirror does not serve $rel"
-	echo "1..1"
-	exit 0
-elif [ $rc -ne 0 ]; then
-	not_ok "a $rel root with dovecot-core and dovecot-imapd"
-	sed 's/^/# /' "$work/prepare.log"
-	summary
-fi
-ok "a $rel root with dovecot-core and dovecot-imapd ($(sed -n 's/^debroot: //p' "$work/prepare.log" | tr '\n' ';' | sed 's/;$//'); $((SECONDS - start)) s)"
+debroot_prepare_case "a $rel root with dovecot-core and dovecot-imapd" \
+	"$rel: the front door on a Dovecot host" "$work/prepare.log" \
+	"$rel-dovecot-host" "$rel" "$key" "$root" setup
 
 debroot_copy_tree "$src" "$root/src"
 debroot_mount "$root"

@@ -249,14 +249,10 @@ INSERT INTO users VALUES ('alice', 'example.org', '$hash');
 GRANT SELECT ON users TO pgd_auth;
 SQL
 if [ "$dver" = 2.3 ]; then
-	cat >"$root/etc/dovecot/dovecot-sql.conf.ext" <<CONF
-driver = pgsql
-connect = $conninfo
-default_pass_scheme = SHA512-CRYPT
-password_query = SELECT userid AS username, domain, password \\
-  FROM users WHERE userid = '%n' AND domain = '%d'
-iterate_query = SELECT userid AS username, domain FROM users
-CONF
+	{
+		quickstart_conf "$conninfo"
+		echo "iterate_query = SELECT userid AS username, domain FROM users"
+	} >"$root/etc/dovecot/dovecot-sql.conf.ext"
 	chmod 600 "$root/etc/dovecot/dovecot-sql.conf.ext"
 else
 	{

@@ -58,6 +58,8 @@
 #   v24_pgsql CONNINFO         prints Dovecot 2.4's "sql_driver = pgsql" and its block
 #                              "pgsql HOST { parameters { KEY = VALUE ... } }" for CONNINFO
 #                              (space-separated key=value; HOST from host=, else localhost)
+#   quickstart_conf CONNINFO   prints the README quick start's dovecot-sql.conf.ext (Dovecot 2.3
+#                              syntax): table users (userid, domain, password), SHA512-CRYPT
 #   users_conf CONNINFO TABLE  prints a conf in dovecot-sql.conf.ext syntax with Dovecot's query
 #                              (user@domain, nologin from an "active" column) on TABLE
 #
@@ -295,6 +297,16 @@ pamtester_check() {
 		not_ok "$name"
 		sed 's/^/# /' <<<"$out"
 	fi
+}
+
+quickstart_conf() {
+	cat <<CONF
+driver = pgsql
+connect = $1
+default_pass_scheme = SHA512-CRYPT
+password_query = SELECT userid AS username, domain, password \\
+  FROM users WHERE userid = '%n' AND domain = '%d'
+CONF
 }
 
 users_conf() {

@@ -23,6 +23,7 @@
 # ("0 1 20"), FLOOD_CYRUS_RIGHT_RATE (5), FLOOD_BUILD (build-bench), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# bench/lib.sh, with tests/lib/tap.sh
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 RATES=${FLOOD_RATES:-0 1 5 20}

@@ -15,6 +15,7 @@
 # OUT_BEFORE (10), OUT_DOWN (10), OUT_STALE (60), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# bench/lib.sh, with tests/lib/tap.sh
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 USERS=${OUT_USERS:-20}

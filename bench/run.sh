@@ -11,6 +11,7 @@
 # ('query_timeout = 2'), BENCH_OUT (results folder), BENCH_SKIP_VALGRIND=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# bench/lib.sh, with tests/lib/tap.sh
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 

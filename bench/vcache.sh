@@ -14,6 +14,7 @@
 # VC_SOAK_N (100000), VC_SOAK_SECONDS (200), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# bench/lib.sh, with tests/lib/tap.sh
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 N=${VC_N:-2000}

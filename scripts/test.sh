@@ -16,6 +16,7 @@
 # ends before building anything. The steps are in scripts/lib/steps.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+# scripts/lib/steps.sh, with tests/lib/tap.sh
 # shellcheck source=scripts/lib/steps.sh
 . scripts/lib/steps.sh
 root=$PWD

@@ -7,6 +7,7 @@
 # everything it started. Needs: PGD_MODULE, PAM_WRAPPER_SO.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# replicas.sh, with tests/lib/tap.sh
 # shellcheck source=tests/pam/replicas.sh
 . "$here/replicas.sh"
 bouncer_pid=

@@ -14,6 +14,7 @@
 # and stops what it started. Needs: PGD_MODULE, PAM_WRAPPER_SO; pamtester, sasl2-bin.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# replicas.sh, with tests/lib/tap.sh
 # shellcheck source=tests/pam/replicas.sh
 . "$here/replicas.sh"
 replicas_begin standby

@@ -45,6 +45,8 @@ test_cluster_start "$pgdir" || exit 1
 
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || status=1
 results=("$build/meson-logs/testlog.json")
+# The sanitizer and valgrind runs count in the closing line too. Only on a full run: arguments
+# name a subset to run. (The fuzzers ran above, as the test 'fuzz': fuzz/run.sh.)
 if [ $# -eq 0 ]; then
 	sanitizers
 	memcheck

@@ -10,7 +10,8 @@
 #   test_cleanup             the cluster stopped; pam_wrapper's copies naming our build removed
 #   sanitizers               the unit and PAM tests in an ASan + UBSan build, the threaded test
 #                            in a TSan build, and the proof that they ran
-#   memcheck                 the PAM tests under valgrind (tests/valgrind.sh)
+#   memcheck                 the PAM tests under valgrind (tests/valgrind.sh: no error, no byte
+#                            definitely lost, no fd left open)
 #   clean_root REL TAP       the package in a clean root of REL (tests/deb/clean-root.sh)
 #   dovecot_host REL TAP     the front door on a Dovecot host of REL (tests/deb/dovecot-host.sh)
 #   debian13                 the suite in a Debian 13 root (scripts/trixie.sh), then its clean
@@ -58,6 +59,8 @@ sanitizers() {
 		--timeout-multiplier 4 --logbase sanitize --print-errorlogs || status=1
 	results+=("$asan/meson-logs/sanitize.json")
 	times+=("sanitizers $((SECONDS - start)) s")
+	# Proof that the sanitizers ran: a build or a switch that silently turned them off would
+	# pass everything above.
 	python3 scripts/lib/sanitizers_ran.py "$asan" "$pw_so" "${deepbind[@]}" \
 		>"$asan/sanitizers-ran.tap"
 	cat "$asan/sanitizers-ran.tap"

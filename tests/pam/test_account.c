@@ -187,6 +187,12 @@ static int converse(int n, const struct pam_message **msg, struct pam_response *
 /* FLIP runs flip_sql on the admin connection, RHOST sets PAM_RHOST to flip_rhost. */
 enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, FLIP, RHOST, END };
 
+/* The libpam call of each step that is one. */
+static int (*const pam_call[])(pam_handle_t *, int) = {
+    [AUTH] = pam_authenticate, [ACCT] = pam_acct_mgmt,      [CHAUTHTOK] = pam_chauthtok,
+    [OPEN] = pam_open_session, [CLOSE] = pam_close_session,
+};
+
 static const char *flip_sql;
 static const char *flip_rhost;
 
@@ -209,31 +215,13 @@ static void transaction(const char *service, const char *user, const char *rhost
 	if (rhost != NULL)
 		pam_set_item(pamh, PAM_RHOST, rhost);
 	for (int i = 0; steps[i] != END; i++) {
-		switch (steps[i]) {
-		case AUTH:
-			rcs[i] = pam_authenticate(pamh, PAM_SILENT);
-			break;
-		case ACCT:
-			rcs[i] = pam_acct_mgmt(pamh, PAM_SILENT);
-			break;
-		case CHAUTHTOK:
-			rcs[i] = pam_chauthtok(pamh, PAM_SILENT);
-			break;
-		case OPEN:
-			rcs[i] = pam_open_session(pamh, PAM_SILENT);
-			break;
-		case CLOSE:
-			rcs[i] = pam_close_session(pamh, PAM_SILENT);
-			break;
-		case FLIP:
+		if (steps[i] == FLIP) {
 			sql(flip_sql);
 			rcs[i] = PAM_SUCCESS;
-			break;
-		case RHOST:
+		} else if (steps[i] == RHOST) {
 			rcs[i] = pam_set_item(pamh, PAM_RHOST, flip_rhost);
-			break;
-		case END:
-			break;
+		} else {
+			rcs[i] = pam_call[steps[i]](pamh, PAM_SILENT);
 		}
 	}
 	pam_end(pamh, PAM_SUCCESS);

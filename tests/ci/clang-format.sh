@@ -7,6 +7,7 @@
 #
 #   tests/ci/clang-format.sh SOURCE-ROOT
 set -uo pipefail
+# shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 src=$(cd "${1:?usage: clang-format.sh SOURCE-ROOT}" && pwd)
 

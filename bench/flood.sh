@@ -23,62 +23,23 @@
 # ("0 1 20"), FLOOD_CYRUS_RIGHT_RATE (5), FLOOD_BUILD (build-bench), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
-# shellcheck source=tests/lib/tap.sh
-. tests/lib/tap.sh
+# bench/lib.sh, with tests/lib/tap.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 RATES=${FLOOD_RATES:-0 1 5 20}
 RIGHT=${FLOOD_RIGHT_RATE:-10}
 SECONDS_=${FLOOD_SECONDS:-12}
 WARM=${FLOOD_WARM:-2}
 CTIMEOUT=${FLOOD_CONNECT_TIMEOUT:-5}
 TIMEOUT=${FLOOD_TIMEOUT:-20}
-say() { printf '\n== %s\n' "$*" >&2; }
+bench_build "$root/${FLOOD_BUILD:-build-bench}" -Dbench=true -Dwerror=true
+bench_begin flood
 
-build=$root/${FLOOD_BUILD:-build-bench}
-meson_build "$build" -Dbench=true -Dwerror=true
-module=$build/pam_pgsql_dovecot.so
-bin=$build/bench
-out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%dT%H%MZ)-flood}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGPASSFILE \
-	PGOPTIONS PGSSLMODE
-work=$(mktemp -d /tmp/pgd-flood.XXXXXX)
-chmod 711 "$work"
-pg=$work/pg
-pids=()
-stop_saslauthd() {
-	stop_daemons || :
-	pamwrap_clean_naming "$work"
-}
-cleanup() {
-	stop_saslauthd
-	# Workers killed inside a PAM transaction leave pam_wrapper's copy behind a moment later.
-	sleep 0.5
-	pamwrap_clean_naming "$work"
-	tests/pg-cluster.sh stop "$pg" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-: >"$out/commands.txt"
-run() {
-	printf '%s ' "$@" | sed -e "s|$work|\$WORK|g; s|$root/||g; s|$pw|PASSWORD|g" >>"$out/commands.txt"
-	echo >>"$out/commands.txt"
-	"$@"
-}
-
-say "Starting a throwaway PostgreSQL"
-pg_start "$pg"
-runuser -u postgres -- sh -c "sed -i '1i local mail pgd_auth peer map=bench' '$pg/data/pg_hba.conf'
-	echo 'bench root pgd_auth' >>'$pg/data/pg_ident.conf'"
-psql -qX "$PGD_TEST_ADMIN" -c "SELECT pg_reload_conf()" >/dev/null
+bench_pg_start
 pw=benchpw$RANDOM$RANDOM
-hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
-case $hash in '{SHA512-CRYPT}$6$'*) ;; *) echo "doveadm pw gave '$hash'" >&2; exit 1 ;; esac
-psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL
-CREATE TABLE users (userid text, domain text, password text, PRIMARY KEY (userid, domain));
-GRANT SELECT ON users TO PUBLIC;
+secrets=("$pw")
+hash=$(bench_hash "$pw")
+bench_users <<SQL
 INSERT INTO users VALUES ('bench', 'example.org', '$hash');
 SQL
 printf 'driver = pgsql\nconnect = host=%s port=%s user=pgd_auth dbname=mail\n' "$pg" "$port" \
@@ -104,7 +65,6 @@ if ! grep -q nodelay "$work/pam-shipped/imap"; then
 	echo "note: pam.d.example's imap stack has no nodelay: both arms are the module's default" >&2
 fi
 
-PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 load=()
 # Two saslauthd of the arm at once: the flooded one, and a control that gets the same right
 # logins at the same moments and no flood (the machine's load is the same for both).
@@ -154,43 +114,9 @@ if [ "$CYRUS" = 1 ]; then
 			-r -n 5 || { cat "$cy.sasl.log" >&2; exit 1; }
 		chmod 755 "$cy.sasl"
 		cport=$(free_port)
-		mkdir -p "$cy"/conf/{db,socket,proc,log,msg,user,quota,sieve,lock,sync,ptclient} "$cy/spool"
-		cat >"$cy/imapd.conf" <<CONF
-configdirectory: $cy/conf
-partition-default: $cy/spool
-sasl_pwcheck_method: saslauthd
-sasl_saslauthd_path: $cy.sasl/mux
-sasl_mech_list: PLAIN LOGIN
-allowplaintext: yes
-failedloginpause: 3s
-unixhierarchysep: yes
-virtdomains: off
-servername: localhost
-syslog_prefix: pgd-flood-cyrus
-lmtpsocket: $cy/conf/socket/lmtp
-idlesocket: $cy/conf/socket/idle
-notifysocket: $cy/conf/socket/notify
-mboxname_lockpath: $cy/conf/lock
-proc_path: $cy/conf/proc
-statuscache: no
-CONF
-		cat >"$cy/cyrus.conf" <<CONF
-START {
-  recover cmd="ctl_cyrusdb -C $cy/imapd.conf -r"
-}
-SERVICES {
-  imap cmd="imapd -C $cy/imapd.conf" listen="127.0.0.1:$cport" prefork=5
-}
-EVENTS {
-}
-DAEMON {
-}
-CONF
-		chown -R cyrus:mail "$cy"
-		setsid $cyrus_bin/master -C "$cy/imapd.conf" -M "$cy/cyrus.conf" -p "$cy/master.pid" \
-			>"$cy.log" 2>&1 </dev/null &
-		pids+=($!)
-		wait_port "$cport" "${pids[-1]}" || { cat "$cy.log" >&2; exit 1; }
+		start_cyrus "$cy" "$cport" 5 "$cy.sasl/mux" "$cy.log" "sasl_mech_list: PLAIN LOGIN" \
+			"failedloginpause: 3s" "syslog_prefix: pgd-flood-cyrus" ||
+			{ cat "$cy.log" >&2; exit 1; }
 		IMAP_PW=$pw python3 bench/imap_flood.py --port "$cport" --user bench --rate 5 --flood 0 \
 			--seconds 1 --warmup 0 --out "$work" --label warm >/dev/null || :
 		IMAP_PW=$pw run python3 bench/imap_flood.py --port "$cport" --user bench \
@@ -209,15 +135,8 @@ CONF
 fi
 printf '%s\n' "${load[@]}" >"$out/load.txt"
 
-{
-	echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "nproc: $(nproc)"
-	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-	echo "libpam: $(dpkg-query -W -f='${Version}' libpam0g)"
-	echo "saslauthd: $(dpkg-query -W -f='${Version}' sasl2-bin)"
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-} >"$out/machine.txt"
+machine_txt "libpam: $(dpkg-query -W -f='${Version}' libpam0g)" \
+	"saslauthd: $(dpkg-query -W -f='${Version}' sasl2-bin)"
 
 python3 - "$out" "$RIGHT" "$SECONDS_" "${FLOOD_CYRUS_RIGHT_RATE:-5}" <<'PY' | tee "$out/results.md"
 import json, os, sys

@@ -15,9 +15,9 @@
 # OUT_BEFORE (10), OUT_DOWN (10), OUT_STALE (60), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
-# shellcheck source=tests/lib/tap.sh
-. tests/lib/tap.sh
+# bench/lib.sh, with tests/lib/tap.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 USERS=${OUT_USERS:-20}
 WORKERS=${OUT_WORKERS:-5}
 CLIENTS=${OUT_CLIENTS:-4}
@@ -26,56 +26,20 @@ SECONDS_=${OUT_SECONDS:-30}
 BEFORE=${OUT_BEFORE:-10}
 DOWN=${OUT_DOWN:-10}
 STALE=${OUT_STALE:-60}
-say() { printf '\n== %s\n' "$*" >&2; }
-
-build=$root/build-bench
-meson_build "$build" -Dbench=true -Dtests=disabled -Dwerror=true
-module=$build/pam_pgsql_dovecot.so
-bin=$build/bench
-out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%dT%H%MZ)-outage}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGPASSFILE \
-	PGOPTIONS PGSSLMODE
-work=$(mktemp -d /tmp/pgd-outage.XXXXXX)
-chmod 711 "$work"
-pg=$work/pg
+bench_build "$root/build-bench" -Dbench=true -Dtests=disabled -Dwerror=true
+bench_begin outage
 halted=0
-# Level 2: the NOTICE lines of the module reach the log, which is counted below.
-stop_saslauthd() {
-	stop_daemons || :
-	pamwrap_clean_naming "$work"
-}
-cleanup() {
-	stop_saslauthd
-	[ "$halted" = 0 ] || tests/pg-cluster.sh resume "$pg" || :
-	tests/pg-cluster.sh stop "$pg" || :
-	rm -rf "$work"
-}
-trap cleanup EXIT
-: >"$out/commands.txt"
-run() {
-	printf '%s ' "$@" | sed -e "s|$work|\$WORK|g; s|$root/||g; s|$pw|PASSWORD|g" \
-		>>"$out/commands.txt"
-	echo >>"$out/commands.txt"
-	"$@"
-}
+bench_before_cleanup() { [ "$halted" = 0 ] || tests/pg-cluster.sh resume "$pg"; }
 
-say "Starting a throwaway PostgreSQL"
-pg_start "$pg"
+bench_pg_start
 pw=outagepw$RANDOM$RANDOM
-hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
-case $hash in '{SHA512-CRYPT}$6$'*) ;; *) echo "doveadm pw gave '$hash'" >&2; exit 1 ;; esac
-psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL
-CREATE TABLE users (userid text, domain text, password text, PRIMARY KEY (userid, domain));
-GRANT SELECT ON users TO PUBLIC;
+secrets=("$pw")
+hash=$(bench_hash "$pw")
+bench_users <<SQL
 INSERT INTO users SELECT 'u' || i, 'example.org', '$hash' FROM generate_series(0, $((USERS - 1))) i;
 SQL
 
 say "saslauthd -n $WORKERS twice: verify_cache_stale_if_error off and $STALE"
-# shellcheck disable=SC2034 # read by start_saslauthd (tests/lib/tap.sh)
-PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 for arm in off on; do
 	mkdir -p "$work/pam-$arm" "$work/mux-$arm"
 	{
@@ -93,32 +57,30 @@ done
 common=(--user u --realm example.org --service imap --password "$pw" -c "$CLIENTS"
 	--workers "$WORKERS" --users "$USERS" --warmup 0 --timeout 10)
 
+# load KIND MIX SECONDS OUT: sasl_load on both arms at once, in the background, labels KIND-ARM;
+# their pids appended to lpids (waited for by pid: a bare wait would wait for saslauthd too)
+load() {
+	local arm
+	for arm in off on; do
+		run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix "$2" \
+			--seconds "$3" --out "$4" --label "$1-$arm" >"$work/$1-$arm.txt" &
+		lpids+=($!)
+	done
+}
+
 say "Warm-up: $WARM s of right logins on both"
-# (waited for by pid: a bare wait would wait for the saslauthd daemons too)
 lpids=()
-for arm in off on; do
-	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 100,0 \
-		--seconds "$WARM" --out "$work" --label "warm-$arm" >"$work/warm-$arm.txt" &
-	lpids+=($!)
-done
+load warm 100,0 "$WARM" "$work"
 for p in "${lpids[@]}"; do wait "$p"; done
 
 say "$SECONDS_ s of right logins; the primary down from $BEFORE s to $((BEFORE + DOWN)) s"
 lpids=()
-for arm in off on; do
-	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 100,0 \
-		--seconds "$SECONDS_" --out "$out" --label "right-$arm" >"$work/right-$arm.txt" &
-	lpids+=($!)
-done
+load right 100,0 "$SECONDS_" "$out"
 sleep "$BEFORE"
 run tests/pg-cluster.sh halt "$pg"
 halted=1
 t_down=$(date +%s.%N)
-for arm in off on; do
-	run "$bin/sasl_load" --socket "$work/mux-$arm/mux" "${common[@]}" --mix 0,0 \
-		--seconds "$DOWN" --out "$out" --label "wrong-$arm" >"$work/wrong-$arm.txt" &
-	lpids+=($!)
-done
+load wrong 0,0 "$DOWN" "$out"
 sleep "$DOWN"
 run tests/pg-cluster.sh resume "$pg"
 halted=0
@@ -130,14 +92,7 @@ grep -c "from the verify cache during a database outage" "$work/saslauthd-on.log
 	>"$work/notice-on.count" || :
 stop_saslauthd
 
-{
-	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "nproc: $(nproc)"
-	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-	echo "primary down: $(python3 -c "print(f'{$t_up - $t_down:.1f}')") s (halt to resume, pg_ctl -m fast stop / start -w)"
-} >"$out/machine.txt"
+machine_txt "primary down: $(python3 -c "print(f'{$t_up - $t_down:.1f}')") s (halt to resume, pg_ctl -m fast stop / start -w)"
 
 python3 - "$out" "$USERS" "$WORKERS" "$DOWN" "$STALE" <<'PY' | tee "$out/results.md"
 import json, os, sys

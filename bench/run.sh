@@ -11,9 +11,9 @@
 # ('query_timeout = 2'), BENCH_OUT (results folder), BENCH_SKIP_VALGRIND=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
-# shellcheck source=tests/lib/tap.sh
-. tests/lib/tap.sh
+# bench/lib.sh, with tests/lib/tap.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 N=${BENCH_N:-2000}
 LIMIT=${BENCH_LIMIT:-50}
@@ -23,84 +23,27 @@ SASL_SECONDS=${BENCH_SASL_SECONDS:-10}
 CACHE_OFF_LINE=${BENCH_CACHE_OFF_LINE:-connection_cache = no}
 TIMEOUT_LINE=${BENCH_TIMEOUT_LINE:-query_timeout = 2}
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
-
 scripts/install-deps.sh gnuplot-nox
 
 say "Building (build-bench, -Dbench=true)"
-build=$root/build-bench
-meson_build "$build" -Dbench=true -Dtests=disabled -Dwerror=true
-module=$build/pam_pgsql_dovecot.so
-bin=$build/bench
-
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-stamp=$(date -u +%Y-%m-%dT%H%MZ)
-out=${BENCH_OUT:-$root/bench/results/$stamp}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-# Our own cluster, whatever the caller's environment names.
-unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGPASSFILE \
-	PGOPTIONS PGSSLMODE
-work=$(mktemp -d /tmp/pgd-bench.XXXXXX)
-chmod 711 "$work" # the postgres user runs the cluster in $work/pg
-pg=$work/pg
+bench_build "$root/build-bench" -Dbench=true -Dtests=disabled -Dwerror=true
+bench_begin bench ""
 sasl_pid=
-cleanup() {
+bench_before_cleanup() {
 	local p
-	if [ -f "$work/frozen.pids" ]; then
-		while read -r p; do kill -CONT "$p" 2>/dev/null || true; done <"$work/frozen.pids"
-	fi
-	stop_saslauthd
-	tests/pg-cluster.sh stop "$pg" || true
-	rm -rf "$work"
-}
-stop_saslauthd() {
-	[ -n "$sasl_pid" ] || return 0
-	stop_daemons || :
-	sasl_pid=
-	# saslauthd dies by signal, so pam_wrapper's copy of the service folder (/tmp/pam.?)
-	# stays: remove the copies that hold our own service file, and only those.
-	pamwrap_clean_naming "$work"
-}
-trap cleanup EXIT
-
-# Commands are logged (secrets masked) to commands.txt beside the results.
-: >"$out/commands.txt"
-run() {
-	local shown=() a
-	for a in "$@"; do
-		a=${a//"$hash"/STORED_HASH}
-		a=${a//"$pw_sha"/PASSWORD}
-		a=${a//"$pw_plain"/PASSWORD}
-		a=${a//"$work"/\$WORK}
-		a=${a//"$root/"/}
-		case $a in *' '*) a="'$a'" ;; esac
-		shown+=("$a")
-	done
-	printf '%s ' "${shown[@]}" | sed 's/password=[^ ]*/password=.../g' >>"$out/commands.txt"
-	echo >>"$out/commands.txt"
-	"$@"
+	[ -f "$work/frozen.pids" ] || return 0
+	while read -r p; do kill -CONT "$p" 2>/dev/null || true; done <"$work/frozen.pids"
 }
 
-say "Starting a throwaway PostgreSQL"
-pg_start "$pg"
+bench_pg_start "log_connections = on"
 bindir=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
-# The module as root on the unix socket: peer authentication mapped to the module's role
-# (first line, ahead of the password line pg-cluster.sh writes); TCP keeps SCRAM.
-runuser -u postgres -- sh -c "sed -i '1i local mail pgd_auth peer map=bench' '$pg/data/pg_hba.conf'
-	echo 'bench root pgd_auth' >>'$pg/data/pg_ident.conf'"
-psql -qX "$PGD_TEST_ADMIN" -c "ALTER SYSTEM SET log_connections = on" >/dev/null
-psql -qX "$PGD_TEST_ADMIN" -c "SELECT pg_reload_conf()" >/dev/null
 "$bindir/postgres" --version >"$out/postgres-version.txt"
 
 pw_sha=benchpw$RANDOM$RANDOM
 pw_plain=plainpw$RANDOM$RANDOM
-hash=$(doveadm pw -s SHA512-CRYPT -p "$pw_sha")
-case $hash in '{SHA512-CRYPT}$6$'*) ;; *) echo "doveadm pw gave '$hash'" >&2; exit 1 ;; esac
-psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL
-CREATE TABLE users (userid text, domain text, password text, PRIMARY KEY (userid, domain));
-GRANT SELECT ON users TO PUBLIC;
+secrets=("$pw_sha" "$pw_plain")
+hash=$(bench_hash "$pw_sha")
+bench_users <<SQL
 INSERT INTO users VALUES ('bench', 'example.org', '$hash'), ('plain', 'example.org', '{PLAIN}$pw_plain');
 SQL
 unix_ci="host=$pg port=$port user=pgd_auth dbname=mail"
@@ -137,7 +80,6 @@ if [ -z "${BENCH_SKIP_VALGRIND:-}" ]; then
 fi
 
 say "saslauthd -a pam -r under pam_wrapper, {SHA512-CRYPT}, unix socket"
-PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 mkdir -p "$work/sasl-pam.d" "$work/sasl-conf"
 printf 'driver = pgsql\nconnect = %s\npassword_query = SELECT password FROM users WHERE userid = %s AND domain = %s\n' \
 	"$unix_ci" "'%n'" "'%d'" >"$work/sasl-conf/imap.conf"
@@ -209,18 +151,10 @@ done
 say "Connections the server saw (log_connections)"
 grep -c "connection authorized: user=pgd_auth" "$log" >"$out/server-connections.txt" || true
 
-{
-	echo "load average at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "nproc: $(nproc)"
-	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-	echo "kernel: $(uname -srm)"
-	echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
-	echo "postgresql: $(cat "$out/postgres-version.txt")"
-	echo "libpam: $(dpkg-query -W -f='${Version}' libpam0g)"
-	echo "saslauthd: $(dpkg-query -W -f='${Version}' sasl2-bin)"
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-} >"$out/machine.txt"
+machine_txt "kernel: $(uname -srm)" "os: $(. /etc/os-release && echo "$PRETTY_NAME")" \
+	"postgresql: $(cat "$out/postgres-version.txt")" \
+	"libpam: $(dpkg-query -W -f='${Version}' libpam0g)" \
+	"saslauthd: $(dpkg-query -W -f='${Version}' sasl2-bin)"
 rm -f "$out/postgres-version.txt"
 
 python3 bench/report.py "$out" "$cores"

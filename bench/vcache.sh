@@ -14,9 +14,9 @@
 # VC_SOAK_N (100000), VC_SOAK_SECONDS (200), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
-# shellcheck source=tests/lib/tap.sh
-. tests/lib/tap.sh
+# bench/lib.sh, with tests/lib/tap.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 N=${VC_N:-2000}
 LIMIT=${VC_LIMIT:-60}
 SLICE=${VC_SLICE:-10}
@@ -24,53 +24,15 @@ SLICES=${VC_SLICES:-4}
 WARM=${VC_WARM:-60}
 SOAK_N=${VC_SOAK_N:-100000}
 SOAK_SECONDS=${VC_SOAK_SECONDS:-200}
-say() { printf '\n== %s\n' "$*" >&2; }
+bench_build "$root/build-bench" -Dbench=true -Dtests=disabled -Dwerror=true
+bench_begin vcache
 
-build=$root/build-bench
-meson_build "$build" -Dbench=true -Dtests=disabled -Dwerror=true
-module=$build/pam_pgsql_dovecot.so
-bin=$build/bench
-out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%dT%H%MZ)-vcache}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGPASSFILE \
-	PGOPTIONS PGSSLMODE
-work=$(mktemp -d /tmp/pgd-vcache.XXXXXX)
-chmod 711 "$work"
-pg=$work/pg
-# saslauthd dies by signal, so pam_wrapper's copy of the service folder (/tmp/pam.?) stays.
-stop_saslauthd() {
-	stop_daemons || :
-	pamwrap_clean_naming "$work"
-}
-cleanup() {
-	stop_saslauthd
-	tests/pg-cluster.sh stop "$pg" || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-: >"$out/commands.txt"
-run() {
-	printf '%s ' "$@" | sed -e "s|$work|\$WORK|g; s|$root/||g; s|$pw|PASSWORD|g" \
-		-e 's/password=[^ ]*/password=.../g' -e "s|$hash|STORED_HASH|g" >>"$out/commands.txt"
-	echo >>"$out/commands.txt"
-	"$@"
-}
-
-say "Starting a throwaway PostgreSQL"
-pg_start "$pg"
-runuser -u postgres -- sh -c "sed -i '1i local mail pgd_auth peer map=bench' '$pg/data/pg_hba.conf'
-	echo 'bench root pgd_auth' >>'$pg/data/pg_ident.conf'"
-psql -qX "$PGD_TEST_ADMIN" -c "ALTER SYSTEM SET log_connections = on" >/dev/null
-psql -qX "$PGD_TEST_ADMIN" -c "SELECT pg_reload_conf()" >/dev/null
+bench_pg_start "log_connections = on"
 pw=benchpw$RANDOM$RANDOM
-hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
-case $hash in '{SHA512-CRYPT}$6$'*) ;; *) echo "doveadm pw gave '$hash'" >&2; exit 1 ;; esac
+secrets=("$pw")
+hash=$(bench_hash "$pw")
 # One stored hash for every user: the MAC covers the user, so each is a login of its own.
-psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL
-CREATE TABLE users (userid text, domain text, password text, PRIMARY KEY (userid, domain));
-GRANT SELECT ON users TO PUBLIC;
+bench_users <<SQL
 INSERT INTO users VALUES ('bench', 'example.org', '$hash'), ('wrong', 'example.org', '$hash');
 INSERT INTO users SELECT 'first' || i, 'example.org', '$hash' FROM generate_series(0, 20000) i;
 INSERT INTO users SELECT 'u' || i, 'example.org', '$hash' FROM generate_series(0, 999) i;
@@ -86,7 +48,6 @@ run "$bin/pam_bench" vcache --module "$module" --server-log "$pg/server.log" --o
 	--stored "$hash" -n "$N" --time-limit "$LIMIT" | tee "$out/vcache.txt"
 
 say "saslauthd -n 5, cache on and off at once, loaded in turn: 90/5/5 over 1,000 users"
-PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 for arm in on off; do
 	mkdir -p "$work/pam-$arm" "$work/mux-$arm"
 	{
@@ -124,13 +85,7 @@ run "$bin/pam_bench" soak --module "$module" --server-log "$pg/server.log" --out
 	--distinct 5000 --extra-line "verify_cache_ttl = 3600
 verify_cache_size = 1000" -n "$SOAK_N" --time-limit "$SOAK_SECONDS" | tee "$out/soak.txt"
 
-{
-	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "nproc: $(nproc)"
-	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-} >"$out/machine.txt"
+machine_txt
 
 python3 - "$out" <<'PY' | tee "$out/results.md"
 import glob, json, os, sys

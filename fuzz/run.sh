@@ -36,18 +36,15 @@ for t in "${targets[@]}"; do
 		-o "$out/fuzz_$t" >"$out/build_$t.log" 2>&1 &
 	builds+=("$!")
 done
-n=0
-failed=0
-pids=()
+# shellcheck source=tests/lib/tap.sh
+. "$src/tests/lib/tap.sh"
 for i in "${!targets[@]}"; do
 	t=${targets[$i]}
-	n=$((n + 1))
 	if wait "${builds[$i]}"; then
-		echo "ok $n - fuzz_$t builds"
+		ok "fuzz_$t builds"
 	else
-		echo "not ok $n - fuzz_$t builds"
+		not_ok "fuzz_$t builds"
 		sed 's/^/# /' "$out/build_$t.log"
-		failed=1
 		pids+=("")
 		continue
 	fi
@@ -65,15 +62,13 @@ for i in "${!targets[@]}"; do
 	t=${targets[$i]}
 	pid=${pids[$i]}
 	[ -n "$pid" ] || continue
-	n=$((n + 1))
 	if wait "$pid"; then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz_$t.log")
-		echo "ok $n - fuzz_$t: ${runs:-?} runs in ${seconds} s, no crash"
+		ok "fuzz_$t: ${runs:-?} runs in ${seconds} s, no crash"
 	else
-		echo "not ok $n - fuzz_$t crashed (reproduce: $out/fuzz_$t $out/crash-$t-*)"
+		not_ok "fuzz_$t crashed (reproduce: $out/fuzz_$t $out/crash-$t-*)"
 		grep -E 'ERROR|SUMMARY|runtime error|#[0-9]+ 0x' "$out/fuzz_$t.log" | head -40 |
 			sed 's/^/# /'
-		failed=1
 	fi
 done
 exit $failed

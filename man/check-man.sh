@@ -7,10 +7,8 @@
 set -uo pipefail
 src=$1
 shift
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../tests/lib/tap.sh"
 export LC_ALL=C.UTF-8 MANWIDTH=80
 
 for tool in groff man; do

@@ -11,6 +11,12 @@
 #                                  tarball $PGD_ROOT_CACHE/NAME-KEY.tar.zst (KEY: 12 hex digits),
 #                                  or bootstrapped, "SETUP... DIR" run (on the host, with DIR
 #                                  mounted: it calls debroot_run), and then cached
+#   debroot_prepare_case CASE SKIP-CASE LOG NAME REL KEY DIR SETUP...
+#                                  debroot_prepare as a TAP case (for a test that sourced
+#                                  tests/lib/tap.sh), its progress in LOG: ok CASE with how the
+#                                  root was had and how long it took; where the mirror does not
+#                                  serve REL, the one case SKIP-CASE skipped and exit 0; else
+#                                  not_ok CASE, LOG as comments, and the plan (exit 1)
 #   debroot_mount DIR / debroot_umount DIR
 #                                  /proc, /dev, /dev/pts, a private /dev/shm; debroot_umount
 #                                  first ends every process whose root is DIR (we started them)
@@ -208,4 +214,22 @@ debroot_prepare() {
 		rm -f "$tarball.part"
 	fi
 	return 0
+}
+
+debroot_prepare_case() {
+	local case=$1 skip=$2 log=$3 rel=$5 start=$SECONDS rc
+	shift 3
+	debroot_prepare "$@" 2>"$log"
+	rc=$?
+	if [ $rc -eq 2 ]; then
+		echo "SKIP $skip: this machine's mirror does not serve $rel" >&2
+		echo "ok 1 - $skip # SKIP this machine's mirror does not serve $rel"
+		echo "1..1"
+		exit 0
+	elif [ $rc -ne 0 ]; then
+		not_ok "$case"
+		sed 's/^/# /' "$log"
+		summary
+	fi
+	ok "$case ($(sed -n 's/^debroot: //p' "$log" | tr '\n' ';' | sed 's/;$//'); $((SECONDS - start)) s)"
 }

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
 scripts/install-deps.sh --demo
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -25,8 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 say "Starting a throwaway PostgreSQL on 127.0.0.1"
-env_lines=$(tests/pg-cluster.sh start "$work/pg")
-eval "$env_lines"
+pg_start "$work/pg"
 # The users table as Dovecot left it; the hash is what `doveadm pw -s SHA512-CRYPT` made for
 # the password "correct horse battery".
 psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" <<'SQL'
@@ -39,13 +40,7 @@ psql "$PGD_TEST_ADMIN" -c 'SELECT userid, domain, left(password, 30) || '"'...'"
 
 say "The conf: Dovecot's dovecot-sql.conf.ext, unchanged"
 mkdir "$work/pam.d"
-cat >"$work/dovecot-sql.conf.ext" <<CONF
-driver = pgsql
-connect = $PGD_TEST_CONNINFO
-default_pass_scheme = SHA512-CRYPT
-password_query = SELECT userid AS username, domain, password \\
-  FROM users WHERE userid = '%n' AND domain = '%d'
-CONF
+quickstart_conf "$PGD_TEST_CONNINFO" >"$work/dovecot-sql.conf.ext"
 chmod 600 "$work/dovecot-sql.conf.ext"
 sed 's/password=[^ ]*/password=.../' "$work/dovecot-sql.conf.ext"
 printf 'auth    required %s conf=%s\naccount required %s conf=%s\n' \
@@ -54,11 +49,9 @@ printf 'auth    required %s conf=%s\naccount required %s conf=%s\n' \
 echo "--- pam.d/imap:"
 cat "$work/pam.d/imap"
 
-wrapper=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
+PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
 pamtester_run() {
-	printf '%s\n' "$2" | env LD_PRELOAD="$wrapper" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$work/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v imap "$1" authenticate acct_mgmt 2>&1 |
+	printf '%s\n' "$2" | pamwrap "$work/pam.d" pamtester -v imap "$1" authenticate acct_mgmt 2>&1 |
 		grep -v -e 'pwrap_init\|copy_confdir\|pwrap_load_lib\|no default config other' -e '^$' |
 		sed 's/PWRAP_[A-Z]*\[[^]]*\] - SYSLOG([0-9]*): /\n  syslog: /'
 }

@@ -43,6 +43,8 @@ packages=(
 	openssh-server openssh-client
 	# fuzzing: the release's default clang and its runtime (Debian 12: 14, Debian 13: 19)
 	clang libclang-rt-dev
+	# the code style check (tests/ci/clang-format.sh)
+	clang-format
 	# the Debian 13 root and the clean package roots (scripts/trixie.sh, tests/deb/clean-root.sh)
 	debootstrap zstd
 	# scheme vectors and tests: openssl(1), xxd

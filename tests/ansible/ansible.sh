@@ -8,16 +8,13 @@
 set -uo pipefail
 src=$1
 debdir=$2
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-finish() { echo "1..$n"; exit $failed; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 for tool in ansible-playbook ansible-lint; do
 	command -v "$tool" >/dev/null || not_ok "$tool is installed (scripts/install-deps.sh)"
 done
-[ $failed -eq 0 ] || finish
+[ $failed -eq 0 ] || summary
 
 work=$(mktemp -d /tmp/pgd-ansible.XXXXXX)
 trap 'rm -rf -- "$work"' EXIT
@@ -47,7 +44,7 @@ if [ ! -f "$deb" ]; then
 fi
 if [ ! -f "$deb" ]; then
 	not_ok "the package to install exists ($deb)"
-	finish
+	summary
 fi
 
 # What the role would touch, and what check mode must leave as it is.
@@ -87,23 +84,23 @@ else
 	sed 's/^/# /' "$work/diff" | head -40
 fi
 # The diff shows what a real run would do.
-expect() {
+diff_shows() { # NAME TEXT: ok when the diff ($out) holds TEXT
 	if grep -qF -- "$2" <<<"$out"; then ok "the diff shows $1"; else
 		not_ok "the diff shows $1"; echo "# missing: $2"; fi
 }
-expect "saslauthd's -r and socket in Postfix's chroot" '+OPTIONS="-r -m /var/spool/postfix/var/run/saslauthd"'
-expect "the /etc/pam.d/imap stack" '+auth    required  pam_pgsql_dovecot.so conf=/etc/security/pam_pgsql_dovecot.conf nodelay'
-expect "the /etc/pam.d/smtp file" '/etc/pam.d/smtp: saslauthd -a pam -r asks'
-expect "the boot-time symlink for /run/saslauthd" '+L /run/saslauthd - - - - /var/spool/postfix/var/run/saslauthd'
-expect "the package install (simulated)" 'Install the module from a .deb'
-expect "START=yes (Debian 12's init script starts nothing without it)" '+START=yes'
+diff_shows "saslauthd's -r and socket in Postfix's chroot" '+OPTIONS="-r -m /var/spool/postfix/var/run/saslauthd"'
+diff_shows "the /etc/pam.d/imap stack" '+auth    required  pam_pgsql_dovecot.so conf=/etc/security/pam_pgsql_dovecot.conf nodelay'
+diff_shows "the /etc/pam.d/smtp file" '/etc/pam.d/smtp: saslauthd -a pam -r asks'
+diff_shows "the boot-time symlink for /run/saslauthd" '+L /run/saslauthd - - - - /var/spool/postfix/var/run/saslauthd'
+diff_shows "the package install (simulated)" 'Install the module from a .deb'
+diff_shows "START=yes (Debian 12's init script starts nothing without it)" '+START=yes'
 # Debian 13's saslauthd.service gets a drop-in; Debian 12 (init script) does not.
 major=$(. /etc/os-release && echo "${VERSION_ID%%.*}")
 dropin_task='TASK [pam_pgsql_dovecot : Tell the saslauthd unit where its pid file and socket folder are]'
 if [ "$major" -ge 13 ]; then
-	expect "Debian $major: the saslauthd unit's pid file in Postfix's chroot" \
+	diff_shows "Debian $major: the saslauthd unit's pid file in Postfix's chroot" \
 		'+PIDFile=/var/spool/postfix/var/run/saslauthd/saslauthd.pid'
-	expect "Debian $major: the unit's own /run/saslauthd turned off" '+RuntimeDirectory='
+	diff_shows "Debian $major: the unit's own /run/saslauthd turned off" '+RuntimeDirectory='
 elif grep -A1 -F "$dropin_task" <<<"$out" | grep -q '^skipping:'; then
 	ok "Debian $major: no systemd drop-in for saslauthd (the init script reads -m)"
 else
@@ -120,4 +117,4 @@ if grep -A2 'RUNNING HANDLER' <<<"$out" | grep -qE '^(changed|ok):'; then
 else
 	ok "no handler ran in check mode"
 fi
-finish
+summary

@@ -301,23 +301,10 @@ want(j["upgradable"] == 7 and j["rehash_any_scheme"] is True, "upgradable %r" % 
 # A Dovecot 2.4 tree: the users listed by userdb sql { iterate_query }, and judged by the rules
 # a login of that file meets: without auth_allow_weak_schemes, MD5-CRYPT and PLAIN-MD5 are
 # refused (nobody logs in with them), not "weak"; with it they log in, and are weak.
-pgsql_block() { # the test's conninfo as a 2.4 pgsql block
-	local host=localhost kv
-	local -a params=()
-	for kv in $PGD_TEST_CONNINFO; do
-		case $kv in
-		host=*) host=${kv#host=} ;;
-		*) params+=("    ${kv%%=*} = ${kv#*=}") ;;
-		esac
-	done
-	printf 'sql_driver = pgsql\npgsql %s {\n  parameters {\n' "$host"
-	printf '%s\n' "${params[@]}"
-	printf '  }\n}\n'
-}
 write_v24() { # NAME [MORE-ROOT-SETTINGS]
 	{
 		printf 'dovecot_config_version = 2.4.1\n%b' "${2:-}"
-		pgsql_block
+		v24_pgsql "$PGD_TEST_CONNINFO"
 		printf 'passdb sql {\n  default_password_scheme = SHA512-CRYPT\n'
 		printf "  query = SELECT userid AS username, domain, password FROM audit_users \\\\\n"
 		printf "    WHERE userid = '%%{user | username}' AND domain = '%%{user | domain}'\n}\n"

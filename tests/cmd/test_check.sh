@@ -8,22 +8,12 @@
 # Needs PGD_TEST_CONNINFO (scripts/test.sh sets it); skipped without.
 set -uo pipefail
 cmd=${1:?usage: test_check.sh path/to/pam-pgsql-dovecot}
-if [ -z "${PGD_TEST_CONNINFO:-}" ]; then
-	echo "1..0 # SKIP PGD_TEST_CONNINFO is not set (run through scripts/test.sh)"
-	exit 0
-fi
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+[ -n "${PGD_TEST_CONNINFO:-}" ] ||
+	skip_all "PGD_TEST_CONNINFO is not set (run through scripts/test.sh)"
 work=$(mktemp -d /tmp/pgd-check-cmd.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do printf '# %q\n' "$line"; done
-}
 
 # conf NAME DEFAULT_SCHEME SELECT-LIST: a conf whose password_query returns one literal row
 conf() {
@@ -41,19 +31,19 @@ run() {
 	local rc=0
 	out=$("$cmd" check -c "$work/$1.conf" alice@example.org 2>&1) || rc=$?
 	if [ "$rc" != "$2" ]; then
-		not_ok "$1: exit $rc, expected $2" "$out"
+		not_ok "$1: exit $rc, expected $2" "$(printf %q "$out")"
 		return 1
 	fi
 	return 0
 }
 # has NAME TEXT: $out contains TEXT
 has() {
-	if [[ $out == *"$2"* ]]; then ok "$1"; else not_ok "$1: no \"$2\"" "$out"; fi
+	if [[ $out == *"$2"* ]]; then ok "$1"; else not_ok "$1: no \"$2\"" "$(printf %q "$out")"; fi
 }
 # clean NAME: $out holds no control byte but the newline
 clean() {
 	if LC_ALL=C grep -q '[[:cntrl:]]' <<<"$out" || [[ $out == *$'\r'* ]]; then
-		not_ok "$1: a control byte got through" "$out"
+		not_ok "$1: a control byte got through" "$(printf %q "$out")"
 	else
 		ok "$1"
 	fi
@@ -99,10 +89,9 @@ if [ "$took" -le 5 ]; then ok "... in ${took} s"; else not_ok "hostile yescrypt 
 conf unknown PLAIN "'{Tr0ub4dor}&3' AS password"
 run unknown 1 && has "unknown scheme: said" "unknown scheme (a name of 9 bytes)"
 if [[ $out == *Tr0* || $out == *ub4* || $out == *dor* ]]; then
-	not_ok "unknown scheme: part of its name printed" "$out"
+	not_ok "unknown scheme: part of its name printed" "$(printf %q "$out")"
 else
 	ok "unknown scheme: no part of its name printed"
 fi
 
-echo "1..$n"
-exit $failed
+summary

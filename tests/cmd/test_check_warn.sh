@@ -88,25 +88,12 @@ warns "username and domain columns: no 'user' column warning" userdomain "" on@e
 
 # A Dovecot 2.4 tree as Debian 13 ships it: dovecot.conf 0644 without a secret, the password in
 # the 0600 conf.d/auth-sql.conf.ext it includes, the guide's query (username and domain).
-pgsql_block() { # the test's conninfo as a 2.4 pgsql block
-	local host=localhost kv
-	local -a params=()
-	for kv in $PGD_TEST_CONNINFO; do
-		case $kv in
-		host=*) host=${kv#host=} ;;
-		*) params+=("    ${kv%%=*} = ${kv#*=}") ;;
-		esac
-	done
-	printf 'sql_driver = pgsql\npgsql %s {\n  parameters {\n' "$host"
-	printf '%s\n' "${params[@]}"
-	printf '  }\n}\n'
-}
 v24=$work/v24
 mkdir -p "$v24/conf.d"
 printf 'dovecot_config_version = 2.4.1\nprotocols = imap\n!include conf.d/*.conf\n' >"$v24/dovecot.conf"
 printf '!include auth-sql.conf.ext\n' >"$v24/conf.d/10-auth.conf"
 {
-	pgsql_block
+	v24_pgsql "$PGD_TEST_CONNINFO"
 	printf 'passdb sql {\n  default_password_scheme = SHA512-CRYPT\n'
 	printf "  query = SELECT userid AS username, domain, password FROM warn_users \\\\\n"
 	printf "    WHERE userid = '%%{user | username}' AND domain = '%%{user | domain}'\n}\n"

@@ -8,23 +8,8 @@ cmd=${1:?usage: test_pw.sh path/to/pam-pgsql-dovecot}
 work=$(mktemp -d /tmp/pgd-cmd-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do echo "# $line"; done
-}
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 # run EXPECTED-STATUS NAME ARGS...: runs the command (stdin from $stdin_text if set), keeps
 # stdout in $out and stderr in $err.
@@ -46,20 +31,20 @@ run() {
 	not_ok "$name: exit $rc, expected $want" "stdout: $out" "stderr: $err"
 	return 1
 }
-expect() { # expect NAME CONDITION-RESULT
+expect_that() { # NAME CONDITION-RESULT (0: ok)
 	if [ "$2" = 0 ]; then ok "$1"; else not_ok "$1" "stdout: $out" "stderr: $err"; fi
 }
 contains() { [[ $1 == *"$2"* ]] && echo 0 || echo 1; }
 
 # --- usage and dispatch
-run 0 "--help" --help && expect "--help lists pw" "$(contains "$out" "pw ")"
+run 0 "--help" --help && expect_that "--help lists pw" "$(contains "$out" "pw ")"
 run 2 "no command"
 run 2 "unknown command" frobnicate
-run 0 "pw --help" pw --help && expect "pw --help names -t" "$(contains "$out" "-t HASH")"
+run 0 "pw --help" pw --help && expect_that "pw --help names -t" "$(contains "$out" "-t HASH")"
 run 2 "unknown option" pw -Z
 run 2 "unknown long option" pw --frob
 run 2 "missing option value" pw -s
-run 2 "unknown scheme" pw -s NOPE -p x && expect "unknown scheme says so" "$(contains "$err" "unknown scheme")"
+run 2 "unknown scheme" pw -s NOPE -p x && expect_that "unknown scheme says so" "$(contains "$err" "unknown scheme")"
 run 2 "dropped scheme NTLM" pw -s NTLM -p x
 run 2 "rounds not a number" pw -r abc -p x
 run 2 "rounds zero" pw -r 0 -p x
@@ -68,40 +53,40 @@ run 2 "rounds for a scheme without" pw -s SSHA -r 5 -p x
 run 2 "-p with --password-file" pw -p x --password-file /dev/null
 run 2 "-t with -s" pw -t '{PLAIN}x' -s PLAIN -p x
 run 2 "stray argument" pw -p x extra
-run 2 "DIGEST-MD5 without -u" pw -s DIGEST-MD5 -p x && expect "says it needs the login name" "$(contains "$err" "login name")"
+run 2 "DIGEST-MD5 without -u" pw -s DIGEST-MD5 -p x && expect_that "says it needs the login name" "$(contains "$err" "login name")"
 run 2 "missing password file" pw --password-file "$work/none"
 
 # --- listing
 run 0 "pw -l" pw -l
 count=$(wc -w <<<"$out")
 [ "$count" -ge 29 ] && [[ " $out " == *" SHA512-CRYPT "* ]] && [[ " $out " == *" SCRAM-SHA-256 "* ]]
-expect "-l lists the schemes ($count)" $?
+expect_that "-l lists the schemes ($count)" $?
 [[ " $out " != *" NTLM "* ]]
-expect "-l leaves out NTLM" $?
+expect_that "-l leaves out NTLM" $?
 
 # --- making and verifying
-run 0 "default scheme" pw -p secret && expect "default is SHA512-CRYPT" "$([[ $out == '{SHA512-CRYPT}$6$'* ]] && echo 0 || echo 1)"
+run 0 "default scheme" pw -p secret && expect_that "default is SHA512-CRYPT" "$([[ $out == '{SHA512-CRYPT}$6$'* ]] && echo 0 || echo 1)"
 hash=$out
-run 0 "-t right password" pw -t "$hash" -p secret && expect "prints (verified)" "$(contains "$out" "(verified)")"
-run 1 "-t wrong password" pw -t "$hash" -p Secret && expect "reason on stderr" "$(contains "$err" "mismatch")"
-expect "the password is not echoed" "$([[ $err != *Secret* && $out != *Secret* ]] && echo 0 || echo 1)"
-run 1 "-t malformed hash" pw -t '{PLAIN-MD5}abc' -p x && expect "says malformed" "$(contains "$err" "malformed")"
-run 1 "-t unknown scheme" pw -t '{NTLM}00' -p x && expect "says unsupported" "$(contains "$err" "unsupported")"
-run 1 "-t too costly" pw -t '{SHA512-CRYPT}$6$rounds=999999999$ab$cd' -p x && expect "says cap" "$(contains "$err" "cap")"
+run 0 "-t right password" pw -t "$hash" -p secret && expect_that "prints (verified)" "$(contains "$out" "(verified)")"
+run 1 "-t wrong password" pw -t "$hash" -p Secret && expect_that "reason on stderr" "$(contains "$err" "mismatch")"
+expect_that "the password is not echoed" "$([[ $err != *Secret* && $out != *Secret* ]] && echo 0 || echo 1)"
+run 1 "-t malformed hash" pw -t '{PLAIN-MD5}abc' -p x && expect_that "says malformed" "$(contains "$err" "malformed")"
+run 1 "-t unknown scheme" pw -t '{NTLM}00' -p x && expect_that "says unsupported" "$(contains "$err" "unsupported")"
+run 1 "-t too costly" pw -t '{SHA512-CRYPT}$6$rounds=999999999$ab$cd' -p x && expect_that "says cap" "$(contains "$err" "cap")"
 run 1 "-t yescrypt with t = 4656" pw -t '{SHA512-CRYPT}$y$j9T/szz$2ILFVcigwZKtxbGQrVdlp.$x' -p x &&
-	expect "says cap" "$(contains "$err" "passes 4655 above cap 16")"
+	expect_that "says cap" "$(contains "$err" "passes 4655 above cap 16")"
 run 1 "-t \$sha1\$ with a sign" pw -t '{CRYPT}$sha1$+100000001$abcdefgh$x' -p x &&
-	expect "says malformed" "$(contains "$err" "sha1crypt parameters not in the one form libxcrypt writes")"
+	expect_that "says malformed" "$(contains "$err" "sha1crypt parameters not in the one form libxcrypt writes")"
 run 1 "-t an unknown scheme is not echoed" pw -t '{Tr0ub4dor}&3' -p x &&
-	expect "no part of the name on stderr" "$([[ $err != *Tr0* && $err != *ub4* ]] && echo 0 || echo 1)"
+	expect_that "no part of the name on stderr" "$([[ $err != *Tr0* && $err != *ub4* ]] && echo 0 || echo 1)"
 run 1 "-t {PLAIN-TRUNC}0- (every password, in Dovecot) refused" pw -t '{PLAIN-TRUNC}0-' -p x &&
-	expect "says malformed" "$(contains "$err" "PLAIN-TRUNC length 0")"
+	expect_that "says malformed" "$(contains "$err" "PLAIN-TRUNC length 0")"
 run 1 "-t {PLAIN-TRUNC} length that wraps around" pw -t '{PLAIN-TRUNC}18446744073709551619-sec' -p sec &&
-	expect "says malformed" "$(contains "$err" "overflows")"
+	expect_that "says malformed" "$(contains "$err" "overflows")"
 run 2 "PLAIN-TRUNC of an empty password is not made" pw -s PLAIN-TRUNC -p ''
-run 0 "-V" pw -s SSHA512 -V -p secret && expect "-V prints (verified)" "$([[ $out == '{SSHA512}'*' (verified)' ]] && echo 0 || echo 1)"
-run 0 "-r rounds" pw -s SHA256-CRYPT -r 7000 -p secret && expect "rounds=7000 in the hash" "$(contains "$out" 'rounds=7000$')"
-run 0 "lower-case scheme with suffix" pw -s ssha.hex -p secret && expect "printed upper case" "$([[ $out == '{SSHA.HEX}'* ]] && echo 0 || echo 1)"
+run 0 "-V" pw -s SSHA512 -V -p secret && expect_that "-V prints (verified)" "$([[ $out == '{SSHA512}'*' (verified)' ]] && echo 0 || echo 1)"
+run 0 "-r rounds" pw -s SHA256-CRYPT -r 7000 -p secret && expect_that "rounds=7000 in the hash" "$(contains "$out" 'rounds=7000$')"
+run 0 "lower-case scheme with suffix" pw -s ssha.hex -p secret && expect_that "printed upper case" "$([[ $out == '{SSHA.HEX}'* ]] && echo 0 || echo 1)"
 run 0 "DIGEST-MD5 with -u" pw -s DIGEST-MD5 -u bob@example.org -p secret
 digest=$out
 run 0 "DIGEST-MD5 verified with -u" pw -t "$digest" -u bob@example.org -p secret
@@ -164,37 +149,37 @@ if command -v python3 >/dev/null; then
 	out=${res#*$'\t'}
 	err=
 	[ "${res%%$'\t'*}" = 0 ] && [[ $out == *'Enter new password:'*'Retype new password:'*'{SHA512-CRYPT}$6$'* ]] && [[ $out != *'tty secret'* ]]
-	expect "terminal: asked twice, echo off" $?
+	expect_that "terminal: asked twice, echo off" $?
 	tty_hash=$(grep -o '{SHA512-CRYPT}[^|]*' <<<"$out")
 	run 0 "terminal-made hash verifies" pw -t "$tty_hash" -p 'tty secret'
 	res=$(tty_run 'one' 'two' pw -s SHA512-CRYPT)
 	out=${res#*$'\t'}
 	[ "${res%%$'\t'*}" = 2 ] && [[ $out == *'do not match'* ]]
-	expect "terminal: answers that differ are refused" $?
+	expect_that "terminal: answers that differ are refused" $?
 	res=$(tty_run 'tty secret' '' pw -t "$tty_hash")
 	out=${res#*$'\t'}
 	[ "${res%%$'\t'*}" = 0 ] && [[ $out == *'Enter password to verify:'*'(verified)'* ]]
-	expect "terminal: -t asks once" $?
+	expect_that "terminal: -t asks once" $?
 else
-	skip "terminal input" "python3 missing"
+	skip_case "terminal input" "python3 missing"
 fi
 
 # --- Dovecot 2.4's ARGON2: made as argon2id, verified whichever variant the value is
 if "$cmd" pw -l | grep -qw ARGON2; then
-	run 0 "pw -s ARGON2" pw -s ARGON2 -p secret && expect "pw -s ARGON2 makes {ARGON2}\$argon2id\$" "$(contains "$out" '{ARGON2}$argon2id$')"
+	run 0 "pw -s ARGON2" pw -s ARGON2 -p secret && expect_that "pw -s ARGON2 makes {ARGON2}\$argon2id\$" "$(contains "$out" '{ARGON2}$argon2id$')"
 	h=$out
 	run 0 "pw -t verifies {ARGON2}" pw -t "$h" -p secret
 	run 1 "pw -t {ARGON2} with a wrong password" pw -t "$h" -p wrong
 	h=$("$cmd" pw -s ARGON2I -p secret)
 	run 0 "pw -t verifies an argon2i value under {ARGON2}" pw -t "{ARGON2}${h#\{ARGON2I\}}" -p secret
 else
-	skip "pw -s ARGON2" "built without libsodium"
+	skip_case "pw -s ARGON2" "built without libsodium"
 fi
 
 # --- round trip through the real Dovecot
 passwords=('secret' '' 'a' 'pässwörd 日本語' "it's \"quoted\" \$1\$ {x} a:b" $'tab\there' "$(printf 'long%.0s' {1..40})")
 if ! command -v doveadm >/dev/null; then
-	skip "round trip with doveadm pw -t" "doveadm not installed"
+	skip_case "round trip with doveadm pw -t" "doveadm not installed"
 else
 	# The schemes both know: ARGON2 is Dovecot 2.4's, unknown to 2.3's doveadm.
 	doveadm pw -l | tr ' ' '\n' | sort >"$work/theirs"
@@ -214,18 +199,18 @@ else
 	done
 	for enc in hex b64; do
 		h=$("$cmd" pw -s "SCRAM-SHA-1.$enc" -p secret) && doveadm pw -t "$h" -p secret >/dev/null 2>&1
-		expect "doveadm accepts our SCRAM-SHA-1.$enc" $?
+		expect_that "doveadm accepts our SCRAM-SHA-1.$enc" $?
 	done
 	h=$("$cmd" pw -s BLF-CRYPT -r 6 -p secret) && doveadm pw -t "$h" -p secret >/dev/null 2>&1
-	expect "doveadm accepts our BLF-CRYPT -r 6" $?
+	expect_that "doveadm accepts our BLF-CRYPT -r 6" $?
 	doveadm pw -t "$latin1_hash" -p $'\xe9t\xe9 \xff' >/dev/null 2>&1
-	expect "doveadm accepts a hash of a non-UTF-8 password file" $?
+	expect_that "doveadm accepts a hash of a non-UTF-8 password file" $?
 	# and what doveadm makes, we verify
 	for scheme in $(cat "$work/schemes"); do
 		h=$(doveadm pw -s "$scheme" -u bob@example.org -p 'from doveadm')
 		[ "$scheme" = PLAIN-TRUNC ] && h="{PLAIN-TRUNC}12-from doveadm"
 		"$cmd" pw -t "$h" -u bob@example.org -p 'from doveadm' >/dev/null 2>&1
-		expect "we verify doveadm's $scheme" $?
+		expect_that "we verify doveadm's $scheme" $?
 	done
 
 	# doveadm pw -t's rule for a bare $1$salt$hash[$tail]: MD5-CRYPT of $1$salt$hash. Same
@@ -275,5 +260,4 @@ else
 	done
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+summary

@@ -43,20 +43,9 @@ base_setup() {
 			>/dev/null
 }
 key=$(echo "debootstrap --variant=minbase $rel; devscripts equivs; v1" | sha256sum | cut -c1-12)
-start=$SECONDS
-debroot_prepare "$rel-clean" "$rel" "$key" "$root" base_setup 2>"$work/prepare.log"
-rc=$?
-if [ $rc -eq 2 ]; then
-	echo "SKIP $rel clean root: this machine's mirror does not serve $rel" >&2
-	echo "ok 1 - $rel: the package in a clean root # SKIP the mirror does not serve $rel"
-	echo "1..1"
-	exit 0
-elif [ $rc -ne 0 ]; then
-	not_ok "a clean $rel root (debootstrap minbase + devscripts equivs)"
-	sed 's/^/# /' "$work/prepare.log"
-	summary
-fi
-ok "a clean $rel root ($(sed -n 's/^debroot: //p' "$work/prepare.log" | tr '\n' ';' | sed 's/;$//'); $((SECONDS - start)) s)"
+debroot_prepare_case "a clean $rel root (debootstrap minbase + devscripts equivs)" \
+	"$rel: the package in a clean root" "$work/prepare.log" \
+	"$rel-clean" "$rel" "$key" "$root" base_setup
 
 # The git-tracked files of the checkout, as dpkg-buildpackage would get them from a clone.
 debroot_copy_tree "$src" "$root/build/pam-pgsql-dovecot"
@@ -167,25 +156,21 @@ else
 	tail -5 "$root$pgdir/server.log" | sed 's/^/# server: /'
 	inroot "pam-pgsql-dovecot check alice@example.org" 2>&1 | sed 's/^/# check: /' 
 fi
-out=$(login alice@example.org "wrong-$password")
-if grep -q 'Authentication failure' <<<"$out" && ! grep -q 'successfully' <<<"$out"; then
-	ok "a wrong password is refused (Authentication failure)"
-else
-	not_ok "a wrong password is refused"
-	sed 's/^/# /' <<<"$out"
-fi
-out=$(login carol@example.org "$password")
-if grep -q 'User not known' <<<"$out"; then
-	ok "an unknown user is refused (User not known to the underlying authentication module)"
-else
-	not_ok "an unknown user is refused"
-	sed 's/^/# /' <<<"$out"
-fi
-out=$(login bob@example.org "$password")
-if grep -q 'Authentication failure' <<<"$out" && ! grep -q 'successfully' <<<"$out"; then
-	ok "a disabled user (nologin) is refused"
-else
-	not_ok "a disabled user (nologin) is refused"
-	sed 's/^/# /' <<<"$out"
-fi
+# refused NAME USER PASSWORD TEXT: ok NAME when pamtester says TEXT and no success
+refused() {
+	local out
+	out=$(login "$2" "$3")
+	if grep -q "$4" <<<"$out" && ! grep -q 'successfully' <<<"$out"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		sed 's/^/# /' <<<"$out"
+	fi
+}
+refused "a wrong password is refused (Authentication failure)" alice@example.org \
+	"wrong-$password" 'Authentication failure'
+refused "an unknown user is refused (User not known to the underlying authentication module)" \
+	carol@example.org "$password" 'User not known'
+refused "a disabled user (nologin) is refused" bob@example.org "$password" \
+	'Authentication failure'
 summary

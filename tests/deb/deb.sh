@@ -7,16 +7,13 @@
 set -uo pipefail
 src=$1
 out=${2:-}
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-finish() { echo "1..$n"; exit $failed; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 for tool in dpkg-buildpackage dpkg-deb lintian dh fakeroot; do
 	command -v "$tool" >/dev/null || not_ok "$tool is installed (scripts/install-deps.sh)"
 done
-[ $failed -eq 0 ] || finish
+[ $failed -eq 0 ] || summary
 
 work=$(mktemp -d /tmp/pgd-deb.XXXXXX)
 trap 'rm -rf -- "$work"' EXIT
@@ -37,13 +34,13 @@ if (cd "$tree" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
 else
 	not_ok "dpkg-buildpackage -us -uc -b builds"
 	tail -40 "$work/build.log" | sed 's/^/# /'
-	finish
+	summary
 fi
 deb=$(ls "$work"/libpam-pgsql-dovecot_*_*.deb 2>/dev/null | head -1)
 changes=$(ls "$work"/pam-pgsql-dovecot_*.changes 2>/dev/null | head -1)
 if [ -z "$deb" ] || [ -z "$changes" ]; then
 	not_ok "the build made libpam-pgsql-dovecot_*.deb and a .changes"
-	finish
+	summary
 fi
 ok "the build made $(basename "$deb")"
 [ -n "$out" ] && mkdir -p "$out" && cp "$deb" "$out/libpam-pgsql-dovecot.deb"
@@ -112,4 +109,4 @@ else
 	not_ok "lintian: no error ($errors errors, $warnings warnings)"
 	grep -vE '^[EWIO]:' "$work/lintian.log" | head -20 | sed 's/^/# /'
 fi
-finish
+summary

@@ -72,19 +72,9 @@ setup() {
 }
 key=$(echo "debootstrap --variant=minbase $rel; dovecot-core dovecot-imapd; demo debs: $demo_list; v1" |
 	sha256sum | cut -c1-12)
-start=$SECONDS
-debroot_prepare "$rel-dovecot-host" "$rel" "$key" "$root" setup 2>"$work/prepare.log"
-rc=$?
-if [ $rc -eq 2 ]; then
-	echo "ok 1 - $rel: the front door on a Dovecot host # SKIP this machine's mirror does not serve $rel"
-	echo "1..1"
-	exit 0
-elif [ $rc -ne 0 ]; then
-	not_ok "a $rel root with dovecot-core and dovecot-imapd"
-	sed 's/^/# /' "$work/prepare.log"
-	summary
-fi
-ok "a $rel root with dovecot-core and dovecot-imapd ($(sed -n 's/^debroot: //p' "$work/prepare.log" | tr '\n' ';' | sed 's/;$//'); $((SECONDS - start)) s)"
+debroot_prepare_case "a $rel root with dovecot-core and dovecot-imapd" \
+	"$rel: the front door on a Dovecot host" "$work/prepare.log" \
+	"$rel-dovecot-host" "$rel" "$key" "$root" setup
 
 debroot_copy_tree "$src" "$root/src"
 debroot_mount "$root"
@@ -259,14 +249,10 @@ INSERT INTO users VALUES ('alice', 'example.org', '$hash');
 GRANT SELECT ON users TO pgd_auth;
 SQL
 if [ "$dver" = 2.3 ]; then
-	cat >"$root/etc/dovecot/dovecot-sql.conf.ext" <<CONF
-driver = pgsql
-connect = $conninfo
-default_pass_scheme = SHA512-CRYPT
-password_query = SELECT userid AS username, domain, password \\
-  FROM users WHERE userid = '%n' AND domain = '%d'
-iterate_query = SELECT userid AS username, domain FROM users
-CONF
+	{
+		quickstart_conf "$conninfo"
+		echo "iterate_query = SELECT userid AS username, domain FROM users"
+	} >"$root/etc/dovecot/dovecot-sql.conf.ext"
 	chmod 600 "$root/etc/dovecot/dovecot-sql.conf.ext"
 else
 	{

@@ -95,45 +95,8 @@ ok "saslauthd -a pam starts under pam_wrapper with the module"
 # --- Cyrus: private config dir, the admin, passwords through saslauthd ---
 cport=$(free_port)
 cy=$work/cyrus
-mkdir -p "$cy"/conf/{db,socket,proc,log,msg,user,quota,sieve,lock,sync,ptclient} "$cy/spool"
-cat >"$cy/imapd.conf" <<CONF
-configdirectory: $cy/conf
-partition-default: $cy/spool
-admins: cyradmin
-sasl_pwcheck_method: saslauthd
-sasl_saslauthd_path: $work/sasl.run/mux
-sasl_mech_list: PLAIN
-allowplaintext: yes
-unixhierarchysep: yes
-altnamespace: no
-virtdomains: off
-servername: localhost
-syslog_prefix: pgd-copy-cyrus
-lmtpsocket: $cy/conf/socket/lmtp
-idlesocket: $cy/conf/socket/idle
-notifysocket: $cy/conf/socket/notify
-mboxname_lockpath: $cy/conf/lock
-proc_path: $cy/conf/proc
-statuscache: no
-CONF
-# master does not hand -C to what it starts: every command names the config itself
-cat >"$cy/cyrus.conf" <<CONF
-START {
-  recover cmd="ctl_cyrusdb -C $cy/imapd.conf -r"
-}
-SERVICES {
-  imap cmd="imapd -C $cy/imapd.conf" listen="127.0.0.1:$cport" prefork=1
-}
-EVENTS {
-}
-DAEMON {
-}
-CONF
-chown -R cyrus:mail "$cy"
-setsid $cyrus_bin/master -C "$cy/imapd.conf" -M "$cy/cyrus.conf" -p "$cy/master.pid" \
-	>"$work/cyrus.log" 2>&1 </dev/null &
-pids+=($!)
-if wait_port "$cport" "${pids[-1]}"; then
+if start_cyrus "$cy" "$cport" 1 "$work/sasl.run/mux" "$work/cyrus.log" "admins: cyradmin" \
+	"sasl_mech_list: PLAIN" "altnamespace: no" "syslog_prefix: pgd-copy-cyrus"; then
 	ok "Cyrus master starts with a private config on 127.0.0.1:$cport"
 else
 	sed 's/^/# /' "$work/cyrus.log"

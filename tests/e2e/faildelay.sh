@@ -14,10 +14,7 @@ PATH=$PATH:/usr/sbin:/sbin
 . "$(dirname "$0")/../lib/tap.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
-for tool in saslauthd testsaslauthd; do
-	command -v "$tool" >/dev/null ||
-		bail "$tool is installed (Debian's sasl2-bin; scripts/install-deps.sh)"
-done
+need_tools "Debian's sasl2-bin; scripts/install-deps.sh" saslauthd testsaslauthd
 need_env PGD_MODULE PAM_WRAPPER_SO PGD_TEST_CONNINFO PGD_TEST_ADMIN
 
 work=$(mktemp -d /tmp/pgd-faildelay.XXXXXX)
@@ -64,27 +61,22 @@ for arm in shipped delay; do
 	timed warm "$work/$arm.run" erin@example.org 'erin pw'
 done
 
+# answered NAME ANSWER TEST MS: ok NAME when timed's $answer is ANSWER and [ "$ms" TEST MS ]
+answered() {
+	if [ "$answer" = "$2" ] && [ "$ms" "$3" "$4" ]; then
+		ok "$1 ($ms ms)"
+	else
+		not_ok "$1" "answer $answer after $ms ms"
+	fi
+}
+
 timed wrong "$work/shipped.run" erin@example.org 'not erin pw'
-if [ "$answer" = NO ] && [ "$ms" -lt 900 ]; then
-	ok "shipped stack: a wrong password is answered NO without the failure delay ($ms ms)"
-else
-	not_ok "shipped stack: a wrong password is answered NO without the failure delay"
-	echo "# answer $answer after $ms ms"
-fi
+answered "shipped stack: a wrong password is answered NO without the failure delay" NO -lt 900
 timed right "$work/shipped.run" erin@example.org 'erin pw'
-if [ "$answer" = OK ] && [ "$ms" -lt 900 ]; then
-	ok "shipped stack: the one worker answers the right password at once after it ($ms ms)"
-else
-	not_ok "shipped stack: the one worker answers the right password at once after it"
-	echo "# answer $answer after $ms ms"
-fi
+answered "shipped stack: the one worker answers the right password at once after it" OK -lt 900
 timed wrong "$work/delay.run" erin@example.org 'not erin pw'
-if [ "$answer" = NO ] && [ "$ms" -ge 1000 ]; then
-	ok "without nodelay the worker sleeps libpam's delay (2 s +-50%) before NO ($ms ms): the check sees it"
-else
-	not_ok "without nodelay the worker sleeps libpam's 2 s delay before NO"
-	echo "# answer $answer after $ms ms"
-fi
+answered "without nodelay the worker sleeps libpam's delay (2 s +-50%) before NO: the check sees it" \
+	NO -ge 1000
 if grep -q 'authentication failure; logname=.*user=erin@example.org' "$work/shipped.log"; then
 	ok "with nodelay the failure is still logged in pam_unix's shape (fail2ban, log scanners)"
 else

@@ -10,10 +10,7 @@ PATH=$PATH:/usr/sbin:/sbin
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 
-for tool in saslauthd testsaslauthd; do
-	command -v "$tool" >/dev/null ||
-		bail "$tool is installed (Debian's sasl2-bin; scripts/install-deps.sh)"
-done
+need_tools "Debian's sasl2-bin; scripts/install-deps.sh" saslauthd testsaslauthd
 need_env PGD_MODULE PAM_WRAPPER_SO PGD_TEST_CONNINFO PGD_TEST_ADMIN
 
 work=$(mktemp -d /tmp/pgd-e2e.XXXXXX)

@@ -169,14 +169,22 @@ wait_log() {
 	echo "$got"
 }
 
+# clients_logged N PATTERN NAME CLIENT-ARGUMENTS...: N clients; ok NAME once sshd logged N
+# lines matching PATTERN (else not_ok, with what it logged)
+clients_logged() {
+	local many=$1 pattern=$2 name=$3 got
+	shift 3
+	for _ in $(seq 1 "$many"); do
+		client "$@"
+	done
+	got=$(wait_log "$pattern" "$many")
+	if [ "$got" -ge "$many" ]; then ok "$name"; else not_ok "$name (sshd logged $got)"; fi
+	sleep 1
+}
+
 start=$(date +%s)
-for i in $(seq 1 "$clients"); do
-	client alice 'wrong password'
-done
-failed_pw=$(wait_log "Failed password for" "$clients")
-[ "$failed_pw" -ge "$clients" ] && ok "$clients clients each had one wrong password refused" ||
-	not_ok "$clients clients each had one wrong password refused (sshd logged $failed_pw)"
-sleep 1
+clients_logged "$clients" "Failed password for" \
+	"$clients clients each had one wrong password refused" alice 'wrong password'
 held=$(backends)
 monitors=$(pgrep -P "$sshd_pid" | wc -l)
 echo "# $clients unauthenticated connections (sshd processes: $monitors): $held backends of the module"
@@ -187,13 +195,8 @@ if [ -n "$expect_held" ]; then
 fi
 
 # Sessions: postgres logs in and keeps the session open for a while.
-for i in $(seq 1 "$sessions"); do
-	client postgres 'sshd test pw' sleep 30
-done
-accepted=$(wait_log "Accepted password for postgres" "$sessions")
-[ "$accepted" -ge "$sessions" ] && ok "$sessions sessions logged in" ||
-	not_ok "$sessions sessions logged in (sshd logged $accepted)"
-sleep 1
+clients_logged "$sessions" "Accepted password for postgres" "$sessions sessions logged in" \
+	postgres 'sshd test pw' sleep 30
 with_sessions=$(backends)
 echo "# and $sessions open sessions: $with_sessions backends of the module"
 echo "# measured in $(($(date +%s) - start)) s"

@@ -74,20 +74,8 @@ key=$( {
 	echo "debootstrap --variant=minbase $rel; $base_packages; v1"
 	cat "$src/debian/control"
 } | sha256sum | cut -c1-12)
-start=$SECONDS
-debroot_prepare "$rel-guide" "$rel" "$key" "$root" base_setup 2>"$work/prepare.log"
-rc=$?
-if [ $rc -eq 2 ]; then
-	echo "ok 1 - $rel: the guide # SKIP the mirror does not serve $rel"
-	echo "1..1"
-	exit 0
-elif [ $rc -ne 0 ]; then
-	not_ok "a $rel root with Dovecot and PostgreSQL"
-	sed 's/^/# /' "$work/prepare.log"
-	summary
-fi
-ok "a $rel root with Dovecot and PostgreSQL ($(sed -n 's/^debroot: //p' "$work/prepare.log" |
-	tr '\n' ';' | sed 's/;$//'); $((SECONDS - start)) s)"
+debroot_prepare_case "a $rel root with Dovecot and PostgreSQL" "$rel: the guide" \
+	"$work/prepare.log" "$rel-guide" "$rel" "$key" "$root" base_setup
 [ -n "${PGD_GUIDE_PREPARE_ONLY:-}" ] && summary
 
 # The git-tracked files of the checkout, as a clone; the guide's blocks, extracted for RELEASE.

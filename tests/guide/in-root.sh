@@ -29,12 +29,8 @@ set -uo pipefail
 rel=${PGD_GUIDE_RELEASE:?}
 t=/tmp/guide
 mkdir -p "$t/out"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-summary() { echo "1..$n"; exit $failed; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 comment() { sed 's/^/# /'; }
 
 ip link set lo up || { not_ok "the loopback of the namespace is up"; summary; }

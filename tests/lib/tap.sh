@@ -5,14 +5,17 @@
 # The daemon, cluster and build functions are safe under `set -e` (bench/*.sh run with it).
 #
 # TAP
-#   ok NAME, not_ok NAME       one numbered case; not_ok marks the run failed. tap_prefix, when
-#                              set, goes before every NAME
+#   ok NAME, not_ok NAME [LINE...]
+#                              one numbered case; not_ok marks the run failed and prints each
+#                              LINE as a comment. tap_prefix, when set, goes before every NAME
+#   skip_case NAME REASON      one numbered case, skipped ("ok N - NAME # SKIP REASON")
 #   expect NAME                ok when the command just before succeeded, else not_ok and $out
 #                              as comments
 #   bail NAME                  not_ok NAME, the plan, exit 1
 #   summary                    the plan (1..N), then exit 1 when a case failed, else 0
 #   skip_all REASON            the plan "1..0 # SKIP REASON", exit 0
 #   need_env VAR...            bail unless every VAR is set (scripts/test.sh sets them)
+#   need_tools HINT TOOL...    bail unless every TOOL is a command ("TOOL is installed (HINT)")
 #
 # Servers and daemons: loopback only, a port above 50000 picked at run time, stopped by pid
 #   free_port                  prints a port above 50000 that is free on 127.0.0.1 (1: none)
@@ -33,6 +36,13 @@
 #                              saslauthd -a pam -d -m RUN in its own session, output to LOG,
 #                              environment as pamwrap's; its pid in daemon_pid and appended to
 #                              pids; 0 once RUN/mux is there (10 s at most), 1 when it is not
+#   start_cyrus DIR PORT PREFORK MUX LOG [IMAPD.CONF-LINE...]
+#                              Cyrus master (/usr/lib/cyrus/bin) with a private config in DIR
+#                              (imapd.conf, cyrus.conf, its folders; owned by cyrus:mail): imapd
+#                              on 127.0.0.1:PORT, PREFORK processes, passwords through the
+#                              saslauthd at MUX, plaintext allowed; each IMAPD.CONF-LINE added
+#                              (sasl_mech_list, admins, ...). Output to LOG; its pid in daemon_pid
+#                              and appended to pids; 0 once it listens (wait_port), 1 when not
 #   pamwrap_clean LOG...       removes pam_wrapper's copies of the service folders (/tmp/pam.*)
 #                              that its debug lines in LOG name
 #   pamwrap_clean_naming TEXT  the same for a daemon run at PAM_WRAPPER_DEBUGLEVEL=0 (its log
@@ -45,11 +55,17 @@
 #                              when none), PASSWORD on stdin (lines: $'old\nnew\nnew' for a
 #                              chauthtok), with the service files of $work/pam.d: ok when its
 #                              output holds EXPECTED, else not_ok and the output as comments
+#   v24_pgsql CONNINFO         prints Dovecot 2.4's "sql_driver = pgsql" and its block
+#                              "pgsql HOST { parameters { KEY = VALUE ... } }" for CONNINFO
+#                              (space-separated key=value; HOST from host=, else localhost)
+#   quickstart_conf CONNINFO   prints the README quick start's dovecot-sql.conf.ext (Dovecot 2.3
+#                              syntax): table users (userid, domain, password), SHA512-CRYPT
 #   users_conf CONNINFO TABLE  prints a conf in dovecot-sql.conf.ext syntax with Dovecot's query
 #                              (user@domain, nologin from an "active" column) on TABLE
 #
 # Builds
-#   meson_build DIR OPTION...  meson setup (or --reconfigure when DIR exists) and compile, quiet
+#   meson_setup DIR OPTION...  meson setup (or --reconfigure when DIR exists), quiet
+#   meson_build DIR OPTION...  meson_setup, then compile, quiet
 
 n=0
 failed=0
@@ -57,10 +73,14 @@ pids=()
 
 ok() { n=$((n + 1)); echo "ok $n - ${tap_prefix:-}$1"; }
 not_ok() {
+	local line
 	n=$((n + 1))
 	echo "not ok $n - ${tap_prefix:-}$1"
 	failed=1
+	shift
+	for line in "$@"; do echo "# $line"; done
 }
+skip_case() { n=$((n + 1)); echo "ok $n - ${tap_prefix:-}$1 # SKIP $2"; }
 expect() {
 	if [ "$?" -eq 0 ]; then
 		ok "$1"
@@ -85,6 +105,13 @@ need_env() {
 	local v
 	for v in "$@"; do
 		[ -n "${!v:-}" ] || bail "$v is set (run through scripts/test.sh)"
+	done
+}
+need_tools() {
+	local hint=$1 tool
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || bail "$tool is installed ($hint)"
 	done
 }
 
@@ -187,6 +214,50 @@ start_saslauthd() {
 	return 1
 }
 
+start_cyrus() {
+	local cy=$1 cport=$2 prefork=$3 mux=$4 log=$5 line
+	shift 5
+	mkdir -p "$cy"/conf/{db,socket,proc,log,msg,user,quota,sieve,lock,sync,ptclient} "$cy/spool"
+	{
+		cat <<CONF
+configdirectory: $cy/conf
+partition-default: $cy/spool
+sasl_pwcheck_method: saslauthd
+sasl_saslauthd_path: $mux
+allowplaintext: yes
+unixhierarchysep: yes
+virtdomains: off
+servername: localhost
+lmtpsocket: $cy/conf/socket/lmtp
+idlesocket: $cy/conf/socket/idle
+notifysocket: $cy/conf/socket/notify
+mboxname_lockpath: $cy/conf/lock
+proc_path: $cy/conf/proc
+statuscache: no
+CONF
+		for line in "$@"; do echo "$line"; done
+	} >"$cy/imapd.conf"
+	# master does not hand -C to what it starts: every command names the config itself
+	cat >"$cy/cyrus.conf" <<CONF
+START {
+  recover cmd="ctl_cyrusdb -C $cy/imapd.conf -r"
+}
+SERVICES {
+  imap cmd="imapd -C $cy/imapd.conf" listen="127.0.0.1:$cport" prefork=$prefork
+}
+EVENTS {
+}
+DAEMON {
+}
+CONF
+	chown -R cyrus:mail "$cy"
+	setsid /usr/lib/cyrus/bin/master -C "$cy/imapd.conf" -M "$cy/cyrus.conf" \
+		-p "$cy/master.pid" >"$log" 2>&1 </dev/null &
+	daemon_pid=$!
+	pids+=("$daemon_pid")
+	wait_port "$cport" "$daemon_pid"
+}
+
 pamwrap_clean() {
 	local d
 	sed -n 's/.*Copy config files from .* to \(\/tmp\/pam\.[^ ]*\)$/\1/p' "$@" 2>/dev/null |
@@ -228,6 +299,16 @@ pamtester_check() {
 	fi
 }
 
+quickstart_conf() {
+	cat <<CONF
+driver = pgsql
+connect = $1
+default_pass_scheme = SHA512-CRYPT
+password_query = SELECT userid AS username, domain, password \\
+  FROM users WHERE userid = '%n' AND domain = '%d'
+CONF
+}
+
 users_conf() {
 	cat <<CONF
 driver = pgsql
@@ -240,13 +321,26 @@ password_query = \\
 CONF
 }
 
-meson_build() {
-	local dir=$1
+v24_pgsql() {
+	local host=localhost kv params=()
+	for kv in $1; do
+		case $kv in
+		host=*) host=${kv#host=} ;;
+		*) params+=("    ${kv%%=*} = ${kv#*=}") ;;
+		esac
+	done
+	printf 'sql_driver = pgsql\npgsql %s {\n  parameters {\n' "$host"
+	printf '%s\n' "${params[@]}"
+	printf '  }\n}\n'
+}
+
+meson_setup() {
+	local dir=$1 again=()
 	shift
-	if [ -d "$dir" ]; then
-		meson setup --reconfigure "$dir" "$@" >/dev/null
-	else
-		meson setup "$dir" "$@" >/dev/null
-	fi
-	meson compile -C "$dir" >/dev/null
+	[ -d "$dir" ] && again=(--reconfigure)
+	meson setup "${again[@]}" "$dir" "$@" >/dev/null
+}
+
+meson_build() {
+	meson_setup "$@" && meson compile -C "$1" >/dev/null
 }

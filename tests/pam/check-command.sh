@@ -6,8 +6,8 @@
 set -uo pipefail
 work=$(mktemp -d /tmp/pgd-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-n=0
-failed=0
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 conf() { # NAME: writes $work/NAME.conf from stdin, mode 0600
 	cat >"$work/$1.conf"
@@ -48,15 +48,13 @@ check() {
 	shift 3
 	out=$("$PGD_TOOL" check "$@" 2>&1)
 	rc=$?
-	n=$((n + 1))
 	if [ "$rc" = "$status" ] && grep -qF -- "$expected" <<<"$out" &&
 		! grep -qF -- '$6$' <<<"$out" && ! grep -qF -- "$password" <<<"$out" &&
 		! grep -qF -- "never-printed" <<<"$out"; then
-		echo "ok $n - $name"
+		ok "$name"
 	else
-		echo "not ok $n - $name (exit $rc)"
+		not_ok "$name (exit $rc)"
 		sed 's/^/# /' <<<"$out"
-		failed=1
 	fi
 }
 
@@ -95,5 +93,4 @@ chmod 600 "$work/good.conf"
 check "usage error" 2 "usage:" -c "$work/good.conf" a b
 check "--help" 0 "never the stored hash" --help
 
-echo "1..$n"
-exit $failed
+summary

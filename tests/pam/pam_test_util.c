@@ -106,6 +106,12 @@ void pgd_test_write_service(const char *name, const char *args, const char *conf
 	pgd_test_write_file(svc_path, line, 0644);
 }
 
+void pgd_test_write_services(const struct pgd_test_service *services, size_t n, const char *args)
+{
+	for (size_t i = 0; i < n; i++)
+		pgd_test_write_service(services[i].name, args, services[i].conf, 0600, 0);
+}
+
 static void remove_confs(void)
 {
 	DIR *dir = opendir(conf_dir);
@@ -139,6 +145,13 @@ int pgd_test_run_in_child(char **argv)
 }
 
 /* Sends stderr to a fresh temporary file; returns the saved stderr and the file's fd. */
+int pgd_test_run_services(char **argv, const struct pgd_test_service *services, size_t n,
+                          const char *args)
+{
+	pgd_test_write_services(services, n, args);
+	return pgd_test_run_in_child(argv);
+}
+
 int pgd_test_capture_start(int *file_fd)
 {
 	char path[] = "/tmp/pgd-pam-log.XXXXXX";
@@ -228,4 +241,87 @@ int pgd_test_auth_then_acct(const char *service, const char *user, const char *p
 		return -1;
 	}
 	return 0;
+}
+
+PGconn *pgd_test_admin(void)
+{
+	PGconn *conn = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		fail_msg("cannot connect as admin: %s", PQerrorMessage(conn));
+	return conn;
+}
+
+void pgd_test_sql(PGconn *conn, const char *text)
+{
+	PGresult *res = PQexec(conn, text);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", text, PQerrorMessage(conn));
+	PQclear(res);
+}
+
+void pgd_test_admin_sql(const char *text)
+{
+	PGconn *conn = pgd_test_admin();
+
+	pgd_test_sql(conn, text);
+	PQfinish(conn);
+}
+
+char *pgd_test_column(PGconn *conn, const char *table, const char *userid, const char *col)
+{
+	char q[256];
+	PGresult *res;
+	char *v;
+
+	snprintf(q, sizeof(q), "SELECT %s FROM %s WHERE userid = '%s'", col, table, userid);
+	res = PQexec(conn, q);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		fail_msg("%s: %s", q, PQerrorMessage(conn));
+	v = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	assert_non_null(v);
+	return v;
+}
+
+void pgd_test_set_stored(PGconn *conn, const char *table, const char *userid, const char *stored)
+{
+	const char *params[2] = {stored, userid};
+	char q[256];
+	PGresult *res;
+
+	snprintf(q, sizeof(q),
+	         "INSERT INTO %s (userid, password) VALUES ($2, $1) "
+	         "ON CONFLICT (userid) DO UPDATE SET password = $1",
+	         table);
+	res = PQexecParams(conn, q, 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fail_msg("setting %s's password in %s: %s", userid, table, PQerrorMessage(conn));
+	PQclear(res);
+}
+
+char *pgd_test_v24_pgsql(void)
+{
+	PQconninfoOption *opts = PQconninfoParse(pgd_test_env("PGD_TEST_CONNINFO"), NULL);
+	char params[1024] = "", *text = malloc(2048);
+	const char *host = "localhost";
+
+	assert_non_null(opts);
+	assert_non_null(text);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		size_t n = strlen(params);
+
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else
+			snprintf(params + n, sizeof(params) - n, "    %s = %s\n", o->keyword,
+			         o->val);
+	}
+	snprintf(text, 2048, "sql_driver = pgsql\npgsql %s {\n  parameters {\n%s  }\n}\n", host,
+	         params);
+	PQconninfoFree(opts);
+	return text;
 }

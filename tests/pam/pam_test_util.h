@@ -3,9 +3,11 @@
 #define PGD_PAM_TEST_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <libpamtest.h>
+#include <libpq-fe.h>
 
 /* The value of an environment variable the test needs; fails the test when unset. */
 const char *pgd_test_env(const char *name);
@@ -27,12 +29,25 @@ char *pgd_test_fill_conf(const char *text);
 void pgd_test_write_service(const char *name, const char *args, const char *conf, mode_t mode,
                             int no_conf);
 
+/* One pam.d service of a test and its conf text (%CONNECT% for the module's conninfo). */
+struct pgd_test_service {
+	const char *name;
+	const char *conf;
+};
+
+/* pgd_test_write_service for each of the n services, with args, mode 0600. */
+void pgd_test_write_services(const struct pgd_test_service *services, size_t n, const char *args);
+
 /*
  * pam_wrapper copies PAM_WRAPPER_SERVICE_DIR when the process starts: a test writes its pam.d
  * files, then runs itself again in a child (PGD_TEST_CHILD=1) with argv, and returns the
  * child's exit status after removing the conf files.
  */
 int pgd_test_run_in_child(char **argv);
+
+/* pgd_test_write_services, then pgd_test_run_in_child. */
+int pgd_test_run_services(char **argv, const struct pgd_test_service *services, size_t n,
+                          const char *args);
 
 /* Sends stderr (where pam_wrapper logs) to a temporary file; returns the saved stderr. */
 int pgd_test_capture_start(int *file_fd);
@@ -59,5 +74,26 @@ int pgd_test_auth_marked(const char *service, const char *user, const char *pass
 /* authenticate then acct_mgmt in one transaction; 0 when both gave the expected codes. */
 int pgd_test_auth_then_acct(const char *service, const char *user, const char *password,
                             int auth_expected, int acct_expected);
+
+/* The superuser connection ($PGD_TEST_ADMIN); fails the test when it cannot connect. */
+PGconn *pgd_test_admin(void);
+
+/* Runs text (statements, no parameters) on conn; fails the test unless it succeeded. */
+void pgd_test_sql(PGconn *conn, const char *text);
+
+/* pgd_test_sql on a connection of its own, closed after. */
+void pgd_test_admin_sql(const char *text);
+
+/* Column col of table's row whose userid is userid, as text ("" for NULL); free it. */
+char *pgd_test_column(PGconn *conn, const char *table, const char *userid, const char *col);
+
+/* Inserts (userid, stored) into table, or sets the password of userid's row to stored. */
+void pgd_test_set_stored(PGconn *conn, const char *table, const char *userid, const char *stored);
+
+/*
+ * Dovecot 2.4's "sql_driver = pgsql" and block "pgsql HOST { parameters { ... } }" for
+ * $PGD_TEST_CONNINFO (host localhost when it names none); free it.
+ */
+char *pgd_test_v24_pgsql(void);
 
 #endif

@@ -21,20 +21,11 @@ cluster=$replicas_here/../pg-cluster.sh
 bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)
 work=
 standby_started=
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+# shellcheck source=tests/lib/tap.sh
+. "$replicas_here/../lib/tap.sh"
 # shellcheck disable=SC2001 # every line, not one substitution
 diag() { sed 's/^/# /' <<<"$1"; }
 as_pg() { runuser -u postgres -- "$@"; }
-free_port() {
-	local p
-	while :; do
-		p=$((50000 + RANDOM % 15000))
-		! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return; }
-	done
-}
 
 # shellcheck disable=SC2317 # run by the trap
 replicas_cleanup_all() {

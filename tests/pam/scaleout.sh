@@ -7,6 +7,7 @@
 # everything it started. Needs: PGD_MODULE, PAM_WRAPPER_SO.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# replicas.sh, with tests/lib/tap.sh
 # shellcheck source=tests/pam/replicas.sh
 . "$here/replicas.sh"
 bouncer_pid=
@@ -124,5 +125,4 @@ check "TLS verify-full with another CA: PAM_AUTHINFO_UNAVAIL" \
 	"cannot retrieve authentication info" tlsother "$pw"
 check "TLS verify-full with another CA: logged" "certificate verify failed" tlsother "$pw"
 
-echo "1..$n"
-exit $failed
+summary

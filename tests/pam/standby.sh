@@ -14,18 +14,11 @@
 # and stops what it started. Needs: PGD_MODULE, PAM_WRAPPER_SO; pamtester, sasl2-bin.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# replicas.sh, with tests/lib/tap.sh
 # shellcheck source=tests/pam/replicas.sh
 . "$here/replicas.sh"
 replicas_begin standby
 out=
-expect() { # NAME: ok when the previous command succeeded; else shows pamtester's last output
-	if [ "$?" -eq 0 ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-		diag "$out"
-	fi
-}
 # shellcheck disable=SC2016 # a stored hash, literally
 strong='{SHA512-CRYPT}$6$SuTxbpG2nK2JiDHH$mGRTeNfTVw3IxcoPmMgQpeh5o99f6pLfTjVbQALl2vfjbsJJPJvpkC.oFaouAA7WBZv5w9RO56ab/xMdDTpS./'
 weak=$(doveadm pw -s MD5-CRYPT -p 'weak pw' 2>/dev/null) ||
@@ -157,8 +150,7 @@ if [ "${libpq%%.*}" -ge 16 ]; then
 		[ "$(since "$slog" "$sm" | grep -c "pgd_auth .*SELECT password FROM users")" -ge 6 ]
 	expect "load_balance_hosts=random (libpq $libpq): 6 logins, every lookup on the standby"
 else
-	n=$((n + 1))
-	echo "ok $n - load_balance_hosts # SKIP libpq $libpq has none (16 or later has)"
+	skip_case "load_balance_hosts" "libpq $libpq has none (16 or later has)"
 fi
 
 # 4. The primary stopped: logins on the standby, the writes fail and are logged.
@@ -181,9 +173,7 @@ expect "primary stopped: the rehash fails and is logged, the login stands"
 # connection stays the same backend all along.
 PATH=$PATH:/usr/sbin:/sbin
 if ! command -v saslauthd >/dev/null || ! command -v testsaslauthd >/dev/null; then
-	not_ok "saslauthd and testsaslauthd are installed (Debian's sasl2-bin; scripts/install-deps.sh)"
-	echo "1..$n"
-	exit 1
+	bail "saslauthd and testsaslauthd are installed (Debian's sasl2-bin; scripts/install-deps.sh)"
 fi
 sasl_pid=
 # shellcheck disable=SC2317 # run at exit (replicas.sh)
@@ -299,5 +289,4 @@ out="lookup backends: $lookup, now $(backend standby_sql pgd-lookup)"
 [ "$(conns "$slog" "$sm" pgd-lookup)" = 0 ] && [ "$(backend standby_sql pgd-lookup)" = "$lookup" ]
 expect "saslauthd, primary back: the lookup connection is still the first one"
 
-echo "1..$n"
-exit $failed
+summary

@@ -47,10 +47,7 @@
 	"'%n'\n"
 #define BASE "driver = pgsql\nconnect = %CONNECT%\n" PW_QUERY UPDATE_QUERY
 
-static const struct {
-	const char *name;
-	const char *conf;
-} services[] = {
+static const struct pgd_test_service services[] = {
     {"acct", BASE ACCOUNT_QUERY AUDIT},
     {"reuse", BASE},
     {"nopw", BASE "allow_nopassword = yes\n"},
@@ -103,28 +100,13 @@ static PGconn *admin;
 
 static void sql(const char *text)
 {
-	PGresult *res = PQexec(admin, text);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", text, PQerrorMessage(admin));
-	PQclear(res);
+	pgd_test_sql(admin, text);
 }
 
 /* One column of a user's row, as text ("" for NULL); free it. */
 static char *column(const char *userid, const char *col)
 {
-	char q[256];
-	PGresult *res;
-	char *v;
-
-	snprintf(q, sizeof(q), "SELECT %s FROM acct_users WHERE userid = '%s'", col, userid);
-	res = PQexec(admin, q);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		fail_msg("%s: %s", q, PQerrorMessage(admin));
-	v = strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	assert_non_null(v);
-	return v;
+	return pgd_test_column(admin, "acct_users", userid, col);
 }
 
 /* Adds a user whose password is a fresh hash of password in scheme (or stored as given). */
@@ -205,6 +187,12 @@ static int converse(int n, const struct pam_message **msg, struct pam_response *
 /* FLIP runs flip_sql on the admin connection, RHOST sets PAM_RHOST to flip_rhost. */
 enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, FLIP, RHOST, END };
 
+/* The libpam call of each step that is one. */
+static int (*const pam_call[])(pam_handle_t *, int) = {
+    [AUTH] = pam_authenticate, [ACCT] = pam_acct_mgmt,      [CHAUTHTOK] = pam_chauthtok,
+    [OPEN] = pam_open_session, [CLOSE] = pam_close_session,
+};
+
 static const char *flip_sql;
 static const char *flip_rhost;
 
@@ -227,31 +215,13 @@ static void transaction(const char *service, const char *user, const char *rhost
 	if (rhost != NULL)
 		pam_set_item(pamh, PAM_RHOST, rhost);
 	for (int i = 0; steps[i] != END; i++) {
-		switch (steps[i]) {
-		case AUTH:
-			rcs[i] = pam_authenticate(pamh, PAM_SILENT);
-			break;
-		case ACCT:
-			rcs[i] = pam_acct_mgmt(pamh, PAM_SILENT);
-			break;
-		case CHAUTHTOK:
-			rcs[i] = pam_chauthtok(pamh, PAM_SILENT);
-			break;
-		case OPEN:
-			rcs[i] = pam_open_session(pamh, PAM_SILENT);
-			break;
-		case CLOSE:
-			rcs[i] = pam_close_session(pamh, PAM_SILENT);
-			break;
-		case FLIP:
+		if (steps[i] == FLIP) {
 			sql(flip_sql);
 			rcs[i] = PAM_SUCCESS;
-			break;
-		case RHOST:
+		} else if (steps[i] == RHOST) {
 			rcs[i] = pam_set_item(pamh, PAM_RHOST, flip_rhost);
-			break;
-		case END:
-			break;
+		} else {
+			rcs[i] = pam_call[steps[i]](pamh, PAM_SILENT);
 		}
 	}
 	pam_end(pamh, PAM_SUCCESS);
@@ -862,9 +832,7 @@ static void test_audit_and_session(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
-	if (PQstatus(admin) != CONNECTION_OK)
-		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
+	admin = pgd_test_admin();
 	sql("DROP TABLE IF EXISTS acct_users");
 	sql("CREATE TABLE acct_users (userid text PRIMARY KEY, password text, "
 	    "active boolean NOT NULL DEFAULT true, expired boolean NOT NULL DEFAULT false, "
@@ -985,8 +953,7 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	if (getenv("PGD_TEST_CHILD") == NULL) {
-		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-			pgd_test_write_service(services[i].name, "", services[i].conf, 0600, 0);
+		pgd_test_write_services(services, sizeof(services) / sizeof(services[0]), "");
 		for (size_t i = 0; i < sizeof(stacks) / sizeof(stacks[0]); i++)
 			write_stack(stacks[i].name, stacks[i].auth_from, stacks[i].account_from,
 			            stacks[i].account_args);

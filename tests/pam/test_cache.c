@@ -43,10 +43,7 @@
 /* Dovecot 2.4 trees (written in $PGD_VC24_DIR by write_v24) that our confs name. */
 #define V24(file, extra) "dovecot_config = %V24DIR%/" file "\nverify_cache_ttl = 3600\n" extra
 
-static const struct {
-	const char *name;
-	const char *conf;
-} services[] = {
+static const struct pgd_test_service services[] = {
     {"vcache", BASE "verify_cache_ttl = 3600\n"},
     {"vcache-rehash", BASE "verify_cache_ttl = 3600\nrehash = yes\n"},
     {"vcache-off", BASE},
@@ -64,50 +61,25 @@ static PGconn *admin;
 
 static void sql(const char *text)
 {
-	PGresult *res = PQexec(admin, text);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", text, PQerrorMessage(admin));
-	PQclear(res);
+	pgd_test_sql(admin, text);
 }
 
 /* Sets userid's stored value to a fresh hash of password in scheme (cheap rounds). */
 static void set_password(const char *userid, const char *scheme, const char *password)
 {
 	char *stored = NULL;
-	const char *params[2];
-	PGresult *res;
 
 	/* cheap rounds for the SHA-crypt schemes; the others take none */
 	assert_int_equal(
 	    pgd_hash_generate(scheme, password, strstr(scheme, "SHA") != NULL ? 1000 : 0, &stored),
 	    PGD_HASH_MATCH);
-	params[0] = stored;
-	params[1] = userid;
-	res = PQexecParams(admin,
-	                   "INSERT INTO cache_users (userid, password) VALUES ($2, $1) "
-	                   "ON CONFLICT (userid) DO UPDATE SET password = $1",
-	                   2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		fail_msg("set_password: %s", PQerrorMessage(admin));
-	PQclear(res);
+	pgd_test_set_stored(admin, "cache_users", userid, stored);
 	free(stored);
 }
 
 static char *column(const char *userid, const char *col)
 {
-	char q[256];
-	PGresult *res;
-	char *v;
-
-	snprintf(q, sizeof(q), "SELECT %s FROM cache_users WHERE userid = '%s'", col, userid);
-	res = PQexec(admin, q);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		fail_msg("%s: %s", q, PQerrorMessage(admin));
-	v = strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	assert_non_null(v);
-	return v;
+	return pgd_test_column(admin, "cache_users", userid, col);
 }
 
 /* One authenticate; *cached (may be NULL) tells whether the cache answered. */
@@ -299,35 +271,21 @@ static void test_otp_is_never_remembered(void **state)
  */
 static void write_v24(const char *file, bool weak)
 {
-	PQconninfoOption *opts = PQconninfoParse(pgd_test_env("PGD_TEST_CONNINFO"), NULL);
-	char path[512], params[1024] = "", text[4096];
-	const char *host = "localhost";
+	char *pgsql = pgd_test_v24_pgsql();
+	char path[512], text[4096];
 	FILE *f;
 
-	assert_non_null(opts);
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		size_t n = strlen(params);
-
-		if (o->val == NULL || o->val[0] == '\0')
-			continue;
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else
-			snprintf(params + n, sizeof(params) - n, "    %s = %s\n", o->keyword,
-			         o->val);
-	}
 	snprintf(text, sizeof(text),
 	         "dovecot_config_version = 2.4.1\n"
 	         "%s"
-	         "sql_driver = pgsql\n"
-	         "pgsql %s {\n  parameters {\n%s  }\n}\n"
+	         "%s"
 	         "passdb sql {\n"
 	         "  default_password_scheme = SHA512-CRYPT\n"
 	         "  query = SELECT userid AS user, password FROM cache_users "
 	         "WHERE userid = '%%{user}'\n"
 	         "}\n",
-	         weak ? "auth_allow_weak_schemes = yes\n" : "", host, params);
-	PQconninfoFree(opts);
+	         weak ? "auth_allow_weak_schemes = yes\n" : "", pgsql);
+	free(pgsql);
 	snprintf(path, sizeof(path), "%s/%s", pgd_test_env("PGD_VC24_DIR"), file);
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -422,9 +380,7 @@ static void test_two_cache_sizes_do_not_empty_each_other(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
-	if (PQstatus(admin) != CONNECTION_OK)
-		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
+	admin = pgd_test_admin();
 	sql("DROP TABLE IF EXISTS cache_users");
 	sql("CREATE TABLE cache_users (userid text PRIMARY KEY, password text, "
 	    "active boolean NOT NULL DEFAULT true, expired boolean NOT NULL DEFAULT false, "

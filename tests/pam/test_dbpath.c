@@ -29,10 +29,7 @@
 #define QUERY "password_query = SELECT password FROM users WHERE userid = '%n' AND domain = '%d'\n"
 
 /* Each service names its own application_name, so the server tells its connections apart. */
-static const struct {
-	const char *name;
-	const char *conf;
-} services[] = {
+static const struct pgd_test_service services[] = {
     {"dbcache", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_dbcache\n" QUERY},
     {"dbnocache", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_dbnocache\n"
                   "connection_cache = no\n" QUERY},
@@ -215,9 +212,7 @@ static void test_refused_query_is_not_retried(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
-	if (PQstatus(admin) != CONNECTION_OK)
-		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
+	admin = pgd_test_admin();
 	return 0;
 }
 
@@ -239,10 +234,8 @@ int main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (getenv("PGD_TEST_CHILD") == NULL) {
-		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-			pgd_test_write_service(services[i].name, "", services[i].conf, 0600, 0);
-		return pgd_test_run_in_child(argv);
-	}
+	if (getenv("PGD_TEST_CHILD") == NULL)
+		return pgd_test_run_services(argv, services, sizeof(services) / sizeof(services[0]),
+		                             "");
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -699,15 +699,6 @@ static void remove_work_dir(void)
 /* ------------------------------------------------------------------------------------------ */
 /* Fixtures in the database. */
 
-static PGconn *admin_connect(void)
-{
-	PGconn *conn = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
-
-	if (PQstatus(conn) != CONNECTION_OK)
-		fail_msg("cannot connect for fixtures: %s", PQerrorMessage(conn));
-	return conn;
-}
-
 static void admin_exec(PGconn *conn, const char *sql, int n, const char *const *values)
 {
 	PGresult *res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
@@ -723,7 +714,7 @@ static bool server_utf8;
 
 static void load_fixtures(void)
 {
-	PGconn *conn = admin_connect();
+	PGconn *conn = pgd_test_admin();
 	const char *enc = PQparameterStatus(conn, "server_encoding");
 
 	server_utf8 = enc != NULL && strcmp(enc, "UTF8") == 0;
@@ -1038,7 +1029,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	PGconn *conn = admin_connect();
+	PGconn *conn = pgd_test_admin();
 
 	(void)state;
 	admin_exec(conn, "DROP TABLE IF EXISTS hostile_users", 0, NULL);

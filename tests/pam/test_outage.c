@@ -36,10 +36,7 @@
 #define BASE "driver = pgsql\nconnect = %CONNECT%\nquery_timeout = 2\n" PW_QUERY
 #define OUTAGE_LINE "from the verify cache during a database outage"
 
-static const struct {
-	const char *name;
-	const char *conf;
-} services[] = {
+static const struct pgd_test_service services[] = {
     {"stale", BASE "verify_cache_ttl = 3600\nverify_cache_stale_if_error = 3600\n"},
     /* the same query and rules (so the same entries), a shorter window */
     {"stale-short", BASE "verify_cache_ttl = 3600\nverify_cache_stale_if_error = 2\n"},
@@ -54,30 +51,16 @@ static bool halted;
 
 static void sql(const char *text)
 {
-	PGresult *res = PQexec(admin, text);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", text, PQerrorMessage(admin));
-	PQclear(res);
+	pgd_test_sql(admin, text);
 }
 
 static void set_password(const char *userid, const char *password)
 {
 	char *stored = NULL;
-	const char *params[2];
-	PGresult *res;
 
 	assert_int_equal(pgd_hash_generate("SHA512-CRYPT", password, 1000, &stored),
 	                 PGD_HASH_MATCH);
-	params[0] = stored;
-	params[1] = userid;
-	res = PQexecParams(admin,
-	                   "INSERT INTO outage_users (userid, password) VALUES ($2, $1) "
-	                   "ON CONFLICT (userid) DO UPDATE SET password = $1",
-	                   2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		fail_msg("set_password: %s", PQerrorMessage(admin));
-	PQclear(res);
+	pgd_test_set_stored(admin, "outage_users", userid, stored);
 	free(stored);
 }
 
@@ -225,9 +208,7 @@ static void test_outage(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
-	if (PQstatus(admin) != CONNECTION_OK)
-		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
+	admin = pgd_test_admin();
 	sql("DROP TABLE IF EXISTS outage_users");
 	sql("CREATE TABLE outage_users (userid text PRIMARY KEY, password text, "
 	    "expired boolean NOT NULL DEFAULT false, nets text)");
@@ -257,11 +238,8 @@ int main(int argc, char **argv)
 		printf("1..0 # SKIP an external server cannot be stopped by the test\n");
 		return 0;
 	}
-	if (getenv("PGD_TEST_CHILD") == NULL) {
-		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-			pgd_test_write_service(services[i].name, "debug", services[i].conf, 0600,
-			                       0);
-		return pgd_test_run_in_child(argv);
-	}
+	if (getenv("PGD_TEST_CHILD") == NULL)
+		return pgd_test_run_services(argv, services, sizeof(services) / sizeof(services[0]),
+		                             "debug");
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -36,46 +36,61 @@
 /* One pam.d service and the conf file it points at. */
 struct service {
 	const char *name;
-	const char *args;     /* extra module arguments */
-	const char *conf;     /* conf text; %CONNECT% becomes the module's conninfo */
-	mode_t mode;          /* conf file mode */
-	bool no_conf;         /* conf= points at a file that does not exist */
+	const char *args; /* extra module arguments */
+	const char *conf; /* conf text; %CONNECT% becomes the module's conninfo */
+	mode_t mode;      /* conf file mode */
+	bool no_conf;     /* conf= points at a file that does not exist */
 };
 
 static const struct service services[] = {
-	{"imap", "", "driver = pgsql\nconnect = %CONNECT%\n"
-		     "# Dovecot's own file layout: comments, continuation\n"
-		     "password_query = SELECT userid || '@' || domain AS user, password, \\\n"
-		     "  CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\\n"
-		     "  FROM users WHERE userid = '%n' AND domain = '%d'\n"
-		     "default_pass_scheme = SHA512-CRYPT\nuser_query = SELECT 1\n", 0600, false},
-	{"nullok", "nullok", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n",
-	 0600, false},
-	{"realm", "default_domain=example.org",
-	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
-	{"anychars", "", "driver = pgsql\nconnect = %CONNECT%\nusername_chars =\n"
-			 "password_query = " GOOD_QUERY "\n", 0600, false},
-	{"down", "", "driver = pgsql\nconnect = host=127.0.0.1 port=1 dbname=mail connect_timeout=2\n"
-		     "password_query = " GOOD_QUERY "\n", 0600, false},
-	{"unknownkey", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY
-			   "\npasword_scheme = MD5\n", 0600, false},
-	{"badconnect", "", "driver = pgsql\nconnect = host=127.0.0.1 port=notaport\n"
-			   "password_query = " GOOD_QUERY "\n", 0600, false},
-	{"nocolumn", "", "driver = pgsql\nconnect = %CONNECT%\n"
-			 "password_query = SELECT userid FROM users WHERE userid = '%n'\n", 0600, false},
-	{"badsql", "", "driver = pgsql\nconnect = %CONNECT%\n"
-		       "password_query = SELEKT password FROM users WHERE userid = '%n'\n", 0600, false},
-	{"mysql", "", "driver = mysql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600,
-	 false},
-	{"insecure", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n",
-	 0666, false},
-	{"noconf", "", NULL, 0600, true},
-	{"lowcap", "max_crypt_rounds=1000",
-	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
-	{"malformedconnect", "", "driver = pgsql\nconnect = host=127.0.0.1 password cdsecret\n"
-				 "password_query = " GOOD_QUERY "\n", 0600, false},
-	{"argsecret", "connect=host=127.0.0.1",
-	 "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
+    {"imap", "",
+     "driver = pgsql\nconnect = %CONNECT%\n"
+     "# Dovecot's own file layout: comments, continuation\n"
+     "password_query = SELECT userid || '@' || domain AS user, password, \\\n"
+     "  CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\\n"
+     "  FROM users WHERE userid = '%n' AND domain = '%d'\n"
+     "default_pass_scheme = SHA512-CRYPT\nuser_query = SELECT 1\n",
+     0600, false},
+    {"nullok", "nullok", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n",
+     0600, false},
+    {"realm", "default_domain=example.org",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
+    {"anychars", "",
+     "driver = pgsql\nconnect = %CONNECT%\nusername_chars =\n"
+     "password_query = " GOOD_QUERY "\n",
+     0600, false},
+    {"down", "",
+     "driver = pgsql\nconnect = host=127.0.0.1 port=1 dbname=mail connect_timeout=2\n"
+     "password_query = " GOOD_QUERY "\n",
+     0600, false},
+    {"unknownkey", "",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\npasword_scheme = MD5\n",
+     0600, false},
+    {"badconnect", "",
+     "driver = pgsql\nconnect = host=127.0.0.1 port=notaport\n"
+     "password_query = " GOOD_QUERY "\n",
+     0600, false},
+    {"nocolumn", "",
+     "driver = pgsql\nconnect = %CONNECT%\n"
+     "password_query = SELECT userid FROM users WHERE userid = '%n'\n",
+     0600, false},
+    {"badsql", "",
+     "driver = pgsql\nconnect = %CONNECT%\n"
+     "password_query = SELEKT password FROM users WHERE userid = '%n'\n",
+     0600, false},
+    {"mysql", "", "driver = mysql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600,
+     false},
+    {"insecure", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0666,
+     false},
+    {"noconf", "", NULL, 0600, true},
+    {"lowcap", "max_crypt_rounds=1000",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
+    {"malformedconnect", "",
+     "driver = pgsql\nconnect = host=127.0.0.1 password cdsecret\n"
+     "password_query = " GOOD_QUERY "\n",
+     0600, false},
+    {"argsecret", "connect=host=127.0.0.1",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
 };
 
 struct login_case {
@@ -83,81 +98,80 @@ struct login_case {
 	const char *user;
 	const char *password;
 	int expected;
-	const char *log; /* a piece of the module's log line, or NULL */
+	const char *log;   /* a piece of the module's log line, or NULL */
 	const char *nolog; /* a piece the log must not hold, or NULL */
 };
 
 static const struct login_case cases[] = {
-	/* the passwords Dovecot accepted are accepted */
-	{"imap", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
-	{"imap", "ALICE@Example.ORG", "correct horse battery", PAM_SUCCESS, NULL},
-	{"imap", "alice@other.org", "other secret", PAM_SUCCESS, NULL},
-	{"imap", "carol@example.org", "carol pw", PAM_SUCCESS, NULL},
-	{"imap", "utf8@example.org", "P\xc3\xa4ssw\xc3\xb6rd 1", PAM_SUCCESS, NULL},
-	{"imap", "blf@example.org", "blf pw", PAM_SUCCESS, NULL},
-	{"imap", "md5@example.org", "md5 pw", PAM_SUCCESS, NULL},
-	{"imap", "md5crypt@example.org", "md5crypt pw", PAM_SUCCESS, NULL},
-	{"imap", "plain@example.org", "plain pw", PAM_SUCCESS, NULL},
-	{"imap", "bare@example.org", "bare pw", PAM_SUCCESS, NULL},
-	{"realm", "alice", "correct horse battery", PAM_SUCCESS, NULL},
-	{"nullok", "empty@example.org", "", PAM_SUCCESS, NULL},
-	/* and nothing else */
-	{"imap", "alice@example.org", "correct horse batter", PAM_AUTH_ERR,
-	 "authentication failure; logname="},
-	{"imap", "alice@example.org", "other secret", PAM_AUTH_ERR, "user=alice@example.org"},
-	{"imap", "alice@other.org", "correct horse battery", PAM_AUTH_ERR, "rhost="},
-	{"imap", "utf8@example.org", "Passwort 1", PAM_AUTH_ERR, NULL},
-	{"imap", "md5@example.org", "MD5 pw", PAM_AUTH_ERR, NULL},
-	{"imap", "nobody@example.org", "correct horse battery", PAM_USER_UNKNOWN, "user unknown",
-	 .nolog = "saslauthd"},
-	/* a bare name where the query reads the domain: saslauthd without -r, named in one line */
-	{"imap", "alice", "correct horse battery", PAM_USER_UNKNOWN,
-	 "(user unknown; the name has no @domain and the query uses the domain (%d, %{user | "
-	 "domain}): saslauthd without -r passes the realm apart from the name)\n"},
-	/* the same through a 2.4 file, whose %{user | domain} reads the same way */
-	{"v24", "alice", "correct horse battery", PAM_USER_UNKNOWN,
-	 "saslauthd without -r passes the realm apart from the name)\n"},
-	/* Dovecot 2.4's rules refuse a weak scheme: the whole line, up to its last word */
-	{"v24", "md5crypt@example.org", "md5crypt pw", PAM_AUTH_ERR,
-	 "stored hash refused: unsupported scheme: Weak password scheme 'MD5-CRYPT' used and "
-	 "refused (Dovecot 2.4: auth_allow_weak_schemes = yes allows it; rehash = yes then "
-	 "upgrades it at the next login)\n"},
-	{"v24", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
-	{"imap", "bob@example.org", "bob pw", PAM_AUTH_ERR, "nologin"},
-	{"imap", "empty@example.org", "", PAM_AUTH_ERR, "empty password refused"},
-	{"nullok", "empty@example.org", "x", PAM_AUTH_ERR, NULL},
-	{"imap", "nullpw@example.org", "x", PAM_AUTH_ERR, "stored password is NULL"},
-	{"imap", "emptypw@example.org", "x", PAM_AUTH_ERR, "stored password is empty"},
-	{"nullok", "emptypw@example.org", "", PAM_AUTH_ERR, "stored password is empty"},
-	{"imap", "unknown@example.org", "abcdef", PAM_AUTH_ERR, "unknown scheme (a name of 8 bytes)"},
-	{"imap", "malformed@example.org", "x", PAM_AUTH_ERR, "cannot verify"},
-	{"imap", "costly@example.org", "x", PAM_AUTH_ERR, "999999999"},
-	{"lowcap", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
-	{"imap", "dup@example.org", "dup pw", PAM_AUTHINFO_UNAVAIL, "2 rows"},
-	/* usernames that are not names */
-	{"imap", "x' OR '1'='1@example.org", "injected", PAM_USER_UNKNOWN, "0x27"},
-	{"anychars", "x' OR '1'='1@example.org", "injected", PAM_SUCCESS, NULL},
-	{"anychars", "x' OR '1'='1@example.org", "x", PAM_AUTH_ERR, NULL},
-	{"anychars", "' OR 1=1 --@example.org", "injected", PAM_USER_UNKNOWN, NULL},
-	{"anychars", "alice\n@example.org", "correct horse battery", PAM_USER_UNKNOWN, "0x0a"},
-	{"imap", "a\xff@example.org", "x", PAM_USER_UNKNOWN, "0xff"},
-	/* the database and the conf */
-	{"down", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
-	 "database unavailable"},
-	{"badconnect", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
-	 "database unavailable"},
-	{"nocolumn", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
-	 "no 'password' column"},
-	{"badsql", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
-	 "syntax error"},
-	{"unknownkey", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR,
-	 "line 4: unknown key"},
-	{"mysql", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "driver"},
-	{"insecure", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "writable"},
-	{"noconf", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "No such file"},
-	{"argsecret", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "connect"},
-	{"malformedconnect", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
-	 "the connect string is malformed"},
+    /* the passwords Dovecot accepted are accepted */
+    {"imap", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
+    {"imap", "ALICE@Example.ORG", "correct horse battery", PAM_SUCCESS, NULL},
+    {"imap", "alice@other.org", "other secret", PAM_SUCCESS, NULL},
+    {"imap", "carol@example.org", "carol pw", PAM_SUCCESS, NULL},
+    {"imap", "utf8@example.org", "P\xc3\xa4ssw\xc3\xb6rd 1", PAM_SUCCESS, NULL},
+    {"imap", "blf@example.org", "blf pw", PAM_SUCCESS, NULL},
+    {"imap", "md5@example.org", "md5 pw", PAM_SUCCESS, NULL},
+    {"imap", "md5crypt@example.org", "md5crypt pw", PAM_SUCCESS, NULL},
+    {"imap", "plain@example.org", "plain pw", PAM_SUCCESS, NULL},
+    {"imap", "bare@example.org", "bare pw", PAM_SUCCESS, NULL},
+    {"realm", "alice", "correct horse battery", PAM_SUCCESS, NULL},
+    {"nullok", "empty@example.org", "", PAM_SUCCESS, NULL},
+    /* and nothing else */
+    {"imap", "alice@example.org", "correct horse batter", PAM_AUTH_ERR,
+     "authentication failure; logname="},
+    {"imap", "alice@example.org", "other secret", PAM_AUTH_ERR, "user=alice@example.org"},
+    {"imap", "alice@other.org", "correct horse battery", PAM_AUTH_ERR, "rhost="},
+    {"imap", "utf8@example.org", "Passwort 1", PAM_AUTH_ERR, NULL},
+    {"imap", "md5@example.org", "MD5 pw", PAM_AUTH_ERR, NULL},
+    {"imap", "nobody@example.org", "correct horse battery", PAM_USER_UNKNOWN, "user unknown",
+     .nolog = "saslauthd"},
+    /* a bare name where the query reads the domain: saslauthd without -r, named in one line */
+    {"imap", "alice", "correct horse battery", PAM_USER_UNKNOWN,
+     "(user unknown; the name has no @domain and the query uses the domain (%d, %{user | "
+     "domain}): saslauthd without -r passes the realm apart from the name)\n"},
+    /* the same through a 2.4 file, whose %{user | domain} reads the same way */
+    {"v24", "alice", "correct horse battery", PAM_USER_UNKNOWN,
+     "saslauthd without -r passes the realm apart from the name)\n"},
+    /* Dovecot 2.4's rules refuse a weak scheme: the whole line, up to its last word */
+    {"v24", "md5crypt@example.org", "md5crypt pw", PAM_AUTH_ERR,
+     "stored hash refused: unsupported scheme: Weak password scheme 'MD5-CRYPT' used and "
+     "refused (Dovecot 2.4: auth_allow_weak_schemes = yes allows it; rehash = yes then "
+     "upgrades it at the next login)\n"},
+    {"v24", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
+    {"imap", "bob@example.org", "bob pw", PAM_AUTH_ERR, "nologin"},
+    {"imap", "empty@example.org", "", PAM_AUTH_ERR, "empty password refused"},
+    {"nullok", "empty@example.org", "x", PAM_AUTH_ERR, NULL},
+    {"imap", "nullpw@example.org", "x", PAM_AUTH_ERR, "stored password is NULL"},
+    {"imap", "emptypw@example.org", "x", PAM_AUTH_ERR, "stored password is empty"},
+    {"nullok", "emptypw@example.org", "", PAM_AUTH_ERR, "stored password is empty"},
+    {"imap", "unknown@example.org", "abcdef", PAM_AUTH_ERR, "unknown scheme (a name of 8 bytes)"},
+    {"imap", "malformed@example.org", "x", PAM_AUTH_ERR, "cannot verify"},
+    {"imap", "costly@example.org", "x", PAM_AUTH_ERR, "999999999"},
+    {"lowcap", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
+    {"imap", "dup@example.org", "dup pw", PAM_AUTHINFO_UNAVAIL, "2 rows"},
+    /* usernames that are not names */
+    {"imap", "x' OR '1'='1@example.org", "injected", PAM_USER_UNKNOWN, "0x27"},
+    {"anychars", "x' OR '1'='1@example.org", "injected", PAM_SUCCESS, NULL},
+    {"anychars", "x' OR '1'='1@example.org", "x", PAM_AUTH_ERR, NULL},
+    {"anychars", "' OR 1=1 --@example.org", "injected", PAM_USER_UNKNOWN, NULL},
+    {"anychars", "alice\n@example.org", "correct horse battery", PAM_USER_UNKNOWN, "0x0a"},
+    {"imap", "a\xff@example.org", "x", PAM_USER_UNKNOWN, "0xff"},
+    /* the database and the conf */
+    {"down", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+     "database unavailable"},
+    {"badconnect", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+     "database unavailable"},
+    {"nocolumn", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+     "no 'password' column"},
+    {"badsql", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL, "syntax error"},
+    {"unknownkey", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR,
+     "line 4: unknown key"},
+    {"mysql", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "driver"},
+    {"insecure", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "writable"},
+    {"noconf", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "No such file"},
+    {"argsecret", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR, "connect"},
+    {"malformedconnect", "alice@example.org", "correct horse battery", PAM_AUTHINFO_UNAVAIL,
+     "the connect string is malformed"},
 };
 
 /*
@@ -166,50 +180,27 @@ static const struct login_case cases[] = {
  */
 static char *v24_conf(void)
 {
-	PQconninfoOption *opts = PQconninfoParse(pgd_test_env("PGD_TEST_CONNINFO"), NULL);
-	char params[1024] = "", *text = malloc(4096);
-	const char *host = "localhost";
+	char *pgsql = pgd_test_v24_pgsql(), *text = malloc(4096);
 
-	assert_non_null(opts);
 	assert_non_null(text);
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		size_t n = strlen(params);
-
-		if (o->val == NULL || o->val[0] == '\0')
-			continue;
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else
-			snprintf(params + n, sizeof(params) - n, "    %s = %s\n", o->keyword,
-				 o->val);
-	}
 	snprintf(text, 4096,
-		 "dovecot_config_version = 2.4.1\n"
-		 "sql_driver = pgsql\n"
-		 "pgsql %s {\n  parameters {\n%s  }\n}\n"
-		 "passdb sql {\n"
-		 "  default_password_scheme = SHA512-CRYPT\n"
-		 "  query = SELECT userid AS username, domain, password FROM users \\\n"
-		 "    WHERE userid = '%%{user | username}' AND domain = '%%{user | domain}'\n"
-		 "}\n",
-		 host, params);
-	PQconninfoFree(opts);
+	         "dovecot_config_version = 2.4.1\n"
+	         "%s"
+	         "passdb sql {\n"
+	         "  default_password_scheme = SHA512-CRYPT\n"
+	         "  query = SELECT userid AS username, domain, password FROM users \\\n"
+	         "    WHERE userid = '%%{user | username}' AND domain = '%%{user | domain}'\n"
+	         "}\n",
+	         pgsql);
+	free(pgsql);
 	return text;
 }
 
 static void load_fixtures(void)
 {
-	PGconn *conn = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
 	char *sql = pgd_test_read_file(pgd_test_env("PGD_FIXTURES"));
-	PGresult *res;
 
-	if (PQstatus(conn) != CONNECTION_OK)
-		fail_msg("cannot connect for fixtures: %s", PQerrorMessage(conn));
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		fail_msg("fixtures: %s", PQerrorMessage(conn));
-	PQclear(res);
-	PQfinish(conn);
+	pgd_test_admin_sql(sql);
 	free(sql);
 }
 
@@ -226,18 +217,19 @@ static void test_logins(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct login_case *c = &cases[i];
 		char *log = NULL;
-		int rc = pgd_test_login(c->service, c->user, c->password, PAMTEST_AUTHENTICATE, &log);
+		int rc =
+		    pgd_test_login(c->service, c->user, c->password, PAMTEST_AUTHENTICATE, &log);
 
 		if (rc != c->expected)
 			fail_msg("case %zu (%s, %s): got %s, expected %s; log: %s", i, c->service,
-				 c->user, pam_strerror(NULL, rc), pam_strerror(NULL, c->expected),
-				 log);
+			         c->user, pam_strerror(NULL, rc), pam_strerror(NULL, c->expected),
+			         log);
 		if (c->log != NULL && strstr(log, c->log) == NULL)
 			fail_msg("case %zu (%s, %s): log lacks \"%s\": %s", i, c->service, c->user,
-				 c->log, log);
+			         c->log, log);
 		if (c->nolog != NULL && strstr(log, c->nolog) != NULL)
 			fail_msg("case %zu (%s, %s): log holds \"%s\": %s", i, c->service, c->user,
-				 c->nolog, log);
+			         c->nolog, log);
 		/* never the password, in any line, at any outcome */
 		if (strlen(c->password) >= 3 && strstr(log, c->password) != NULL)
 			fail_msg("case %zu: the password appears in the log: %s", i, log);
@@ -257,29 +249,29 @@ static void test_account(void **state)
 		int auth;
 		int acct;
 	} rows[] = {
-		{"alice@example.org", "correct horse battery", PAM_SUCCESS, PAM_SUCCESS},
-		{"bob@example.org", "bob pw", PAM_AUTH_ERR, PAM_PERM_DENIED},
-		{"nobody@example.org", "x", PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
+	    {"alice@example.org", "correct horse battery", PAM_SUCCESS, PAM_SUCCESS},
+	    {"bob@example.org", "bob pw", PAM_AUTH_ERR, PAM_PERM_DENIED},
+	    {"nobody@example.org", "x", PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int rc = pgd_test_auth_then_acct("imap", rows[i].user, rows[i].password,
-						 rows[i].auth, rows[i].acct);
+		                                 rows[i].auth, rows[i].acct);
 		if (rc != 0)
 			fail_msg("row %zu (%s) failed", i, rows[i].user);
 	}
 	/* acct_mgmt alone (no authenticate before it, as after an sshd key login) asks the db */
 	assert_int_equal(pgd_test_login("imap", "alice@example.org", "", PAMTEST_ACCOUNT, NULL),
-			 PAM_SUCCESS);
+	                 PAM_SUCCESS);
 	assert_int_equal(pgd_test_login("imap", "bob@example.org", "", PAMTEST_ACCOUNT, NULL),
-			 PAM_PERM_DENIED);
+	                 PAM_PERM_DENIED);
 	assert_int_equal(pgd_test_login("imap", "nobody@example.org", "", PAMTEST_ACCOUNT, NULL),
-			 PAM_USER_UNKNOWN);
+	                 PAM_USER_UNKNOWN);
 	assert_int_equal(pgd_test_login("down", "alice@example.org", "", PAMTEST_ACCOUNT, NULL),
-			 PAM_AUTHINFO_UNAVAIL);
+	                 PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(pgd_test_login("imap", "alice@example.org", "", PAMTEST_SETCRED, NULL),
-			 PAM_SUCCESS);
+	                 PAM_SUCCESS);
 }
 
 /* Over-long input is refused before any database work. */
@@ -294,20 +286,21 @@ static void test_limits(void **state)
 	assert_non_null(password);
 	memset(user, 'a', 300);
 	strcpy(user + 300, "@example.org");
-	assert_int_equal(pgd_test_login("imap", user, "x", PAMTEST_AUTHENTICATE, &log), PAM_USER_UNKNOWN);
+	assert_int_equal(pgd_test_login("imap", user, "x", PAMTEST_AUTHENTICATE, &log),
+	                 PAM_USER_UNKNOWN);
 	assert_non_null(strstr(log, "longer than"));
 	free(log);
 	memset(password, 'p', 1999);
 	password[1999] = '\0';
 	assert_int_equal(
-		pgd_test_login("imap", "alice@example.org", password, PAMTEST_AUTHENTICATE, &log),
-		PAM_AUTH_ERR);
+	    pgd_test_login("imap", "alice@example.org", password, PAMTEST_AUTHENTICATE, &log),
+	    PAM_AUTH_ERR);
 	assert_non_null(strstr(log, "password longer than"));
 	free(log);
 	/* the same request against a dead server answers the same: no database work was done */
 	assert_int_equal(
-		pgd_test_login("down", "alice@example.org", password, PAMTEST_AUTHENTICATE, NULL),
-		PAM_AUTH_ERR);
+	    pgd_test_login("down", "alice@example.org", password, PAMTEST_AUTHENTICATE, NULL),
+	    PAM_AUTH_ERR);
 	free(user);
 	free(password);
 }
@@ -323,11 +316,11 @@ static void test_no_account_line(void **state)
 
 	(void)state;
 	assert_int_equal(pgd_test_login("noaccount", "alice@example.org", "correct horse battery",
-					PAMTEST_AUTHENTICATE, NULL),
-			 PAM_SUCCESS);
+	                                PAMTEST_AUTHENTICATE, NULL),
+	                 PAM_SUCCESS);
 	assert_int_equal(
-		pgd_test_login("noaccount", "alice@example.org", "", PAMTEST_ACCOUNT, &log),
-		PAM_USER_UNKNOWN);
+	    pgd_test_login("noaccount", "alice@example.org", "", PAMTEST_ACCOUNT, &log),
+	    PAM_USER_UNKNOWN);
 	if (strstr(log, "could not identify user") == NULL)
 		fail_msg("acct_mgmt did not reach other's pam_unix: %s", log);
 	free(log);
@@ -357,10 +350,10 @@ static void write_auth_only(const char *name)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_logins),
-		cmocka_unit_test(test_account),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_no_account_line),
+	    cmocka_unit_test(test_logins),
+	    cmocka_unit_test(test_account),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_no_account_line),
 	};
 
 	(void)argc;
@@ -369,9 +362,8 @@ int main(int argc, char **argv)
 		int rc;
 
 		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-			pgd_test_write_service(services[i].name, services[i].args,
-					       services[i].conf, services[i].mode,
-					       services[i].no_conf);
+			pgd_test_write_service(services[i].name, services[i].args, services[i].conf,
+			                       services[i].mode, services[i].no_conf);
 		pgd_test_write_service("v24", "", v24, 0600, false);
 		free(v24);
 		pgd_test_write_service("noaccount", "", services[0].conf, 0600, false);

@@ -38,10 +38,7 @@
 #define BUDGET_MS 40000
 #define MIN_LOGINS 10
 
-static const struct {
-	const char *name;
-	const char *conf;
-} services[] = {
+static const struct pgd_test_service services[] = {
     /* query_timeout: under valgrind a connect (SCRAM) takes seconds, and the threads queue */
     {"thrcache", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_thrcache\n"
                  "query_timeout = 120\n" QUERY},
@@ -163,13 +160,11 @@ static int stress(const char *service, int threads, int logins)
 
 static int backends(const char *app)
 {
-	PGconn *admin = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
+	PGconn *admin = pgd_test_admin();
 	const char *params[] = {app};
 	PGresult *res;
 	int n = -1;
 
-	if (PQstatus(admin) != CONNECTION_OK)
-		fail_msg("cannot connect as admin: %s", PQerrorMessage(admin));
 	/* a backend that just said goodbye may still be listed for a moment */
 	for (int i = 0; i < 50; i++) {
 		res = PQexecParams(
@@ -275,10 +270,8 @@ int main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (getenv("PGD_TEST_CHILD") == NULL) {
-		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-			pgd_test_write_service(services[i].name, "", services[i].conf, 0600, 0);
-		return pgd_test_run_in_child(argv);
-	}
+	if (getenv("PGD_TEST_CHILD") == NULL)
+		return pgd_test_run_services(argv, services, sizeof(services) / sizeof(services[0]),
+		                             "");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

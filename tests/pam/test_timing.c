@@ -101,20 +101,6 @@ static size_t arm_at(size_t i, size_t j)
 	return (i / NARMS) % 2 == 0 ? (r + j) % NARMS : (r + NARMS - 1 - j) % NARMS;
 }
 
-static void exec_admin_sql(const char *sql)
-{
-	PGconn *conn = PQconnectdb(pgd_test_env("PGD_TEST_ADMIN"));
-	PGresult *res;
-
-	if (PQstatus(conn) != CONNECTION_OK)
-		fail_msg("cannot connect for fixtures: %s", PQerrorMessage(conn));
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		fail_msg("fixtures: %s", PQerrorMessage(conn));
-	PQclear(res);
-	PQfinish(conn);
-}
-
 static double clock_ms(clockid_t id)
 {
 	struct timespec ts;
@@ -227,14 +213,14 @@ static void test_same_cost(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	exec_admin_sql(fixtures);
+	pgd_test_admin_sql(fixtures);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	exec_admin_sql("DROP TABLE IF EXISTS timing_users;");
+	pgd_test_admin_sql("DROP TABLE IF EXISTS timing_users;");
 	return 0;
 }
 

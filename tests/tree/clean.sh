@@ -13,10 +13,8 @@
 set -uo pipefail
 src=$(cd "${1:?usage: clean.sh CHECKOUT [STATUS-BEFORE]}" && pwd)
 before=${2:-/dev/null}
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 # findings REPO: one line per fault ("status ...", "elf PATH", "big PATH SIZE").
 findings() {
@@ -60,9 +58,8 @@ else
 fi
 
 if ! git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-	ok "the checkout is clean # SKIP $src is not a git checkout"
-	echo "1..$n"
-	exit $failed
+	skip_case "the checkout is clean" "$src is not a git checkout"
+	summary
 fi
 [ -s "$before" ] && echo "# uncommitted before the run (not counted): $(wc -l <"$before") entries"
 all=$(findings "$src" "$before")
@@ -87,5 +84,4 @@ else
 	not_ok "no tracked file outside tests/vectors/ is larger than 256 KiB"
 	sed 's/^/# /' <<<"$big"
 fi
-echo "1..$n"
-exit $failed
+summary

@@ -60,7 +60,6 @@ const char *pgd_hash_scheme_name(size_t i);
  * build can verify. */
 bool pgd_hash_scheme_known(const char *name);
 
-
 /*
  * For hash/stored_cost.c, which reads costs from values as pgd_hash_verify reads them: the
  * scheme from stored's {SCHEME} prefix (else default_scheme, NULL meaning MD5) into

@@ -70,7 +70,8 @@ static void log_failure(pam_handle_t *pamh, const char *user, const char *why)
 	           why != NULL ? why : "", why != NULL ? ")" : "");
 }
 
-/* pam_set_data key: pam_end of this transaction tells db/conn.c (whether to keep the connection). */
+/* pam_set_data key: pam_end of this transaction tells db/conn.c (whether to keep the connection).
+ */
 #define TRANSACTION "pam_pgsql_dovecot_transaction"
 
 static void transaction_end(pam_handle_t *pamh, void *data, int error_status)

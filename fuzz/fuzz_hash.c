@@ -49,9 +49,10 @@ static void round_trip(const char *scheme, const char *password)
 
 	if (strlen(scheme) > 40)
 		return;
-	/* The lowest cost the scheme takes (1 for SCRAM and argon2id, 4 for bcrypt and argon2i, 1000
-	 * for SHA-crypt, 0 for the rest), so that the value made stays under the caps. A higher
-	 * Argon2 opslimit also picks a larger memory step (4 is libsodium's 1 GiB "sensitive"). */
+	/* The lowest cost the scheme takes (1 for SCRAM and argon2id, 4 for bcrypt and argon2i,
+	 * 1000 for SHA-crypt, 0 for the rest), so that the value made stays under the caps. A
+	 * higher Argon2 opslimit also picks a larger memory step (4 is libsodium's 1 GiB
+	 * "sensitive"). */
 	for (size_t i = 0; i < 4 && r == PGD_HASH_MALFORMED; i++) {
 		target.rounds = rounds[i];
 		r = pgd_hash_generate(scheme, password, rounds[i], &made);

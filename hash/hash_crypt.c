@@ -7,7 +7,8 @@
  * some, so we carry our own md5crypt too (on libcrypto's MD5).
  *
  * crypt() would run whatever cost a value names, so a value reaches it only after
- * pgd_crypt_cost_check() (hash/crypt_setting.c) has read every cost parameter and found it within caps.
+ * pgd_crypt_cost_check() (hash/crypt_setting.c) has read every cost parameter and found it within
+ * caps.
  */
 #include "hash/hash_impl.h"
 #include "util/secret.h"

@@ -55,7 +55,7 @@ typedef enum pgd_hash_result pgd_generate_fn(const struct pgd_scheme *s, const c
 struct pgd_scheme {
 	const char *name;
 	enum pgd_encoding default_encoding;
-	size_t raw_len;       /* decoded length every value must have, or 0 */
+	size_t raw_len;        /* decoded length every value must have, or 0 */
 	pgd_verify_fn *verify; /* NULL: generate from the password, compare (Dovecot's default) */
 	pgd_generate_fn *generate;
 	enum pgd_digest digest;                               /* for the digest-based schemes */

@@ -2,7 +2,8 @@
 /*
  * How much work a stored value asks for: what rehash and the check command compare. The value
  * is read as the verifier reads it (prefix, .b64/.hex decoding), then its crypt setting by the
- * same cost reader that guards crypt() (hash/crypt_setting.c): never the encoded text, never past its end.
+ * same cost reader that guards crypt() (hash/crypt_setting.c): never the encoded text, never past
+ * its end.
  */
 #include "hash/stored_cost.h"
 

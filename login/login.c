@@ -87,11 +87,11 @@ enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *l
                                 const char *tmpl, const char *hash, struct pgd_query *q)
 {
 	char protocol[64];
-	struct pgd_vars vars = {
-	    .service = pgd_service_protocol(conf->service_protocols, login->service, protocol,
-	                                    sizeof(protocol)),
-	    .rip = login->rhost,
-	    .orig_user = login->user};
+	struct pgd_vars vars = {.service =
+	                            pgd_service_protocol(conf->service_protocols, login->service,
+	                                                 protocol, sizeof(protocol)),
+	                        .rip = login->rhost,
+	                        .orig_user = login->user};
 
 	*q = (struct pgd_query){0};
 	if (login->canonical == NULL) {

@@ -471,8 +471,8 @@ int pgd_cmd_audit(int argc, char **argv)
 		goto out;
 	}
 	/* the PAM service's protocol, as a login through it binds %s */
-	o.service = pgd_service_protocol(conf.service_protocols, o.service, protocol,
-	                                 sizeof(protocol));
+	o.service =
+	    pgd_service_protocol(conf.service_protocols, o.service, protocol, sizeof(protocol));
 	vars.service = o.service;
 	if (pgd_query_bind(tmpl, &vars, &list, err, sizeof(err)) != PGD_QUERY_OK) {
 		snprintf(what, sizeof(what), "%s: ", source);

@@ -64,7 +64,9 @@ static inline bool pgd_rows_full(const struct pgd_rows *r)
  */
 #define PGD_ROW_CASES(tests, rows, check)                                                          \
 	for (size_t row_ = 0; row_ < PGD_N_ROWS(rows); row_++)                                     \
-		(tests)[row_] = (struct CMUnitTest){(rows)[row_].name, (check), NULL, NULL,        \
-		                                    (void *)(uintptr_t)&(rows)[row_]}
+		(tests)[row_] = (struct CMUnitTest)                                                \
+		{                                                                                  \
+			(rows)[row_].name, (check), NULL, NULL, (void *)(uintptr_t) & (rows)[row_] \
+		}
 
 #endif

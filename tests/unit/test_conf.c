@@ -691,8 +691,7 @@ static void set_any_key(void **state)
 	pgd_conf_free(&conf); /* twice is harmless */
 }
 
-#define NROWS                                                                                      \
-	(PGD_N_ROWS(parse_cases) + PGD_N_ROWS(load_cases) + PGD_N_ROWS(validate_cases) + 2)
+#define NROWS (PGD_N_ROWS(parse_cases) + PGD_N_ROWS(load_cases) + PGD_N_ROWS(validate_cases) + 2)
 
 int main(void)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The cost caps: the crypt cost reader against libxcrypt (hash/crypt_setting.c), every cap at exactly
- * the cap and one above, hostile parameters of every crypt method against a time bound, and
+ * The cost caps: the crypt cost reader against libxcrypt (hash/crypt_setting.c), every cap at
+ * exactly the cap and one above, hostile parameters of every crypt method against a time bound, and
  * the property that crypt() only ever sees a value whose cost the reader bounded.
  *
  * crypt_rn() is interposed here (the executable's definition wins over libcrypt's for the

@@ -563,17 +563,17 @@ static void service_protocol(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		assert_true(pgd_service_map_check(rows[i].map, NULL, 0));
-		assert_string_equal(pgd_service_protocol(rows[i].map, rows[i].service, out,
-		                                         sizeof(out)),
-		                    rows[i].want);
+		assert_string_equal(
+		    pgd_service_protocol(rows[i].map, rows[i].service, out, sizeof(out)),
+		    rows[i].want);
 	}
 	assert_null(pgd_service_protocol(NULL, NULL, out, sizeof(out)));
 	/* a name that does not fit out: the service as it is */
 	assert_string_equal(pgd_service_protocol(NULL, "pop", small, 4), "pop");
 
-	static const char *const bad[] = {"pop", "pop=", "=pop3", "pop=pop3;", "POP=pop3",
-	                                  "pop=pop3 imap", "pop = pop3",
-	                                  "abcdefghijklmnopqrstuvwxyzabcdefg=x"};
+	static const char *const bad[] = {
+	    "pop",      "pop=",          "=pop3",      "pop=pop3;",
+	    "POP=pop3", "pop=pop3 imap", "pop = pop3", "abcdefghijklmnopqrstuvwxyzabcdefg=x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[256] = "";
 

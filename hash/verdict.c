@@ -70,9 +70,9 @@ bool pgd_hash_policy_fingerprint(const struct pgd_hash_policy *policy, char *out
 	size_t at = 0;
 	bool ok = outlen > 0;
 
+	/* A string as name=LEN:bytes; (name=-; for NULL), a number as name=VALUE; */
 	if (ok)
 		out[0] = '\0';
-		/* A string as name=LEN:bytes; (name=-; for NULL), a number as name=VALUE; */
 #define STR(name)                                                                                  \
 	ok = ok && (policy->name != NULL ? fingerprint_add(out, outlen, &at, #name "=%zu:%s;",     \
 	                                                   strlen(policy->name), policy->name)     \

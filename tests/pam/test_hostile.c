@@ -259,24 +259,32 @@ struct row {
 	int flags;           /* PAM flags for pam_authenticate (PAM_DISALLOW_NULL_AUTHTOK) */
 };
 
+/* clang-format off */
 #define SVC_ERR(what, service, log)                                                                \
 	{                                                                                          \
 		what, service, "good@example.org", GOOD_PW, PAM_SERVICE_ERR, log                   \
 	}
+/* clang-format on */
+/* clang-format off */
 #define BAD_HASH(user, log)                                                                        \
 	{                                                                                          \
 		"stored " user, "h", user "@example.org", PW, PAM_AUTH_ERR, log                    \
 	}
+/* clang-format on */
+/* clang-format off */
 #define TOO_COSTLY(user, log)                                                                      \
 	{                                                                                          \
 		"stored " user " (refused fast)", "h", user "@example.org", PW, PAM_AUTH_ERR, log, \
 		    .max_ms = 2000                                                                 \
 	}
+/* clang-format on */
+/* clang-format off */
 #define MISMATCH(user)                                                                             \
 	{                                                                                          \
 		"stored " user, "h", user "@example.org", PW, PAM_AUTH_ERR,                        \
 		    "authentication failure"                                                       \
 	}
+/* clang-format on */
 
 static const struct row rows[] = {
     /* controls: the catalogue's services work, and debug lines are captured */

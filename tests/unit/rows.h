@@ -62,11 +62,14 @@ static inline bool pgd_rows_full(const struct pgd_rows *r)
  * - 1] with a case per row, named by the row's name field, running check with the row as its
  * state. Rows are const: the state's cast only drops that.
  */
+static inline struct CMUnitTest pgd_row_case(const char *name, CMUnitTestFunction fn,
+                                             const void *row)
+{
+	return (struct CMUnitTest){
+	    .name = name, .test_func = fn, .initial_state = (void *)(uintptr_t)row};
+}
 #define PGD_ROW_CASES(tests, rows, check)                                                          \
 	for (size_t row_ = 0; row_ < PGD_N_ROWS(rows); row_++)                                     \
-		(tests)[row_] = (struct CMUnitTest)                                                \
-		{                                                                                  \
-			(rows)[row_].name, (check), NULL, NULL, (void *)(uintptr_t) & (rows)[row_] \
-		}
+	(tests)[row_] = pgd_row_case((rows)[row_].name, (check), &(rows)[row_])
 
 #endif

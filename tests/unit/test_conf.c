@@ -113,15 +113,19 @@ struct parse_case {
 };
 
 /* A file that parses; the rest are "field", "value" checks. */
+/* clang-format off */
 #define PARSE_OK(name, text, ...)                                                                  \
 	{                                                                                          \
 		name, text, 0, PGD_CONF_OK, NULL, {__VA_ARGS__}, NULL                              \
 	}
+/* clang-format on */
 /* A file refused with err in the message, which must not show never. */
+/* clang-format off */
 #define PARSE_BAD(name, text, err, never)                                                          \
 	{                                                                                          \
 		name, text, 0, PGD_CONF_INVALID, err, {{NULL, NULL}}, never                        \
 	}
+/* clang-format on */
 
 #define DOVECOT_EXAMPLE                                                                            \
 	"# dovecot-sql.conf.ext\n"                                                                 \
@@ -423,20 +427,26 @@ struct load_case {
 	const char *never; /* besides the database password, which no message may show */
 };
 
+/* clang-format off */
 #define ARGS(...)                                                                                  \
 	{                                                                                          \
 		__VA_ARGS__                                                                        \
 	}
+/* clang-format on */
 /* Arguments that load; the rest are "field", "value" checks. */
+/* clang-format off */
 #define LOAD_OK(name, args, ...)                                                                   \
 	{                                                                                          \
 		name, args, PGD_CONF_OK, NULL, {__VA_ARGS__}, NULL                                 \
 	}
+/* clang-format on */
 /* Arguments refused with err in the message, which must not show never. */
+/* clang-format off */
 #define LOAD_BAD(name, args, err, never)                                                           \
 	{                                                                                          \
 		name, args, PGD_CONF_INVALID, err, {{NULL, NULL}}, never                           \
 	}
+/* clang-format on */
 
 static const struct load_case load_cases[] = {
     LOAD_OK("conf= reads the file", ARGS("conf=@D/good.conf"), {"path", "@D/good.conf"},
@@ -588,14 +598,18 @@ struct validate_case {
 	const char *err;
 };
 
+/* clang-format off */
 #define VALID_OK(name, text)                                                                       \
 	{                                                                                          \
 		name, text, PGD_CONF_OK, NULL                                                      \
 	}
+/* clang-format on */
+/* clang-format off */
 #define VALID_BAD(name, text, err)                                                                 \
 	{                                                                                          \
 		name, text, PGD_CONF_INVALID, err                                                  \
 	}
+/* clang-format on */
 
 #define VALID_BASE                                                                                 \
 	"driver = pgsql\nconnect = dbname=mail password=VALIDATE-SECRET\n"                         \

@@ -57,6 +57,7 @@ struct v24_case {
 #define Q "SELECT password FROM users WHERE userid = '%{user}'"
 
 /* d.conf whose password parameter is "<pw.txt", and pw.txt. */
+/* clang-format off */
 #define PW_FILE                                                                                    \
 	{                                                                                          \
 		{"d.conf",                                                                         \
@@ -67,14 +68,18 @@ struct v24_case {
 			"pw.txt", "SECRET\n", 0, NULL                                              \
 		}                                                                                  \
 	}
+/* clang-format on */
 
 /* d.conf alone, refused with e in the message. */
+/* clang-format off */
 #define V24_BAD(title, text, e)                                                                    \
 	{                                                                                          \
 		.name = title, .files = {{"d.conf", text, 0, NULL}}, .want = PGD_CONF_INVALID,     \
 		.err = e                                                                           \
 	}
+/* clang-format on */
 /* d.conf alone, which loads; the rest are {"field", "value"} checks. */
+/* clang-format off */
 #define V24_OK(title, text, ...)                                                                   \
 	{                                                                                          \
 		.name = title, .files = {{"d.conf", text, 0, NULL}}, .want = PGD_CONF_OK,          \
@@ -82,6 +87,7 @@ struct v24_case {
 			__VA_ARGS__                                                                \
 		}                                                                                  \
 	}
+/* clang-format on */
 
 static const struct v24_case cases[] = {
     {"the form of Dovecot 2.4's documentation, across includes",

@@ -31,15 +31,19 @@ struct bind_case {
 #define ALICE "alice@example.org"
 
 /* A bound query: the SQL text and up to MAXV values. */
+/* clang-format off */
 #define BIND_OK(name, tmpl, user, sql, n, ...)                                                     \
 	{                                                                                          \
 		name, tmpl, user, PGD_QUERY_OK, sql, {__VA_ARGS__}, n                              \
 	}
+/* clang-format on */
 /* A refused template: err is a substring of the message. */
+/* clang-format off */
 #define BIND_BAD(name, tmpl, err)                                                                  \
 	{                                                                                          \
 		name, tmpl, ALICE, PGD_QUERY_INVALID, err, {NULL}, 0                               \
 	}
+/* clang-format on */
 
 static const struct bind_case bind_cases[] = {
     /* What Dovecot ships and documents */
@@ -297,10 +301,12 @@ struct expand_case {
 	const char *out; /* result, or a substring of err */
 };
 
+/* clang-format off */
 #define EXPAND(name, tmpl, user, want, out)                                                        \
 	{                                                                                          \
 		name, tmpl, user, want, out                                                        \
 	}
+/* clang-format on */
 
 static const struct expand_case expand_cases[] = {
     EXPAND("%Lu (Dovecot's default username_format)", "%Lu", "Alice@Example.ORG", PGD_QUERY_OK,
@@ -361,14 +367,18 @@ struct user_case {
 };
 
 /* chars "D" stands for PGD_DEFAULT_USERNAME_CHARS; the service is "imap". */
+/* clang-format off */
 #define USER_OK(name, user, format, chars, domain, out)                                            \
 	{                                                                                          \
 		name, user, format, chars, domain, NULL, PGD_USER_OK, out                          \
 	}
+/* clang-format on */
+/* clang-format off */
 #define USER_BAD(name, user, format, chars, domain, err)                                           \
 	{                                                                                          \
 		name, user, format, chars, domain, NULL, PGD_USER_INVALID, err                     \
 	}
+/* clang-format on */
 
 static const struct user_case user_cases[] = {
     USER_OK("%Lu lowercases", "Alice@Example.ORG", "%Lu", "D", NULL, "alice@example.org"),

@@ -140,7 +140,6 @@ static const char *account_word(enum pgd_outcome out)
 static bool look_up(const struct pgd_conf *conf, const char *user)
 {
 	struct pgd_login login = {.user = user, .service = "check"};
-	struct pgd_vars vars = {.service = "check"};
 	struct pgd_db_options opts = db_options(conf, false);
 	struct pgd_query q = {0};
 	struct pgd_row row;
@@ -149,19 +148,16 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	enum pgd_outcome out;
 	bool ok;
 
-	if (pgd_user_normalize(user, conf->username_format, conf->username_chars,
-	                       conf->default_domain, &vars, &login.canonical, err,
-	                       sizeof(err)) != PGD_USER_OK) {
-		pgd_cmd_error("login name refused before any query: ", err);
-		return false;
-	}
-	pgd_cmd_field(stdout, "user: ", login.canonical);
-	vars.user = login.canonical;
-	if (pgd_query_bind(conf->password_query, &vars, &q, err, sizeof(err)) != PGD_QUERY_OK) {
-		pgd_cmd_error("password_query: ", err);
+	/* the name and the query as a login binds them */
+	out = pgd_login_bind(conf, &login, conf->password_query, NULL, &q);
+	if (out != PGD_LOGIN_OK) {
+		pgd_cmd_error(out == PGD_BAD_USERNAME ? "login name refused before any query: "
+		                                      : "password_query: ",
+		              pgd_str_set(login.detail) ? login.detail : "out of memory");
 		pgd_login_free(&login);
 		return false;
 	}
+	pgd_cmd_field(stdout, "user: ", login.canonical);
 	dr = pgd_db_lookup(conf->connect, &opts, &q, &row, err, sizeof(err));
 	pgd_query_free(&q);
 	if (dr == PGD_DB_NO_ROW) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The real consumer: Debian's saslauthd (-a pam -r -n 2) under pam_wrapper, loading the module
-# against the test cluster, driven by testsaslauthd for the imap, smtp and sieve services.
+# against the test cluster, driven by testsaslauthd for the imap, smtp, sieve and pop services.
 # Every daemon is started here, in the foreground, with its socket in a temporary folder, and
 # stopped here by pid; nothing is written to /etc. Prints TAP.
 # Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_CONNINFO, PGD_TEST_ADMIN (tests/pg-cluster.sh).
@@ -136,6 +136,34 @@ if start_daemon norealm "$work/main.pam.d" -n 1; then
 	login "without -r, user@domain in the name still works" OK imap alice@example.org '' 'correct horse battery'
 else
 	not_ok "saslauthd without -r starts"
+fi
+
+# --- Cyrus's pop3d passes the service "pop"; a query written for Dovecot says pop3 ---
+# (Modoboa keeps send-only mailboxes off IMAP and POP3 with '%s' NOT IN ('imap','pop3').)
+for map in default none; do
+	users_conf "$PGD_TEST_CONNINFO" users |
+		sed "s/ AND domain = '%d'/ AND domain = '%d' AND '%s' NOT IN ('imap','pop3')/" \
+			>"$work/proto-$map.conf"
+	[ $map = none ] && echo 'service_protocols =' >>"$work/proto-$map.conf"
+	chmod 600 "$work/proto-$map.conf"
+	mkdir -p "$work/proto-$map.pam.d"
+	for s in imap pop smtp; do
+		printf 'auth required %s conf=%s nodelay\naccount required %s conf=%s\n' \
+			"$PGD_MODULE" "$work/proto-$map.conf" "$PGD_MODULE" "$work/proto-$map.conf" \
+			>"$work/proto-$map.pam.d/$s"
+	done
+done
+if start_daemon proto "$work/proto-default.pam.d" -r -n 1; then
+	login "a send-only query: smtp logs in" OK smtp alice@example.org '' 'correct horse battery'
+	login "a send-only query: imap is refused" NO imap alice@example.org '' 'correct horse battery'
+	login "a send-only query: Cyrus's pop is Dovecot's pop3, refused" NO pop alice@example.org '' 'correct horse battery'
+else
+	not_ok "saslauthd for the protocol map starts"
+fi
+if start_daemon protonone "$work/proto-none.pam.d" -r -n 1; then
+	login "service_protocols empty: pop stays pop and passes the query" OK pop alice@example.org '' 'correct horse battery'
+else
+	not_ok "saslauthd for the empty protocol map starts"
 fi
 
 # --- Debian's default -c: the credential cache answers for a password that was changed ---

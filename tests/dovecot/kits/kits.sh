@@ -23,44 +23,28 @@
 #   not ok              any other disagreement
 # The closing comment lines count the cases per kit: agree, both refuse, fail-closed by a
 # configuration error, fail-closed otherwise, fail-open.
+# A kit is a folder here: its files per release, schema.sql, rows/N-TABLE.tsv (loaded in that
+# order; a header line names the columns; "@hash SCHEME [doveadm pw option]@" in a cell becomes
+# that hash of the right password made by this Dovecot, "@bare ...@" the same without its
+# {SCHEME} prefix) and logins.txt ("LOGIN LABEL [wrong]": wrong asks the wrong password too).
 # Needs: PGD_MODULE, PAM_WRAPPER_SO, PGD_TEST_ADMIN, PGD_TEST_CONNINFO; root; dovecot, doveadm,
 # pamtester, psql. PGD_KITS="iredmail modoboa" runs only those kits.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lib/tap.sh
 . "$here/../../lib/tap.sh"
-
-for prog in dovecot doveadm pamtester psql; do
-	command -v "$prog" >/dev/null || skip_all "$prog not installed"
-done
-[ "$(id -u)" = 0 ] || skip_all "Dovecot's master needs root"
 need_env PGD_MODULE PAM_WRAPPER_SO PGD_TEST_ADMIN PGD_TEST_CONNINFO
-version=$(dovecot --version | cut -d' ' -f1)
-version=${version%%-*}
-case $version in
-2.3.*) release=2.3 ;;
-2.4.*) release=2.4 ;;
-*) skip_all "Dovecot $version: neither 2.3 nor 2.4" ;;
-esac
+# shellcheck source=tests/dovecot/oracle.sh
+. "$here/../oracle.sh"
+oracle_release
 
-# Not in /tmp: pam_wrapper's copies of the service folders go there.
+# Not in /tmp: each pamtester may get a private /tmp (oracle.sh).
 work=$(mktemp -d /var/tmp/pgd-kits.XXXXXX)
 chmod 755 "$work"
-master_pid=
 dbs=()
-stop_dovecot() {
-	if [ -n "$master_pid" ] && kill -0 "$master_pid" 2>/dev/null; then
-		kill "$master_pid"
-		for _ in $(seq 50); do
-			kill -0 "$master_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
-	master_pid=
-}
 cleanup() {
 	local db
-	stop_dovecot
+	oracle_stop
 	for db in "${dbs[@]}"; do
 		# FORCE: Dovecot's auth workers may still hold a connection
 		psql -q "$PGD_TEST_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
@@ -71,40 +55,54 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-declare -A pg
-for kv in $PGD_TEST_CONNINFO; do
-	pg[${kv%%=*}]=${kv#*=}
-done
-right='Right-pw 1'
-wrong='wrong-pw'
+# pg[], right, wrong: oracle.sh
 
-# --- the kit's database ---------------------------------------------------------------------
-# kit_db KIT: a database of the kit's own (its queries name its tables unqualified), the
-# schema subset loaded, readable by the suite's role; $db names it.
+# --- the kit's database and rows ----------------------------------------------------------------
+# kit_db KIT: a database of the kit's own (its queries name its tables unqualified) with the
+# schema subset and the rows, readable by the suite's role; $db names it.
 kit_db() {
-	db=pgd_kit_$1_$$
+	local kit=$1 f table cols ph how scheme_args hash
+	db=pgd_kit_${kit}_$$
 	dbs+=("$db")
-	psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<-SQL || bail "$1: database"
+	psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<-SQL || bail "$kit: database"
 		SET client_min_messages = warning;
 		DROP DATABASE IF EXISTS $db;
 		CREATE DATABASE $db;
 	SQL
 	# libpq takes the last of a repeated keyword
-	kit_admin="$PGD_TEST_ADMIN dbname=$db"
+	local admin="$PGD_TEST_ADMIN dbname=$db"
+	mkdir -p "$work/$kit.rows"
+	for f in "$here/$kit"/rows/*.tsv; do
+		cp "$f" "$work/$kit.rows/"
+		# each placeholder once: the same hash wherever it stands
+		while IFS= read -r ph; do
+			read -r how scheme_args <<<"${ph//@/}"
+			# shellcheck disable=SC2086 # the scheme and its doveadm pw options
+			hash=$(doveadm pw -s $scheme_args -p "$right") || bail "$kit: doveadm pw -s $scheme_args"
+			[ "$how" = bare ] && hash=${hash#\{*\}}
+			sed -i "s|$ph|$hash|g" "$work/$kit.rows/${f##*/}"
+		done < <(grep -o '@[a-z]* [^@]*@' "$f" | sort -u)
+	done
 	{
 		echo 'SET client_min_messages = warning;'
-		cat "$here/$1/schema.sql"
+		cat "$here/$kit/schema.sql"
+		for f in "$work/$kit.rows"/*.tsv; do
+			table=${f##*/}
+			table=${table#*-}
+			table=${table%.tsv}
+			cols=$(head -1 "$f" | tr '\t' ',')
+			echo "\\copy $table ($cols) FROM '$f' WITH (FORMAT csv, DELIMITER E'\\t', HEADER true)"
+		done
 		echo 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC;'
-	} | psql -q -v ON_ERROR_STOP=1 "$kit_admin" >/dev/null || bail "$1: schema"
+	} | psql -q -v ON_ERROR_STOP=1 "$admin" >/dev/null || bail "$kit: schema and rows"
 }
-sql() { psql -q -v ON_ERROR_STOP=1 "$kit_admin" >/dev/null || bail "rows"; }
 
 # --- the kit's files, as installed, pointed at the test cluster -------------------------------
 # install_kit KIT: copies KIT/RELEASE/ to $etc (the kit's /etc/dovecot), its connection to the
 # test cluster and the kit's database (the only change), paths under /etc/dovecot/ to $etc.
 install_kit() {
 	etc=$work/$1/etc
-	rm -rf "$work/$1"
+	rm -rf "${work:?}/$1"
 	mkdir -p "$etc"
 	cp -r "$here/$1/$release/." "$etc/"
 	local f conn="host=${pg[host]} port=${pg[port]} dbname=$db user=${pg[user]} password=${pg[password]}"
@@ -128,45 +126,25 @@ install_kit() {
 	chmod -R go-w "$etc"
 }
 
-common="base_dir = $work/run
-state_dir = $work/state
-log_path = $work/dovecot.log
-instance_name = pgd-kits-$$
-protocols =
-listen = 127.0.0.1
-ssl = no
-auth_verbose = yes
-auth_debug = yes
-auth_failure_delay = 0"
-
-# dovecot_conf KIT INCLUDE: $etc/dovecot.conf with the kit's authentication file included;
-# plaintext allowed (the transport's policy is the caller's: Cyrus's allowplaintext, Postfix's
-# smtpd_tls_auth_only), a static userdb (`doveadm auth test` asks none).
+# dovecot_conf INCLUDE: $etc/dovecot.conf, the kit's authentication file included; plaintext
+# allowed (the transport's policy is the caller's: Cyrus's allowplaintext, Postfix's
+# smtpd_tls_auth_only), a static userdb.
 dovecot_conf() {
 	if [ $release = 2.3 ]; then
 		cat >"$etc/dovecot.conf" <<-CONF
-			$common
+			$(oracle_common "pgd-kits-$$")
 			disable_plaintext_auth = no
-			!include $2
-			userdb {
-			  driver = static
-			  args = uid=nobody gid=nogroup home=/tmp
-			}
+			!include $1
+			$(oracle_userdb)
 		CONF
 	else
 		cat >"$etc/dovecot.conf" <<-CONF
 			dovecot_config_version = $version
 			dovecot_storage_version = $version
-			$common
+			$(oracle_common "pgd-kits-$$")
 			auth_allow_cleartext = yes
-			!include $2
-			userdb static {
-			  fields {
-			    uid = nobody
-			    gid = nogroup
-			    home = /tmp
-			  }
-			}
+			!include $1
+			$(oracle_userdb)
 		CONF
 	fi
 	chmod 644 "$etc/dovecot.conf"
@@ -181,85 +159,6 @@ module_conf() {
 	done
 }
 
-start_dovecot() {
-	rm -rf "$work/run" "$work/state"
-	: >"$work/dovecot.log"
-	if ! dovecot -c "$etc/dovecot.conf" 2>"$work/start.err"; then
-		bail "dovecot did not start with $kit's files: $(head -3 "$work/start.err")"
-	fi
-	for _ in $(seq 50); do
-		[ -s "$work/run/master.pid" ] && [ -S "$work/run/auth-client" ] && break
-		sleep 0.1
-	done
-	master_pid=$(cat "$work/run/master.pid" 2>/dev/null)
-	[ -n "$master_pid" ] || bail "dovecot wrote no pid: $(tail -3 "$work/dovecot.log")"
-}
-
-# dovecot_verdict USER PASSWORD PROTOCOL RIP TLS SESSION: one word; what it saw in last.dovecot
-dovecot_verdict() {
-	local user=$1 pw=$2 sid=pgdkit$$x$6 out lines
-	local args=(-x "service=$3" -x no-penalty -x "session=$sid")
-	[ -n "$4" ] && args+=(-x "rip=$4")
-	# what Dovecot's login processes send: secured=tls over TLS, secured alone from a
-	# trusted network (login_trusted_networks, or the same host) without TLS
-	case $5 in
-	tls) args+=(-x secured=tls) ;;
-	trusted) args+=(-x secured) ;;
-	esac
-	out=$(doveadm -c "$etc/dovecot.conf" auth test "${args[@]}" "$user" "$pw" 2>&1)
-	for _ in $(seq 50); do
-		lines=$(grep -F "<$sid>" "$work/dovecot.log")
-		[[ $lines == *"Auth request finished"* || $lines == *"Finished passdb lookup"* ]] && break
-		sleep 0.05
-	done
-	lines=$(grep -F "<$sid>" "$work/dovecot.log")
-	printf '%s\n%s\n' "$out" "$lines" >"$work/last.dovecot"
-	lines=$(grep -v ': Debug: ' <<<"$lines")
-	if [[ $out == *"auth succeeded"* ]]; then
-		if grep -q '^  nologin' <<<"$out"; then echo NOLOGIN; else echo OK; fi
-	elif [[ $lines == *"allow_nets check failed"* ]]; then
-		echo NETS
-	elif [[ $lines == *"unknown user"* ]]; then
-		echo UNKNOWN
-	elif [[ $lines == *"Password mismatch"* ]]; then
-		echo MISMATCH
-	elif [[ $lines == *"query failed"* || $lines == *"internal failure"* ]]; then
-		echo TEMPFAIL
-	elif [[ $lines == *": Error: "* || $lines == *"Empty password"* || $lines == *"No password"* ]]; then
-		echo REFUSED
-	else
-		echo OTHER
-	fi
-}
-
-# module_verdict SERVICE USER PASSWORD RIP: one word; pamtester's output in last.module
-module_verdict() {
-	local svc=$1 user=$2 pw=$3 rip=$4 out args=()
-	[ -n "$rip" ] && args=(-I "rhost=$rip")
-	out=$(printf '%s\n' "$pw" | env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$etc/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v "${args[@]}" "$svc" "$user" authenticate 2>&1)
-	printf '%s\n' "$out" >"$work/last.module"
-	if [[ $out == *"successfully authenticated"* ]]; then
-		echo OK
-	elif [[ $out == *"User not known"* ]]; then
-		echo UNKNOWN
-	elif [[ $out == *"Authentication failure"* ]]; then
-		case $out in
-		*"cannot verify user="*) echo REFUSED ;;
-		*"(account disabled: nologin"*) echo NOLOGIN ;;
-		*"(allow_nets: "*) echo NETS ;;
-		*) echo MISMATCH ;;
-		esac
-	elif [[ $out == *"Error in service module"* ]]; then
-		echo CONFIG
-	elif [[ $out == *"cannot retrieve authentication info"* ]]; then
-		echo UNAVAIL
-	else
-		echo OTHER
-	fi
-}
-
 # --- the known differences (issue 21) ---------------------------------------------------------
 # known KIT LABEL SERVICE TLS MODULE-VERDICT: the reason of a difference that is understood,
 # or nothing. Each is a line of issue 21's work list.
@@ -269,7 +168,7 @@ known() {
 	modoboa:OK)
 		# Dovecot's %s/%{protocol} is "pop3"; the module binds the PAM service, "pop"
 		[ "$label" = send-only ] && [ "$svc" = pop ] &&
-			echo "'%s' NOT IN ('imap','pop3') sees the PAM service 'pop', not Dovecot's protocol 'pop3' (service -> protocol map)"
+			echo "the send-only guard ('%s' or '%{protocol}' NOT IN ('imap','pop3')) sees the PAM service 'pop', not Dovecot's protocol 'pop3' (service -> protocol map)"
 		;;
 	esac
 }
@@ -278,10 +177,10 @@ known() {
 declare -A total
 n=0
 failed=0
-# run_cases KIT SETUP: every login of $logins (lines "LOGIN LABEL [wrong]") x service x
-# address x transport, against the running Dovecot and $etc/pam.d.
+# run_cases KIT SETUP: every login of KIT/logins.txt x service x address x transport, against
+# the running Dovecot and $etc/pam.d.
 run_cases() {
-	local kit=$1 setup=$2 login label also svc proto rip tls pwname pw d m key mf=0
+	local kit=$1 setup=$2 login label also svc proto rip tls pwname pw d m key mf=0 sec
 	declare -A mcache=() rcache=() mfile=()
 	while read -r -u 3 login label also; do
 		[ -n "$login" ] || continue
@@ -294,7 +193,10 @@ run_cases() {
 				for rip in '' 192.0.2.7; do
 					key="$login $svc $rip $pwname"
 					if [ -z "${mcache[$key]:-}" ]; then
-						mcache[$key]=$(module_verdict "$svc" "$login" "$pw" "$rip")
+						mcache[$key]=$(pamtester_verdict "$etc/pam.d" "$svc" "$login" "$pw" "$rip")
+						# no PAM answer: a collision on /tmp/pam.X (oracle.sh); once more
+						[ "${mcache[$key]}" = OTHER ] &&
+							mcache[$key]=$(pamtester_verdict "$etc/pam.d" "$svc" "$login" "$pw" "$rip")
 						mf=$((mf + 1))
 						mfile[$key]=$work/$kit-$setup.$mf.module
 						mv "$work/last.module" "${mfile[$key]}"
@@ -304,7 +206,15 @@ run_cases() {
 					fi
 					m=${mcache[$key]}
 					for tls in plain tls trusted; do
-						d=$(dovecot_verdict "$login" "$pw" "$proto" "$rip" $tls $n)
+						# what Dovecot's login processes send: secured=tls over TLS,
+						# secured alone from a trusted network (login_trusted_networks,
+						# or the same host) without TLS
+						sec=()
+						[ "$tls" = tls ] && sec=(-x secured=tls)
+						[ "$tls" = trusted ] && sec=(-x secured)
+						[ -n "$rip" ] && sec+=(-x "rip=$rip")
+						d=$(oracle_verdict "$etc/dovecot.conf" "$login" "$pw" "pgdkit$$x$n" \
+							-x "service=$proto" "${sec[@]}")
 						n=$((n + 1))
 						name="$kit $release $setup $label $login $svc ${rip:-no-rip} $tls $pwname"
 						judge "$kit" "$label" "$svc" "$tls" "$d" "$m" "${rcache[$key]}" \
@@ -313,7 +223,7 @@ run_cases() {
 				done
 			done
 		done
-	done 3<<<"$logins"
+	done 3<"$here/$kit/logins.txt"
 }
 
 # judge KIT LABEL SERVICE TLS DOVECOT MODULE REASON MODULE-OUTPUT: the TAP line of case $n
@@ -363,127 +273,27 @@ judge() {
 }
 
 # --- the kits ----------------------------------------------------------------------------------
-# hash SCHEME [doveadm pw option...]: the right password hashed by this Dovecot, with its prefix
-hash() {
-	local s=$1
-	shift
-	doveadm pw -s "$s" "$@" -p "$right" || bail "doveadm pw -s $s"
-}
-bare() { local h; h=$(hash "$@"); printf '%s' "${h#\{*\}}"; }
-
 # iRedMail: per-protocol and per-transport columns (enable<protocol><secured>), domain and
 # mailbox flags, allow_nets; SSHA512 is what it writes on Linux, BLF-CRYPT on the BSDs, and its
 # default_pass_scheme is CRYPT (bare crypt strings).
 kit_iredmail() {
-	kit_db iredmail
-	local ssha512 crypt blf no_tls=''
-	ssha512=$(hash SSHA512)
-	crypt=$(bare SHA512-CRYPT)
-	blf=$(hash BLF-CRYPT)
-	sql <<-SQL
-		INSERT INTO domain (domain) VALUES ('example.org');
-		INSERT INTO domain (domain, active) VALUES ('disabled.example.org', 0);
-		INSERT INTO domain (domain, backupmx) VALUES ('backup.example.org', 1);
-		INSERT INTO mailbox (username, password, domain) VALUES
-		  ('active@example.org', '$ssha512', 'example.org'),
-		  ('crypt@example.org', '$crypt', 'example.org'),
-		  ('bcrypt@example.org', '$blf', 'example.org'),
-		  ('empty-pw@example.org', '', 'example.org'),
-		  ('user@disabled.example.org', '$ssha512', 'disabled.example.org'),
-		  ('user@backup.example.org', '$ssha512', 'backup.example.org');
-		INSERT INTO mailbox (username, password, domain, active) VALUES
-		  ('disabled@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, expired) VALUES
-		  ('expired@example.org', '$ssha512', 'example.org', '2000-01-01');
-		INSERT INTO mailbox (username, password, domain, allow_nets) VALUES
-		  ('nets@example.org', '$ssha512', 'example.org', '192.0.2.0/24'),
-		  ('nets-other@example.org', '$ssha512', 'example.org', '198.51.100.0/24');
-		INSERT INTO mailbox (username, password, domain, enableimap) VALUES
-		  ('noimap@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, enablepop3) VALUES
-		  ('nopop3@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, enablesieve) VALUES
-		  ('nosieve@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, enablesmtp) VALUES
-		  ('nosmtp@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, enableimapsecured) VALUES
-		  ('imapsecured-off@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, enableimaptls) VALUES
-		  ('imaptls-off@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, enablesmtpsecured) VALUES
-		  ('smtpsecured-off@example.org', '$ssha512', 'example.org', 0);
-		INSERT INTO mailbox (username, password, domain, enableimap, enableimapsecured,
-		  enableimaptls, enablepop3, enablepop3secured, enablepop3tls, enablesieve,
-		  enablesievesecured, enablesievetls, enablemanagesieve, enablemanagesievesecured)
-		  VALUES ('sendonly@example.org', '$ssha512', 'example.org', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-		INSERT INTO forwardings (address, forwarding, domain, dest_domain, is_alias) VALUES
-		  ('alias@example.org', 'active@example.org', 'example.org', 'example.org', 1);
-	SQL
-	logins="active@example.org active wrong
-crypt@example.org default-scheme-crypt wrong
-bcrypt@example.org blf-crypt
-empty-pw@example.org empty-password
-disabled@example.org disabled
-expired@example.org expired
-user@disabled.example.org domain-disabled
-user@backup.example.org domain-backupmx
-nets@example.org allow-nets
-nets-other@example.org allow-nets-other
-noimap@example.org imap-disabled
-nopop3@example.org pop3-disabled
-nosieve@example.org sieve-disabled
-nosmtp@example.org smtp-disabled
-imapsecured-off@example.org imap-secured-disabled
-imaptls-off@example.org imap-tls-disabled
-smtpsecured-off@example.org smtp-secured-disabled
-sendonly@example.org send-only
-alias@example.org alias
-Active@Example.org case-active
-nobody@example.org unknown"
 	install_kit iredmail
-	dovecot_conf iredmail "$etc/auth.conf"
+	dovecot_conf "$etc/auth.conf"
 	if [ $release = 2.3 ]; then
 		module_conf "$etc/dovecot-pgsql.conf"
+		oracle_start "$etc/dovecot.conf"
+		run_cases iredmail dovecot-pgsql
 	else
 		module_conf "$etc/dovecot.conf"
+		oracle_start "$etc/dovecot.conf"
+		run_cases iredmail passdb-sql
 	fi
-	start_dovecot
-	if [ $release = 2.3 ]; then run_cases iredmail dovecot-pgsql; else run_cases iredmail passdb-sql; fi
-	stop_dovecot
+	oracle_stop
 }
 
 # Modoboa: core_user + admin_mailbox + admin_domain, send-only mailboxes guarded by the
 # protocol, auth_username_format = %Lu; it writes {SHA512-CRYPT} with 70000 rounds by default.
 kit_modoboa() {
-	kit_db modoboa
-	local sha blf
-	sha=$(hash SHA512-CRYPT -r 70000)
-	blf=$(hash BLF-CRYPT)
-	sql <<-SQL
-		INSERT INTO admin_domain (id, name, enabled) VALUES
-		  (1, 'example.org', true), (2, 'disabled.example.org', false);
-		INSERT INTO core_user (id, password, username, email, is_active, master_user) VALUES
-		  (1, '$sha', 'active@example.org', 'active@example.org', true, false),
-		  (2, '$blf', 'blf@example.org', 'blf@example.org', true, false),
-		  (3, '$sha', 'inactive@example.org', 'inactive@example.org', false, false),
-		  (4, '$sha', 'sendonly@example.org', 'sendonly@example.org', true, false),
-		  (5, '$sha', 'user@disabled.example.org', 'user@disabled.example.org', true, false),
-		  (6, '', 'empty-pw@example.org', 'empty-pw@example.org', true, false),
-		  (7, '$sha', 'admin@example.org', 'admin@example.org', true, true);
-		INSERT INTO admin_mailbox (address, quota, domain_id, user_id, is_send_only) VALUES
-		  ('active', 0, 1, 1, false), ('blf', 0, 1, 2, false), ('inactive', 0, 1, 3, false),
-		  ('sendonly', 0, 1, 4, true), ('user', 0, 2, 5, false), ('empty-pw', 0, 1, 6, false);
-	SQL
-	logins="active@example.org active wrong
-blf@example.org blf-crypt
-inactive@example.org disabled
-sendonly@example.org send-only
-user@disabled.example.org domain-disabled
-empty-pw@example.org empty-password
-admin@example.org master-user-without-mailbox
-alias@example.org alias
-Active@Example.org case-active
-nobody@example.org unknown"
 	install_kit modoboa
 	if [ $release = 2.3 ]; then
 		# Dovecot 2.3.19's auth process panics at start with the oauth2 passdb beside the
@@ -491,87 +301,46 @@ nobody@example.org unknown"
 		# sql_wait). That passdb answers only the XOAUTH2 and OAUTHBEARER mechanisms, which
 		# no saslauthd login uses: Dovecot runs without it (the module never reads it).
 		sed -i 's/^!include auth-oauth2.conf.ext/#&/' "$etc/conf.d/10-auth.conf"
-		dovecot_conf modoboa "$etc/conf.d/10-auth.conf"
 		module_conf "$etc/dovecot-sql.conf.ext"
 	else
-		dovecot_conf modoboa "$etc/conf.d/10-auth.conf"
 		module_conf "$etc/dovecot.conf"
 	fi
-	start_dovecot
+	dovecot_conf "$etc/conf.d/10-auth.conf"
+	oracle_start "$etc/dovecot.conf"
 	if [ $release = 2.3 ]; then run_cases modoboa dovecot-sql; else run_cases modoboa auth-sql; fi
-	stop_dovecot
+	oracle_stop
 }
 
 # PostfixAdmin: mailbox.active, and smtp_active where $CONF['smtp_active_flag'] is on (DOVECOT.txt:
 # the same file with its other query); php_crypt writes bare SHA512-CRYPT by default, its
 # documents set default_pass_scheme = MD5-CRYPT (2.3) and ARGON2ID (2.4).
 kit_postfixadmin() {
-	kit_db postfixadmin
-	local md5 sha pre argon=''
-	md5=$(bare MD5-CRYPT)
-	sha=$(bare SHA512-CRYPT)
-	pre=$(hash SHA512-CRYPT)
-	[[ " $(doveadm pw -l) " == *" ARGON2ID "* ]] && argon=$(hash ARGON2ID)
-	sql <<-SQL
-		INSERT INTO domain (domain) VALUES ('example.org');
-		INSERT INTO domain (domain, active) VALUES ('disabled.example.org', false);
-		INSERT INTO mailbox (username, password, domain) VALUES
-		  ('md5crypt@example.org', '$md5', 'example.org'),
-		  ('sha512@example.org', '$sha', 'example.org'),
-		  ('prefixed@example.org', '$pre', 'example.org'),
-		  ('empty-pw@example.org', '', 'example.org'),
-		  ('user@disabled.example.org', '$pre', 'disabled.example.org');
-		INSERT INTO mailbox (username, password, domain, active) VALUES
-		  ('inactive@example.org', '$pre', 'example.org', false);
-		INSERT INTO mailbox (username, password, domain, smtp_active) VALUES
-		  ('smtp-off@example.org', '$pre', 'example.org', false);
-		INSERT INTO mailbox (username, password, domain, active, smtp_active) VALUES
-		  ('smtp-only@example.org', '$pre', 'example.org', false, true);
-		INSERT INTO alias (address, goto, domain) VALUES
-		  ('alias@example.org', 'prefixed@example.org', 'example.org');
-	SQL
-	[ -n "$argon" ] && sql <<-SQL
-		INSERT INTO mailbox (username, password, domain) VALUES
-		  ('argon2id@example.org', '$argon', 'example.org');
-	SQL
-	logins="prefixed@example.org active wrong
-md5crypt@example.org default-scheme-md5-crypt wrong
-sha512@example.org php_crypt-default
-${argon:+argon2id@example.org argon2id}
-empty-pw@example.org empty-password
-inactive@example.org disabled
-smtp-off@example.org smtp-disabled
-smtp-only@example.org smtp-only
-user@disabled.example.org domain-disabled
-alias@example.org alias
-Prefixed@Example.org case-active
-nobody@example.org unknown"
 	install_kit postfixadmin
-	dovecot_conf postfixadmin "$etc/auth.conf"
+	dovecot_conf "$etc/auth.conf"
 	if [ $release = 2.3 ]; then
 		module_conf "$etc/dovecot-sql.conf"
-		start_dovecot
+		oracle_start "$etc/dovecot.conf"
 		run_cases postfixadmin dovecot-sql
-		stop_dovecot
-		# DOVECOT.txt: with smtp_active_flag, the same file gets the other query
+		oracle_stop
 		cp "$etc/dovecot-sql-smtp_active.conf" "$etc/dovecot-sql.conf"
-		start_dovecot
+		oracle_start "$etc/dovecot.conf"
 		run_cases postfixadmin smtp_active
-		stop_dovecot
 	else
 		module_conf "$etc/dovecot.conf"
-		start_dovecot
+		oracle_start "$etc/dovecot.conf"
 		run_cases postfixadmin passdb-sql
-		stop_dovecot
 	fi
+	oracle_stop
 }
 
-for kit in ${PGD_KITS:-iredmail modoboa postfixadmin}; do
+kits=${PGD_KITS:-iredmail modoboa postfixadmin}
+for kit in $kits; do
+	kit_db "$kit"
 	"kit_$kit"
 done
 echo "1..$n"
 echo "# Dovecot $version, per kit: cases, agree, both refuse, fail-closed by a configuration error, fail-closed otherwise (TODO), fail-open (TODO FAIL-OPEN)"
-for kit in ${PGD_KITS:-iredmail modoboa postfixadmin}; do
+for kit in $kits; do
 	echo "# $kit $release: ${total[$kit.cases]:-0} cases, ${total[$kit.agree]:-0} agree," \
 		"${total[$kit.refuse_both]:-0} both refuse, ${total[$kit.closed_config]:-0} configuration error," \
 		"${total[$kit.closed_other]:-0} fail-closed otherwise, ${total[$kit.open]:-0} fail-open"

@@ -27,48 +27,22 @@ set -uo pipefail
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 
-for prog in dovecot doveadm pamtester psql; do
-	command -v "$prog" >/dev/null || skip_all "$prog not installed"
-done
-[ "$(id -u)" = 0 ] || skip_all "Dovecot's master needs root"
-version=$(dovecot --version | cut -d' ' -f1)
-version=${version%%-*}
-case $version in
-2.3.*) release=2.3 ;;
-2.4.*) release=2.4 ;;
-*) skip_all "Dovecot $version: neither 2.3 nor 2.4" ;;
-esac
+# shellcheck source=tests/dovecot/oracle.sh
+. "$(dirname "$0")/oracle.sh"
+oracle_release
 
 # Not in /tmp: each pamtester below may get a private /tmp (see module_verdict).
 work=$(mktemp -d /var/tmp/pgd-diff.XXXXXX)
 chmod 755 "$work"
-master_pid=
-stop_dovecot() {
-	if [ -n "$master_pid" ] && kill -0 "$master_pid" 2>/dev/null; then
-		kill "$master_pid"
-		for _ in $(seq 50); do
-			kill -0 "$master_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
-	master_pid=
-}
 cleanup() {
-	stop_dovecot
+	oracle_stop
 	psql -q "$PGD_TEST_ADMIN" -c "DROP TABLE IF EXISTS pgd_diff" >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# The module's database role and server, from the conninfo the suite gives every test.
-declare -A pg
-for kv in $PGD_TEST_CONNINFO; do
-	pg[${kv%%=*}]=${kv#*=}
-done
-
-right='Right-pw 1'
-wrong='wrong-pw'
+# pg[], right, wrong: oracle.sh
 
 # --- rows ---------------------------------------------------------------------------------
 rows=$work/rows.tsv
@@ -129,17 +103,8 @@ users=$(cut -f1 "$rows")
 # --- configurations -----------------------------------------------------------------------
 query23="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets FROM pgd_diff WHERE userid = '%n' AND domain = '%d'"
 query24="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets FROM pgd_diff WHERE userid = '%{user | username}' AND domain = '%{user | domain}'"
-common="base_dir = $work/run
-state_dir = $work/state
-log_path = $work/dovecot.log
-instance_name = pgd-diff-$$
-protocols =
-listen = 127.0.0.1
-ssl = no
-auth_mechanisms = plain
-auth_verbose = yes
-auth_debug = yes
-auth_failure_delay = 0"
+common="$(oracle_common "pgd-diff-$$")
+auth_mechanisms = plain"
 # write_conf NAME DEFAULT_SCHEME(or -) WEAK(yes/no): the file Dovecot runs with and the
 # module reads (conf= names it: dovecot-sql.conf.ext for 2.3, dovecot.conf itself for 2.4).
 write_conf() {
@@ -164,10 +129,7 @@ write_conf() {
 			  driver = sql
 			  args = $dir/dovecot-sql.conf.ext
 			}
-			userdb {
-			  driver = static
-			  args = uid=nobody gid=nogroup home=/tmp
-			}
+			$(oracle_userdb)
 		CONF
 		chmod 600 "$dir/dovecot-sql.conf.ext"
 		modconf=$dir/dovecot-sql.conf.ext
@@ -191,13 +153,7 @@ write_conf() {
 			  $([ "$scheme" = - ] || echo "default_password_scheme = $scheme")
 			  query = $query24
 			}
-			userdb static {
-			  fields {
-			    uid = nobody
-			    gid = nogroup
-			    home = /tmp
-			  }
-			}
+			$(oracle_userdb)
 		CONF
 		modconf=$dir/dovecot.conf
 	fi
@@ -207,93 +163,17 @@ write_conf() {
 		>"$dir/pam.d/imap"
 }
 
-start_dovecot() { # start_dovecot CONF
-	rm -rf "$work/run" "$work/state"
-	: >"$work/dovecot.log"
-	if ! dovecot -c "$1" 2>"$work/start.err"; then
-		echo "Bail out! dovecot did not start: $(cat "$work/start.err")"
-		exit 1
-	fi
-	for _ in $(seq 50); do
-		[ -s "$work/run/master.pid" ] && [ -S "$work/run/auth-client" ] && break
-		sleep 0.1
-	done
-	master_pid=$(cat "$work/run/master.pid" 2>/dev/null)
-	if [ -z "$master_pid" ]; then
-		echo "Bail out! dovecot wrote no pid: $(tail -3 "$work/dovecot.log")"
-		exit 1
-	fi
-}
 
 # dovecot_verdict CONF USER PASSWORD RIP SESSION: one word; what it saw in $work/last.dovecot
 dovecot_verdict() {
-	local conf=$1 user=$2 pw=$3 rip=$4 sid=pgd$$x$5 out lines
-	# no-penalty: anvil would slow down every failure after the first from one address
-	local args=(-x service=imap -x no-penalty -x "session=$sid")
-	[ -n "$rip" ] && args+=(-x "rip=$rip")
-	out=$(doveadm -c "$conf" auth test "${args[@]}" "$user" "$pw" 2>&1)
-	# The log process writes a moment later: wait for the request's end.
-	for _ in $(seq 50); do
-		lines=$(grep -F "<$sid>" "$work/dovecot.log")
-		[[ $lines == *"Auth request finished"* || $lines == *"Finished passdb lookup"* ]] && break
-		sleep 0.05
-	done
-	lines=$(grep -F "<$sid>" "$work/dovecot.log" | grep -v ': Debug: ')
-	printf '%s\n%s\n' "$out" "$lines" >"$work/last.dovecot"
-	if [[ $out == *"auth succeeded"* ]]; then
-		if grep -q '^  nologin' <<<"$out"; then echo NOLOGIN; else echo OK; fi
-	elif [[ $lines == *"allow_nets check failed"* ]]; then
-		echo NETS
-	elif [[ $lines == *"unknown user"* ]]; then
-		echo UNKNOWN
-	elif [[ $lines == *"Password mismatch"* ]]; then
-		echo MISMATCH
-	elif [[ $lines == *": Error: "* || $lines == *"Empty password"* || $lines == *"No password"* ]]; then
-		echo REFUSED
-	else
-		echo OTHER
-	fi
+	local args=(-x service=imap)
+	[ -n "$4" ] && args+=(-x "rip=$4")
+	oracle_verdict "$1" "$2" "$3" "pgd$$x$5" "${args[@]}"
 }
 
-# Not where the module or pam_wrapper itself lies under /tmp (a clone made with mktemp -d): the
-# private /tmp would hide it from dlopen(). Those runs share /tmp, as where unshare is refused.
-private_tmp=
-module_real=$(realpath -m "$PGD_MODULE")
-wrapper_real=$(realpath -m "$PAM_WRAPPER_SO")
-if [[ $module_real != /tmp/* && $wrapper_real != /tmp/* ]] &&
-	unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp' 2>/dev/null; then
-	cat >"$work/private-tmp" <<'SH'
-#!/bin/sh
-exec unshare -m sh -c 'mount -t tmpfs pgd-tmp /tmp && exec "$0" "$@"' "$@"
-SH
-	chmod 755 "$work/private-tmp"
-	private_tmp=$work/private-tmp
-fi
-
-# module_verdict DIR USER PASSWORD RIP: one word
+# module_verdict DIR USER PASSWORD RIP: one word (a /tmp of its own: oracle.sh)
 module_verdict() {
-	local dir=$1 user=$2 pw=$3 rip=$4 out args=()
-	[ -n "$rip" ] && args=(-I "rhost=$rip")
-	# pam_wrapper copies the service folder to /tmp/pam.X, X one of 62 letters, shared with
-	# every other suite on the machine: a private /tmp where the kernel allows one.
-	out=$(printf '%s\n' "$pw" | $private_tmp env LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		pamtester -v "${args[@]}" imap "$user" authenticate 2>&1)
-	printf '%s\n' "$out" >"$work/last.module"
-	if [[ $out == *"successfully authenticated"* ]]; then
-		echo OK
-	elif [[ $out == *"User not known"* ]]; then
-		echo UNKNOWN
-	elif [[ $out == *"Authentication failure"* ]]; then
-		case $out in
-		*"cannot verify user="*) echo REFUSED ;;
-		*"(account disabled: nologin"*) echo NOLOGIN ;;
-		*"(allow_nets: "*) echo NETS ;;
-		*) echo MISMATCH ;;
-		esac
-	else
-		echo OTHER
-	fi
+	pamtester_verdict "$1/pam.d" imap "$2" "$3" "$4"
 }
 
 if [ $release = 2.3 ]; then
@@ -308,7 +188,7 @@ for cfg in "${configs[@]}"; do
 	IFS=: read -r cname cscheme cweak <<<"$cfg"
 	write_conf "$cname" "$cscheme" "$cweak"
 	dir=$work/$cname
-	start_dovecot "$dir/dovecot.conf"
+	oracle_start "$dir/dovecot.conf"
 	cusers=$users
 	# password_noscheme: a few rows are enough (the rest is the other configs' reading)
 	[ "$cname" = noscheme ] && [ -z "${PGD_DIFF_USERS:-}" ] &&
@@ -353,7 +233,7 @@ for cfg in "${configs[@]}"; do
 			done
 		done
 	done
-	stop_dovecot
+	oracle_stop
 done
 echo "1..$n"
 summary="# Dovecot $version: $n cases, $failed disagree;"

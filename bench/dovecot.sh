@@ -1,0 +1,327 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Side by side with what admins keep instead, in one command, as root on Debian: the module in a
+# real saslauthd against Dovecot's own auth service, on the same dovecot-sql.conf.ext, the same
+# PostgreSQL (tests/pg-cluster.sh, unix socket, peer authentication), the same rows and the same
+# client (bench/auth_load: 10 threads; Dovecot's auth-client protocol on one connection per
+# thread as Postfix keeps it, saslauthd's mux one connection per request). Every answer is
+# checked. Writes bench/results/DATE-dovecot/ (results.md, the JSON files, commands.txt,
+# machine.txt, and the profiles).
+#
+# Daemons (all started here, stopped by pid on every exit path):
+#   sasl-prod  saslauthd -a pam -r -n 5 with a real /etc/pam.d/pgd-bench-XXXXXX service file (the
+#              one file this writes outside its temporary folder, removed by the exit trap): what
+#              production runs
+#   sasl-wrap  the same saslauthd under pam_wrapper (the service file in a folder), as
+#              bench/run.sh, vcache.sh, flood.sh and outage.sh measure it
+#   dovecot    /usr/sbin/dovecot -F -c CONF with a private base_dir, state_dir and log, no
+#              protocols (no login listener): its master, auth, config, log, anvil and stats;
+#              passdb sql on the same conf file, auth_mechanisms = plain, auth_cache_size = 0
+#   dovecot-cache       the same with auth_cache_size = 10M, auth_cache_ttl = 1 hour
+#   dovecot-cache-worker  the same with auth_cache_verify_password_with_worker = yes
+# Rows: u0..u999, each with its own `doveadm pw -s SHA512-CRYPT` hash of one password;
+# new0..new199999 (users seen once); c0..c99 (the password-change check); nl0 (nologin).
+#
+# Phases:
+#   1. uncached: sasl-prod, sasl-wrap, dovecot in turn (A B C, then C B A, ...), DC_SLICES
+#      rounds of DC_SLICE seconds; right passwords of u0..u999 at random
+#   2. the 90/5/5 mix with each side's cache (the pam.d line gains verify_cache_ttl = 3600,
+#      verify_cache_size = 10000; dovecot-cache): DC_WARM seconds on each first (unmeasured),
+#      then DC_SLICES rounds alternated; every slice's new users are new ones (--new-from)
+#   3. checks: log c0..c99 in three times, change their 100 passwords in one UPDATE, try the old
+#      ones at once (accepted = stale) then the new ones; nl0 (nologin) with its right password
+#   4. profiles (DC_PROFILE=0 skips): perf record -g on the saslauthd workers, the PostgreSQL
+#      server and Dovecot's processes under the uncached load; bench/perf_split.py sorts the
+#      samples into hash / libpam / saslauthd / module / libpq / server / Dovecot / kernel
+# CPU per answer: utime + stime (children's included) of each daemon's process tree and of the
+# postmaster's, read from /proc/PID/stat by auth_load at the start and the end of each measured
+# slice. Knobs: DC_SLICE (10 s), DC_SLICES (3), DC_WARM (30 s), DC_CLIENTS (10), DC_WORKERS (5),
+# DC_PROFILE (1), DC_PROFILE_SECONDS (10), DC_BUILD (build-bench), BENCH_OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+# shellcheck source=tests/lib/tap.sh
+. tests/lib/tap.sh
+SLICE=${DC_SLICE:-10}
+SLICES=${DC_SLICES:-3}
+WARM=${DC_WARM:-30}
+CLIENTS=${DC_CLIENTS:-10}
+WORKERS=${DC_WORKERS:-5}
+PROFILE=${DC_PROFILE:-1}
+PROFILE_SECONDS=${DC_PROFILE_SECONDS:-10}
+say() { printf '\n== %s\n' "$*" >&2; }
+
+build=${DC_BUILD:-$root/build-bench}
+case $build in /*) ;; *) build=$root/$build ;; esac
+meson_build "$build" -Dbench=true -Dwerror=true
+module=$build/pam_pgsql_dovecot.so
+bin=$build/bench
+out=${BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%dT%H%MZ)-dovecot}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGPASSFILE \
+	PGOPTIONS PGSSLMODE
+work=$(mktemp -d /tmp/pgd-dovecot.XXXXXX)
+chmod 711 "$work"
+pg=$work/pg
+svc=pgd-bench-$(printf %s "${work##*.}" | tr "A-Z" "a-z")
+pamd=/etc/pam.d/$svc
+pids=()
+[ ! -e "$pamd" ] || { echo "$pamd exists already" >&2; exit 1; }
+cleanup() {
+	local rc=$? f
+	if [ "$rc" != 0 ]; then
+		for f in "$work"/sasl-*.log "$work"/dovecot*/dovecot.log; do
+			[ -f "$f" ] && { echo "== tail of $f" >&2; tail -5 "$f" >&2; }
+		done
+	fi
+	[ -z "${DC_HOLD:-}" ] || sleep "$DC_HOLD"
+	rm -f "$pamd"
+	stop_daemons || :
+	sleep 0.5
+	for f in /tmp/pam.?; do
+		if [ -f "$f/$svc" ] && grep -qF -- "$work" "$f/$svc"; then rm -rf -- "$f"; fi
+	done
+	tests/pg-cluster.sh stop "$pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+: >"$out/commands.txt"
+run() {
+	printf '%s ' "$@" | sed -e "s|$work|\$WORK|g; s|$root/||g; s|$pw|PASSWORD|g" >>"$out/commands.txt"
+	echo >>"$out/commands.txt"
+	"$@"
+}
+
+say "Starting a throwaway PostgreSQL"
+pg_start "$pg"
+runuser -u postgres -- sh -c "sed -i '1i local mail pgd_auth peer map=bench' '$pg/data/pg_hba.conf'
+	printf 'bench root pgd_auth\nbench dovecot pgd_auth\n' >>'$pg/data/pg_ident.conf'"
+psql -qX "$PGD_TEST_ADMIN" -c "SELECT pg_reload_conf()" >/dev/null
+postmaster=$(head -1 "$pg/data/postmaster.pid")
+pw=benchpw$RANDOM$RANDOM
+pw2=changed$RANDOM$RANDOM
+
+say "1,000 users, each with its own doveadm pw -s SHA512-CRYPT hash"
+seq 0 999 | xargs -P 4 -I{} sh -c 'printf "u{}\t%s\n" "$(doveadm pw -s SHA512-CRYPT -p "$1")"' \
+	_ "$pw" >"$work/users.tsv"
+hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
+hash2=$(doveadm pw -s SHA512-CRYPT -p "$pw2")
+[ "$(grep -c $'\t{SHA512-CRYPT}\\$6\\$' "$work/users.tsv")" = 1000 ] ||
+	{ echo "doveadm pw did not give 1000 SHA512-CRYPT hashes" >&2; exit 1; }
+psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL
+CREATE TABLE users (userid text, domain text, password text, active boolean NOT NULL DEFAULT true,
+                    PRIMARY KEY (userid, domain));
+GRANT SELECT ON users TO PUBLIC;
+CREATE TEMP TABLE u (userid text, password text);
+\copy u FROM '$work/users.tsv'
+INSERT INTO users SELECT userid, 'example.org', password FROM u;
+INSERT INTO users SELECT 'new' || i, 'example.org', '$hash' FROM generate_series(0, 199999) i;
+INSERT INTO users SELECT 'c' || i, 'example.org', '$hash' FROM generate_series(0, 99) i;
+INSERT INTO users VALUES ('nl0', 'example.org', '$hash', false);
+ANALYZE users;
+SQL
+
+# The one conf file both read: Dovecot 2.3's dovecot-sql.conf.ext, Dovecot's own query.
+users_conf "host=$pg port=$port user=pgd_auth dbname=mail" users >"$work/dovecot-sql.conf.ext"
+chgrp dovecot "$work/dovecot-sql.conf.ext"
+chmod 640 "$work/dovecot-sql.conf.ext"
+conf=$work/dovecot-sql.conf.ext
+
+# The module's pam.d lines; $1: extra options (the verify cache) on both lines.
+pam_lines() {
+	printf 'auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n' \
+		"$module" "$conf" "$1" "$module" "$conf" "$1"
+}
+cache_opts="verify_cache_ttl=3600 verify_cache_size=10000"
+
+sasl=$(PATH=$PATH:/usr/sbin:/sbin command -v saslauthd)
+PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
+say "saslauthd -a pam -r -n $WORKERS twice: /etc/pam.d/$svc, and pam_wrapper"
+pam_lines "" >"$pamd"
+mkdir -p "$work/mux-prod" "$work/mux-wrap" "$work/pam-wrap"
+setsid "$sasl" -a pam -d -m "$work/mux-prod" -r -n "$WORKERS" >"$work/sasl-prod.log" 2>&1 \
+	</dev/null &
+sasl_prod=$!
+pids+=("$sasl_prod")
+pam_lines "" >"$work/pam-wrap/$svc"
+start_saslauthd "$work/pam-wrap" "$work/mux-wrap" "$work/sasl-wrap.log" \
+	PAM_WRAPPER_DEBUGLEVEL=0 -r -n "$WORKERS" || { cat "$work/sasl-wrap.log" >&2; exit 1; }
+sasl_wrap=$daemon_pid
+for _ in $(seq 1 100); do [ -S "$work/mux-prod/mux" ] && break; sleep 0.1; done
+[ -S "$work/mux-prod/mux" ] || { cat "$work/sasl-prod.log" >&2; exit 1; }
+
+# A Dovecot of our own: $1 name, $2 extra settings. Sets dc_pid.
+start_dovecot() {
+	local d=$work/$1
+	mkdir -p "$d"
+	cat >"$d/dovecot.conf" <<-CONF
+		base_dir = $d/run
+		state_dir = $d/state
+		instance_name = $svc-$1
+		log_path = $d/dovecot.log
+		protocols =
+		ssl = no
+		auth_mechanisms = plain
+		disable_plaintext_auth = no
+		# The module's lines carry nodelay: neither side sleeps after a wrong password.
+		auth_failure_delay = 0
+		passdb {
+		  driver = sql
+		  args = $conf
+		}
+		userdb {
+		  driver = static
+		  args = uid=nobody gid=nogroup home=/nonexistent
+		}
+		$2
+	CONF
+	setsid /usr/sbin/dovecot -F -c "$d/dovecot.conf" >"$d/stdout.log" 2>&1 </dev/null &
+	dc_pid=$!
+	pids+=("$dc_pid")
+	for _ in $(seq 1 100); do [ -S "$d/run/auth-client" ] && return 0; sleep 0.1; done
+	cat "$d/stdout.log" "$d/dovecot.log" >&2
+	return 1
+}
+say "Dovecot $(dovecot --version | cut -d' ' -f1): three auth services"
+start_dovecot dovecot "auth_cache_size = 0"
+dc_none=$dc_pid
+start_dovecot dovecot-cache "auth_cache_size = 10M
+auth_cache_ttl = 1 hour
+auth_cache_negative_ttl = 1 hour"
+dc_cache=$dc_pid
+start_dovecot dovecot-cache-worker "auth_cache_size = 10M
+auth_cache_ttl = 1 hour
+auth_cache_negative_ttl = 1 hour
+auth_cache_verify_password_with_worker = yes"
+dc_cw=$dc_pid
+
+# One measured slice: $1 arm, $2 label, then auth_load options.
+socket_of() {
+	case $1 in
+	sasl-prod) echo "--proto sasl --socket $work/mux-prod/mux" ;;
+	sasl-wrap) echo "--proto sasl --socket $work/mux-wrap/mux" ;;
+	dovecot*) echo "--proto dovecot --socket $work/$1/run/auth-client --defer-fail" ;;
+	esac
+}
+pid_of() {
+	case $1 in
+	sasl-prod) echo "$sasl_prod" ;; sasl-wrap) echo "$sasl_wrap" ;;
+	dovecot) echo "$dc_none" ;; dovecot-cache) echo "$dc_cache" ;;
+	dovecot-cache-worker) echo "$dc_cw" ;;
+	esac
+}
+# The CPU time of one raw SHA512-CRYPT (libcrypt's crypt, as the module and Dovecot call it)
+# of a stored hash, measured between rounds: what a login cannot cost less than. $1: label.
+crypt_cpu() {
+	PW=$pw HASH=${hash#\{SHA512-CRYPT\}} python3 -W ignore - "$out/crypt-$1.json" <<-'PY'
+		import crypt, json, os, sys, time
+		n = 100
+		t = time.process_time()
+		for _ in range(n):
+		    ok = crypt.crypt(os.environ["PW"], os.environ["HASH"]) == os.environ["HASH"]
+		ms = (time.process_time() - t) * 1e3 / n
+		json.dump({"cpu_ms_per_hash": ms, "hashes": n, "matched": ok}, open(sys.argv[1], "w"))
+	PY
+}
+new_from=0
+slice() {
+	local arm=$1 label=$2
+	shift 2
+	# shellcheck disable=SC2046
+	run "$bin/auth_load" $(socket_of "$arm") --service "$svc" --user u --realm example.org \
+		--password "$pw" -c "$CLIENTS" --users 1000 --new-from "$new_from" \
+		--cpu "daemon=$(pid_of "$arm")" --cpu "postgres=$postmaster" --out "$out" \
+		--label "$label" "$@"
+	new_from=$((new_from + 5000))
+}
+
+say "Phase 1, uncached: right passwords of 1,000 users, $SLICES rounds of $SLICE s"
+arms=(sasl-prod sasl-wrap dovecot)
+for arm in "${arms[@]}"; do # a short warm-up: connections, pages
+	slice "$arm" "warm-$arm" --mix 100,0 --seconds 2 --warmup 0 --out "$work"
+done
+for i in $(seq 1 "$SLICES"); do
+	order=("${arms[@]}")
+	[ $((i % 2)) = 0 ] && order=(dovecot sasl-wrap sasl-prod)
+	for arm in "${order[@]}"; do
+		slice "$arm" "uncached-$arm-$i" --mix 100,0 --seconds "$SLICE" --warmup 1
+	done
+	crypt_cpu "$i"
+done
+
+say "Phase 2, the 90/5/5 mix with each side's cache: $WARM s of warm-up each, $SLICES rounds"
+pam_lines "$cache_opts" >"$pamd"
+for arm in sasl-prod dovecot-cache; do
+	slice "$arm" "mixwarm-$arm" --mix 90,5 --seconds "$WARM" --warmup 0 --out "$work"
+done
+for i in $(seq 1 "$SLICES"); do
+	order=(sasl-prod dovecot-cache)
+	[ $((i % 2)) = 0 ] && order=(dovecot-cache sasl-prod)
+	for arm in "${order[@]}"; do
+		slice "$arm" "mix-$arm-$i" --mix 90,5 --seconds "$SLICE" --warmup 1
+	done
+done
+
+say "Phase 3: password change and nologin"
+check() { # $1 arm; reads "USER PASSWORD" lines
+	# shellcheck disable=SC2046
+	"$bin/auth_load" $(socket_of "$1") --service "$svc" --realm example.org --check
+}
+users_with() { for i in $(seq 0 99); do echo "c$i $1"; done; }
+: >"$out/checks.txt"
+for arm in sasl-prod dovecot-cache dovecot-cache-worker; do
+	psql -qX "$PGD_TEST_ADMIN" -c "UPDATE users SET password = '$hash' WHERE userid LIKE 'c%'" \
+		>/dev/null
+	warm_ok=0
+	for _ in 1 2 3; do
+		warm_ok=$((warm_ok + $(users_with "$pw" | check "$arm" | grep -c ' OK$' || :)))
+	done
+	psql -qX "$PGD_TEST_ADMIN" -c "UPDATE users SET password = '$hash2' WHERE userid LIKE 'c%'" \
+		>/dev/null
+	old_ok=$(users_with "$pw" | check "$arm" | grep -c ' OK' || :)
+	new_ok=$(users_with "$pw2" | check "$arm" | grep -c ' OK' || :)
+	old_again=$(users_with "$pw" | check "$arm" | grep -c ' OK' || :)
+	nologin=$(echo "nl0 $pw" | check "$arm" | cut -d' ' -f2-)
+	printf '%s warm_ok=%s old_accepted=%s new_accepted=%s old_accepted_after=%s nologin=%s\n' \
+		"$arm" "$warm_ok" "$old_ok" "$new_ok" "$old_again" "${nologin// /+}" |
+		tee -a "$out/checks.txt"
+done
+
+if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+	say "Phase 4: perf record -g under the uncached load, $PROFILE_SECONDS s per arm"
+	pam_lines "" >"$pamd"
+	for arm in sasl-prod dovecot; do
+		slice "$arm" "prof-$arm" --mix 100,0 --seconds $((PROFILE_SECONDS + 4)) --warmup 1 \
+			--out "$work" >/dev/null &
+		lp=$!
+		sleep 2
+		tree=$(pgrep -d, -P "$(pid_of "$arm")" || :),$(pid_of "$arm"),$(pgrep -d, -P "$postmaster"),$postmaster
+		perf record -q -g -F 499 -p "$tree" -o "$work/perf-$arm.data" -- sleep "$PROFILE_SECONDS" \
+			2>"$work/perf-$arm.err" || cat "$work/perf-$arm.err" >&2
+		wait "$lp" || :
+		perf report -i "$work/perf-$arm.data" --no-children --sort comm,dso --stdio 2>/dev/null |
+			grep -v '^$' | head -40 >"$out/perf-$arm-dso.txt" || :
+		perf script -i "$work/perf-$arm.data" 2>/dev/null |
+			python3 bench/perf_split.py --module "$(basename "$module")" >"$out/perf-$arm.md" || :
+	done
+fi
+
+{
+	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "nproc: $(nproc)"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	echo "kernel: $(uname -r)"
+	echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "dovecot: $(dovecot --version)"
+	echo "saslauthd: $(dpkg-query -W -f '${Version}' sasl2-bin 2>/dev/null)"
+	echo "libpam: $(dpkg-query -W -f '${Version}' libpam0g 2>/dev/null)"
+	echo "postgresql: $(psql -XAtq "$PGD_TEST_ADMIN" -c 'SHOW server_version')"
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "slices: DC_SLICE=$SLICE DC_SLICES=$SLICES DC_WARM=$WARM clients=$CLIENTS workers=$WORKERS"
+} >"$out/machine.txt"
+python3 bench/dovecot_report.py "$out" | tee "$out/results.md"
+echo "results: ${out#"$root"/}"

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""results.md of bench/dovecot.sh from the JSON files of auth_load, checks.txt, crypt-*.json and
+machine.txt in the results folder (argument 1). Every ratio is over slices of the same run, the
+arms alternated slice by slice; CPU per answer is the CPU time of a daemon's process tree (and
+the postmaster's) in the measured window over the answers in that window."""
+import glob
+import json
+import os
+import re
+import sys
+
+out = sys.argv[1]
+runs = {}
+for p in glob.glob(os.path.join(out, "*.json")):
+    j = json.load(open(p))
+    if "label" in j:
+        runs[j["label"]] = j
+crypt = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, "crypt-*.json")))]
+machine = open(os.path.join(out, "machine.txt")).read() if os.path.exists(
+    os.path.join(out, "machine.txt")) else ""
+
+
+def slices(prefix, arm):
+    return [j for k, j in sorted(runs.items()) if re.fullmatch(rf"{prefix}-{arm}-\d+", k)]
+
+
+def agg(js):
+    """answers/s, daemon ms/answer, postgres ms/answer, wrong, errors, loads."""
+    if not js:
+        return None
+    ans = sum(j["ok"] + j["fail"] for j in js)
+    sec = sum(j["seconds"] for j in js)
+    d = sum(j["cpu_ms"].get("daemon", 0) for j in js)
+    pg = sum(j["cpu_ms"].get("postgres", 0) for j in js)
+    return {
+        "rate": ans / sec if sec else 0,
+        "answers": ans,
+        "daemon": d / ans if ans else 0,
+        "pg": pg / ans if ans else 0,
+        "total": (d + pg) / ans if ans else 0,
+        "wrong": sum(j["wrong_answers"] for j in js),
+        "errors": sum(j["errors"] for j in js),
+        "p50": sorted(j["p50_us"] for j in js)[len(js) // 2] / 1e3,
+        "loads": [float(j["load_end"].split()[0]) for j in js],
+        "n": len(js),
+    }
+
+
+def per_round(prefix, a, b, key):
+    """The ratio a/b of key in each round (slice i of a against slice i of b)."""
+    ra = {int(k.rsplit("-", 1)[1]): j for k, j in runs.items() if re.fullmatch(rf"{prefix}-{a}-\d+", k)}
+    rb = {int(k.rsplit("-", 1)[1]): j for k, j in runs.items() if re.fullmatch(rf"{prefix}-{b}-\d+", k)}
+    res = []
+    for i in sorted(set(ra) & set(rb)):
+        x, y = agg([ra[i]]), agg([rb[i]])
+        if x and y and y[key]:
+            res.append(x[key] / y[key])
+    return res
+
+
+def rng(v):
+    return f"{min(v):.2f}-{max(v):.2f}" if v else "n/a"
+
+
+def verdict(ok):
+    return "**pass**" if ok else "**FAIL**"
+
+
+crypt_ms = None
+if crypt:
+    cs = sorted(c["cpu_ms_per_hash"] for c in crypt)
+    crypt_ms = cs[len(cs) // 2]
+
+print("# Dovecot's auth service against saslauthd with the module\n")
+print("```\n" + machine.strip() + "\n```\n")
+un = {arm: agg(slices("uncached", arm)) for arm in ("sasl-prod", "sasl-wrap", "dovecot")}
+mix = {arm: agg(slices("mix", arm)) for arm in ("sasl-prod", "dovecot-cache")}
+rows = []
+p, w, d = un["sasl-prod"], un["sasl-wrap"], un["dovecot"]
+if p and d:
+    r = p["total"] / d["total"]
+    rows.append(("Uncached, no pam_wrapper: CPU per answer (daemon + PostgreSQL) ≤ 1.0 × Dovecot's",
+                 f"{r:.2f} × ({p['total']:.3f} against {d['total']:.3f} ms; per round {rng(per_round('uncached', 'sasl-prod', 'dovecot', 'total'))})",
+                 verdict(r <= 1.0)))
+    r = p["pg"] / d["pg"] if d["pg"] else float("inf")
+    rows.append(("Uncached: PostgreSQL CPU per login ≤ 1.0 × Dovecot's",
+                 f"{r:.2f} × ({p['pg']:.3f} against {d['pg']:.3f} ms; per round {rng(per_round('uncached', 'sasl-prod', 'dovecot', 'pg'))})",
+                 verdict(r <= 1.0)))
+mp, md = mix["sasl-prod"], mix["dovecot-cache"]
+checks = {}
+cp = os.path.join(out, "checks.txt")
+if os.path.exists(cp):
+    for line in open(cp):
+        f = line.split()
+        if f:
+            checks[f[0]] = dict(x.split("=", 1) for x in f[1:])
+if mp and md:
+    r = mp["rate"] / md["rate"]
+    stale = checks.get("sasl-prod", {}).get("old_accepted", "?")
+    rows.append(("90/5/5 mix, both caches on: ≥ 4 × Dovecot's answers/s, 0 stale answers on our side",
+                 f"{r:.2f} × ({mp['rate']:.0f} against {md['rate']:.0f} answers/s; per round {rng(per_round('mix', 'sasl-prod', 'dovecot-cache', 'rate'))}); stale: {stale} of 100 old passwords accepted",
+                 verdict(r >= 4 and stale == "0" and mp["wrong"] == 0)))
+print("| target | measured | verdict |\n|---|---|---|")
+for t, m, v in rows:
+    print(f"| {t} | {m} | {v} |")
+
+print("\n## Uncached: right passwords of 1,000 users, 10 clients\n")
+print("| arm | answers/s | p50 ms | CPU/answer: daemon ms | PostgreSQL ms | total ms | beyond one crypt ms | wrong answers | errors | slices | load (1 min) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+names = {"sasl-prod": "saslauthd + module, /etc/pam.d", "sasl-wrap": "saslauthd + module, pam_wrapper",
+         "dovecot": "Dovecot auth, no cache", "dovecot-cache": "Dovecot auth, auth_cache"}
+for arm, a in un.items():
+    if a:
+        beyond = f"{a['total'] - crypt_ms:.3f}" if crypt_ms else "n/a"
+        print(f"| {names[arm]} | {a['rate']:.0f} | {a['p50']:.2f} | {a['daemon']:.3f} | {a['pg']:.3f} | {a['total']:.3f} | {beyond} | {a['wrong']} | {a['errors']} | {a['n']} | {rng(a['loads'])} |")
+if crypt_ms:
+    print(f"\nOne raw SHA512-CRYPT (5000 rounds, libcrypt `crypt`, CPU time, median of {len(crypt)} measurements between the rounds): {crypt_ms:.3f} ms.")
+if p and d:
+    print(f"\nRatios, module (/etc/pam.d) over Dovecot: answers/s {p['rate'] / d['rate']:.2f} × (per round {rng(per_round('uncached', 'sasl-prod', 'dovecot', 'rate'))}), "
+          f"CPU per answer {p['total'] / d['total']:.2f} × (daemon {p['daemon'] / d['daemon']:.2f} ×, PostgreSQL {p['pg'] / d['pg'] if d['pg'] else float('nan'):.2f} ×).")
+if p and w:
+    print(f"pam_wrapper over /etc/pam.d (the same saslauthd and module): CPU per answer {w['total'] / p['total']:.2f} × "
+          f"(per round {rng(per_round('uncached', 'sasl-wrap', 'sasl-prod', 'total'))}; daemon {w['daemon'] - p['daemon']:+.3f} ms per answer), answers/s {w['rate'] / p['rate']:.2f} ×.")
+
+print("\n## The 90/5/5 mix with each side's cache\n")
+print("| arm | answers/s | p50 ms | CPU/answer: daemon ms | PostgreSQL ms | total ms | wrong answers | errors | slices | load (1 min) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for arm, a in mix.items():
+    if a:
+        n = "saslauthd + module, verify_cache_ttl = 3600" if arm == "sasl-prod" else "Dovecot, auth_cache_size = 10M, ttl 1 hour"
+        print(f"| {n} | {a['rate']:.0f} | {a['p50']:.2f} | {a['daemon']:.3f} | {a['pg']:.3f} | {a['total']:.3f} | {a['wrong']} | {a['errors']} | {a['n']} | {rng(a['loads'])} |")
+if mp and md:
+    print(f"\nRatio: answers/s {mp['rate'] / md['rate']:.2f} ×, CPU per answer {mp['total'] / md['total']:.2f} ×.")
+
+if checks:
+    print("\n## Password change (100 users, one UPDATE, old passwords tried at once) and nologin\n")
+    print("| arm | right logins before (3 × 100) | old password accepted after the change | new password accepted | old accepted on a second try | nologin user, right password |")
+    print("|---|---:|---:|---:|---:|---|")
+    cn = {"sasl-prod": "saslauthd + module, verify_cache_ttl = 3600",
+          "dovecot-cache": "Dovecot, auth_cache",
+          "dovecot-cache-worker": "Dovecot, auth_cache + auth_cache_verify_password_with_worker"}
+    for arm, c in checks.items():
+        print(f"| {cn.get(arm, arm)} | {c.get('warm_ok')} | {c.get('old_accepted')} | {c.get('new_accepted')} | {c.get('old_accepted_after')} | {c.get('nologin', '').replace('+', ' ')} |")
+
+for arm in ("sasl-prod", "dovecot"):
+    pp = os.path.join(out, f"perf-{arm}.md")
+    if os.path.exists(pp) and os.path.getsize(pp) > 0:
+        print(f"\n## Profile, uncached: {names[arm]}\n")
+        print(open(pp).read().rstrip())

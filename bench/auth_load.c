@@ -526,7 +526,7 @@ static void loadavg(char *buf, size_t cap)
 
 static int run(struct load *l)
 {
-	struct client *cs = calloc((size_t)l->clients, sizeof(*cs));
+	struct client *cs = calloc((size_t)l->clients + 1, sizeof(*cs));
 	struct bench_samples all = {0};
 	long ok = 0, fail = 0, errors = 0, wrong = 0;
 	double start, measure_from, stop_at, now;
@@ -607,7 +607,7 @@ static int run(struct load *l)
 		                 : 0.0);
 	printf(" [load %s]\n", load_end);
 	bench_samples_free(&all);
-	return errors == 0 && wrong == 0 && ok > 0 ? 0 : 1;
+	return errors == 0 && wrong == 0 && (ok > 0 || l->clients == 0) ? 0 : 1;
 }
 
 static void usage(void)
@@ -728,8 +728,9 @@ int main(int argc, char **argv)
 		usage();
 	if (do_check)
 		return check(&l);
-	if (l.user == NULL || l.password == NULL || l.out == NULL || l.label == NULL ||
-	    l.clients <= 0 || l.seconds <= 0)
+	/* -c 0: no load, only the CPU of the --cpu trees over the window (their idle cost) */
+	if (l.out == NULL || l.label == NULL || l.clients < 0 || l.seconds <= 0 ||
+	    (l.clients > 0 && (l.user == NULL || l.password == NULL)))
 		usage();
 	return run(&l);
 }

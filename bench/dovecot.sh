@@ -12,6 +12,9 @@
 #   sasl-prod  saslauthd -a pam -r -n 5 with a real /etc/pam.d/pgd-bench-XXXXXX service file (the
 #              one file this writes outside its temporary folder, removed by the exit trap): what
 #              production runs
+#   sasl-pin   the same as sasl-prod with bench/pin_modules.so preloaded: the modules of
+#              /etc/pam.d/other, which libpam loads at every pam_start and unloads at pam_end,
+#              kept loaded (an experiment: what pinning them would save)
 #   sasl-wrap  the same saslauthd under pam_wrapper (the service file in a folder), as
 #              bench/run.sh, vcache.sh, flood.sh and outage.sh measure it
 #   dovecot    /usr/sbin/dovecot -F -c CONF with a private base_dir, state_dir and log, no
@@ -23,10 +26,11 @@
 # new0..new199999 (users seen once); c0..c99 (the password-change check); nl0 (nologin).
 #
 # Phases:
-#   1. uncached: sasl-prod, sasl-wrap, dovecot in turn (A B C, then C B A, ...), DC_SLICES
+#   1. uncached: sasl-prod, sasl-pin, sasl-wrap, dovecot in turn (A B C D, then D C B A, ...), DC_SLICES
 #      rounds of DC_SLICE seconds; right passwords of u0..u999 at random
-#   2. the 90/5/5 mix with each side's cache (the pam.d line gains verify_cache_ttl = 3600,
-#      verify_cache_size = 10000; dovecot-cache): DC_WARM seconds on each first (unmeasured),
+#   2. the 90/5/5 mix with each side's cache (the pam.d lines gain verify_cache_ttl = 3600,
+#      verify_cache_size = 10000: sasl-prod, sasl-pin, sasl-wrap; dovecot-cache): DC_WARM
+#      seconds on each first (unmeasured: each saslauthd worker fills a cache of its own),
 #      then DC_SLICES rounds alternated; every slice's new users are new ones (--new-from)
 #   3. checks: log c0..c99 in three times, change their 100 passwords in one UPDATE, try the old
 #      ones at once (accepted = stale) then the new ones; nl0 (nologin) with its right password
@@ -35,8 +39,9 @@
 #      samples into hash / libpam / saslauthd / module / libpq / server / Dovecot / kernel
 # CPU per answer: utime + stime (children's included) of each daemon's process tree and of the
 # postmaster's, read from /proc/PID/stat by auth_load at the start and the end of each measured
-# slice. Knobs: DC_SLICE (10 s), DC_SLICES (3), DC_WARM (30 s), DC_CLIENTS (10), DC_WORKERS (5),
-# DC_PROFILE (1), DC_PROFILE_SECONDS (10), DC_BUILD (build-bench), BENCH_OUT.
+# slice, less what the same tree costs idle (a slice with no load in each round, per second). Knobs: DC_SLICE (10 s), DC_SLICES (3), DC_WARM (45 s), DC_CLIENTS (10), DC_WORKERS (5),
+# DC_PROFILE (1), DC_PROFILE_SECONDS (10), DC_PHASES ("1 2 3 4": the phases to run), DC_BUILD
+# (build-bench), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -44,11 +49,13 @@ root=$PWD
 . tests/lib/tap.sh
 SLICE=${DC_SLICE:-10}
 SLICES=${DC_SLICES:-3}
-WARM=${DC_WARM:-30}
+WARM=${DC_WARM:-45}
 CLIENTS=${DC_CLIENTS:-10}
 WORKERS=${DC_WORKERS:-5}
 PROFILE=${DC_PROFILE:-1}
 PROFILE_SECONDS=${DC_PROFILE_SECONDS:-10}
+PHASES=${DC_PHASES:-1 2 3 4}
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
 say() { printf '\n== %s\n' "$*" >&2; }
 
 build=${DC_BUILD:-$root/build-bench}
@@ -139,19 +146,46 @@ cache_opts="verify_cache_ttl=3600 verify_cache_size=10000"
 
 sasl=$(PATH=$PATH:/usr/sbin:/sbin command -v saslauthd)
 PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
-say "saslauthd -a pam -r -n $WORKERS twice: /etc/pam.d/$svc, and pam_wrapper"
+# The modules /etc/pam.d/other names (its @include files followed), as paths, colon-separated.
+other_modules() {
+	local secdir
+	secdir=$(dirname "$(find /lib /usr/lib -path '*/security/pam_permit.so' 2>/dev/null | head -1)")
+	expand() {
+		local l
+		while read -r l; do
+			case $l in
+			'' | '#'*) ;;
+			@include*) expand <"/etc/pam.d/${l#@include }" ;;
+			*) echo "$l" ;;
+			esac
+		done
+	}
+	expand </etc/pam.d/other | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /\.so$/) { print $i; break } }' |
+		sort -u | while read -r m; do
+		case $m in /*) echo "$m" ;; *) echo "$secdir/$m" ;; esac
+	done | paste -sd:
+}
+say "saslauthd -a pam -r -n $WORKERS three times: /etc/pam.d/$svc (and again with the modules of /etc/pam.d/other pinned), and pam_wrapper"
 pam_lines "" >"$pamd"
-mkdir -p "$work/mux-prod" "$work/mux-wrap" "$work/pam-wrap"
+mkdir -p "$work/mux-prod" "$work/mux-pin" "$work/mux-wrap" "$work/pam-wrap"
 setsid "$sasl" -a pam -d -m "$work/mux-prod" -r -n "$WORKERS" >"$work/sasl-prod.log" 2>&1 \
 	</dev/null &
 sasl_prod=$!
 pids+=("$sasl_prod")
+pinned=$(other_modules)
+echo "pinned in sasl-pin: $pinned" >"$out/pinned.txt"
+env LD_PRELOAD="$bin/pin_modules.so" PGD_PIN_MODULES="$pinned" \
+	setsid "$sasl" -a pam -d -m "$work/mux-pin" -r -n "$WORKERS" >"$work/sasl-pin.log" 2>&1 </dev/null &
+sasl_pin=$!
+pids+=("$sasl_pin")
 pam_lines "" >"$work/pam-wrap/$svc"
 start_saslauthd "$work/pam-wrap" "$work/mux-wrap" "$work/sasl-wrap.log" \
 	PAM_WRAPPER_DEBUGLEVEL=0 -r -n "$WORKERS" || { cat "$work/sasl-wrap.log" >&2; exit 1; }
 sasl_wrap=$daemon_pid
-for _ in $(seq 1 100); do [ -S "$work/mux-prod/mux" ] && break; sleep 0.1; done
-[ -S "$work/mux-prod/mux" ] || { cat "$work/sasl-prod.log" >&2; exit 1; }
+for m in prod pin; do
+	for _ in $(seq 1 100); do [ -S "$work/mux-$m/mux" ] && break; sleep 0.1; done
+	[ -S "$work/mux-$m/mux" ] || { cat "$work/sasl-$m.log" >&2; exit 1; }
+done
 
 # A Dovecot of our own: $1 name, $2 extra settings. Sets dc_pid.
 start_dovecot() {
@@ -202,13 +236,14 @@ dc_cw=$dc_pid
 socket_of() {
 	case $1 in
 	sasl-prod) echo "--proto sasl --socket $work/mux-prod/mux" ;;
+	sasl-pin) echo "--proto sasl --socket $work/mux-pin/mux" ;;
 	sasl-wrap) echo "--proto sasl --socket $work/mux-wrap/mux" ;;
 	dovecot*) echo "--proto dovecot --socket $work/$1/run/auth-client --defer-fail" ;;
 	esac
 }
 pid_of() {
 	case $1 in
-	sasl-prod) echo "$sasl_prod" ;; sasl-wrap) echo "$sasl_wrap" ;;
+	sasl-prod) echo "$sasl_prod" ;; sasl-pin) echo "$sasl_pin" ;; sasl-wrap) echo "$sasl_wrap" ;;
 	dovecot) echo "$dc_none" ;; dovecot-cache) echo "$dc_cache" ;;
 	dovecot-cache-worker) echo "$dc_cw" ;;
 	esac
@@ -226,6 +261,14 @@ crypt_cpu() {
 		json.dump({"cpu_ms_per_hash": ms, "hashes": n, "matched": ok}, open(sys.argv[1], "w"))
 	PY
 }
+# A slice with no load: what each tree costs idle (PostgreSQL's background processes, Dovecot's
+# stats and anvil, ...), per second; the report takes it off each arm's CPU.
+idle() {
+	run "$bin/auth_load" --proto sasl --socket /nonexistent -c 0 --seconds "$SLICE" --warmup 0 \
+		--cpu "sasl-prod=$sasl_prod" --cpu "sasl-pin=$sasl_pin" --cpu "sasl-wrap=$sasl_wrap" \
+		--cpu "dovecot=$dc_none" --cpu "dovecot-cache=$dc_cache" --cpu "postgres=$postmaster" \
+		--out "$out" --label "$1"
+}
 new_from=0
 slice() {
 	local arm=$1 label=$2
@@ -238,33 +281,42 @@ slice() {
 	new_from=$((new_from + 5000))
 }
 
+phase 1 && {
 say "Phase 1, uncached: right passwords of 1,000 users, $SLICES rounds of $SLICE s"
-arms=(sasl-prod sasl-wrap dovecot)
+arms=(sasl-prod sasl-pin sasl-wrap dovecot)
 for arm in "${arms[@]}"; do # a short warm-up: connections, pages
 	slice "$arm" "warm-$arm" --mix 100,0 --seconds 2 --warmup 0 --out "$work"
 done
 for i in $(seq 1 "$SLICES"); do
 	order=("${arms[@]}")
-	[ $((i % 2)) = 0 ] && order=(dovecot sasl-wrap sasl-prod)
+	[ $((i % 2)) = 0 ] && order=(dovecot sasl-wrap sasl-pin sasl-prod)
 	for arm in "${order[@]}"; do
 		slice "$arm" "uncached-$arm-$i" --mix 100,0 --seconds "$SLICE" --warmup 1
 	done
+	idle "idle-uncached-$i"
 	crypt_cpu "$i"
 done
+}
 
+phase 2 && {
 say "Phase 2, the 90/5/5 mix with each side's cache: $WARM s of warm-up each, $SLICES rounds"
 pam_lines "$cache_opts" >"$pamd"
-for arm in sasl-prod dovecot-cache; do
+pam_lines "$cache_opts" >"$work/pam-wrap/$svc"
+mixarms=(sasl-prod sasl-pin sasl-wrap dovecot-cache)
+for arm in "${mixarms[@]}"; do
 	slice "$arm" "mixwarm-$arm" --mix 90,5 --seconds "$WARM" --warmup 0 --out "$work"
 done
 for i in $(seq 1 "$SLICES"); do
-	order=(sasl-prod dovecot-cache)
-	[ $((i % 2)) = 0 ] && order=(dovecot-cache sasl-prod)
+	order=("${mixarms[@]}")
+	[ $((i % 2)) = 0 ] && order=(dovecot-cache sasl-wrap sasl-pin sasl-prod)
 	for arm in "${order[@]}"; do
 		slice "$arm" "mix-$arm-$i" --mix 90,5 --seconds "$SLICE" --warmup 1
 	done
+	idle "idle-mix-$i"
 done
+}
 
+phase 3 && {
 say "Phase 3: password change and nologin"
 check() { # $1 arm; reads "USER PASSWORD" lines
 	# shellcheck disable=SC2046
@@ -289,11 +341,13 @@ for arm in sasl-prod dovecot-cache dovecot-cache-worker; do
 		"$arm" "$warm_ok" "$old_ok" "$new_ok" "$old_again" "${nologin// /+}" |
 		tee -a "$out/checks.txt"
 done
+}
 
-if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+if phase 4 && [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 	say "Phase 4: perf record -g under the uncached load, $PROFILE_SECONDS s per arm"
 	pam_lines "" >"$pamd"
-	for arm in sasl-prod dovecot; do
+	pam_lines "" >"$work/pam-wrap/$svc"
+	for arm in sasl-prod sasl-pin sasl-wrap dovecot; do
 		slice "$arm" "prof-$arm" --mix 100,0 --seconds $((PROFILE_SECONDS + 4)) --warmup 1 \
 			--out "$work" >/dev/null &
 		lp=$!

@@ -25,14 +25,30 @@ def slices(prefix, arm):
     return [j for k, j in sorted(runs.items()) if re.fullmatch(rf"{prefix}-{arm}-\d+", k)]
 
 
+# What each tree costs idle, ms per second, from the slices with no load (idle-*).
+idle_rate = {}
+idles = [j for k, j in runs.items() if k.startswith("idle-")]
+for j in idles:
+    for name, ms in j["cpu_ms"].items():
+        idle_rate[name] = idle_rate.get(name, 0) + ms / j["seconds"] / len(idles)
+arm_of = {}  # label -> the arm's tree name in idle_rate
+
+
+def arm_name(label):
+    for a in ("sasl-prod", "sasl-pin", "sasl-wrap", "dovecot-cache-worker", "dovecot-cache", "dovecot"):
+        if f"-{a}-" in label:
+            return a
+    return None
+
+
 def agg(js):
-    """answers/s, daemon ms/answer, postgres ms/answer, wrong, errors, loads."""
+    """answers/s, daemon and postgres CPU ms per answer (less their idle cost), wrong, errors, loads."""
     if not js:
         return None
     ans = sum(j["ok"] + j["fail"] for j in js)
     sec = sum(j["seconds"] for j in js)
-    d = sum(j["cpu_ms"].get("daemon", 0) for j in js)
-    pg = sum(j["cpu_ms"].get("postgres", 0) for j in js)
+    d = sum(j["cpu_ms"].get("daemon", 0) - idle_rate.get(arm_name(j["label"]), 0) * j["seconds"] for j in js)
+    pg = sum(j["cpu_ms"].get("postgres", 0) - idle_rate.get("postgres", 0) * j["seconds"] for j in js)
     return {
         "rate": ans / sec if sec else 0,
         "answers": ans,
@@ -74,8 +90,8 @@ if crypt:
 
 print("# Dovecot's auth service against saslauthd with the module\n")
 print("```\n" + machine.strip() + "\n```\n")
-un = {arm: agg(slices("uncached", arm)) for arm in ("sasl-prod", "sasl-wrap", "dovecot")}
-mix = {arm: agg(slices("mix", arm)) for arm in ("sasl-prod", "dovecot-cache")}
+un = {arm: agg(slices("uncached", arm)) for arm in ("sasl-prod", "sasl-pin", "sasl-wrap", "dovecot")}
+mix = {arm: agg(slices("mix", arm)) for arm in ("sasl-prod", "sasl-pin", "sasl-wrap", "dovecot-cache")}
 rows = []
 p, w, d = un["sasl-prod"], un["sasl-wrap"], un["dovecot"]
 if p and d:
@@ -106,9 +122,15 @@ for t, m, v in rows:
     print(f"| {t} | {m} | {v} |")
 
 print("\n## Uncached: right passwords of 1,000 users, 10 clients\n")
+if idle_rate:
+    print("CPU per answer is each tree's CPU in the measured window less what it costs idle (" +
+          ", ".join(f"{k} {v:.1f} ms/s" for k, v in sorted(idle_rate.items())) +
+          f", from {len(idles)} slices with no load), over the answers in the window.\n")
 print("| arm | answers/s | p50 ms | CPU/answer: daemon ms | PostgreSQL ms | total ms | beyond one crypt ms | wrong answers | errors | slices | load (1 min) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-names = {"sasl-prod": "saslauthd + module, /etc/pam.d", "sasl-wrap": "saslauthd + module, pam_wrapper",
+names = {"sasl-prod": "saslauthd + module, /etc/pam.d",
+         "sasl-pin": "saslauthd + module, /etc/pam.d, /etc/pam.d/other's modules pinned (experiment)",
+         "sasl-wrap": "saslauthd + module, pam_wrapper",
          "dovecot": "Dovecot auth, no cache", "dovecot-cache": "Dovecot auth, auth_cache"}
 for arm, a in un.items():
     if a:
@@ -119,6 +141,10 @@ if crypt_ms:
 if p and d:
     print(f"\nRatios, module (/etc/pam.d) over Dovecot: answers/s {p['rate'] / d['rate']:.2f} × (per round {rng(per_round('uncached', 'sasl-prod', 'dovecot', 'rate'))}), "
           f"CPU per answer {p['total'] / d['total']:.2f} × (daemon {p['daemon'] / d['daemon']:.2f} ×, PostgreSQL {p['pg'] / d['pg'] if d['pg'] else float('nan'):.2f} ×).")
+q = un.get("sasl-pin")
+if p and q:
+    print(f"Pinning /etc/pam.d/other's modules (loaded and unloaded by libpam at every transaction otherwise): CPU per answer {q['total'] / p['total']:.2f} × "
+          f"(per round {rng(per_round('uncached', 'sasl-pin', 'sasl-prod', 'total'))}; daemon {q['daemon'] - p['daemon']:+.3f} ms per answer); against Dovecot {q['total'] / d['total']:.2f} ×.")
 if p and w:
     print(f"pam_wrapper over /etc/pam.d (the same saslauthd and module): CPU per answer {w['total'] / p['total']:.2f} × "
           f"(per round {rng(per_round('uncached', 'sasl-wrap', 'sasl-prod', 'total'))}; daemon {w['daemon'] - p['daemon']:+.3f} ms per answer), answers/s {w['rate'] / p['rate']:.2f} ×.")
@@ -128,10 +154,16 @@ print("| arm | answers/s | p50 ms | CPU/answer: daemon ms | PostgreSQL ms | tota
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for arm, a in mix.items():
     if a:
-        n = "saslauthd + module, verify_cache_ttl = 3600" if arm == "sasl-prod" else "Dovecot, auth_cache_size = 10M, ttl 1 hour"
+        n = {"sasl-prod": "saslauthd + module, /etc/pam.d, verify_cache_ttl = 3600",
+             "sasl-pin": "the same, /etc/pam.d/other's modules pinned (experiment)",
+             "sasl-wrap": "the same under pam_wrapper",
+             "dovecot-cache": "Dovecot, auth_cache_size = 10M, ttl 1 hour"}[arm]
         print(f"| {n} | {a['rate']:.0f} | {a['p50']:.2f} | {a['daemon']:.3f} | {a['pg']:.3f} | {a['total']:.3f} | {a['wrong']} | {a['errors']} | {a['n']} | {rng(a['loads'])} |")
-if mp and md:
-    print(f"\nRatio: answers/s {mp['rate'] / md['rate']:.2f} ×, CPU per answer {mp['total'] / md['total']:.2f} ×.")
+for arm in ("sasl-prod", "sasl-pin", "sasl-wrap"):
+    a = mix.get(arm)
+    if a and md:
+        print(f"\n{names[arm]} over Dovecot: answers/s {a['rate'] / md['rate']:.2f} × (per round {rng(per_round('mix', arm, 'dovecot-cache', 'rate'))}), CPU per answer {a['total'] / md['total']:.2f} ×.", end="")
+print()
 
 if checks:
     print("\n## Password change (100 users, one UPDATE, old passwords tried at once) and nologin\n")
@@ -143,7 +175,7 @@ if checks:
     for arm, c in checks.items():
         print(f"| {cn.get(arm, arm)} | {c.get('warm_ok')} | {c.get('old_accepted')} | {c.get('new_accepted')} | {c.get('old_accepted_after')} | {c.get('nologin', '').replace('+', ' ')} |")
 
-for arm in ("sasl-prod", "dovecot"):
+for arm in ("sasl-prod", "sasl-pin", "sasl-wrap", "dovecot"):
     pp = os.path.join(out, f"perf-{arm}.md")
     if os.path.exists(pp) and os.path.getsize(pp) > 0:
         print(f"\n## Profile, uncached: {names[arm]}\n")

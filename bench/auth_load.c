@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@
 
 #include "bench_util.h"
 
-enum proto { PROTO_DOVECOT, PROTO_SASL };
+enum proto { PROTO_NONE, PROTO_DOVECOT, PROTO_SASL };
 
 #define MAX_CPU 8
 
@@ -615,116 +616,109 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: auth_load --proto dovecot|sasl --socket PATH --user PREFIX --realm R "
 	        "--password PW [--service S] [-c N] [--seconds S] [--warmup S] [--users N "
-	        "--mix R,W [--new-from K]] [--cpu NAME=PID]... --out DIR --label NAME\n"
+	        "--mix R,W [--new-from K]] [--defer-fail] [--cpu NAME=PID]... --out DIR --label "
+	        "NAME\n"
+	        "       auth_load --proto dovecot|sasl --socket PATH -c 0 --seconds S "
+	        "--cpu NAME=PID... --out DIR --label NAME\n"
 	        "       auth_load --proto dovecot|sasl --socket PATH --realm R [--service S] "
 	        "--check < 'USER PASSWORD' lines\n");
 	exit(2);
 }
 
+/* The options that take a string, by name: where each goes in struct load. */
+static const struct {
+	const char *name;
+	size_t offset;
+} string_opts[] = {
+    {"socket", offsetof(struct load, socket)},     {"user", offsetof(struct load, user)},
+    {"realm", offsetof(struct load, realm)},       {"service", offsetof(struct load, service)},
+    {"password", offsetof(struct load, password)}, {"out", offsetof(struct load, out)},
+    {"label", offsetof(struct load, label)},
+};
+
+/* --cpu NAME=PID */
+static void add_cpu(struct load *l, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || l->ncpu == MAX_CPU)
+		usage();
+	l->cpu[l->ncpu].name = strndup(arg, (size_t)(eq - arg));
+	l->cpu[l->ncpu].pid = atoi(eq + 1);
+	if (l->cpu[l->ncpu].name == NULL || l->cpu[l->ncpu].pid <= 0)
+		usage();
+	l->ncpu++;
+}
+
+/* One option that takes no string (or a flag): false when name is none of them, or bad. */
+static bool other_opt(struct load *l, const char *name, const char *arg, bool *check)
+{
+	if (strcmp(name, "proto") == 0 && strcmp(arg, "dovecot") == 0)
+		l->proto = PROTO_DOVECOT;
+	else if (strcmp(name, "proto") == 0 && strcmp(arg, "sasl") == 0)
+		l->proto = PROTO_SASL;
+	else if (strcmp(name, "seconds") == 0)
+		l->seconds = strtod(arg, NULL);
+	else if (strcmp(name, "warmup") == 0)
+		l->warmup = strtod(arg, NULL);
+	else if (strcmp(name, "clients") == 0)
+		l->clients = atoi(arg);
+	else if (strcmp(name, "users") == 0)
+		l->users = strtol(arg, NULL, 10);
+	else if (strcmp(name, "new-from") == 0)
+		l->new_from = strtol(arg, NULL, 10);
+	else if (strcmp(name, "mix") == 0)
+		return sscanf(arg, "%d,%d", &l->mix_repeat, &l->mix_new) == 2 &&
+		       l->mix_repeat >= 0 && l->mix_new >= 0 && l->mix_repeat + l->mix_new <= 100;
+	else if (strcmp(name, "cpu") == 0)
+		add_cpu(l, arg);
+	else if (strcmp(name, "check") == 0)
+		*check = true;
+	else if (strcmp(name, "defer-fail") == 0)
+		l->defer_fail = true;
+	else
+		return false;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"proto", required_argument, NULL, 'P'},
-	                                     {"socket", required_argument, NULL, 'S'},
-	                                     {"user", required_argument, NULL, 'u'},
-	                                     {"realm", required_argument, NULL, 'r'},
-	                                     {"service", required_argument, NULL, 's'},
-	                                     {"password", required_argument, NULL, 'p'},
-	                                     {"out", required_argument, NULL, 'o'},
-	                                     {"label", required_argument, NULL, 'l'},
-	                                     {"seconds", required_argument, NULL, 't'},
-	                                     {"warmup", required_argument, NULL, 'w'},
-	                                     {"users", required_argument, NULL, 'U'},
-	                                     {"mix", required_argument, NULL, 'M'},
-	                                     {"new-from", required_argument, NULL, 'K'},
-	                                     {"cpu", required_argument, NULL, 'C'},
-	                                     {"check", no_argument, NULL, 'X'},
-	                                     {"defer-fail", no_argument, NULL, 'D'},
-	                                     {NULL, 0, NULL, 0}};
-	struct load l = {.service = "smtp",
+	static const char *const with_arg[] = {"proto", "seconds",  "warmup", "clients",
+	                                       "users", "new-from", "mix",    "cpu"};
+	static const char *const flags[] = {"check", "defer-fail"};
+	enum { NSTR = sizeof(string_opts) / sizeof(string_opts[0]) };
+	enum {
+		NARG = sizeof(with_arg) / sizeof(with_arg[0]),
+		NFLAG = sizeof(flags) / sizeof(flags[0])
+	};
+	struct option opts[NSTR + NARG + NFLAG + 1] = {{0}};
+	struct load l = {.proto = PROTO_NONE,
+	                 .service = "smtp",
 	                 .realm = "",
 	                 .clients = 10,
 	                 .seconds = 10,
 	                 .warmup = 1,
 	                 .mix_repeat = 100};
 	bool do_check = false;
-	const char *proto = NULL;
-	int c;
+	int c, k = 0, at;
 
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'P':
-			proto = optarg;
-			break;
-		case 'S':
-			l.socket = optarg;
-			break;
-		case 'u':
-			l.user = optarg;
-			break;
-		case 'r':
-			l.realm = optarg;
-			break;
-		case 's':
-			l.service = optarg;
-			break;
-		case 'p':
-			l.password = optarg;
-			break;
-		case 'o':
-			l.out = optarg;
-			break;
-		case 'l':
-			l.label = optarg;
-			break;
-		case 't':
-			l.seconds = strtod(optarg, NULL);
-			break;
-		case 'w':
-			l.warmup = strtod(optarg, NULL);
-			break;
-		case 'c':
+	for (size_t i = 0; i < NSTR; i++)
+		opts[k++] = (struct option){string_opts[i].name, required_argument, NULL, 0};
+	for (size_t i = 0; i < NARG; i++)
+		opts[k++] = (struct option){with_arg[i], required_argument, NULL, 0};
+	for (size_t i = 0; i < NFLAG; i++)
+		opts[k++] = (struct option){flags[i], no_argument, NULL, 0};
+	while ((c = getopt_long(argc, argv, "c:", opts, &at)) != -1) {
+		if (c == 'c')
 			l.clients = atoi(optarg);
-			break;
-		case 'U':
-			l.users = strtol(optarg, NULL, 10);
-			break;
-		case 'K':
-			l.new_from = strtol(optarg, NULL, 10);
-			break;
-		case 'M':
-			if (sscanf(optarg, "%d,%d", &l.mix_repeat, &l.mix_new) != 2 ||
-			    l.mix_repeat < 0 || l.mix_new < 0 || l.mix_repeat + l.mix_new > 100)
-				usage();
-			break;
-		case 'C': {
-			const char *eq = strchr(optarg, '=');
-
-			if (eq == NULL || l.ncpu == MAX_CPU)
-				usage();
-			l.cpu[l.ncpu].name = strndup(optarg, (size_t)(eq - optarg));
-			l.cpu[l.ncpu].pid = atoi(eq + 1);
-			if (l.cpu[l.ncpu].name == NULL || l.cpu[l.ncpu].pid <= 0)
-				usage();
-			l.ncpu++;
-			break;
-		}
-		case 'X':
-			do_check = true;
-			break;
-		case 'D':
-			l.defer_fail = true;
-			break;
-		default:
+		else if (c != 0)
 			usage();
-		}
+		else if (at < NSTR)
+			*(const char **)((char *)&l + string_opts[at].offset) = optarg;
+		else if (!other_opt(&l, opts[at].name, optarg != NULL ? optarg : "", &do_check))
+			usage();
 	}
-	if (proto == NULL || l.socket == NULL)
-		usage();
-	if (strcmp(proto, "dovecot") == 0)
-		l.proto = PROTO_DOVECOT;
-	else if (strcmp(proto, "sasl") == 0)
-		l.proto = PROTO_SASL;
-	else
+	if (l.proto == PROTO_NONE || l.socket == NULL)
 		usage();
 	if (do_check)
 		return check(&l);

@@ -34,13 +34,17 @@
 #      then DC_SLICES rounds alternated; every slice's new users are new ones (--new-from)
 #   3. checks: log c0..c99 in three times, change their 100 passwords in one UPDATE, try the old
 #      ones at once (accepted = stale) then the new ones; nl0 (nologin) with its right password
+#   5. counted costs: valgrind's callgrind on bench/pam_bench soak ({PLAIN}, then SHA512-CRYPT):
+#      instructions per login by library and the module's functions (bench/callgrind_split.py);
+#      pgbench: PostgreSQL's CPU per statement by protocol (simple, extended, prepared)
 #   4. profiles (DC_PROFILE=0 skips): perf record -g on the saslauthd workers, the PostgreSQL
 #      server and Dovecot's processes under the uncached load; bench/perf_split.py sorts the
 #      samples into hash / libpam / saslauthd / module / libpq / server / Dovecot / kernel
 # CPU per answer: utime + stime (children's included) of each daemon's process tree and of the
 # postmaster's, read from /proc/PID/stat by auth_load at the start and the end of each measured
 # slice, less what the same tree costs idle (a slice with no load in each round, per second). Knobs: DC_SLICE (10 s), DC_SLICES (3), DC_WARM (45 s), DC_CLIENTS (10), DC_WORKERS (5),
-# DC_PROFILE (1), DC_PROFILE_SECONDS (10), DC_PHASES ("1 2 3 4": the phases to run), DC_BUILD
+# DC_PROFILE (1), DC_PROFILE_SECONDS (10), DC_CALLGRIND_N (2000 {PLAIN} logins, a tenth of that
+# SHA512-CRYPT), DC_PGBENCH_SECONDS (5), DC_PHASES ("1 2 3 4 5": the phases to run), DC_BUILD
 # (build-bench), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +58,8 @@ CLIENTS=${DC_CLIENTS:-10}
 WORKERS=${DC_WORKERS:-5}
 PROFILE=${DC_PROFILE:-1}
 PROFILE_SECONDS=${DC_PROFILE_SECONDS:-10}
-PHASES=${DC_PHASES:-1 2 3 4}
+PHASES=${DC_PHASES:-1 2 3 4 5}
+CG_N=${DC_CALLGRIND_N:-2000}
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
 say() { printf '\n== %s\n' "$*" >&2; }
 
@@ -232,6 +237,61 @@ auth_cache_negative_ttl = 1 hour
 auth_cache_verify_password_with_worker = yes"
 dc_cw=$dc_pid
 
+# The statement's server cost by protocol (phase 5): the same SELECT as Dovecot's query, sent by
+# pgbench as Dovecot 2.3 sends it (simple: the values in the text), as the module sends it today
+# (extended: PQsendQueryParams, an unnamed statement parsed and planned at every login), and
+# prepared once per connection (PQprepare + PQsendQueryPrepared). CPU of the postmaster's process
+# tree per statement, the three alternated round by round. Prints a markdown table.
+run_pgbench() {
+	pgbench=$(dirname "$(find /usr/lib/postgresql -path '*/bin/pgbench' | sort -V | tail -1)")/pgbench
+	psql -qX -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<-SQL
+	CREATE TABLE pgb (userid text, domain text, password text, active boolean NOT NULL DEFAULT true,
+	                  PRIMARY KEY (userid, domain));
+	INSERT INTO pgb SELECT i::text, 'example.org', '$hash' FROM generate_series(0, 999) i;
+	GRANT SELECT ON pgb TO PUBLIC;
+	ANALYZE pgb;
+	SQL
+	cat >"$work/q.sql" <<-'SQL'
+	\set n random(0, 999)
+	SELECT userid || '@' || domain AS "user", password, CASE WHEN active THEN NULL ELSE 'Y' END AS nologin FROM pgb WHERE userid = :n::text AND domain = 'example.org';
+	SQL
+	tree_ticks() { # utime+stime+cutime+cstime of the postmaster and its children, in clock ticks
+		local p s=0
+		for p in $postmaster $(pgrep -P "$postmaster"); do
+			s=$((s + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+		done
+		echo "$s"
+	}
+	hz=$(getconf CLK_TCK)
+	: >"$work/pgbench.tsv"
+	for round in 1 2 3; do
+		for mode in simple extended prepared; do
+			t0=$(tree_ticks)
+			txs=$("$pgbench" -n -M "$mode" -c 5 -j 1 -T "${DC_PGBENCH_SECONDS:-5}" -f "$work/q.sql" \
+				"host=$pg port=$port user=postgres dbname=mail" 2>/dev/null |
+				sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+			t1=$(tree_ticks)
+			printf '%s\t%s\t%s\n' "$mode" "$txs" "$((t1 - t0))" >>"$work/pgbench.tsv"
+		done
+	done
+	python3 - "$work/pgbench.tsv" "$hz" <<-'PY'
+	import sys
+	hz = float(sys.argv[2])
+	agg = {}
+	for l in open(sys.argv[1]):
+	    m, n, t = l.split()
+	    a = agg.setdefault(m, [0, 0])
+	    a[0] += int(n)
+	    a[1] += int(t)
+	print("\n## The statement's server cost (pgbench, 5 connections, 3 alternated rounds): PostgreSQL CPU per statement\n")
+	print("| protocol | statements | server CPU per statement µs | vs extended |\n|---|---:|---:|---:|")
+	base = agg["extended"][1] * 1e6 / hz / agg["extended"][0]
+	for m, label in (("simple", "simple (Dovecot 2.3: the values escaped into the text)"), ("extended", "extended, unnamed statement (the module today: PQsendQueryParams)"), ("prepared", "prepared once per connection (PQprepare, PQsendQueryPrepared)")):
+	    n, t = agg[m]
+	    us = t * 1e6 / hz / n
+	    print(f"| {label} | {n} | {us:.1f} | {us / base:.2f} × |")
+	PY
+}
 # One measured slice: $1 arm, $2 label, then auth_load options.
 socket_of() {
 	case $1 in
@@ -270,14 +330,17 @@ idle() {
 		--out "$out" --label "$1"
 }
 new_from=0
+failed=()
 slice() {
 	local arm=$1 label=$2
 	shift 2
 	# shellcheck disable=SC2046
+	# A slice with a wrong answer or a transport error is kept (its JSON counts them) and named
+	# at the end, where the run then fails: the other slices still measure.
 	run "$bin/auth_load" $(socket_of "$arm") --service "$svc" --user u --realm example.org \
 		--password "$pw" -c "$CLIENTS" --users 1000 --new-from "$new_from" \
 		--cpu "daemon=$(pid_of "$arm")" --cpu "postgres=$postmaster" --out "$out" \
-		--label "$label" "$@"
+		--label "$label" "$@" || failed+=("$label")
 	new_from=$((new_from + 5000))
 }
 
@@ -363,6 +426,33 @@ if phase 4 && [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 	done
 fi
 
+if phase 5 && command -v valgrind >/dev/null; then
+	say "Phase 5: a login's instructions (callgrind on pam_bench soak) and the statement's server cost by protocol (pgbench)"
+	# Counted, not timed: the machine's load does not move these. Collected only inside
+	# pam_start_confdir, pam_authenticate, pam_acct_mgmt and pam_end (the bench's loop left
+	# out); {PLAIN} shows what the module, libpam and libpq add without a hash; u0's
+	# SHA512-CRYPT hash beside it.
+	psql -qX "$PGD_TEST_ADMIN" -c "INSERT INTO users VALUES ('plain', 'example.org', '{PLAIN}$pw')" \
+		>/dev/null
+	ci="host=$pg port=$port user=pgd_auth dbname=mail"
+	for u in plain u0; do
+		n=$([ "$u" = plain ] && echo "$CG_N" || echo $((CG_N / 10)))
+		run valgrind --tool=callgrind --callgrind-out-file="$work/callgrind-$u.out" \
+			--toggle-collect='pam_start*' --toggle-collect=pam_authenticate \
+			--toggle-collect=pam_acct_mgmt --toggle-collect=pam_end \
+			"$bin/pam_bench" soak --module "$module" --server-log "$pg/server.log" --out "$work" \
+			--label "cg-$u" --connect "$ci" --user "$u@example.org" --password "$pw" -n "$n" \
+			--time-limit 900 >"$work/cg-$u.log" 2>&1 || { tail -20 "$work/cg-$u.log" >&2; exit 1; }
+		echo "$n" >"$work/n-$u"
+		callgrind_annotate --inclusive=yes --threshold=100 "$work/callgrind-$u.out" \
+			>"$work/incl-$u.txt" 2>/dev/null
+		callgrind_annotate --inclusive=no --threshold=100 "$work/callgrind-$u.out" \
+			>"$work/self-$u.txt" 2>/dev/null
+	done
+	python3 bench/callgrind_split.py "$work" "$(basename "$module")" >"$out/module-cost.md"
+	run_pgbench >>"$out/module-cost.md"
+fi
+
 {
 	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "nproc: $(nproc)"
@@ -379,3 +469,7 @@ fi
 } >"$out/machine.txt"
 python3 bench/dovecot_report.py "$out" | tee "$out/results.md"
 echo "results: ${out#"$root"/}"
+if [ "${#failed[@]}" -gt 0 ]; then
+	echo "slices with wrong answers or errors: ${failed[*]}" | tee -a "$out/results.md" >&2
+	exit 1
+fi

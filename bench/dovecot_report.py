@@ -180,3 +180,8 @@ for arm in ("sasl-prod", "sasl-pin", "sasl-wrap", "dovecot"):
     if os.path.exists(pp) and os.path.getsize(pp) > 0:
         print(f"\n## Profile, uncached: {names[arm]}\n")
         print(open(pp).read().rstrip())
+
+mc = os.path.join(out, "module-cost.md")
+if os.path.exists(mc) and os.path.getsize(mc) > 0:
+    print("\n## Counted: a login's instructions (callgrind) and the statement's server cost (pgbench)")
+    print(open(mc).read().rstrip())

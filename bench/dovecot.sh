@@ -26,26 +26,27 @@
 # new0..new199999 (users seen once); c0..c99 (the password-change check); nl0 (nologin).
 #
 # Phases:
-#   1. uncached: sasl-prod, sasl-pin, sasl-wrap, dovecot in turn (A B C D, then D C B A, ...), DC_SLICES
-#      rounds of DC_SLICE seconds; right passwords of u0..u999 at random
+#   1. uncached: sasl-prod, sasl-pin, sasl-wrap, dovecot in turn (A B C D, then D C B A, ...),
+#      DC_SLICES rounds of DC_SLICE seconds; right passwords of u0..u999 at random
 #   2. the 90/5/5 mix with each side's cache (the pam.d lines gain verify_cache_ttl = 3600,
 #      verify_cache_size = 10000: sasl-prod, sasl-pin, sasl-wrap; dovecot-cache): DC_WARM
 #      seconds on each first (unmeasured: each saslauthd worker fills a cache of its own),
 #      then DC_SLICES rounds alternated; every slice's new users are new ones (--new-from)
 #   3. checks: log c0..c99 in three times, change their 100 passwords in one UPDATE, try the old
 #      ones at once (accepted = stale) then the new ones; nl0 (nologin) with its right password
-#   5. counted costs: valgrind's callgrind on bench/pam_bench soak ({PLAIN}, then SHA512-CRYPT):
-#      instructions per login by library and the module's functions (bench/callgrind_split.py);
-#      pgbench: PostgreSQL's CPU per statement by protocol (simple, extended, prepared)
 #   4. profiles (DC_PROFILE=0 skips): perf record -g on the saslauthd workers, the PostgreSQL
 #      server and Dovecot's processes under the uncached load; bench/perf_split.py sorts the
 #      samples into hash / libpam / saslauthd / module / libpq / server / Dovecot / kernel
+#   5. counted costs: valgrind's callgrind on bench/pam_bench soak ({PLAIN}, then SHA512-CRYPT):
+#      instructions per login by library and the module's functions (bench/callgrind_split.py);
+#      pgbench: PostgreSQL's CPU per statement by protocol (simple, extended, prepared)
 # CPU per answer: utime + stime (children's included) of each daemon's process tree and of the
 # postmaster's, read from /proc/PID/stat by auth_load at the start and the end of each measured
-# slice, less what the same tree costs idle (a slice with no load in each round, per second). Knobs: DC_SLICE (10 s), DC_SLICES (3), DC_WARM (45 s), DC_CLIENTS (10), DC_WORKERS (5),
+# slice, less what the same tree costs idle (a slice with no load in each round, per second).
+# Knobs: DC_SLICE (10 s), DC_SLICES (3), DC_WARM (45 s), DC_CLIENTS (10), DC_WORKERS (5),
 # DC_PROFILE (1), DC_PROFILE_SECONDS (10), DC_CALLGRIND_N (2000 {PLAIN} logins, a tenth of that
-# SHA512-CRYPT), DC_PGBENCH_SECONDS (5), DC_PHASES ("1 2 3 4 5": the phases to run), DC_BUILD
-# (build-bench), BENCH_OUT.
+# SHA512-CRYPT), DC_PGBENCH_SECONDS (5), DC_PGBENCH_RATE (400 statements a second for the paced
+# rows), DC_PHASES ("1 2 3 4 5": the phases to run), DC_BUILD (build-bench), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -265,31 +266,39 @@ run_pgbench() {
 	hz=$(getconf CLK_TCK)
 	: >"$work/pgbench.tsv"
 	for round in 1 2 3; do
-		for mode in simple extended prepared; do
-			t0=$(tree_ticks)
-			txs=$("$pgbench" -n -M "$mode" -c 5 -j 1 -T "${DC_PGBENCH_SECONDS:-5}" -f "$work/q.sql" \
-				"host=$pg port=$port user=postgres dbname=mail" 2>/dev/null |
-				sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
-			t1=$(tree_ticks)
-			printf '%s\t%s\t%s\n' "$mode" "$txs" "$((t1 - t0))" >>"$work/pgbench.tsv"
+		# back to back, then paced at the logins' rate (-R): a backend woken for each
+		# statement pays more per statement than one kept busy
+		for rate in 0 "${DC_PGBENCH_RATE:-400}"; do
+			for mode in simple extended prepared; do
+				t0=$(tree_ticks)
+				txs=$("$pgbench" -n -M "$mode" -c 5 -j 1 $([ "$rate" = 0 ] || echo "-R $rate") \
+					-T "${DC_PGBENCH_SECONDS:-5}" -f "$work/q.sql" \
+					"host=$pg port=$port user=postgres dbname=mail" 2>/dev/null |
+					sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+				t1=$(tree_ticks)
+				printf '%s\t%s\t%s\t%s\n' "$mode" "$rate" "$txs" "$((t1 - t0))" >>"$work/pgbench.tsv"
+			done
 		done
 	done
 	python3 - "$work/pgbench.tsv" "$hz" <<-'PY'
-	import sys
-	hz = float(sys.argv[2])
-	agg = {}
-	for l in open(sys.argv[1]):
-	    m, n, t = l.split()
-	    a = agg.setdefault(m, [0, 0])
-	    a[0] += int(n)
-	    a[1] += int(t)
-	print("\n## The statement's server cost (pgbench, 5 connections, 3 alternated rounds): PostgreSQL CPU per statement\n")
-	print("| protocol | statements | server CPU per statement µs | vs extended |\n|---|---:|---:|---:|")
-	base = agg["extended"][1] * 1e6 / hz / agg["extended"][0]
-	for m, label in (("simple", "simple (Dovecot 2.3: the values escaped into the text)"), ("extended", "extended, unnamed statement (the module today: PQsendQueryParams)"), ("prepared", "prepared once per connection (PQprepare, PQsendQueryPrepared)")):
-	    n, t = agg[m]
-	    us = t * 1e6 / hz / n
-	    print(f"| {label} | {n} | {us:.1f} | {us / base:.2f} × |")
+		import sys
+		hz = float(sys.argv[2])
+		agg = {}
+		for l in open(sys.argv[1]):
+		    m, rate, n, t = l.split()
+		    a = agg.setdefault((m, rate), [0, 0])
+		    a[0] += int(n)
+		    a[1] += int(t)
+		rates = sorted({r for _, r in agg}, key=int)
+		print("\n## The statement's server cost (pgbench, 5 connections, 3 alternated rounds): PostgreSQL CPU per statement\n")
+		print("| protocol | " + " | ".join("back to back µs" if r == "0" else f"paced at {r}/s µs" for r in rates) + " |")
+		print("|---|" + "---:|" * len(rates))
+		for m, label in (("simple", "simple (Dovecot 2.3: the values escaped into the text)"), ("extended", "extended, unnamed statement (the module today: PQsendQueryParams)"), ("prepared", "prepared once per connection (PQprepare, PQsendQueryPrepared)")):
+		    cells = []
+		    for r in rates:
+		        n, t = agg.get((m, r), (0, 0))
+		        cells.append(f"{t * 1e6 / hz / n:.1f} ({n} statements)" if n else "n/a")
+		    print(f"| {label} | " + " | ".join(cells) + " |")
 	PY
 }
 # One measured slice: $1 arm, $2 label, then auth_load options.

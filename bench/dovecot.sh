@@ -78,7 +78,8 @@ unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEF
 work=$(mktemp -d /tmp/pgd-dovecot.XXXXXX)
 chmod 711 "$work"
 pg=$work/pg
-svc=pgd-bench-$(printf %s "${work##*.}" | tr "A-Z" "a-z")
+# libpam lowercases the service name before it opens /etc/pam.d/NAME
+svc=pgd-bench-$(printf %s "${work##*.}" | tr '[:upper:]' '[:lower:]')
 pamd=/etc/pam.d/$svc
 pids=()
 [ ! -e "$pamd" ] || { echo "$pamd exists already" >&2; exit 1; }
@@ -118,6 +119,7 @@ pw=benchpw$RANDOM$RANDOM
 pw2=changed$RANDOM$RANDOM
 
 say "1,000 users, each with its own doveadm pw -s SHA512-CRYPT hash"
+# shellcheck disable=SC2016 # $1 is the inner shell's
 seq 0 999 | xargs -P 4 -I{} sh -c 'printf "u{}\t%s\n" "$(doveadm pw -s SHA512-CRYPT -p "$1")"' \
 	_ "$pw" >"$work/users.tsv"
 hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
@@ -265,13 +267,15 @@ run_pgbench() {
 	}
 	hz=$(getconf CLK_TCK)
 	: >"$work/pgbench.tsv"
-	for round in 1 2 3; do
+	for _ in 1 2 3; do
 		# back to back, then paced at the logins' rate (-R): a backend woken for each
 		# statement pays more per statement than one kept busy
 		for rate in 0 "${DC_PGBENCH_RATE:-400}"; do
+			local paced=()
+			[ "$rate" = 0 ] || paced=(-R "$rate")
 			for mode in simple extended prepared; do
 				t0=$(tree_ticks)
-				txs=$("$pgbench" -n -M "$mode" -c 5 -j 1 $([ "$rate" = 0 ] || echo "-R $rate") \
+				txs=$("$pgbench" -n -M "$mode" -c 5 -j 1 "${paced[@]}" \
 					-T "${DC_PGBENCH_SECONDS:-5}" -f "$work/q.sql" \
 					"host=$pg port=$port user=postgres dbname=mail" 2>/dev/null |
 					sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')

@@ -46,7 +46,8 @@
 # Knobs: DC_SLICE (10 s), DC_SLICES (3), DC_WARM (45 s), DC_CLIENTS (10), DC_WORKERS (5),
 # DC_PROFILE (1), DC_PROFILE_SECONDS (10), DC_CALLGRIND_N (2000 {PLAIN} logins, a tenth of that
 # SHA512-CRYPT), DC_PGBENCH_SECONDS (5), DC_PGBENCH_RATE (400 statements a second for the paced
-# rows), DC_PHASES ("1 2 3 4 5": the phases to run), DC_BUILD (build-bench), BENCH_OUT.
+# rows), DC_PHASES ("1 2 3 4 5", or with commas: the phases to run), DC_BUILD (build-bench),
+# BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -61,7 +62,7 @@ PROFILE=${DC_PROFILE:-1}
 PROFILE_SECONDS=${DC_PROFILE_SECONDS:-10}
 PHASES=${DC_PHASES:-1 2 3 4 5}
 CG_N=${DC_CALLGRIND_N:-2000}
-phase() { [[ " $PHASES " == *" $1 "* ]]; }
+phase() { [[ " ${PHASES//,/ } " == *" $1 "* ]]; }
 say() { printf '\n== %s\n' "$*" >&2; }
 
 build=${DC_BUILD:-$root/build-bench}
@@ -140,10 +141,42 @@ ANALYZE users;
 SQL
 
 # The one conf file both read: Dovecot 2.3's dovecot-sql.conf.ext, Dovecot's own query.
-users_conf "host=$pg port=$port user=pgd_auth dbname=mail" users >"$work/dovecot-sql.conf.ext"
-chgrp dovecot "$work/dovecot-sql.conf.ext"
-chmod 640 "$work/dovecot-sql.conf.ext"
-conf=$work/dovecot-sql.conf.ext
+# Dovecot 2.3 reads it as passdb sql's args; 2.4 (Debian 13) has no dovecot-sql.conf.ext: there
+# it is a dovecot.conf of its own (sql_driver, the pgsql block, passdb sql), which each Dovecot's
+# dovecot.conf includes first and the module reads whole. 2.4 names its server by a pgsql block
+# whose name is the host, so there both sides go over TCP (127.0.0.1, SCRAM) to the same server.
+dovecot_version=$(dovecot --version | cut -d' ' -f1)
+case $dovecot_version in
+2.3.*)
+	conf=$work/dovecot-sql.conf.ext
+	users_conf "host=$pg port=$port user=pgd_auth dbname=mail" users >"$conf"
+	;;
+*)
+	conf=$work/dovecot-common.conf
+	pgpw=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")
+	cat >"$conf" <<-CONF
+		dovecot_config_version = $dovecot_version
+		dovecot_storage_version = $dovecot_version
+		sql_driver = pgsql
+		pgsql 127.0.0.1 {
+		  parameters {
+		    port = $port
+		    dbname = mail
+		    user = pgd_auth
+		    password = "$pgpw"
+		  }
+		}
+		passdb sql {
+		  default_password_scheme = SHA512-CRYPT
+		  query = SELECT userid AS username, domain, password, \\
+		    CASE WHEN active THEN NULL ELSE 'Y' END AS nologin \\
+		    FROM users WHERE userid = '%{user | username}' AND domain = '%{user | domain}'
+		}
+	CONF
+	;;
+esac
+chgrp dovecot "$conf"
+chmod 640 "$conf"
 
 # The module's pam.d lines; $1: extra options (the verify cache) on both lines.
 pam_lines() {
@@ -199,7 +232,35 @@ done
 start_dovecot() {
 	local d=$work/$1
 	mkdir -p "$d"
-	cat >"$d/dovecot.conf" <<-CONF
+	case $dovecot_version in
+	2.3.*)
+		cat >"$d/dovecot.conf" <<-CONF
+			passdb {
+			  driver = sql
+			  args = $conf
+			}
+			userdb {
+			  driver = static
+			  args = uid=nobody gid=nogroup home=/nonexistent
+			}
+			disable_plaintext_auth = no
+		CONF
+		;;
+	*)
+		cat >"$d/dovecot.conf" <<-CONF
+			!include $conf
+			userdb static {
+			  fields {
+			    uid = 65534
+			    gid = 65534
+			    home = /nonexistent
+			  }
+			}
+			auth_allow_cleartext = yes
+		CONF
+		;;
+	esac
+	cat >>"$d/dovecot.conf" <<-CONF
 		base_dir = $d/run
 		state_dir = $d/state
 		instance_name = $svc-$1
@@ -207,17 +268,8 @@ start_dovecot() {
 		protocols =
 		ssl = no
 		auth_mechanisms = plain
-		disable_plaintext_auth = no
 		# The module's lines carry nodelay: neither side sleeps after a wrong password.
 		auth_failure_delay = 0
-		passdb {
-		  driver = sql
-		  args = $conf
-		}
-		userdb {
-		  driver = static
-		  args = uid=nobody gid=nogroup home=/nonexistent
-		}
 		$2
 	CONF
 	setsid /usr/sbin/dovecot -F -c "$d/dovecot.conf" >"$d/stdout.log" 2>&1 </dev/null &
@@ -227,7 +279,7 @@ start_dovecot() {
 	cat "$d/stdout.log" "$d/dovecot.log" >&2
 	return 1
 }
-say "Dovecot $(dovecot --version | cut -d' ' -f1): three auth services"
+say "Dovecot $dovecot_version: three auth services"
 start_dovecot dovecot "auth_cache_size = 0"
 dc_none=$dc_pid
 start_dovecot dovecot-cache "auth_cache_size = 10M

@@ -146,17 +146,20 @@ SQL
 # dovecot.conf includes first and the module reads whole. 2.4 names its server by a pgsql block
 # whose name is the host, so there both sides go over TCP (127.0.0.1, SCRAM) to the same server.
 dovecot_version=$(dovecot --version | cut -d' ' -f1)
+dovecot_config_version=${dovecot_version%%-*} # 2.4.1-4 (Debian's) is 2.4.1 to it
 case $dovecot_version in
 2.3.*)
 	conf=$work/dovecot-sql.conf.ext
 	users_conf "host=$pg port=$port user=pgd_auth dbname=mail" users >"$conf"
 	;;
 *)
-	conf=$work/dovecot-common.conf
+	# 2.4 wants dovecot_config_version first in the file it is given, so the shared part
+	# (dovecot-sql.conf) is included after it by the module's file and by each Dovecot's.
+	conf=$work/dovecot-module.conf
 	pgpw=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' <<<"$PGD_TEST_CONNINFO")
-	cat >"$conf" <<-CONF
-		dovecot_config_version = $dovecot_version
-		dovecot_storage_version = $dovecot_version
+	printf 'dovecot_config_version = %s\ndovecot_storage_version = %s\n!include %s\n' \
+		"$dovecot_config_version" "$dovecot_config_version" "$work/dovecot-sql.conf" >"$conf"
+	cat >"$work/dovecot-sql.conf" <<-CONF
 		sql_driver = pgsql
 		pgsql 127.0.0.1 {
 		  parameters {
@@ -175,8 +178,11 @@ case $dovecot_version in
 	CONF
 	;;
 esac
-chgrp dovecot "$conf"
-chmod 640 "$conf"
+for f in "$conf" "$work/dovecot-sql.conf"; do
+	[ -f "$f" ] || continue
+	chgrp dovecot "$f"
+	chmod 640 "$f"
+done
 
 # The module's pam.d lines; $1: extra options (the verify cache) on both lines.
 pam_lines() {
@@ -248,7 +254,9 @@ start_dovecot() {
 		;;
 	*)
 		cat >"$d/dovecot.conf" <<-CONF
-			!include $conf
+			dovecot_config_version = $dovecot_config_version
+			dovecot_storage_version = $dovecot_config_version
+			!include $work/dovecot-sql.conf
 			userdb static {
 			  fields {
 			    uid = 65534

@@ -416,6 +416,6 @@ enum pgd_conf_result pgd_conf_read_path(struct pgd_conf *conf, const char *path,
 		            pgd_printable(path, shown, sizeof(shown)));
 		r = PGD_CONF_INVALID;
 	}
-	pgd_conf_free_file(buf);
+	pgd_conf_free_file(buf, len);
 	return r;
 }

@@ -122,7 +122,8 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 	else if (got > PGD_MAX_CONF_SIZE)
 		pgd_set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
 	if (got < 0 || got > PGD_MAX_CONF_SIZE) {
-		pgd_conf_free_file(b);
+		/* how much a failed read wrote is not known: all of it */
+		pgd_conf_free_file(b, PGD_MAX_CONF_SIZE);
 		return PGD_CONF_INVALID;
 	}
 	*buf = b;
@@ -130,11 +131,12 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 	return PGD_CONF_OK;
 }
 
-void pgd_conf_free_file(char *buf)
+void pgd_conf_free_file(char *buf, size_t len)
 {
 	if (buf == NULL)
 		return;
-	pgd_wipe(buf, PGD_MAX_CONF_SIZE + 1);
+	/* what was read and its NUL: the rest of the block was never written */
+	pgd_wipe(buf, (len < PGD_MAX_CONF_SIZE ? len : PGD_MAX_CONF_SIZE) + 1);
 	free(buf);
 }
 

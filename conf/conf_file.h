@@ -20,8 +20,12 @@
 enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *len, char *err,
                                         size_t errlen);
 
-/* Wipes and frees a buffer of pgd_conf_read_file (the file may hold a password). NULL is fine. */
-void pgd_conf_free_file(char *buf);
+/*
+ * Wipes and frees a buffer of pgd_conf_read_file holding len bytes (the file may hold a
+ * password): those bytes and the NUL after them, never the unwritten rest of the 64 KiB block,
+ * which would cost more than the parse. NULL is fine.
+ */
+void pgd_conf_free_file(char *buf, size_t len);
 
 /*
  * Resolves an include pattern (or a "<file" name) of the file at from: an absolute pattern

@@ -130,7 +130,7 @@ static void hint_v24(const char *path, char *err, size_t errlen)
 		         "use conf=%s)",
 		         pgd_printable(candidate, shown, sizeof(shown)), shown);
 	}
-	pgd_conf_free_file(buf);
+	pgd_conf_free_file(buf, len);
 }
 
 static bool is_conf_arg(const char *arg)

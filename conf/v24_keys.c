@@ -78,13 +78,13 @@ static char *file_value(struct pgd_v24_reader *rd, const struct pgd_v24_where *w
 	}
 	free(path);
 	if (memchr(buf, '\0', n) != NULL) {
-		pgd_conf_free_file(buf);
+		pgd_conf_free_file(buf, n);
 		pgd_v24_err(rd, w, "%s = <file: NUL byte in file", key);
 		return NULL;
 	}
 	buf[n] = '\0';
 	out = strdup(buf);
-	pgd_conf_free_file(buf);
+	pgd_conf_free_file(buf, n);
 	if (out == NULL)
 		pgd_v24_nomem(rd);
 	return out;

@@ -211,7 +211,7 @@ static bool include_one(struct pgd_v24_reader *rd, const struct pgd_v24_where *w
 		rd->open_paths[rd->depth] = NULL;
 		rd->depth--;
 	}
-	pgd_conf_free_file(buf);
+	pgd_conf_free_file(buf, n);
 	return ok;
 }
 

@@ -27,6 +27,7 @@
 #include "db/db.h"
 #include "hash.h"
 #include "hash/stored_cost.h"
+#include "login/nets.h"
 #include "query/query.h"
 #include "util/str.h"
 
@@ -225,7 +226,7 @@ static void judge_value(const struct pgd_conf *conf, struct pgd_audit_job *job,
 	decide(job, CLS_VERIFY, detail, NULL);
 }
 
-/* nologin, expiry: what acct_mgmt (and authenticate's nologin) would refuse. */
+/* nologin, allow_nets, expiry: what acct_mgmt (and authenticate's nologin) would refuse. */
 static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, const PGresult *res)
 {
 	if (row->account_expired) {
@@ -241,6 +242,10 @@ static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, 
 		else
 			decide(job, CLS_DISABLED, "nologin",
 			       row->reason != NULL ? " (with a reason)" : "");
+	} else if (row->allow_nets != NULL && !pgd_nets_allow(row->allow_nets, NULL, NULL, 0)) {
+		/* as a login through saslauthd, which never sets PAM_RHOST: only "local" matches */
+		decide(job, CLS_DISABLED, "allow_nets without local (saslauthd sets no remote address)",
+		       "");
 	} else if (row->password_expired) {
 		decide(job, CLS_DISABLED, "password expired", "");
 	}

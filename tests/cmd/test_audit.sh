@@ -12,7 +12,7 @@ need_env PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN
 work=$(mktemp -d /tmp/pgd-audit.XXXXXX)
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
 cleanup() {
-	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big, audit_caps, audit_rehash CASCADE;
+	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big, audit_caps, audit_rehash, audit_nets CASCADE;
 	        DROP FUNCTION IF EXISTS audit_touch(text)' >/dev/null 2>&1
 	rm -rf "$work"
 }
@@ -252,6 +252,25 @@ if [ "$caps_ms" -lt 5000 ]; then
 else
 	not_ok "the costly rows are judged in $caps_ms ms: nothing is hashed"
 fi
+
+# allow_nets as saslauthd meets it: no remote address, so only "local" lets a row in.
+sql >/dev/null <<SQL
+CREATE TABLE audit_nets (userid text, password text, allow_nets text);
+GRANT SELECT ON audit_nets TO PUBLIC;
+INSERT INTO audit_nets VALUES
+  ('nonets', '$sha512', NULL),
+  ('local', '$sha512', 'local'),
+  ('mixed', '$sha512', '192.0.2.0/24, local'),
+  ('remote', '$sha512', '192.0.2.0/24'),
+  ('v6', '$sha512', '2001:db8::/32');
+SQL
+write_conf nets "SELECT userid AS user FROM audit_nets" \
+	"SELECT userid AS user, password, allow_nets FROM audit_nets WHERE userid = '%u'"
+run nets -c "$work/nets.conf" --json
+check_json "allow_nets without local: the rows saslauthd can never log in, counted as disabled" "$work/nets.out" '
+want(j["classes"] == {"verify": 3, "weak": 0, "refused": 0, "disabled": 2, "unreachable": 0}, repr(j["classes"]))
+want(j["details"]["disabled"] == {"allow_nets without local (saslauthd sets no remote address)": 2}, repr(j["details"]["disabled"]))
+want(sorted(j["examples"]["disabled"]) == ["remote", "v6"], repr(j["examples"]))'
 
 # "upgradable" is the login's own rule (pgd_hash_rehash_verdict): the algorithm a value really
 # uses and its cost. Under default_pass_scheme = CRYPT (Dovecot 2.4.3's default), as a login

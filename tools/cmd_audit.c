@@ -244,8 +244,8 @@ static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, 
 			       row->reason != NULL ? " (with a reason)" : "");
 	} else if (row->allow_nets != NULL && !pgd_nets_allow(row->allow_nets, NULL, NULL, 0)) {
 		/* as a login through saslauthd, which never sets PAM_RHOST: only "local" matches */
-		decide(job, CLS_DISABLED, "allow_nets without local (saslauthd sets no remote address)",
-		       "");
+		decide(job, CLS_DISABLED,
+		       "allow_nets without local (saslauthd sets no remote address)", "");
 	} else if (row->password_expired) {
 		decide(job, CLS_DISABLED, "password expired", "");
 	}

@@ -157,11 +157,13 @@ if start_daemon proto "$work/proto-default.pam.d" -r -n 1; then
 	login "a send-only query: smtp logs in" OK smtp alice@example.org '' 'correct horse battery'
 	login "a send-only query: imap is refused" NO imap alice@example.org '' 'correct horse battery'
 	login "a send-only query: Cyrus's pop is Dovecot's pop3, refused" NO pop alice@example.org '' 'correct horse battery'
+	stop_daemon "$daemon_pid"
 else
 	not_ok "saslauthd for the protocol map starts"
 fi
 if start_daemon protonone "$work/proto-none.pam.d" -r -n 1; then
 	login "service_protocols empty: pop stays pop and passes the query" OK pop alice@example.org '' 'correct horse battery'
+	stop_daemon "$daemon_pid"
 else
 	not_ok "saslauthd for the empty protocol map starts"
 fi
@@ -190,9 +192,12 @@ else
 	not_ok "saslauthd -c starts"
 fi
 
+left=$(for p in "${pids[@]}"; do ps -o pid=,stat=,args= -p "$p"; done 2>/dev/null)
 if stop_daemons && [ ! -S "$main_sock" ] && [ ! -S "$cache_sock" ]; then
 	ok "every saslauthd stopped and removed its socket"
 else
 	not_ok "every saslauthd stopped and removed its socket"
+	ls -l "$work"/*.run 2>&1 | sed 's/^/# /'
+	sed 's/^/# running before the stop: /' <<<"$left"
 fi
 summary

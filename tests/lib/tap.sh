@@ -21,7 +21,7 @@
 #   free_port                  prints a port above 50000 that is free on 127.0.0.1 (1: none)
 #   wait_port PORT PID         waits (10 s at most) until something listens on 127.0.0.1:PORT;
 #                              1 when it does not, or PID ends first
-#   stop_daemon PID            the process (SIGTERM, SIGKILL after 5 s), then the children it had
+#   stop_daemon PID            the process (SIGTERM, SIGKILL after 10 s), then the children it had
 #   stop_daemons               stop_daemon on every pid of the array pids; pids is emptied;
 #                              1 when one of them is still running
 #   pg_start DIR               tests/pg-cluster.sh start DIR, its PGD_TEST_* set in this shell,
@@ -146,7 +146,7 @@ stop_daemon() {
 	local pid=$1 kids k
 	kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ') || :
 	kill -TERM "$pid" 2>/dev/null || :
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -16,12 +16,9 @@
 #   ok                  the verdicts agree; or both refuse (the words may differ); or the
 #                       module refuses with a configuration error (fail-closed) where Dovecot
 #                       answers
-#   not ok # TODO issue 21: REASON
-#                       the module refuses a login Dovecot lets in, for another reason than a
-#                       configuration error (a known difference, counted)
-#   not ok # TODO issue 21 FAIL-OPEN: REASON
-#                       the module lets in a login Dovecot refuses (known, to be fixed first)
-#   not ok              any other disagreement
+#   not ok              any other disagreement: the module lets in a login Dovecot refuses
+#                       (fail-open), or refuses one Dovecot lets in for another reason than a
+#                       configuration error
 # The closing comment lines count the cases per kit: agree, both refuse, fail-closed by a
 # configuration error, fail-closed otherwise, fail-open.
 # A kit is a folder here: its files per release, schema.sql, rows/N-TABLE.tsv (loaded in that
@@ -160,17 +157,6 @@ module_conf() {
 	done
 }
 
-# --- the known differences (issue 21) ---------------------------------------------------------
-# known KIT LABEL SERVICE TLS MODULE-VERDICT: the reason of a difference that is understood,
-# or nothing. Each is a line of issue 21's work list.
-known() {
-	# None today: the send-only guard of Modoboa ('%s' NOT IN ('imap','pop3')) agrees since
-	# service_protocols maps Cyrus's "pop" to Dovecot's "pop3". A difference added here is
-	# counted as a TODO, never hidden.
-	local kit=$1 label=$2 svc=$3 tls=$4 m=$5
-	: "$kit" "$label" "$svc" "$tls" "$m"
-}
-
 # --- the cases ---------------------------------------------------------------------------------
 declare -A total
 n=0
@@ -231,7 +217,7 @@ run_cases() {
 # judge KIT LABEL SERVICE TLS DOVECOT MODULE REASON MODULE-OUTPUT: the TAP line of case $n
 # ($name)
 judge() {
-	local kit=$1 label=$2 svc=$3 tls=$4 d=$5 m=$6 why=$7 mout=$8 in_d=no in_m=no reason class
+	local kit=$1 label=$2 svc=$3 tls=$4 d=$5 m=$6 why=$7 mout=$8 in_d=no in_m=no class
 	[ "$d" = OK ] && in_d=yes
 	[ "$m" = OK ] && in_m=yes
 	if [ "$d" = OTHER ]; then
@@ -249,23 +235,13 @@ judge() {
 		class=refuse_both
 		echo "ok $n - $name: both refuse (Dovecot $d, module $m)"
 	else
-		reason=$(known "$kit" "$label" "$svc" "$tls" "$m")
+		failed=1
 		if [ $in_m = yes ]; then
 			class=open
-			if [ -n "$reason" ]; then
-				echo "not ok $n - $name: Dovecot $d, module $m # TODO issue 21 FAIL-OPEN: $reason"
-			else
-				echo "not ok $n - $name: Dovecot $d, module $m (fail-open)"
-				failed=1
-			fi
+			echo "not ok $n - $name: Dovecot $d, module $m (fail-open)"
 		else
 			class=closed_other
-			if [ -n "$reason" ]; then
-				echo "not ok $n - $name: Dovecot $d, module $m # TODO issue 21: $reason"
-			else
-				echo "not ok $n - $name: Dovecot $d, module $m: $why"
-				failed=1
-			fi
+			echo "not ok $n - $name: Dovecot $d, module $m: $why"
 		fi
 		sed 's/^/#   dovecot: /' "$work/last.dovecot" | grep -v ': Debug: ' | head -6
 		grep -v PWRAP "$mout" | sed 's/^/#   module: /' | head -4
@@ -341,7 +317,7 @@ for kit in $kits; do
 	"kit_$kit"
 done
 echo "1..$n"
-echo "# Dovecot $version, per kit: cases, agree, both refuse, fail-closed by a configuration error, fail-closed otherwise (TODO), fail-open (TODO FAIL-OPEN)"
+echo "# Dovecot $version, per kit: cases, agree, both refuse, fail-closed by a configuration error, fail-closed otherwise, fail-open"
 for kit in $kits; do
 	echo "# $kit $release: ${total[$kit.cases]:-0} cases, ${total[$kit.agree]:-0} agree," \
 		"${total[$kit.refuse_both]:-0} both refuse, ${total[$kit.closed_config]:-0} configuration error," \

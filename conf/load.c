@@ -83,6 +83,25 @@ static enum pgd_conf_result templates_v24(struct pgd_conf *conf, char *err, size
 	return PGD_CONF_OK;
 }
 
+/* query/ marks a translated 2.4 expression with byte 0x01: no template as written may hold one. */
+static enum pgd_conf_result templates_marked(const struct pgd_conf *conf, char *err, size_t errlen)
+{
+	char shown[200];
+
+	for (size_t i = 0; i < N_TEMPLATES; i++) {
+		const char *t = *(char *const *)((const char *)conf + templates[i].offset);
+
+		if (t != NULL && strchr(t, '\x01') != NULL) {
+			pgd_set_err(err, errlen, "%s: %s: control byte 0x01 in the template",
+			            pgd_printable(conf->path != NULL ? conf->path : "(conf)", shown,
+			                          sizeof(shown)),
+			            templates[i].name);
+			return PGD_CONF_INVALID;
+		}
+	}
+	return PGD_CONF_OK;
+}
+
 /* Does text hold a dovecot_config_version line (a Dovecot 2.4 dovecot.conf)? */
 static bool declares_v24(const char *text, size_t len)
 {
@@ -184,6 +203,8 @@ enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char *
 		if (argv[i] != NULL && !is_conf_arg(argv[i]))
 			r = set_argument(conf, argv[i], err, errlen);
 	}
+	if (r == PGD_CONF_OK)
+		r = templates_marked(conf, err, errlen);
 	if (r == PGD_CONF_OK && conf->dialect == PGD_DIALECT_V24)
 		r = templates_v24(conf, err, errlen);
 	return r == PGD_CONF_OK ? pgd_conf_validate(conf, err, errlen) : r;

@@ -273,7 +273,10 @@ static bool bind_literal(struct binder *bd)
 	for (bd->i = start + 1; bd->i < j;) {
 		if (t[bd->i] == '%') {
 			(void)pgd_var_parse(t + bd->i, &v, NULL, 0);
-			pgd_var_append(&val, &v, bd->vars);
+			if (!pgd_var_append(&val, &v, bd->vars, bd->err, bd->errlen)) {
+				pgd_buf_free(&val);
+				return false;
+			}
 			bd->i += v.len;
 		} else if (t[bd->i] == '\'') {
 			pgd_buf_addc(&val, '\'');
@@ -343,7 +346,10 @@ static bool bind_var(struct binder *bd, const struct pgd_var_ref *v)
 
 	if (!param_fits(bd, bd->i + v->len))
 		return false;
-	pgd_var_append(&val, v, bd->vars);
+	if (!pgd_var_append(&val, v, bd->vars, bd->err, bd->errlen)) {
+		pgd_buf_free(&val);
+		return false;
+	}
 	if (!add_param(bd, pgd_buf_take(&val)))
 		return false;
 	bd->i += v->len;

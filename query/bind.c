@@ -273,7 +273,7 @@ static bool bind_literal(struct binder *bd)
 	for (bd->i = start + 1; bd->i < j;) {
 		if (t[bd->i] == '%') {
 			(void)pgd_var_parse(t + bd->i, &v, NULL, 0);
-			if (!pgd_var_append(&val, &v, bd->vars, bd->err, bd->errlen)) {
+			if (!pgd_var_append_sql(&val, &v, bd->vars, bd->err, bd->errlen)) {
 				pgd_buf_free(&val);
 				return false;
 			}
@@ -346,7 +346,7 @@ static bool bind_var(struct binder *bd, const struct pgd_var_ref *v)
 
 	if (!param_fits(bd, bd->i + v->len))
 		return false;
-	if (!pgd_var_append(&val, v, bd->vars, bd->err, bd->errlen)) {
+	if (!pgd_var_append_sql(&val, v, bd->vars, bd->err, bd->errlen)) {
 		pgd_buf_free(&val);
 		return false;
 	}

@@ -112,6 +112,14 @@ bool pgd_var_parse(const char *s, struct pgd_var_ref *v, char *err, size_t errle
 bool pgd_var_append(struct pgd_buf *b, const struct pgd_var_ref *v, const struct pgd_vars *vars,
                     char *err, size_t errlen);
 
+/*
+ * The same for a value bound into SQL: Dovecot 2.3 runs its modifiers on the value escaped for
+ * SQL (quotes doubled), and PostgreSQL reads the result back; a modifier that splits a doubled
+ * quote is refused (Dovecot's SQL would be broken). 2.4 escapes after its filters: no change.
+ */
+bool pgd_var_append_sql(struct pgd_buf *b, const struct pgd_var_ref *v, const struct pgd_vars *vars,
+                        char *err, size_t errlen);
+
 /* modifier.c: the digests and hex both dialects use, a value replaced. */
 #define PGD_QUERY_DIGEST_MAX 64
 /* kind is OP_MD5 .. OP_SHA512; returns the digest's length, 0 if libcrypto has none. */

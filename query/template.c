@@ -235,14 +235,43 @@ static const char *field(const struct pgd_vars *vars, enum pgd_var_key key)
 	return fields[key] != NULL ? fields[key] : "";
 }
 
-bool pgd_var_append(struct pgd_buf *b, const struct pgd_var_ref *v, const struct pgd_vars *vars,
-                    char *err, size_t errlen)
+/*
+ * Dovecot 2.3 escapes every value for SQL (a quote doubled) before its modifiers run, so "%3n"
+ * of o'hara is "o''" in the query, which PostgreSQL reads as "o'". The value bound is what
+ * PostgreSQL would have read: the quotes undoubled again. A modifier that leaves a quote alone
+ * (cut in half, or escaped by %E) gave Dovecot broken SQL: refused.
+ */
+static bool undouble_quotes(struct pgd_buf *val, char *err, size_t errlen)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < val->len; i++, j++) {
+		val->p[j] = val->p[i];
+		if (val->p[i] != '\'')
+			continue;
+		if (i + 1 == val->len || val->p[i + 1] != '\'') {
+			pgd_set_err(
+			    err, errlen,
+			    "a 2.3 modifier, width or offset splits a quote of this login's "
+			    "value, escaped for SQL as Dovecot 2.3 escapes it: Dovecot would send "
+			    "broken SQL");
+			return false;
+		}
+		i++;
+	}
+	val->len = j;
+	val->p[j] = '\0';
+	return true;
+}
+
+static bool append(struct pgd_buf *b, const struct pgd_var_ref *v, const struct pgd_vars *vars,
+                   bool sql, char *err, size_t errlen)
 {
 	static const struct pgd_vars none = {0};
 	struct pgd_buf val = {0};
 	const char *raw, *at;
 	size_t n;
-	bool ok = true;
+	bool ok = true, escaped = false;
 
 	raw = field(vars != NULL ? vars : &none, v->key);
 	at = strchr(raw, '@');
@@ -255,12 +284,24 @@ bool pgd_var_append(struct pgd_buf *b, const struct pgd_var_ref *v, const struct
 		raw = at != NULL ? at + 1 : "";
 		n = strlen(raw);
 	}
-	pgd_buf_add(&val, raw, n);
+	if (sql && !v->v24 && (v->nops > 0 || v->width != 0 || v->offset != 0) &&
+	    memchr(raw, '\'', n) != NULL) {
+		escaped = true;
+		for (size_t i = 0; i < n; i++) {
+			pgd_buf_addc(&val, raw[i]);
+			if (raw[i] == '\'')
+				pgd_buf_addc(&val, '\'');
+		}
+	} else {
+		pgd_buf_add(&val, raw, n);
+	}
 	if (vars != NULL && !val.failed) {
 		if (v->v24)
 			ok = pgd_filters_run(&val, v, err, errlen);
 		else
 			pgd_modifiers_run(&val, v);
+		if (ok && escaped && !val.failed)
+			ok = undouble_quotes(&val, err, errlen);
 	}
 	if (ok && val.failed)
 		b->failed = true;
@@ -268,6 +309,18 @@ bool pgd_var_append(struct pgd_buf *b, const struct pgd_var_ref *v, const struct
 		pgd_buf_add(b, val.p != NULL ? val.p : "", val.len);
 	pgd_buf_free(&val);
 	return ok;
+}
+
+bool pgd_var_append(struct pgd_buf *b, const struct pgd_var_ref *v, const struct pgd_vars *vars,
+                    char *err, size_t errlen)
+{
+	return append(b, v, vars, false, err, errlen);
+}
+
+bool pgd_var_append_sql(struct pgd_buf *b, const struct pgd_var_ref *v, const struct pgd_vars *vars,
+                        char *err, size_t errlen)
+{
+	return append(b, v, vars, true, err, errlen);
 }
 
 enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, char **out,

@@ -167,7 +167,7 @@ static void hexlify(struct transfer *t, const struct pgd_var_op *op)
 	size_t width = op->nargs > 0 ? (size_t)op->args[0].num : 0, n = 2 * t->val->len;
 	struct pgd_buf out = {0};
 
-	for (; width > n; width--)
+	for (size_t i = n; i < width; i++)
 		pgd_buf_addc(&out, '0');
 	pgd_query_hex(&out, (const unsigned char *)t->val->p, t->val->len);
 	if (width > 0 && out.len > width && !out.failed) {

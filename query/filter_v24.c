@@ -19,7 +19,7 @@
 #include "util/printable.h"
 
 /* A regexp stays cheap on a 256-byte name: no {n} over this, all of them multiplied. */
-#define MAX_REPEAT 1000
+#define MAX_REPEAT 100
 #define MAX_NUMBER 1000000
 
 enum argspec {

@@ -3,8 +3,11 @@
  * From a conf's templates and one login's values to what the database is sent: Dovecot's
  * %-variables become bound parameters, never SQL text. Pure code (no PAM, no libpq), one job a
  * file:
- *   template.c      a 2.3 variable (%u, %Ln, %{user}): read, expanded (pgd_expand)
+ *   template.c      a 2.3 variable (%u, %Ln, %3n, %{user}): read, expanded (pgd_expand)
+ *   modifier.c      2.3's modifiers (%M, %H, ...), width and offset applied to a value
  *   template_v24.c  a 2.4 template ("%{user | lower}") in the 2.3 form (pgd_template_v24)
+ *   filter_v24.c    2.4's filters (| substr(0, 1) | default('x')) read
+ *   filter_run.c    2.4's filters applied to a value
  *   bind.c          the SQL scanner and binder (pgd_query_bind, pgd_query_check)
  *   user.c          the login name's fix-up before any query (pgd_user_normalize)
  *   protocol.c      the protocol %s stands for, from the PAM service (pgd_service_protocol)
@@ -85,8 +88,9 @@ bool pgd_query_uses_domain(const char *tmpl);
  * ('%' becomes "%%", so 2.4's "%u" stays the text "%u"; "%%{" is the text "%{"), and every
  * %{...} becomes one 2.3 variable, so quoting and binding work as for a 2.3 template.
  * Variables: user, original_user, protocol, remote_ip, local_ip, hash (ours); filters: lower,
- * upper, username, domain (on user and original_user), chained. Anything else is
- * PGD_QUERY_INVALID with err naming it. *out is the caller's to free.
+ * upper, username, domain, default, substr, regexp, md5, sha1, sha256, sha384, sha512, hex,
+ * hexlify, reverse, ldap_dn, chained (those 2.3 cannot spell travel marked: query_impl.h).
+ * Anything else is PGD_QUERY_INVALID with err naming it. *out is the caller's to free.
  */
 enum pgd_query_result pgd_template_v24(const char *tmpl, char **out, char *err, size_t errlen);
 

@@ -161,7 +161,7 @@ static bool parse_marked(const char *s, struct pgd_var_ref *v, char *err, size_t
 		pgd_set_err(err, errlen, "malformed 2.4 expression in template");
 		return false;
 	}
-	if (!pgd_filters_parse(sep + 1, end, v, false, err, errlen))
+	if (!pgd_filters_parse(sep + 1, end, v, true, err, errlen))
 		return false;
 	v->len = (size_t)(end + 1 - s);
 	return true;

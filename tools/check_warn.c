@@ -130,9 +130,12 @@ static bool uses_user(const char *tmpl)
 			continue;
 		}
 		while (*v == 'L' || *v == 'U' || *v == 'T' || *v == 'H' || *v == 'M' || *v == 'D' ||
-		       *v == 'R' || *v == 'X' || *v == '-' || isdigit((unsigned char)*v) ||
-		       *v == '.')
+		       *v == 'R' || *v == 'X' || *v == 'E' || *v == 'N' || *v == '-' ||
+		       isdigit((unsigned char)*v) || *v == '.')
 			v++;
+		/* a 2.4 expression with filters, as query/ marks it: "%{" 0x01 variable 0x01 ... */
+		if (v[0] == '{' && v[1] == '\x01')
+			v += 2;
 		if (*v == 'u' || *v == 'n' || strncmp(v, "{user", 5) == 0 ||
 		    strncmp(v, "{username", 9) == 0 || strncmp(v, "{original_user", 14) == 0 ||
 		    strncmp(v, "{orig_user", 10) == 0)

@@ -30,6 +30,13 @@ struct pgd_vars {
 	const char *lip;       /* %l %{lip}: local IP */
 	const char *hash;      /* %{hash}: the new stored value (password_update_query) */
 	const char *orig_user; /* %{orig_user}, 2.4's %{original_user}: the name as given */
+	/* What the caller states about the connection (conf keys secured, mechanism): NULL is
+	 * unstated, and a template using the variable then fails to bind (configuration error). */
+	const char *secured;   /* %c %{secured}: "", "TLS" or "secured" (pgd_secured_value) */
+	const char *mechanism; /* %m %{mechanism}: the SASL mechanism, as PLAIN */
+	/* service_protocols (NULL: the default), for the closed set of protocols that %s may
+	 * spell when it is written into an identifier (pgd_protocol_closed) */
+	const char *protocols;
 };
 
 /*
@@ -56,8 +63,11 @@ enum pgd_query_result {
 /*
  * Turns a password_query template into SQL text plus bound values. A variable outside quotes
  * becomes $k; a single-quoted literal holding variables ('%u', '%n@%d') becomes one $k whose
- * value is the literal's expanded content; nothing from vars ever reaches q->sql. On success the
- * caller frees q with pgd_query_free; on failure q is left empty.
+ * value is the literal's expanded content. Only a variable of a closed set of values (%s, %c,
+ * %m) glued into an identifier (enable%Ls, "enable%Ls%Lc") is written into q->sql, and only
+ * once its value is checked (a known protocol; a SASL mechanism name): nothing a user typed
+ * ever reaches q->sql. With vars NULL (a check) the values are "" and go unchecked. On success
+ * the caller frees q with pgd_query_free; on failure q is left empty.
  */
 enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *vars,
                                      struct pgd_query *q, char *err, size_t errlen);
@@ -122,5 +132,21 @@ const char *pgd_service_protocol(const char *map, const char *service, char *out
 
 /* True when map reads as such pairs (lower-case names of at most 32 characters); else err. */
 bool pgd_service_map_check(const char *map, char *err, size_t errlen);
+
+/*
+ * True when proto may be written into SQL text: [a-z0-9]+ and one of Dovecot's protocol names
+ * (imap, pop3, sieve, lmtp, submission, smtp) or a protocol map (as above) names.
+ */
+bool pgd_protocol_closed(const char *map, const char *proto);
+
+/*
+ * The value %c / %{secured} takes for the conf key secured: "no" -> "", "tls" -> "TLS",
+ * "secured" -> "secured" (Dovecot's words for plaintext, TLS, a trusted network without TLS);
+ * NULL for NULL or any other word.
+ */
+const char *pgd_secured_value(const char *setting);
+
+/* True when name reads as a SASL mechanism name (RFC 4422: [A-Z0-9_-], 1 to 20 bytes). */
+bool pgd_mechanism_check(const char *name);
 
 #endif

@@ -23,6 +23,8 @@ enum pgd_var_key {
 	VAR_LIP,
 	VAR_HASH,
 	VAR_ORIG_USER,
+	VAR_SECURED,
+	VAR_MECHANISM,
 };
 
 enum pgd_var_case {
@@ -43,6 +45,13 @@ struct pgd_var_ref {
  * (may be NULL) holds a one-line reason naming the variable, through util/printable.h.
  */
 bool pgd_var_parse(const char *s, struct pgd_var_ref *v, char *err, size_t errlen);
+
+/*
+ * False when vars (not NULL) leaves unstated the value v reads (%c with no secured, %m with no
+ * mechanism); err then names the variable and the key that states it.
+ */
+bool pgd_var_stated(const struct pgd_var_ref *v, const struct pgd_vars *vars, char *err,
+                    size_t errlen);
 
 /* Appends the value of v to b, case modifier applied (vars may be NULL: every value is ""). */
 void pgd_var_append(struct pgd_buf *b, const struct pgd_var_ref *v, const struct pgd_vars *vars);

@@ -33,6 +33,8 @@ static const struct var_name var_names[] = {
     {'s', "service", VAR_SERVICE},
     {'r', "rip", VAR_RIP},
     {'l', "lip", VAR_LIP},
+    {'c', "secured", VAR_SECURED},
+    {'m', "mechanism", VAR_MECHANISM},
     {'\0', "hash", VAR_HASH}, /* long form only: ours, for password_update_query */
     {'\0', "orig_user", VAR_ORIG_USER},
     {'\0', "original_user", VAR_ORIG_USER},
@@ -143,9 +145,33 @@ static const char *field(const struct pgd_vars *vars, enum pgd_var_key key)
 	    [VAR_LIP] = vars->lip,
 	    [VAR_HASH] = vars->hash,
 	    [VAR_ORIG_USER] = vars->orig_user,
+	    [VAR_SECURED] = vars->secured,
+	    [VAR_MECHANISM] = vars->mechanism,
 	};
 
 	return fields[key] != NULL ? fields[key] : "";
+}
+
+bool pgd_var_stated(const struct pgd_var_ref *v, const struct pgd_vars *vars, char *err,
+                    size_t errlen)
+{
+	if (vars == NULL)
+		return true;
+	if (v->key == VAR_SECURED && vars->secured == NULL) {
+		pgd_set_err(err, errlen,
+		            "%%c (%%{secured}) is used but secured is not set: state the transport "
+		            "with secured = no, tls or secured (a module argument of the service's "
+		            "pam.d line, or the conf key)");
+		return false;
+	}
+	if (v->key == VAR_MECHANISM && vars->mechanism == NULL) {
+		pgd_set_err(err, errlen,
+		            "%%m (%%{mechanism}) is used but mechanism is not set: state the SASL "
+		            "mechanism with mechanism = PLAIN (a module argument of the service's "
+		            "pam.d line, or the conf key)");
+		return false;
+	}
+	return true;
 }
 
 /* ASCII only, like Dovecot's i_tolower/i_toupper: no locale may change a login name. */
@@ -197,7 +223,8 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 			break;
 		}
 		pgd_buf_add(&b, p, (size_t)(pct - p));
-		if (!pgd_var_parse(pct, &v, err, errlen)) {
+		if (!pgd_var_parse(pct, &v, err, errlen) ||
+		    !pgd_var_stated(&v, vars, err, errlen)) {
 			pgd_buf_free(&b);
 			return PGD_QUERY_INVALID;
 		}

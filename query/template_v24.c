@@ -23,6 +23,7 @@ static const struct {
     {"user", "u", "n", "d"},       {"original_user", "{orig_user}", NULL, NULL},
     {"protocol", "s", NULL, NULL}, {"remote_ip", "r", NULL, NULL},
     {"local_ip", "l", NULL, NULL}, {"hash", "{hash}", NULL, NULL},
+    {"secured", "c", NULL, NULL},  {"mechanism", "m", NULL, NULL},
 };
 
 static bool v24_word(const char **p, const char *end, char *out, size_t outlen)

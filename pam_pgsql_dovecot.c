@@ -271,7 +271,8 @@ static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_lo
 /*
  * What authenticate leaves for acct_mgmt in the same transaction, and what it is bound to: a
  * digest of everything that decided which row was read (the conf's server, query and name
- * rules, the conf file named, and the login's user, service and remote host).
+ * rules, the conf file named, what the pam.d line states of the connection, and the login's
+ * user, service and remote host).
  */
 struct authenticated {
 	unsigned char binding[SHA256_DIGEST_LENGTH];
@@ -287,10 +288,19 @@ static bool binding(const struct pgd_conf *conf, const struct pgd_login *login,
                     unsigned char out[SHA256_DIGEST_LENGTH])
 {
 	const char *const fields[] = {
-	    conf->path,           conf->driver,          conf->connect,
-	    conf->password_query, conf->username_format, conf->username_chars,
-	    conf->default_domain, login->user,           login->service,
+	    conf->path,
+	    conf->driver,
+	    conf->connect,
+	    conf->password_query,
+	    conf->username_format,
+	    conf->username_chars,
+	    conf->default_domain,
+	    login->user,
+	    login->service,
 	    login->rhost,
+	    conf->secured,
+	    conf->mechanism,
+	    conf->service_protocols,
 	};
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int len = 0;

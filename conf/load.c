@@ -275,6 +275,18 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		pgd_set_err(err, errlen, "%s: %s", where, msg);
 		return PGD_CONF_INVALID;
 	}
+	if (conf->secured != NULL && pgd_secured_value(conf->secured) == NULL) {
+		pgd_set_err(err, errlen, "%s: secured '%s' is not no, tls or secured", where,
+		            pgd_printable(conf->secured, shown, sizeof(shown)));
+		return PGD_CONF_INVALID;
+	}
+	if (conf->mechanism != NULL && !pgd_mechanism_check(conf->mechanism)) {
+		pgd_set_err(
+		    err, errlen,
+		    "%s: mechanism '%s' is not a SASL mechanism name (upper case, as PLAIN)", where,
+		    pgd_printable(conf->mechanism, shown, sizeof(shown)));
+		return PGD_CONF_INVALID;
+	}
 	r = template_verdict(pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg)), where,
 	                     "username_format", msg, err, errlen);
 	free(tmp);

@@ -91,7 +91,10 @@ enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *l
 	                            pgd_service_protocol(conf->service_protocols, login->service,
 	                                                 protocol, sizeof(protocol)),
 	                        .rip = login->rhost,
-	                        .orig_user = login->user};
+	                        .orig_user = login->user,
+	                        .secured = pgd_secured_value(conf->secured),
+	                        .mechanism = conf->mechanism,
+	                        .protocols = conf->service_protocols};
 
 	*q = (struct pgd_query){0};
 	if (login->canonical == NULL) {

@@ -87,6 +87,11 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 /* True if the (2.3-form) template uses the domain of the name: %d, %{domain}, any case. */
 bool pgd_query_uses_domain(const char *tmpl);
 
+/* True if the (2.3-form) template uses %c / %{secured}, or %m / %{mechanism}: values only
+ * the conf keys secured and mechanism state. */
+bool pgd_query_uses_secured(const char *tmpl);
+bool pgd_query_uses_mechanism(const char *tmpl);
+
 /* template_v24.c */
 
 /*

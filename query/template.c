@@ -239,7 +239,8 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 	return PGD_QUERY_OK;
 }
 
-bool pgd_query_uses_domain(const char *tmpl)
+/* True if the (2.3-form) template uses the variable key. */
+static bool uses_key(const char *tmpl, enum pgd_var_key key)
 {
 	struct pgd_var_ref v;
 
@@ -247,9 +248,24 @@ bool pgd_query_uses_domain(const char *tmpl)
 	     p = strchr(p, '%')) {
 		if (!pgd_var_parse(p, &v, NULL, 0))
 			return false;
-		if (v.key == VAR_DOMAIN)
+		if (v.key == key)
 			return true;
 		p += v.len;
 	}
 	return false;
+}
+
+bool pgd_query_uses_domain(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_DOMAIN);
+}
+
+bool pgd_query_uses_secured(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_SECURED);
+}
+
+bool pgd_query_uses_mechanism(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_MECHANISM);
 }

@@ -272,6 +272,23 @@ want(j["classes"] == {"verify": 3, "weak": 0, "refused": 0, "disabled": 2, "unre
 want(j["details"]["disabled"] == {"allow_nets without local (saslauthd sets no remote address)": 2}, repr(j["details"]["disabled"]))
 want(sorted(j["examples"]["disabled"]) == ["remote", "v6"], repr(j["examples"]))'
 
+# A query naming the transport (%c, iRedMail's enable<protocol><transport>): the audit states it
+# as the service's pam.d line does, and refuses to guess when it is not given.
+write_conf secured "SELECT userid AS user FROM audit_nets WHERE userid = 'local'" \
+	"SELECT userid AS user, password FROM (SELECT *, 1 AS enableimaptls FROM audit_nets) t WHERE userid = '%u' AND t.\"enable%Ls%Lc\" = 1"
+run secured-unset -c "$work/secured.conf" --json
+expect_rc "%c with no --secured: refused before any lookup" 2
+if grep -q 'password_query uses %c (%{secured}).*give --secured' "$work/secured-unset.err"; then
+	ok "%c with no --secured: the variable, the key and the option named"
+else
+	not_ok "%c with no --secured: not said" "$(cat "$work/secured-unset.err")"
+fi
+run secured-tls -c "$work/secured.conf" --json --secured tls
+check_json "--secured tls: the imap tls column read for every user" "$work/secured-tls.out" '
+want(j["classes"]["verify"] == 1, repr(j["classes"]))'
+run secured-bad -c "$work/secured.conf" --json --secured TLS
+expect_rc "--secured TLS (not a word of the key): refused" 2
+
 # "upgradable" is the login's own rule (pgd_hash_rehash_verdict): the algorithm a value really
 # uses and its cost. Under default_pass_scheme = CRYPT (Dovecot 2.4.3's default), as a login
 # reads them: only the weaker values count; rehash_any_scheme adds the other adaptive families,

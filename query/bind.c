@@ -141,10 +141,19 @@ static bool paste_closed(struct binder *bd, const struct pgd_var_ref *v, bool qu
 	for (size_t k = 0; ok && k < val.len; k++)
 		ok = (is_ident_char(val.p[k]) || (quoted && val.p[k] == '-')) &&
 		     (unsigned char)val.p[k] < 0x80;
-	/* Unquoted, a word may not start with a digit: "3x" would read as a number. */
-	if (ok && !quoted && val.len > 0 && val.p[0] >= '0' && val.p[0] <= '9' &&
-	    !is_ident_char(pgd_buf_last(&bd->sql, 0)))
-		ok = false;
+	/* Unquoted, the value must continue or start a name, never a number ("3x", "5imap") or a
+	 * parameter ("$1imap"). */
+	if (ok && !quoted) {
+		size_t w = bd->sql.len;
+
+		while (w > 0 && is_ident_char(bd->sql.p[w - 1]))
+			w--;
+		if (w < bd->sql.len)
+			ok = !(bd->sql.p[w] >= '0' && bd->sql.p[w] <= '9') &&
+			     !(w > 0 && bd->sql.p[w - 1] == '$');
+		else
+			ok = val.len == 0 || !(val.p[0] >= '0' && val.p[0] <= '9');
+	}
 	if (!ok) {
 		pgd_buf_free(&val);
 		pgd_set_err(bd->err, bd->errlen,

@@ -142,8 +142,8 @@ static bool paste_closed(struct binder *bd, const struct pgd_var_ref *v, bool qu
 		ok = (is_ident_char(val.p[k]) || (quoted && val.p[k] == '-')) &&
 		     (unsigned char)val.p[k] < 0x80;
 	/* Unquoted, the value must continue or start a name, never a number ("3x", "5imap") or a
-	 * parameter ("$1imap"). */
-	if (ok && !quoted) {
+	 * parameter ("$1imap"); a check, with no value, cannot tell. */
+	if (ok && !quoted && vars != NULL) {
 		size_t w = bd->sql.len;
 
 		while (w > 0 && is_ident_char(bd->sql.p[w - 1]))

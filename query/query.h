@@ -99,9 +99,9 @@ bool pgd_query_uses_mechanism(const char *tmpl);
  * same template in the 2.3 form the functions above read ("%Ln"): literal text stays literal
  * ('%' becomes "%%", so 2.4's "%u" stays the text "%u"; "%%{" is the text "%{"), and every
  * %{...} becomes one 2.3 variable, so quoting and binding work as for a 2.3 template.
- * Variables: user, original_user, protocol, remote_ip, local_ip, hash (ours); filters: lower,
- * upper, username, domain (on user and original_user), chained. Anything else is
- * PGD_QUERY_INVALID with err naming it. *out is the caller's to free.
+ * Variables: user, original_user, protocol, remote_ip, local_ip, secured, mechanism, hash
+ * (ours); filters: lower, upper, username, domain (on user and original_user), chained.
+ * Anything else is PGD_QUERY_INVALID with err naming it. *out is the caller's to free.
  */
 enum pgd_query_result pgd_template_v24(const char *tmpl, char **out, char *err, size_t errlen);
 

@@ -107,6 +107,17 @@ enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format
                                         const char *default_domain, const struct pgd_vars *vars,
                                         char **out, char *err, size_t errlen);
 
+/*
+ * Dovecot's rename of a login by one result column (auth-request.c get_updated_username, 2.3 and
+ * 2.4): field "user" replaces the whole name with value; "username" replaces the part before
+ * the first '@' (value whole when it holds an '@'); "domain" replaces the part after the first
+ * '@', or appends "@value" to a name without one. *out (the caller's to free) is the name after
+ * the step; PGD_USER_INVALID (err says why) when it is empty (Dovecot fails the login), longer
+ * than PGD_MAX_USER_LEN or holds a control byte, or field is none of the three.
+ */
+enum pgd_user_result pgd_user_rename(const char *current, const char *field, const char *value,
+                                     char **out, char *err, size_t errlen);
+
 /* protocol.c */
 
 /* Dovecot's name for the PAM services whose SASL name differs from it (Cyrus's pop3d: "pop"). */

@@ -217,6 +217,10 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 	case PGD_LOGIN_CONF_ERROR:
 		pam_syslog(pamh, LOG_ERR, "configuration error: %s", detail);
 		return PAM_SERVICE_ERR;
+	case PGD_RENAMED:
+		/* the password was right; the row names another user than the caller will use */
+		pam_syslog(pamh, LOG_ERR, "%s refused: %s", op_names[op], detail);
+		return PAM_SERVICE_ERR;
 	case PGD_LOGIN_NOMEM:
 		break;
 	}
@@ -404,6 +408,26 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 	}
 }
 
+/*
+ * allow_rename: the row renamed the login. PAM_USER becomes the new name for a caller that reads
+ * it back (su, login); saslauthd never does, and sshd refuses a changed name.
+ */
+static int set_renamed(pam_handle_t *pamh, const struct pgd_login *login)
+{
+	char from[160], to[160];
+
+	pgd_printable_word(login->canonical, from, sizeof(from));
+	pgd_printable_word(login->renamed, to, sizeof(to));
+	if (pam_set_item(pamh, PAM_USER, login->renamed) != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_ERR, "cannot set PAM_USER to user=%s (renamed from %s)", to,
+		           from);
+		return PAM_SERVICE_ERR;
+	}
+	pam_syslog(pamh, LOG_NOTICE,
+	           "user=%s renamed to %s by the row (allow_rename): PAM_USER set", from, to);
+	return PAM_SUCCESS;
+}
+
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pgd_conf conf;
@@ -446,6 +470,9 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 		(void)pam_fail_delay(pamh, FAIL_DELAY_USEC);
 	if (rc == PAM_SUCCESS)
 		remember(pamh, &conf, &login);
+	/* last: setting PAM_USER frees the name login.user points to */
+	if (rc == PAM_SUCCESS && login.renamed != NULL)
+		rc = set_renamed(pamh, &login);
 	pgd_login_free(&login);
 	pgd_conf_free(&conf);
 	return rc;

@@ -110,6 +110,7 @@ static const struct option options[] = {
     FLAG(rehash, ANYWHERE),
     FLAG(rehash_any_scheme, ANYWHERE),
     FLAG(allow_nopassword, ANYWHERE),
+    FLAG(allow_rename, ANYWHERE),
     TEXT(session_open_query, ANYWHERE),
     TEXT(session_close_query, ANYWHERE),
     TEXT(auth_success_query, ANYWHERE),

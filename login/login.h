@@ -38,6 +38,9 @@ enum pgd_outcome {
 	 * verify_cache_stale_if_error seconds ago: authenticate succeeds, detail says why the
 	 * database failed. Only when login->outage_ok. */
 	PGD_OUTAGE_CACHED,
+	/* the row's user, username or domain column renames the login (pgd_login_renamed) and
+	 * allow_rename is off, or the new name is unusable; detail names both names */
+	PGD_RENAMED,
 };
 
 /* One login: the caller fills the inputs, pgd_login_* fill the outputs. */
@@ -56,6 +59,7 @@ struct pgd_login {
 	bool account_expired; /* what the row said, for acct_mgmt after authenticate */
 	bool password_expired;
 	bool cached;      /* the verified-login cache answered, without the slow hash */
+	char *renamed;    /* allow_rename: the name the row renamed canonical to; else NULL */
 	char scheme[32];  /* scheme of the stored hash, when one was read */
 	char detail[384]; /* why, for the log line; never a secret */
 };
@@ -98,6 +102,16 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
                                const char *query);
 
 void pgd_login_free(struct pgd_login *login);
+
+/*
+ * The name Dovecot ends a login with after reading row: canonical renamed by each of the row's
+ * user, username and domain columns in result order (pgd_user_rename). *out is the caller's to
+ * free; *column (may be NULL) names the last column that changed the name, or NULL when none
+ * did (then *out equals canonical). PGD_USER_INVALID with err set when a step leaves an empty,
+ * too long or control-byte name.
+ */
+enum pgd_user_result pgd_login_renamed(const char *canonical, const struct pgd_row *row, char **out,
+                                       const char **column, char *err, size_t errlen);
 
 /* Shared by login.c and change.c: the database options conf sets; a db result as an outcome. */
 struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf);

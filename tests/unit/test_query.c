@@ -444,6 +444,83 @@ static void check_user(void **state)
 	free(out);
 }
 
+/*
+ * Dovecot's rename of the login by the row's user, username and domain columns, applied in
+ * column order. Every OK row was checked against the real Dovecot 2.3.19 (`doveadm auth test`
+ * prints the user= it ends with) with the same columns in the same order.
+ */
+struct rename_case {
+	const char *name, *current;
+	const char *steps[3][2]; /* field, value; NULL field ends */
+	enum pgd_user_result want;
+	const char *out; /* the name, or a piece of err */
+};
+
+#define RENAME_OK(n, cur, out, ...)                                                                \
+	{                                                                                          \
+		n, cur, {__VA_ARGS__}, PGD_USER_OK, out                                            \
+	}
+#define RENAME_BAD(n, cur, err, ...)                                                               \
+	{                                                                                          \
+		n, cur, {__VA_ARGS__}, PGD_USER_INVALID, err                                       \
+	}
+
+static const struct rename_case rename_cases[] = {
+    RENAME_OK("user replaces the name", "alice@x.org", "bob@y.org", {"user", "bob@y.org"}),
+    RENAME_OK("user equal to the name", "alice@x.org", "alice@x.org", {"user", "alice@x.org"}),
+    RENAME_OK("user differing in case", "alice@x.org", "Alice@x.org", {"user", "Alice@x.org"}),
+    RENAME_OK("username keeps the domain", "alice@x.org", "bob@x.org", {"username", "bob"}),
+    RENAME_OK("username of a bare name", "alice", "bob", {"username", "bob"}),
+    RENAME_OK("username with @ replaces all", "alice@x.org", "bob@y.org",
+              {"username", "bob@y.org"}),
+    RENAME_OK("domain replaces the domain", "alice@x.org", "alice@z.org", {"domain", "z.org"}),
+    RENAME_OK("domain appended to a bare name", "alice", "alice@z.org", {"domain", "z.org"}),
+    RENAME_OK("empty domain leaves a bare @", "alice@x.org", "alice@", {"domain", ""}),
+    RENAME_OK("username then domain", "alice@x.org", "bob@z.org", {"username", "bob"},
+              {"domain", "z.org"}),
+    RENAME_OK("username@ then domain", "alice", "bob@z.org", {"username", "bob@y.org"},
+              {"domain", "z.org"}),
+    RENAME_OK("domain then user: the last wins", "alice@x.org", "bob", {"domain", "z.org"},
+              {"user", "bob"}),
+    RENAME_OK("domain after the first @", "alice", "a@q", {"username", "a@b@c"}, {"domain", "q"}),
+    RENAME_OK("PostfixAdmin: username AS user", "alice@x.org", "alice@x.org",
+              {"user", "alice@x.org"}),
+    RENAME_OK("Dovecot's default query: username, domain", "alice@x.org", "alice@x.org",
+              {"username", "alice"}, {"domain", "x.org"}),
+    RENAME_BAD("empty user refused (Dovecot fails the login)", "alice@x.org", "empty",
+               {"user", ""}),
+    RENAME_BAD("empty username of a bare name", "alice", "empty", {"username", ""}),
+    RENAME_BAD("control byte refused", "alice", "0x0a", {"user", "bob\nx"}),
+    RENAME_BAD("other column", "alice", "no rename", {"home", "/x"}),
+};
+
+static void check_rename(void **state)
+{
+	const struct rename_case *c = *state;
+	char *name = strdup(c->current), err[256] = "";
+	enum pgd_user_result r = PGD_USER_OK;
+
+	assert_non_null(name);
+	for (size_t i = 0; i < 3 && c->steps[i][0] != NULL && r == PGD_USER_OK; i++) {
+		char *next = (char *)1;
+
+		r = pgd_user_rename(name, c->steps[i][0], c->steps[i][1], &next, err, sizeof(err));
+		free(name);
+		name = r == PGD_USER_OK ? next : NULL;
+		if (r != PGD_USER_OK)
+			assert_null(next);
+	}
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r != PGD_USER_OK) {
+		if (strstr(err, c->out) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->out);
+		return;
+	}
+	assert_string_equal(name, c->out);
+	free(name);
+}
+
 static void user_length_limits(void **state)
 {
 	char name[PGD_MAX_USER_LEN + 2];
@@ -548,7 +625,7 @@ static void check_v24(void **state)
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
 	 sizeof(user_cases) / sizeof(user_cases[0]) + sizeof(v24_cases) / sizeof(v24_cases[0]) +   \
-	 5)
+	 sizeof(rename_cases) / sizeof(rename_cases[0]) + 5)
 
 /* %s is Dovecot's protocol name: Cyrus's "pop" is "pop3" unless the map says otherwise. */
 static void service_protocol(void **state)
@@ -617,6 +694,7 @@ int main(void)
 	PGD_ROWS_ADD_TABLE(&rows, expand_cases, check_expand, "expand");
 	PGD_ROWS_ADD_TABLE(&rows, user_cases, check_user, "user");
 	PGD_ROWS_ADD_TABLE(&rows, v24_cases, check_v24, "2.4");
+	PGD_ROWS_ADD_TABLE(&rows, rename_cases, check_rename, "rename");
 	PGD_ROWS_ADD_TEST(&rows, too_many_variables);
 	PGD_ROWS_ADD_TEST(&rows, bind_null_vars);
 	PGD_ROWS_ADD_TEST(&rows, user_length_limits);

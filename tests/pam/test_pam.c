@@ -33,6 +33,11 @@
 	"CASE WHEN active THEN NULL ELSE 'Y' END AS nologin "                                      \
 	"FROM users WHERE userid = '%n' AND domain = '%d'"
 
+#define RENAME_QUERY                                                                               \
+	"SELECT password, CASE WHEN userid = 'carol' THEN 'alice@example.org' "                    \
+	"ELSE userid || '@' || domain END AS user FROM users WHERE userid = '%n' AND domain = "    \
+	"'%d'"
+
 /* One pam.d service and the conf file it points at. */
 struct service {
 	const char *name;
@@ -89,6 +94,17 @@ static const struct service services[] = {
      "driver = pgsql\nconnect = host=127.0.0.1 password cdsecret\n"
      "password_query = " GOOD_QUERY "\n",
      0600, false},
+    /* Dovecot renames a login from the row's user, username and domain columns: carol's row
+     * names alice, and every other row its own name */
+    {"renamed", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " RENAME_QUERY "\n",
+     0600, false},
+    {"renameok", "allow_rename",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_query = " RENAME_QUERY "\n", 0600, false},
+    {"renamedomain", "",
+     "driver = pgsql\nconnect = %CONNECT%\n"
+     "password_query = SELECT password, userid AS username, 'other.org' AS domain "
+     "FROM users WHERE userid = '%n' AND domain = '%d'\n",
+     0600, false},
     {"argsecret", "connect=host=127.0.0.1",
      "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
 };
@@ -138,6 +154,25 @@ static const struct login_case cases[] = {
      "refused (Dovecot 2.4: auth_allow_weak_schemes = yes allows it; rehash = yes then "
      "upgrades it at the next login)\n"},
     {"v24", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
+    /* a row naming another user: refused (Cyrus would open carol's mailbox, Dovecot alice's),
+     * one line naming both; only once the password matched */
+    {"renamed", "carol@example.org", "carol pw", PAM_SERVICE_ERR,
+     "authentication refused: user=carol@example.org renamed to alice@example.org by the "
+     "row's user column: saslauthd and its callers keep the name given (allow_rename = yes "
+     "lets it log in)\n"},
+    {"renamed", "carol@example.org", "wrong pw", PAM_AUTH_ERR, "authentication failure",
+     .nolog = "renamed"},
+    {"renamed", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL,
+     .nolog = "renamed"},
+    /* the name bound is the one compared: %Lu lowercased it, the row agrees */
+    {"renamed", "Alice@Example.org", "correct horse battery", PAM_SUCCESS, NULL,
+     .nolog = "renamed"},
+    {"renamedomain", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR,
+     "user=alice@example.org renamed to alice@other.org by the row's domain column"},
+    {"renameok", "carol@example.org", "carol pw", PAM_SUCCESS,
+     "user=carol@example.org renamed to alice@example.org by the row (allow_rename): PAM_USER "
+     "set\n"},
+    {"renameok", "carol@example.org", "wrong pw", PAM_AUTH_ERR, NULL, .nolog = "renamed"},
     {"imap", "bob@example.org", "bob pw", PAM_AUTH_ERR, "nologin"},
     {"imap", "empty@example.org", "", PAM_AUTH_ERR, "empty password refused"},
     {"nullok", "empty@example.org", "x", PAM_AUTH_ERR, NULL},
@@ -253,6 +288,12 @@ static void test_account(void **state)
 	    {"bob@example.org", "bob pw", PAM_AUTH_ERR, PAM_PERM_DENIED},
 	    {"nobody@example.org", "x", PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
 	};
+
+	/* acct_mgmt alone on a renamed row: refused as authenticate refuses it */
+	assert_int_equal(pgd_test_login("renamed", "carol@example.org", "", PAMTEST_ACCOUNT, NULL),
+	                 PAM_SERVICE_ERR);
+	assert_int_equal(pgd_test_login("renamed", "alice@example.org", "", PAMTEST_ACCOUNT, NULL),
+	                 PAM_SUCCESS);
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

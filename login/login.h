@@ -113,6 +113,14 @@ void pgd_login_free(struct pgd_login *login);
 enum pgd_user_result pgd_login_renamed(const char *canonical, const struct pgd_row *row, char **out,
                                        const char **column, char *err, size_t errlen);
 
+/*
+ * After the password matched (or, for acct_mgmt, the row was read): PGD_LOGIN_OK when row leaves
+ * login->canonical as it is, or renames it and allow_rename is set (the new name then in
+ * login->renamed); PGD_RENAMED with detail naming both names otherwise (rename.c).
+ */
+enum pgd_outcome pgd_login_check_rename(const struct pgd_conf *conf, struct pgd_login *login,
+                                        const struct pgd_row *row);
+
 /* Shared by login.c and change.c: the database options conf sets; a db result as an outcome. */
 struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf);
 enum pgd_outcome pgd_login_from_db(enum pgd_db_result r);

@@ -30,6 +30,7 @@ struct pgd_vars {
 	const char *lip;       /* %l %{lip}: local IP */
 	const char *hash;      /* %{hash}: the new stored value (password_update_query) */
 	const char *orig_user; /* %{orig_user}, 2.4's %{original_user}: the name as given */
+	const char *password;  /* %w %{password}: the password typed; secret (password_in_query) */
 };
 
 /*
@@ -76,6 +77,12 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 
 /* True if the (2.3-form) template uses the domain of the name: %d, %{domain}, any case. */
 bool pgd_query_uses_domain(const char *tmpl);
+
+/*
+ * True if the (2.3-form) template uses the password typed: %w, %{password} (2.4's
+ * %{password}). Only password_query with password_in_query = yes may (conf/load.c).
+ */
+bool pgd_query_uses_password(const char *tmpl);
 
 /* template_v24.c */
 

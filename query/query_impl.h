@@ -23,6 +23,7 @@ enum pgd_var_key {
 	VAR_LIP,
 	VAR_HASH,
 	VAR_ORIG_USER,
+	VAR_PASSWORD, /* %w %{password}: only where the conf allows it (password_in_query) */
 };
 
 enum pgd_var_case {

@@ -38,6 +38,10 @@
 	"ELSE userid || '@' || domain END AS user FROM users WHERE userid = '%n' AND domain = "    \
 	"'%d'"
 
+#define SQLPW_QUERY                                                                                \
+	"SELECT NULL AS password, 'Y' AS nopassword FROM sqlpw WHERE userid = '%n' AND "           \
+	"pwmd5 = md5('%w')"
+
 /* One pam.d service and the conf file it points at. */
 struct service {
 	const char *name;
@@ -104,6 +108,19 @@ static const struct service services[] = {
      "driver = pgsql\nconnect = %CONNECT%\n"
      "password_query = SELECT password, userid AS username, 'other.org' AS domain "
      "FROM users WHERE userid = '%n' AND domain = '%d'\n",
+     0600, false},
+    /* password verification by the SQL server (password_in_query): Dovecot's documented form */
+    {"sqlpw", "debug",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_in_query = yes\nverify_cache_ttl = 60\n"
+     "password_query = " SQLPW_QUERY "\n",
+     0600, false},
+    {"sqlpwnokey", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " SQLPW_QUERY "\n",
+     0600, false},
+    /* a server error that quotes the bound password: only its SQLSTATE is logged */
+    {"sqlpwerr", "",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_in_query = yes\n"
+     "password_query = SELECT NULL AS password, 'Y' AS nopassword FROM sqlpw "
+     "WHERE userid = '%n' AND '%w'::int = 1\n",
      0600, false},
     {"argsecret", "connect=host=127.0.0.1",
      "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
@@ -388,6 +405,59 @@ static void write_auth_only(const char *name)
 	fclose(f);
 }
 
+/*
+ * password_in_query: the server compares (md5 of the bound password, PostgreSQL's built-in),
+ * a row with nopassword and a NULL password logs in, no row is an unknown user; never cached,
+ * never logged, and refused without the key.
+ */
+static void test_password_in_query(void **state)
+{
+	struct {
+		const char *service, *user, *password;
+		int rc;
+		const char *log, *nolog;
+	} rows[] = {
+	    {"sqlpw", "dora@example.org", "Qz8#vTm4", PAM_SUCCESS, "authentication ok",
+	     "verify cache"},
+	    /* again: the verified-login cache is never asked for such a login */
+	    {"sqlpw", "dora@example.org", "Qz8#vTm4", PAM_SUCCESS, "authentication ok",
+	     "verify cache"},
+	    {"sqlpw", "dora@example.org", "Qz8#vTm5", PAM_USER_UNKNOWN, "user unknown", NULL},
+	    {"sqlpw", "nobody@example.org", "Qz8#vTm4", PAM_USER_UNKNOWN, "user unknown", NULL},
+	    {"sqlpwnokey", "dora@example.org", "Qz8#vTm4", PAM_SERVICE_ERR,
+	     "password_query: %w is refused: the password must never reach the database (%w and "
+	     "%{password} only in password_query, with password_in_query = yes)",
+	     NULL},
+	    {"sqlpwerr", "dora@example.org", "Qz8#vTm4", PAM_AUTHINFO_UNAVAIL,
+	     "SQLSTATE 22P02 (invalid_text_representation)", "invalid input"},
+	};
+
+	(void)state;
+	pgd_test_admin_sql("DROP TABLE IF EXISTS sqlpw;"
+	                   "CREATE TABLE sqlpw (userid text, pwmd5 text);"
+	                   "GRANT SELECT ON sqlpw TO PUBLIC;"
+	                   "INSERT INTO sqlpw VALUES ('dora', md5('Qz8#vTm4'));");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *log = NULL;
+		int rc = pgd_test_login(rows[i].service, rows[i].user, rows[i].password,
+		                        PAMTEST_AUTHENTICATE, &log);
+
+		if (rc != rows[i].rc)
+			fail_msg("row %zu: got %s, expected %s; log: %s", i, pam_strerror(NULL, rc),
+			         pam_strerror(NULL, rows[i].rc), log);
+		if (strstr(log, rows[i].log) == NULL)
+			fail_msg("row %zu: log lacks \"%s\": %s", i, rows[i].log, log);
+		if (rows[i].nolog != NULL && strstr(log, rows[i].nolog) != NULL)
+			fail_msg("row %zu: log holds \"%s\": %s", i, rows[i].nolog, log);
+		/* the password, or any 4 bytes of it, in no line */
+		for (size_t k = 0; k + 4 <= strlen(rows[i].password); k++)
+			if (memmem(log, strlen(log), rows[i].password + k, 4) != NULL)
+				fail_msg("row %zu: the password appears in the log: %s", i, log);
+		free(log);
+	}
+	pgd_test_admin_sql("DROP TABLE sqlpw;");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +465,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_account),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_no_account_line),
+	    cmocka_unit_test(test_password_in_query),
 	};
 
 	(void)argc;

@@ -497,6 +497,13 @@ int pgd_cmd_audit(int argc, char **argv)
 	rep->max_examples = o.examples;
 	if (!pgd_cmd_load_conf(&conf, path))
 		goto out;
+	if (conf.password_in_query && pgd_query_uses_password(conf.password_query)) {
+		fprintf(stderr,
+		        "%s: password_query verifies the password in SQL (%%w, "
+		        "%%{password}): no user can be looked up without one\n",
+		        pgd_prog);
+		goto out;
+	}
 	tmpl = list_query(&conf, o.users_query, &source);
 	if (tmpl == NULL) {
 		fprintf(stderr, "%s: ", pgd_prog);

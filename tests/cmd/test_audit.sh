@@ -300,6 +300,19 @@ else
 	sed 's/^/# /' "$work/renamesok.out" "$work/renamesok.err"
 fi
 
+# password_in_query: a query that needs the password cannot be run for a list of users
+write_conf sqlpw "SELECT userid AS user FROM audit_renames" \
+	"SELECT NULL AS password, 'Y' AS nopassword FROM audit_renames WHERE userid = '%u' AND password = md5('%w')"
+echo "password_in_query = yes" >>"$work/sqlpw.conf"
+run sqlpw -c "$work/sqlpw.conf"
+expect_rc "password_in_query: refused" 2
+if grep -qF "password_query verifies the password in SQL (%w, %{password}): no user can be looked up without one" "$work/sqlpw.err"; then
+	ok "password_in_query: audit says why"
+else
+	not_ok "password_in_query: audit says why"
+	sed 's/^/# /' "$work/sqlpw.err"
+fi
+
 # "upgradable" is the login's own rule (pgd_hash_rehash_verdict): the algorithm a value really
 # uses and its cost. Under default_pass_scheme = CRYPT (Dovecot 2.4.3's default), as a login
 # reads them: only the weaker values count; rehash_any_scheme adds the other adaptive families,

@@ -38,6 +38,13 @@ password_query = SELECT password, CASE WHEN userid = 'carol' THEN 'alice@example
   ELSE userid || '@' || domain END AS user FROM users WHERE userid = '%n' AND domain = '%d'
 CONF
 { cat "$work/rename.conf"; echo "allow_rename = yes"; } | conf renameok
+conf sqlpw <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+password_in_query = yes
+password_query = SELECT NULL AS password, 'Y' AS nopassword FROM users \\
+  WHERE userid = '%n' AND domain = '%d' AND password = md5('%w')
+CONF
 conf down <<CONF
 driver = pgsql
 connect = host=127.0.0.1 port=1 dbname=mail user=x password=never-printed connect_timeout=2
@@ -100,6 +107,10 @@ check "a renamed login: allow_rename" 0 "rename: by the user column; allowed (al
 	-c "$work/renameok.conf" carol@example.org
 check "a row naming the login itself is no rename" 0 "account: ok" -c "$work/rename.conf" \
 	alice@example.org
+check "password_in_query: the conf loads" 0 "database: connected" -c "$work/sqlpw.conf"
+check "password_in_query: no lookup without a password" 1 \
+	"the query uses the password (%w, %{password}), which only authenticate has" \
+	-c "$work/sqlpw.conf" alice@example.org
 check "a refused login name" 1 "refused before any query" -c "$work/good.conf" "a'b@example.org"
 check "database down" 1 "database: cannot connect" -c "$work/down.conf"
 check "unknown key" 1 "line 3: unknown key 'pasword_query'" -c "$work/bad.conf"

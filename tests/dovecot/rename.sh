@@ -44,7 +44,9 @@ if [ "$release" = 2.3 ]; then
 	pwvar="'%w'"
 else
 	where="FROM pgd_ren WHERE userid = '%{user | username}' AND domain = '%{user | domain}'"
-	pwvar="%{password}"
+	# quoted: Dovecot 2.4 writes an unquoted %{password} into the SQL text as it is (a syntax
+	# error, or worse), where the module binds it either way
+	pwvar="'%{password}'"
 fi
 
 # write_conf NAME SELECT-LIST: $work/NAME/dovecot.conf, the file the module reads ($modconf)

@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vars.service = next_part(buf, size, &pos);
 	vars.rip = next_part(buf, size, &pos);
 	vars.lip = "127.0.0.1";
+	vars.password = "p4ss' OR '1'='1"; /* %w, %{password}: bound like the rest */
 
 	memset(err, 'Z', sizeof(err));
 	rw = pgd_query_bind(tmpl, &vars, &with, err, sizeof(err));

@@ -408,24 +408,18 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 	}
 }
 
-/*
- * allow_rename: the row renamed the login. PAM_USER becomes the new name for a caller that reads
- * it back (su, login); saslauthd never does, and sshd refuses a changed name.
- */
+/* allow_rename: PAM_USER becomes the new name (saslauthd never reads it back; sshd refuses). */
 static int set_renamed(pam_handle_t *pamh, const struct pgd_login *login)
 {
 	char from[160], to[160];
+	int rc = pam_set_item(pamh, PAM_USER, login->renamed);
 
-	pgd_printable_word(login->canonical, from, sizeof(from));
-	pgd_printable_word(login->renamed, to, sizeof(to));
-	if (pam_set_item(pamh, PAM_USER, login->renamed) != PAM_SUCCESS) {
-		pam_syslog(pamh, LOG_ERR, "cannot set PAM_USER to user=%s (renamed from %s)", to,
-		           from);
-		return PAM_SERVICE_ERR;
-	}
-	pam_syslog(pamh, LOG_NOTICE,
-	           "user=%s renamed to %s by the row (allow_rename): PAM_USER set", from, to);
-	return PAM_SUCCESS;
+	pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_ERR,
+	           "user=%s renamed to %s by the row (allow_rename): PAM_USER %s",
+	           pgd_printable_word(login->canonical, from, sizeof(from)),
+	           pgd_printable_word(login->renamed, to, sizeof(to)),
+	           rc == PAM_SUCCESS ? "set" : "not set");
+	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_SERVICE_ERR;
 }
 
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -113,6 +113,8 @@ static const struct option options[] = {
     FLAG(rehash, ANYWHERE),
     FLAG(rehash_any_scheme, ANYWHERE),
     FLAG(allow_nopassword, ANYWHERE),
+    FLAG(allow_rename, ANYWHERE),
+    FLAG(password_in_query, ANYWHERE),
     TEXT(session_open_query, ANYWHERE),
     TEXT(session_close_query, ANYWHERE),
     TEXT(auth_success_query, ANYWHERE),

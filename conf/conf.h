@@ -72,6 +72,8 @@ struct pgd_conf {
 	bool rehash;                 /* upgrade weaker hashes on a successful login */
 	bool rehash_any_scheme;      /* rehash also replaces algorithms not ranked below */
 	bool allow_nopassword;       /* honour a nopassword column */
+	bool allow_rename;      /* a row's user/username/domain may rename the login (PAM_USER) */
+	bool password_in_query; /* password_query may bind %w / %{password} (SQL-side check) */
 	char *session_open_query;
 	char *session_close_query;
 	char *auth_success_query;

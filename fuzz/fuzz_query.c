@@ -59,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	blank = vars;
 	blank.user = "";
 	blank.rip = "";
+	vars.password = "p4ss' OR '1'='1"; /* %w, %{password}: bound like the rest */
 
 	memset(err, 'Z', sizeof(err));
 	rw = pgd_query_bind(tmpl, &vars, &with, err, sizeof(err));

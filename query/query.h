@@ -37,6 +37,7 @@ struct pgd_vars {
 	/* service_protocols (NULL: the default), for the closed set of protocols that %s may
 	 * spell when it is written into an identifier (pgd_protocol_closed) */
 	const char *protocols;
+	const char *password; /* %w %{password}: the password typed; secret (password_in_query) */
 };
 
 /*
@@ -91,6 +92,11 @@ bool pgd_query_uses_domain(const char *tmpl);
  * the conf keys secured and mechanism state. */
 bool pgd_query_uses_secured(const char *tmpl);
 bool pgd_query_uses_mechanism(const char *tmpl);
+/*
+ * True if the (2.3-form) template uses the password typed: %w, %{password} (2.4's
+ * %{password}). Only password_query with password_in_query = yes may (conf/load.c).
+ */
+bool pgd_query_uses_password(const char *tmpl);
 
 /* template_v24.c */
 
@@ -121,6 +127,17 @@ enum pgd_user_result {
 enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format, const char *chars,
                                         const char *default_domain, const struct pgd_vars *vars,
                                         char **out, char *err, size_t errlen);
+
+/*
+ * Dovecot's rename of a login by one result column (auth-request.c get_updated_username, 2.3 and
+ * 2.4): field "user" replaces the whole name with value; "username" replaces the part before
+ * the first '@' (value whole when it holds an '@'); "domain" replaces the part after the first
+ * '@', or appends "@value" to a name without one. *out (the caller's to free) is the name after
+ * the step; PGD_USER_INVALID (err says why) when it is empty (Dovecot fails the login), longer
+ * than PGD_MAX_USER_LEN or holds a control byte, or field is none of the three.
+ */
+enum pgd_user_result pgd_user_rename(const char *current, const char *field, const char *value,
+                                     char **out, char *err, size_t errlen);
 
 /* protocol.c */
 

@@ -25,6 +25,7 @@ enum pgd_var_key {
 	VAR_ORIG_USER,
 	VAR_SECURED,
 	VAR_MECHANISM,
+	VAR_PASSWORD, /* %w %{password}: only where the conf allows it (password_in_query) */
 };
 
 enum pgd_var_case {

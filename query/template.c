@@ -38,6 +38,7 @@ static const struct var_name var_names[] = {
     {'\0', "hash", VAR_HASH}, /* long form only: ours, for password_update_query */
     {'\0', "orig_user", VAR_ORIG_USER},
     {'\0', "original_user", VAR_ORIG_USER},
+    {'w', "password", VAR_PASSWORD}, /* conf/load.c: password_query, password_in_query */
 };
 
 #define NVAR_NAMES (sizeof(var_names) / sizeof(var_names[0]))
@@ -70,11 +71,6 @@ static bool parse_long(const char *s, const char *p, struct pgd_var_ref *v, char
 		return false;
 	}
 	n = (size_t)(end - name);
-	if (n == 8 && memcmp(name, "password", 8) == 0) {
-		pgd_set_err(err, errlen,
-		            "%%{password} is refused: the password must never reach the database");
-		return false;
-	}
 	vn = n > 0 ? find_var('\0', name, n) : NULL;
 	if (vn == NULL) {
 		pgd_set_err(err, errlen, "unknown or unsupported variable %%{%s}",
@@ -116,11 +112,6 @@ bool pgd_var_parse(const char *s, struct pgd_var_ref *v, char *err, size_t errle
 	}
 	if (*p == '{')
 		return parse_long(s, p, v, err, errlen);
-	if (*p == 'w') {
-		pgd_set_err(err, errlen,
-		            "%%w is refused: the password must never reach the database");
-		return false;
-	}
 	vn = find_var(*p, NULL, 0);
 	if (vn == NULL) {
 		pgd_set_err(err, errlen, "unknown or unsupported variable %%%s",
@@ -147,6 +138,7 @@ static const char *field(const struct pgd_vars *vars, enum pgd_var_key key)
 	    [VAR_ORIG_USER] = vars->orig_user,
 	    [VAR_SECURED] = vars->secured,
 	    [VAR_MECHANISM] = vars->mechanism,
+	    [VAR_PASSWORD] = vars->password,
 	};
 
 	return fields[key] != NULL ? fields[key] : "";
@@ -228,6 +220,13 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 			pgd_buf_free(&b);
 			return PGD_QUERY_INVALID;
 		}
+		if (v.key == VAR_PASSWORD) {
+			pgd_buf_free(&b);
+			pgd_set_err(err, errlen,
+			            "%%w and %%{password} are refused here: the "
+			            "password reaches only password_query");
+			return PGD_QUERY_INVALID;
+		}
 		pgd_var_append(&b, &v, vars);
 		p = pct + v.len;
 	}
@@ -258,6 +257,11 @@ static bool uses_key(const char *tmpl, enum pgd_var_key key)
 bool pgd_query_uses_domain(const char *tmpl)
 {
 	return uses_key(tmpl, VAR_DOMAIN);
+}
+
+bool pgd_query_uses_password(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_PASSWORD);
 }
 
 bool pgd_query_uses_secured(const char *tmpl)

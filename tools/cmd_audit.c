@@ -27,6 +27,7 @@
 #include "db/db.h"
 #include "hash.h"
 #include "hash/stored_cost.h"
+#include "login/login.h"
 #include "login/nets.h"
 #include "query/query.h"
 #include "util/str.h"
@@ -254,6 +255,34 @@ static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, 
 	}
 }
 
+/* A row that renames the login (pgd_login_renamed): counted, and refused without allow_rename. */
+static void judge_rename(const struct pgd_conf *conf, struct pgd_audit_job *job,
+                         const struct pgd_row *row)
+{
+	const char *column = NULL;
+	char *name = NULL, err[128];
+
+	if (row->nrenames == 0 || job->canonical == NULL)
+		return;
+	if (pgd_login_renamed(job->canonical, row, &name, &column, err, sizeof(err)) !=
+	    PGD_USER_OK) {
+		job->renamed = true;
+		decide(job, CLS_DISABLED, "renamed by the row to an unusable name", "");
+		return;
+	}
+	free(name);
+	if (column == NULL)
+		return;
+	job->renamed = true;
+	if (!conf->allow_rename) {
+		char key[PGD_AUDIT_KEY_LEN];
+
+		snprintf(key, sizeof(key), "renamed by the row's %.8s column (allow_rename = no)",
+		         column);
+		decide(job, CLS_DISABLED, key, "");
+	}
+}
+
 /* One query's answer; a user's password query comes before its account query. */
 static void on_result(void *ctx, size_t i, struct pg_result *res)
 {
@@ -285,6 +314,8 @@ static void on_result(void *ctx, size_t i, struct pg_result *res)
 	case PGD_DB_OK:
 		if (!account)
 			judge_value(run->conf, job, &row);
+		if (!job->renamed)
+			judge_rename(run->conf, job, &row);
 		/* authenticate refuses nologin too; acct_mgmt reads account_query when set */
 		if (account || run->per_user == 1)
 			judge_account(job, &row, res);
@@ -478,6 +509,13 @@ int pgd_cmd_audit(int argc, char **argv)
 	rep->max_examples = o.examples;
 	if (!pgd_cmd_load_conf(&conf, path) || !pgd_cmd_state(&conf, o.secured, o.mechanism, true))
 		goto out;
+	if (conf.password_in_query && pgd_query_uses_password(conf.password_query)) {
+		fprintf(stderr,
+		        "%s: password_query verifies the password in SQL (%%w, "
+		        "%%{password}): no user can be looked up without one\n",
+		        pgd_prog);
+		goto out;
+	}
 	tmpl = list_query(&conf, o.users_query, &source);
 	if (tmpl == NULL) {
 		fprintf(stderr, "%s: ", pgd_prog);

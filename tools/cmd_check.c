@@ -141,6 +141,35 @@ static const char *account_word(enum pgd_outcome out)
 	                                                                      : NULL;
 }
 
+/* Dovecot's rename of the login by the row (pgd_login_renamed); false when a login is refused. */
+static bool describe_rename(const struct pgd_conf *conf, const char *canonical,
+                            const struct pgd_row *row)
+{
+	const char *column = NULL;
+	char *name = NULL, err[128];
+
+	switch (pgd_login_renamed(canonical, row, &name, &column, err, sizeof(err))) {
+	case PGD_USER_OK:
+		break;
+	case PGD_USER_INVALID:
+		pgd_cmd_error("rename: refused: ", err);
+		return false;
+	case PGD_USER_NOMEM:
+		pgd_cmd_error("rename: ", "out of memory");
+		return false;
+	}
+	if (column != NULL) {
+		pgd_cmd_field(stdout, "renamed to: ", name);
+		printf("rename: by the %s column; %s\n", column,
+		       conf->allow_rename
+		           ? "allowed (allow_rename = yes): PAM_USER is set to it"
+		           : "logins refused (PAM_SERVICE_ERR): the caller keeps the "
+		             "name given; allow_rename = yes lets them in");
+	}
+	free(name);
+	return column == NULL || conf->allow_rename;
+}
+
 static bool look_up(const struct pgd_conf *conf, const char *user, const char *service)
 {
 	struct pgd_login login = {.user = user, .service = service};
@@ -182,6 +211,7 @@ static bool look_up(const struct pgd_conf *conf, const char *user, const char *s
 	if (row.allow_nets != NULL)
 		pgd_cmd_field(stdout, "allow_nets: ", row.allow_nets);
 	ok = describe_password(conf, user, &row) && !row.nologin;
+	ok = describe_rename(conf, login.canonical, &row) && ok;
 	pgd_row_free(&row);
 	/* pgd_login_lookup normalizes the name again and sets canonical itself */
 	free(login.canonical);

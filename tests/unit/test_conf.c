@@ -666,6 +666,44 @@ static const struct validate_case validate_cases[] = {
               "username_format: unknown or unsupported variable %x"),
     VALID_BAD("username_format with the password", VALID_BASE "username_format = %u%w\n",
               "username_format: %w is refused"),
+    /* password_in_query: the SQL server verifies the password, through password_query only */
+    VALID_OK("password_in_query: %w in password_query",
+             VALID_BASE "password_in_query = yes\n"
+                        "password_query = SELECT NULL AS password, 'Y' AS nopassword FROM u "
+                        "WHERE u = '%u' AND pw = md5('%w')\n"),
+    VALID_OK("password_in_query: %{password} in password_query",
+             VALID_BASE "password_in_query = yes\n"
+                        "password_query = SELECT 'Y' AS nopassword FROM u WHERE u = '%u' AND "
+                        "pw = md5(%{password})\n"),
+    VALID_OK("password_in_query without the variable", VALID_BASE "password_in_query = yes\n"),
+    VALID_BAD("password_in_query: %{password} without the key",
+              VALID_BASE "password_query = SELECT 1 FROM u WHERE pw = md5(%{password})\n",
+              "password_query: %{password} is refused: the password must never reach the "
+              "database (%w and %{password} only in password_query, with password_in_query = "
+              "yes)"),
+    VALID_BAD("password_in_query: not in account_query",
+              VALID_BASE "password_in_query = yes\n"
+                         "account_query = SELECT 1 FROM u WHERE u = '%u' AND pw = md5('%w')\n",
+              "account_query: %w is refused"),
+    VALID_BAD("password_in_query: not in auth_success_query",
+              VALID_BASE "password_in_query = yes\n"
+                         "auth_success_query = UPDATE u SET x = md5('%w') WHERE u = '%u'\n",
+              "auth_success_query: %w is refused"),
+    VALID_BAD("password_in_query: not in password_update_query",
+              VALID_BASE "password_in_query = yes\n"
+                         "password_update_query = UPDATE u SET pw = %{hash}, x = '%w'\n",
+              "password_update_query: %w is refused"),
+    VALID_BAD("password_in_query: not in username_format",
+              VALID_BASE "password_in_query = yes\nusername_format = %u%w\n",
+              "username_format: %w is refused"),
+    VALID_BAD("password_in_query: not in iterate_query",
+              VALID_BASE "password_in_query = yes\niterate_query = SELECT '%w' AS user\n",
+              "iterate_query: %w is refused"),
+    VALID_BAD("password_in_query: no rehash",
+              VALID_BASE "password_in_query = yes\nrehash = yes\n"
+                         "password_update_query = UPDATE u SET pw = %{hash} WHERE u = '%u'\n"
+                         "password_query = SELECT 'Y' AS nopassword FROM u WHERE pw = '%w'\n",
+              "rehash = yes cannot work with a password_query that verifies the password"),
 };
 
 static void check_validate(void **state)

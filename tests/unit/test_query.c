@@ -167,9 +167,14 @@ static const struct bind_case bind_cases[] = {
             "SELECT password\n  FROM users\n WHERE u = $1\n", 1, ALICE),
 
     /* Refused: the password must never reach the database */
-    BIND_BAD("%w refused", "SELECT 1 WHERE p = '%w'", "%w"),
-    BIND_BAD("%{password} refused", "SELECT 1 WHERE p = %{password}", "%{password}"),
-    BIND_BAD("%Lw refused", "SELECT 1 WHERE p = '%Lw'", "%w"),
+    /* the password (password_in_query; conf/load.c keeps it to password_query): a parameter,
+     * never SQL text, whatever it holds */
+    BIND_OK("%w is one parameter", "SELECT 1 WHERE p = md5('%w')", ALICE,
+            "SELECT 1 WHERE p = md5($1)", 1, "pw' OR '1'='1"),
+    BIND_OK("%{password} unquoted is one parameter", "SELECT 1 WHERE p = %{password}", ALICE,
+            "SELECT 1 WHERE p = $1", 1, "pw' OR '1'='1"),
+    BIND_OK("%Lw lowercases", "SELECT 1 WHERE p = '%Lw'", ALICE, "SELECT 1 WHERE p = $1", 1,
+            "pw' or '1'='1"),
 
     /* Refused: variables and modifiers this module does not expand */
     BIND_BAD("unknown variable %x", "SELECT 1 WHERE u = '%x'", "%x"),
@@ -222,8 +227,11 @@ static const struct bind_case bind_cases[] = {
 static void check_bind(void **state)
 {
 	const struct bind_case *c = *state;
-	struct pgd_vars vars = {
-	    .user = c->user, .service = "imap", .rip = "203.0.113.9", .lip = "192.0.2.1"};
+	struct pgd_vars vars = {.user = c->user,
+	                        .service = "imap",
+	                        .rip = "203.0.113.9",
+	                        .lip = "192.0.2.1",
+	                        .password = "pw' OR '1'='1"};
 	struct pgd_query q;
 	char err[256] = "";
 	enum pgd_query_result r;
@@ -444,6 +452,83 @@ static void check_user(void **state)
 	free(out);
 }
 
+/*
+ * Dovecot's rename of the login by the row's user, username and domain columns, applied in
+ * column order. Every OK row was checked against the real Dovecot 2.3.19 (`doveadm auth test`
+ * prints the user= it ends with) with the same columns in the same order.
+ */
+struct rename_case {
+	const char *name, *current;
+	const char *steps[3][2]; /* field, value; NULL field ends */
+	enum pgd_user_result want;
+	const char *out; /* the name, or a piece of err */
+};
+
+#define RENAME_OK(n, cur, out, ...)                                                                \
+	{                                                                                          \
+		n, cur, {__VA_ARGS__}, PGD_USER_OK, out                                            \
+	}
+#define RENAME_BAD(n, cur, err, ...)                                                               \
+	{                                                                                          \
+		n, cur, {__VA_ARGS__}, PGD_USER_INVALID, err                                       \
+	}
+
+static const struct rename_case rename_cases[] = {
+    RENAME_OK("user replaces the name", "alice@x.org", "bob@y.org", {"user", "bob@y.org"}),
+    RENAME_OK("user equal to the name", "alice@x.org", "alice@x.org", {"user", "alice@x.org"}),
+    RENAME_OK("user differing in case", "alice@x.org", "Alice@x.org", {"user", "Alice@x.org"}),
+    RENAME_OK("username keeps the domain", "alice@x.org", "bob@x.org", {"username", "bob"}),
+    RENAME_OK("username of a bare name", "alice", "bob", {"username", "bob"}),
+    RENAME_OK("username with @ replaces all", "alice@x.org", "bob@y.org",
+              {"username", "bob@y.org"}),
+    RENAME_OK("domain replaces the domain", "alice@x.org", "alice@z.org", {"domain", "z.org"}),
+    RENAME_OK("domain appended to a bare name", "alice", "alice@z.org", {"domain", "z.org"}),
+    RENAME_OK("empty domain leaves a bare @", "alice@x.org", "alice@", {"domain", ""}),
+    RENAME_OK("username then domain", "alice@x.org", "bob@z.org", {"username", "bob"},
+              {"domain", "z.org"}),
+    RENAME_OK("username@ then domain", "alice", "bob@z.org", {"username", "bob@y.org"},
+              {"domain", "z.org"}),
+    RENAME_OK("domain then user: the last wins", "alice@x.org", "bob", {"domain", "z.org"},
+              {"user", "bob"}),
+    RENAME_OK("domain after the first @", "alice", "a@q", {"username", "a@b@c"}, {"domain", "q"}),
+    RENAME_OK("PostfixAdmin: username AS user", "alice@x.org", "alice@x.org",
+              {"user", "alice@x.org"}),
+    RENAME_OK("Dovecot's default query: username, domain", "alice@x.org", "alice@x.org",
+              {"username", "alice"}, {"domain", "x.org"}),
+    RENAME_BAD("empty user refused (Dovecot fails the login)", "alice@x.org", "empty",
+               {"user", ""}),
+    RENAME_BAD("empty username of a bare name", "alice", "empty", {"username", ""}),
+    RENAME_BAD("control byte refused", "alice", "0x0a", {"user", "bob\nx"}),
+    RENAME_BAD("other column", "alice", "no rename", {"home", "/x"}),
+};
+
+static void check_rename(void **state)
+{
+	const struct rename_case *c = *state;
+	char *name = strdup(c->current), err[256] = "";
+	enum pgd_user_result r = PGD_USER_OK;
+
+	assert_non_null(name);
+	for (size_t i = 0; i < 3 && c->steps[i][0] != NULL && r == PGD_USER_OK; i++) {
+		char *next = (char *)1;
+
+		r = pgd_user_rename(name, c->steps[i][0], c->steps[i][1], &next, err, sizeof(err));
+		free(name);
+		name = r == PGD_USER_OK ? next : NULL;
+		if (r != PGD_USER_OK)
+			assert_null(next);
+	}
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r != PGD_USER_OK) {
+		if (strstr(err, c->out) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->out);
+		return;
+	}
+	assert_string_equal(name, c->out);
+	free(name);
+}
+
 static void user_length_limits(void **state)
 {
 	char name[PGD_MAX_USER_LEN + 2];
@@ -510,7 +595,9 @@ static const struct v24_case v24_cases[] = {
      "filter username after domain", NULL, NULL},
     {"username on protocol is refused", "%{protocol | username}", NULL,
      "filter username on %{protocol}", NULL, NULL},
-    {"%{password} is refused", "'%{password}'", NULL, "%{password} is refused", NULL, NULL},
+    /* conf/load.c lets it only into password_query, with password_in_query */
+    {"%{password} is the 2.3 %{password}", "crypt('%{password}', pw)", "crypt('%{password}', pw)",
+     NULL, "crypt($1, pw)", ""},
     {"an unterminated %{ is refused", "'%{user'", NULL, "unterminated", NULL, NULL},
 };
 
@@ -741,7 +828,8 @@ static void stated_values(void **state)
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
 	 sizeof(user_cases) / sizeof(user_cases[0]) + sizeof(v24_cases) / sizeof(v24_cases[0]) +   \
-	 sizeof(glue_cases) / sizeof(glue_cases[0]) + 7)
+	 sizeof(glue_cases) / sizeof(glue_cases[0]) +                                              \
+	 sizeof(rename_cases) / sizeof(rename_cases[0]) + 7)
 
 /* %s is Dovecot's protocol name: Cyrus's "pop" is "pop3" unless the map says otherwise. */
 static void service_protocol(void **state)
@@ -810,6 +898,7 @@ int main(void)
 	PGD_ROWS_ADD_TABLE(&rows, expand_cases, check_expand, "expand");
 	PGD_ROWS_ADD_TABLE(&rows, user_cases, check_user, "user");
 	PGD_ROWS_ADD_TABLE(&rows, v24_cases, check_v24, "2.4");
+	PGD_ROWS_ADD_TABLE(&rows, rename_cases, check_rename, "rename");
 	PGD_ROWS_ADD_TEST(&rows, too_many_variables);
 	PGD_ROWS_ADD_TEST(&rows, bind_null_vars);
 	PGD_ROWS_ADD_TEST(&rows, user_length_limits);

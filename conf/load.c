@@ -217,6 +217,37 @@ static enum pgd_conf_result invalid(char *err, size_t errlen, const char *where,
 	return PGD_CONF_INVALID;
 }
 
+/*
+ * %w / %{password}: the password typed reaches the server only through password_query, bound,
+ * and only when the conf says so; every other template refuses it (username_format's
+ * pgd_expand refuses it itself).
+ */
+static enum pgd_conf_result check_password_var(const struct pgd_conf *conf, const char *where,
+                                               char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_TEMPLATES; i++) {
+		const char *q = *(char *const *)((const char *)conf + templates[i].offset);
+		bool mine = templates[i].offset == FIELD(password_query);
+
+		if (!pgd_str_set(q) || !pgd_query_uses_password(q))
+			continue;
+		pgd_set_err(err, errlen,
+		            "%s: %s: %s is refused: the password must never reach the database "
+		            "(%%w and %%{password} only in password_query, with password_in_query "
+		            "= yes)",
+		            where, templates[i].name,
+		            strstr(q, "%{password}") ? "%{password}" : "%w");
+		if (!mine || !conf->password_in_query)
+			return PGD_CONF_INVALID;
+	}
+	if (conf->password_in_query && pgd_query_uses_password(conf->password_query) &&
+	    conf->rehash)
+		return invalid(err, errlen, where,
+		               "rehash = yes cannot work with a password_query that verifies the "
+		               "password (%w, %{password}): no stored hash is read");
+	return PGD_CONF_OK;
+}
+
 /* Every query template through query.c's check. */
 static enum pgd_conf_result check_queries(const struct pgd_conf *conf, const char *where, char *err,
                                           size_t errlen)
@@ -280,6 +311,8 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		return invalid(err, errlen, where,
 		               v24 ? "no passdb sql { query = ... }" : "password_query not set");
 	r = check_queries(conf, where, err, errlen);
+	if (r == PGD_CONF_OK)
+		r = check_password_var(conf, where, err, errlen);
 	if (r != PGD_CONF_OK)
 		return r;
 	if (conf->rehash && !pgd_str_set(conf->password_update_query))
@@ -294,6 +327,18 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		return r;
 	if (!pgd_service_map_check(conf->service_protocols, msg, sizeof(msg))) {
 		pgd_set_err(err, errlen, "%s: %s", where, msg);
+		return PGD_CONF_INVALID;
+	}
+	if (conf->secured != NULL && pgd_secured_value(conf->secured) == NULL) {
+		pgd_set_err(err, errlen, "%s: secured '%s' is not no, tls or secured", where,
+		            pgd_printable(conf->secured, shown, sizeof(shown)));
+		return PGD_CONF_INVALID;
+	}
+	if (conf->mechanism != NULL && !pgd_mechanism_check(conf->mechanism)) {
+		pgd_set_err(
+		    err, errlen,
+		    "%s: mechanism '%s' is not a SASL mechanism name (upper case, as PLAIN)", where,
+		    pgd_printable(conf->mechanism, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	r = template_verdict(pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg)), where,

@@ -24,6 +24,9 @@ enum pgd_var_key {
 	VAR_LIP,
 	VAR_HASH,
 	VAR_ORIG_USER,
+	VAR_SECURED,
+	VAR_MECHANISM,
+	VAR_PASSWORD, /* %w %{password}: only where the conf allows it (password_in_query) */
 };
 
 /*
@@ -163,5 +166,12 @@ const char *pgd_filter_name(enum pgd_var_op_kind kind);
 
 /* filter_run.c: v's 2.4 filters applied to val in place; false and err as pgd_var_append. */
 bool pgd_filters_run(struct pgd_buf *val, const struct pgd_var_ref *v, char *err, size_t errlen);
+
+/*
+ * False when vars (not NULL) leaves unstated the value v reads (%c with no secured, %m with no
+ * mechanism); err then names the variable and the key that states it.
+ */
+bool pgd_var_stated(const struct pgd_var_ref *v, const struct pgd_vars *vars, char *err,
+                    size_t errlen);
 
 #endif

@@ -34,9 +34,12 @@ static const struct var_name var_names[] = {
     {'s', "service", VAR_SERVICE},
     {'r', "rip", VAR_RIP},
     {'l', "lip", VAR_LIP},
+    {'c', "secured", VAR_SECURED},
+    {'m', "mechanism", VAR_MECHANISM},
     {'\0', "hash", VAR_HASH}, /* long form only: ours, for password_update_query */
     {'\0', "orig_user", VAR_ORIG_USER},
     {'\0', "original_user", VAR_ORIG_USER},
+    {'w', "password", VAR_PASSWORD}, /* conf/load.c: password_query, password_in_query */
 };
 
 #define NVAR_NAMES (sizeof(var_names) / sizeof(var_names[0]))
@@ -69,11 +72,6 @@ static bool parse_long(const char *s, const char *p, struct pgd_var_ref *v, char
 		return false;
 	}
 	n = (size_t)(end - name);
-	if (n == 8 && memcmp(name, "password", 8) == 0) {
-		pgd_set_err(err, errlen,
-		            "%%{password} is refused: the password must never reach the database");
-		return false;
-	}
 	vn = n > 0 ? find_var('\0', name, n) : NULL;
 	if (vn == NULL) {
 		pgd_set_err(err, errlen, "unknown or unsupported variable %%{%s}",
@@ -201,11 +199,6 @@ bool pgd_var_parse(const char *s, struct pgd_var_ref *v, char *err, size_t errle
 	}
 	if (*p == '{')
 		return parse_long(s, p, v, err, errlen);
-	if (*p == 'w') {
-		pgd_set_err(err, errlen,
-		            "%%w is refused: the password must never reach the database");
-		return false;
-	}
 	vn = find_var(*p, NULL, 0);
 	if (vn == NULL) {
 		pgd_set_err(err, errlen, "unknown or unsupported variable %%%s",
@@ -230,9 +223,34 @@ static const char *field(const struct pgd_vars *vars, enum pgd_var_key key)
 	    [VAR_LIP] = vars->lip,
 	    [VAR_HASH] = vars->hash,
 	    [VAR_ORIG_USER] = vars->orig_user,
+	    [VAR_SECURED] = vars->secured,
+	    [VAR_MECHANISM] = vars->mechanism,
+	    [VAR_PASSWORD] = vars->password,
 	};
 
 	return fields[key] != NULL ? fields[key] : "";
+}
+
+bool pgd_var_stated(const struct pgd_var_ref *v, const struct pgd_vars *vars, char *err,
+                    size_t errlen)
+{
+	if (vars == NULL)
+		return true;
+	if (v->key == VAR_SECURED && vars->secured == NULL) {
+		pgd_set_err(err, errlen,
+		            "%%c (%%{secured}) is used but secured is not set: state the transport "
+		            "with secured = no, tls or secured (a module argument of the service's "
+		            "pam.d line, or the conf key)");
+		return false;
+	}
+	if (v->key == VAR_MECHANISM && vars->mechanism == NULL) {
+		pgd_set_err(err, errlen,
+		            "%%m (%%{mechanism}) is used but mechanism is not set: state the SASL "
+		            "mechanism with mechanism = PLAIN (a module argument of the service's "
+		            "pam.d line, or the conf key)");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -339,8 +357,16 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 			break;
 		}
 		pgd_buf_add(&b, p, (size_t)(pct - p));
-		if (!pgd_var_parse(pct, &v, err, errlen)) {
+		if (!pgd_var_parse(pct, &v, err, errlen) ||
+		    !pgd_var_stated(&v, vars, err, errlen)) {
 			pgd_buf_free(&b);
+			return PGD_QUERY_INVALID;
+		}
+		if (v.key == VAR_PASSWORD) {
+			pgd_buf_free(&b);
+			pgd_set_err(err, errlen,
+			            "%%w and %%{password} are refused here: the "
+			            "password reaches only password_query");
 			return PGD_QUERY_INVALID;
 		}
 		if (!pgd_var_append(&b, &v, vars, err, errlen)) {
@@ -357,7 +383,8 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 	return PGD_QUERY_OK;
 }
 
-bool pgd_query_uses_domain(const char *tmpl)
+/* True if the (2.3-form) template uses the variable key. */
+static bool uses_key(const char *tmpl, enum pgd_var_key key)
 {
 	struct pgd_var_ref v;
 
@@ -365,7 +392,7 @@ bool pgd_query_uses_domain(const char *tmpl)
 	     p = strchr(p, '%')) {
 		if (!pgd_var_parse(p, &v, NULL, 0))
 			return false;
-		if (v.key == VAR_DOMAIN)
+		if (v.key == key)
 			return true;
 		for (unsigned i = 0; v.v24 && i < v.nops; i++)
 			if (v.ops[i].kind == OP_DOMAIN)
@@ -373,4 +400,24 @@ bool pgd_query_uses_domain(const char *tmpl)
 		p += v.len;
 	}
 	return false;
+}
+
+bool pgd_query_uses_domain(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_DOMAIN);
+}
+
+bool pgd_query_uses_password(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_PASSWORD);
+}
+
+bool pgd_query_uses_secured(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_SECURED);
+}
+
+bool pgd_query_uses_mechanism(const char *tmpl)
+{
+	return uses_key(tmpl, VAR_MECHANISM);
 }

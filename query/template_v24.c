@@ -21,9 +21,16 @@ static const struct {
 	const char *v23_user; /* the username part, or NULL: the filter is refused */
 	const char *v23_domain;
 } v24_vars[] = {
-    {"user", "u", "n", "d"},       {"original_user", "{orig_user}", NULL, NULL},
-    {"protocol", "s", NULL, NULL}, {"remote_ip", "r", NULL, NULL},
-    {"local_ip", "l", NULL, NULL}, {"hash", "{hash}", NULL, NULL},
+    {"user", "u", "n", "d"},
+    {"original_user", "{orig_user}", NULL, NULL},
+    {"protocol", "s", NULL, NULL},
+    {"remote_ip", "r", NULL, NULL},
+    {"local_ip", "l", NULL, NULL},
+    {"hash", "{hash}", NULL, NULL},
+    {"secured", "c", NULL, NULL},
+    {"mechanism", "m", NULL, NULL},
+    /* conf/load.c: only in password_query, with password_in_query */
+    {"password", "{password}", NULL, NULL},
 };
 
 static bool v24_word(const char **p, const char *end, char *out, size_t outlen)
@@ -91,11 +98,6 @@ static bool v24_expr(struct pgd_buf *b, const char *s, const char *end, char *er
 	if (!v24_word(&p, end, name, sizeof(name))) {
 		pgd_set_err(err, errlen,
 		            "cannot read %%{%s}: only a variable and filters are supported", shown);
-		return false;
-	}
-	if (strcmp(name, "password") == 0) {
-		pgd_set_err(err, errlen,
-		            "%%{password} is refused: the password must never reach the database");
 		return false;
 	}
 	for (vi = 0; vi < nvars; vi++)

@@ -215,7 +215,11 @@ static void false_flags(PGconn *conn, const struct pgd_query *q)
 
 void pgd_check_warnings(const struct pgd_conf *conf, const char *user)
 {
-	struct pgd_vars vars = {.service = "check"};
+	/* the query is only described, not run: any protocol a login may pass will do */
+	struct pgd_vars vars = {.service = "imap",
+	                        .secured = pgd_secured_value(conf->secured),
+	                        .mechanism = conf->mechanism,
+	                        .protocols = conf->service_protocols};
 	struct pgd_query q = {0};
 	char err[256], *canonical = NULL;
 	PGconn *conn;

@@ -6,8 +6,10 @@
  * Input: template, NUL, user, NUL, service, NUL, remote IP (missing parts are NULL).
  * The property that matters: nothing from the user's values reaches the SQL text, so binding
  * the same template with these values and with the user's blanked (the same service, secured
- * and mechanism, whose closed-set values may be written into a name) must give the same verdict,
- * the same SQL and the same number of parameters; and where no closed-set value was written
+ * and mechanism, whose closed-set values may be written into a name) must give the same SQL and
+ * the same number of parameters where both bind, and the same verdict unless the template reads
+ * right (a 2.3 modifier that splits a quote, a 2.4 filter out of range fail one login's value
+ * only); and where no closed-set value was written
  * into the SQL (the SQL is the same under other such values), a check (pgd_query_check, no
  * values) gives the login's verdict.
  */
@@ -67,7 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check_message(err, sizeof(err));
 	rn = pgd_query_bind(tmpl, &blank, &without, err, sizeof(err));
 	rc = pgd_query_check(tmpl, err, sizeof(err));
-	if (rw != rn)
+	/* A template that reads wrong fails whatever the values; a good one may fail on one
+	 * login's value only (a 2.3 modifier splitting a quote, a 2.4 filter out of range). */
+	if (rw != rn && rc != PGD_QUERY_OK)
 		abort();
 	other = (struct pgd_vars){
 	    .user = vars.user, .service = "pop3", .secured = "secured", .mechanism = "LOGIN"};

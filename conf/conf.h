@@ -105,6 +105,9 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf);
 enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char **argv, char *err,
                                    size_t errlen);
 
+/* Loads pgd_conf_load answered from its per-process cache (tests and the bench). */
+unsigned long pgd_conf_cache_hits(void);
+
 /*
  * Parses conf file text of len bytes (need not be NUL-terminated); name is used in messages
  * ("NAME line N: ..."). Keys are set on conf; no validation of the whole.

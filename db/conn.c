@@ -94,7 +94,7 @@ static void release(void)
 			drop_inherited(cache.conn);
 	}
 	cache.conn = NULL;
-	memset(&cache.stmts, 0, sizeof(cache.stmts));
+	pgd_db_stmts_clear(&cache.stmts);
 }
 
 static void swap_slots(void)
@@ -269,14 +269,15 @@ static enum pgd_db_result run(PGconn *conn, const struct pgd_query *q, enum pgd_
                               bool *stale, char *err, size_t errlen)
 {
 	char name[PGD_DB_STMT_NAME_LEN];
+	const char *stmt;
 	enum pgd_db_result r;
 
 	*stale = false;
-	if (mode == PGD_DB_PREPARE_NO || !keep || cache.stmts.off ||
-	    !pgd_db_stmt_name(q->sql, name))
+	if (mode == PGD_DB_PREPARE_NO || !keep || cache.stmts.off)
 		return pgd_db_run(conn, q, NULL, deadline, res, timed_out, err, errlen);
-	if (!pgd_db_stmts_has(&cache.stmts, name)) {
-		if (cache.stmts.n >= PGD_DB_MAX_STMTS)
+	stmt = pgd_db_stmts_find(&cache.stmts, q->sql);
+	if (stmt == NULL) {
+		if (cache.stmts.n >= PGD_DB_MAX_STMTS || !pgd_db_stmt_name(q->sql, name))
 			return pgd_db_run(conn, q, NULL, deadline, res, timed_out, err, errlen);
 		r = pgd_db_prepare(conn, q, name, deadline, res, timed_out, err, errlen);
 		if (r == PGD_DB_QUERY_FAILED && refused_with(*res, "42P05")) {
@@ -288,9 +289,11 @@ static enum pgd_db_result run(PGconn *conn, const struct pgd_query *q, enum pgd_
 			return r;
 		pgd_db_clear(*res);
 		*res = NULL;
-		pgd_db_stmts_add(&cache.stmts, name);
+		/* not noted (out of memory): prepared again next time, 42P05 then ends it */
+		pgd_db_stmts_add(&cache.stmts, q->sql, name);
+		stmt = name;
 	}
-	r = pgd_db_run(conn, q, name, deadline, res, timed_out, err, errlen);
+	r = pgd_db_run(conn, q, stmt, deadline, res, timed_out, err, errlen);
 	if (r == PGD_DB_QUERY_FAILED && mode == PGD_DB_PREPARE_AUTO && refused_with(*res, "26000"))
 		return unprepared(conn, q, deadline, res, timed_out, err, errlen);
 	*stale = r == PGD_DB_QUERY_FAILED &&

@@ -77,17 +77,26 @@ enum pgd_db_result pgd_db_prepare(PGconn *conn, const struct pgd_query *q, const
                                   int64_t deadline, PGresult **res, bool *timed_out, char *err,
                                   size_t errlen);
 
+/*
+ * Reads the single row of a successful result into *row (zeroed by the caller), err untouched
+ * unless it fails: pgd_db_read_row without its resets, for a caller that made them.
+ */
+enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, struct pgd_row *row,
+                                   char *err, size_t errlen);
+
 /* stmts.c */
 
 /*
- * The statements prepared on one connection. A statement's name is "pgd_" and the first 16
- * bytes of the SHA-256 of its SQL text in hex: the same text gets the same name in every
- * process, so that through a pooler that hands a client another server connection (PgBouncer
- * in transaction mode) a name found there is the same statement, never another query's.
+ * The statements prepared on one connection, by their SQL text. A statement's name is "pgd_" and
+ * the first 16 bytes of the SHA-256 of its text in hex, computed once when it is prepared: the
+ * same text gets the same name in every process, so that through a pooler that hands a client
+ * another server connection (PgBouncer in transaction mode) a name found there is the same
+ * statement, never another query's.
  */
 #define PGD_DB_STMT_NAME_LEN (4 + 32 + 1)
 #define PGD_DB_MAX_STMTS 16 /* a conf has 7 queries; past this, new texts run unprepared */
 struct pgd_db_stmts {
+	char *sql[PGD_DB_MAX_STMTS]; /* heap */
 	char names[PGD_DB_MAX_STMTS][PGD_DB_STMT_NAME_LEN];
 	unsigned n;
 	bool off; /* the connection lost one (a pooler): nothing is prepared on it any more */
@@ -96,17 +105,13 @@ struct pgd_db_stmts {
 /* name := the statement name of sql; false when the digest failed (then run sql unprepared). */
 bool pgd_db_stmt_name(const char *sql, char name[PGD_DB_STMT_NAME_LEN]);
 
-/* Is name prepared on the connection s belongs to? */
-bool pgd_db_stmts_has(const struct pgd_db_stmts *s, const char *name);
+/* The name of the statement prepared from sql on the connection s belongs to, or NULL. */
+const char *pgd_db_stmts_find(const struct pgd_db_stmts *s, const char *sql);
 
-/* Notes that name is prepared; false (nothing noted) when s is full. */
-bool pgd_db_stmts_add(struct pgd_db_stmts *s, const char *name);
+/* Notes that sql is prepared as name; false (nothing noted) when s is full or out of memory. */
+bool pgd_db_stmts_add(struct pgd_db_stmts *s, const char *sql, const char *name);
 
-/*
- * Reads the single row of a successful result into *row (zeroed by the caller), err untouched
- * unless it fails: pgd_db_read_row without its resets, for a caller that made them.
- */
-enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, struct pgd_row *row,
-                                   char *err, size_t errlen);
+/* Forgets every statement (the connection is gone) and zeroes s. */
+void pgd_db_stmts_clear(struct pgd_db_stmts *s);
 
 #endif

@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
@@ -217,6 +215,10 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 	case PGD_LOGIN_CONF_ERROR:
 		pam_syslog(pamh, LOG_ERR, "configuration error: %s", detail);
 		return PAM_SERVICE_ERR;
+	case PGD_RENAMED:
+		/* the password was right; the row names another user than the caller will use */
+		pam_syslog(pamh, LOG_ERR, "%s refused: %s", op_names[op], detail);
+		return PAM_SERVICE_ERR;
 	case PGD_LOGIN_NOMEM:
 		break;
 	}
@@ -271,42 +273,14 @@ static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_lo
 /*
  * What authenticate leaves for acct_mgmt in the same transaction, and what it is bound to: a
  * digest of everything that decided which row was read (the conf's server, query and name
- * rules, the conf file named, and the login's user, service and remote host).
+ * rules, the conf file named, what the pam.d line states of the connection, and the login's
+ * user, service and remote host).
  */
 struct authenticated {
-	unsigned char binding[SHA256_DIGEST_LENGTH];
+	unsigned char binding[PGD_LOGIN_BINDING_LEN];
 	bool account_expired;
 	bool password_expired;
 };
-
-/*
- * The binding of a login on conf; false if it cannot be computed (then nothing is reused).
- * Each field goes in with its length, so that no two lists of fields give the same input.
- */
-static bool binding(const struct pgd_conf *conf, const struct pgd_login *login,
-                    unsigned char out[SHA256_DIGEST_LENGTH])
-{
-	const char *const fields[] = {
-	    conf->path,           conf->driver,          conf->connect,
-	    conf->password_query, conf->username_format, conf->username_chars,
-	    conf->default_domain, login->user,           login->service,
-	    login->rhost,
-	};
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int len = 0;
-	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
-
-	for (size_t i = 0; ok && i < sizeof(fields) / sizeof(fields[0]); i++) {
-		/* 0 for NULL, length + 1 for a string: NULL and "" differ */
-		uint64_t n = fields[i] != NULL ? (uint64_t)strlen(fields[i]) + 1 : 0;
-
-		ok = EVP_DigestUpdate(ctx, &n, sizeof(n)) == 1 &&
-		     (n <= 1 || EVP_DigestUpdate(ctx, fields[i], (size_t)(n - 1)) == 1);
-	}
-	ok = ok && EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == SHA256_DIGEST_LENGTH;
-	EVP_MD_CTX_free(ctx);
-	return ok;
-}
 
 static void free_authenticated(pam_handle_t *pamh, void *data, int error_status)
 {
@@ -324,7 +298,7 @@ static void remember(pam_handle_t *pamh, const struct pgd_conf *conf, const stru
 		return;
 	a->account_expired = login->account_expired;
 	a->password_expired = login->password_expired;
-	if (!binding(conf, login, a->binding) ||
+	if (!pgd_login_binding(conf, login, a->binding) ||
 	    pam_set_data(pamh, AUTHENTICATED, a, free_authenticated) != PAM_SUCCESS)
 		free_authenticated(pamh, a, 0);
 }
@@ -336,7 +310,7 @@ static void remember(pam_handle_t *pamh, const struct pgd_conf *conf, const stru
 static const struct authenticated *remembered(pam_handle_t *pamh, const struct pgd_conf *conf,
                                               const struct pgd_login *login)
 {
-	unsigned char mine[SHA256_DIGEST_LENGTH];
+	unsigned char mine[PGD_LOGIN_BINDING_LEN];
 	const void *data = NULL;
 	const struct authenticated *a;
 	bool same;
@@ -344,7 +318,7 @@ static const struct authenticated *remembered(pam_handle_t *pamh, const struct p
 	if (pam_get_data(pamh, AUTHENTICATED, &data) != PAM_SUCCESS || data == NULL)
 		return NULL;
 	a = data;
-	same = binding(conf, login, mine) && pgd_ct_memeq(mine, a->binding, sizeof(mine));
+	same = pgd_login_binding(conf, login, mine) && pgd_ct_memeq(mine, a->binding, sizeof(mine));
 	pgd_wipe(mine, sizeof(mine));
 	return same ? a : NULL;
 }
@@ -404,6 +378,20 @@ static void after_authenticate(pam_handle_t *pamh, const struct pgd_conf *conf,
 	}
 }
 
+/* allow_rename: PAM_USER becomes the new name (saslauthd never reads it back; sshd refuses). */
+static int set_renamed(pam_handle_t *pamh, const struct pgd_login *login)
+{
+	char from[160], to[160];
+	int rc = pam_set_item(pamh, PAM_USER, login->renamed);
+
+	pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_ERR,
+	           "user=%s renamed to %s by the row (allow_rename): PAM_USER %s",
+	           pgd_printable_word(login->canonical, from, sizeof(from)),
+	           pgd_printable_word(login->renamed, to, sizeof(to)),
+	           rc == PAM_SUCCESS ? "set" : "not set");
+	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_SERVICE_ERR;
+}
+
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pgd_conf conf;
@@ -446,6 +434,9 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 		(void)pam_fail_delay(pamh, FAIL_DELAY_USEC);
 	if (rc == PAM_SUCCESS)
 		remember(pamh, &conf, &login);
+	/* last: setting PAM_USER frees the name login.user points to */
+	if (rc == PAM_SUCCESS && login.renamed != NULL)
+		rc = set_renamed(pamh, &login);
 	pgd_login_free(&login);
 	pgd_conf_free(&conf);
 	return rc;

@@ -99,6 +99,9 @@ static const struct option options[] = {
     TEXT(username_chars, ANYWHERE),
     TEXT(default_domain, ANYWHERE),
     TEXT(service_protocols, ANYWHERE),
+    /* What saslauthd does not pass (%c, %m): stated per pam.d line, or for all in the file. */
+    TEXT(secured, ANYWHERE),
+    TEXT(mechanism, ANYWHERE),
     /* SHA-crypt accepts 1000..999999999 rounds; bcrypt 4..31. */
     NUMBER(max_crypt_rounds, ANYWHERE, 1000, 999999999),
     NUMBER(max_bcrypt_cost, ANYWHERE, 4, 31),
@@ -120,6 +123,8 @@ static const struct option options[] = {
     FLAG(rehash, ANYWHERE),
     FLAG(rehash_any_scheme, ANYWHERE),
     FLAG(allow_nopassword, ANYWHERE),
+    FLAG(allow_rename, ANYWHERE),
+    FLAG(password_in_query, ANYWHERE),
     TEXT(session_open_query, ANYWHERE),
     TEXT(session_close_query, ANYWHERE),
     TEXT(auth_success_query, ANYWHERE),
@@ -359,6 +364,8 @@ void pgd_conf_free(struct pgd_conf *conf)
 	free(conf->username_chars);
 	free(conf->default_domain);
 	free(conf->service_protocols);
+	free(conf->secured);
+	free(conf->mechanism);
 	free(conf->account_query);
 	free(conf->iterate_query);
 	free(conf->password_update_query);

@@ -54,6 +54,8 @@ struct pgd_conf {
 	char *username_chars;      /* Dovecot's auth_username_chars; "" allows every byte */
 	char *default_domain;      /* Dovecot's auth_default_realm; NULL if unset */
 	char *service_protocols;   /* PAM service -> %s (pgd_service_protocol); NULL: the default */
+	char *secured;             /* %c: no, tls or secured (pgd_secured_value); NULL: unstated */
+	char *mechanism;           /* %m: a SASL mechanism name; NULL: unstated */
 	bool allow_weak_schemes;   /* Dovecot 2.4's auth_allow_weak_schemes (2.4 files only) */
 	unsigned long max_crypt_rounds;
 	unsigned long max_bcrypt_cost;
@@ -73,6 +75,8 @@ struct pgd_conf {
 	bool rehash;                 /* upgrade weaker hashes on a successful login */
 	bool rehash_any_scheme;      /* rehash also replaces algorithms not ranked below */
 	bool allow_nopassword;       /* honour a nopassword column */
+	bool allow_rename;      /* a row's user/username/domain may rename the login (PAM_USER) */
+	bool password_in_query; /* password_query may bind %w / %{password} (SQL-side check) */
 	char *session_open_query;
 	char *session_close_query;
 	char *auth_success_query;

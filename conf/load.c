@@ -84,6 +84,25 @@ static enum pgd_conf_result templates_v24(struct pgd_conf *conf, char *err, size
 	return PGD_CONF_OK;
 }
 
+/* query/ marks a translated 2.4 expression with byte 0x01: no template as written may hold one. */
+static enum pgd_conf_result templates_marked(const struct pgd_conf *conf, char *err, size_t errlen)
+{
+	char shown[200];
+
+	for (size_t i = 0; i < N_TEMPLATES; i++) {
+		const char *t = *(char *const *)((const char *)conf + templates[i].offset);
+
+		if (t != NULL && strchr(t, '\x01') != NULL) {
+			pgd_set_err(err, errlen, "%s: %s: control byte 0x01 in the template",
+			            pgd_printable(conf->path != NULL ? conf->path : "(conf)", shown,
+			                          sizeof(shown)),
+			            templates[i].name);
+			return PGD_CONF_INVALID;
+		}
+	}
+	return PGD_CONF_OK;
+}
+
 /* Does text hold a dovecot_config_version line (a Dovecot 2.4 dovecot.conf)? */
 static bool declares_v24(const char *text, size_t len)
 {
@@ -185,6 +204,8 @@ enum pgd_conf_result pgd_conf_load_files(struct pgd_conf *conf, int argc, const 
 		if (argv[i] != NULL && !is_conf_arg(argv[i]))
 			r = set_argument(conf, argv[i], err, errlen);
 	}
+	if (r == PGD_CONF_OK)
+		r = templates_marked(conf, err, errlen);
 	if (r == PGD_CONF_OK && conf->dialect == PGD_DIALECT_V24)
 		r = templates_v24(conf, err, errlen);
 	return r == PGD_CONF_OK ? pgd_conf_validate(conf, err, errlen) : r;
@@ -195,6 +216,37 @@ static enum pgd_conf_result invalid(char *err, size_t errlen, const char *where,
 {
 	pgd_set_err(err, errlen, "%s: %s", where, what);
 	return PGD_CONF_INVALID;
+}
+
+/*
+ * %w / %{password}: the password typed reaches the server only through password_query, bound,
+ * and only when the conf says so; every other template refuses it (username_format's
+ * pgd_expand refuses it itself).
+ */
+static enum pgd_conf_result check_password_var(const struct pgd_conf *conf, const char *where,
+                                               char *err, size_t errlen)
+{
+	for (size_t i = 0; i < N_TEMPLATES; i++) {
+		const char *q = *(char *const *)((const char *)conf + templates[i].offset);
+		bool mine = templates[i].offset == FIELD(password_query);
+
+		if (!pgd_str_set(q) || !pgd_query_uses_password(q))
+			continue;
+		pgd_set_err(err, errlen,
+		            "%s: %s: %s is refused: the password must never reach the database "
+		            "(%%w and %%{password} only in password_query, with password_in_query "
+		            "= yes)",
+		            where, templates[i].name,
+		            strstr(q, "%{password}") ? "%{password}" : "%w");
+		if (!mine || !conf->password_in_query)
+			return PGD_CONF_INVALID;
+	}
+	if (conf->password_in_query && pgd_query_uses_password(conf->password_query) &&
+	    conf->rehash)
+		return invalid(err, errlen, where,
+		               "rehash = yes cannot work with a password_query that verifies the "
+		               "password (%w, %{password}): no stored hash is read");
+	return PGD_CONF_OK;
 }
 
 /* Every query template through query.c's check. */
@@ -260,6 +312,8 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		return invalid(err, errlen, where,
 		               v24 ? "no passdb sql { query = ... }" : "password_query not set");
 	r = check_queries(conf, where, err, errlen);
+	if (r == PGD_CONF_OK)
+		r = check_password_var(conf, where, err, errlen);
 	if (r != PGD_CONF_OK)
 		return r;
 	if (conf->rehash && !pgd_str_set(conf->password_update_query))
@@ -274,6 +328,18 @@ enum pgd_conf_result pgd_conf_validate(const struct pgd_conf *conf, char *err, s
 		return r;
 	if (!pgd_service_map_check(conf->service_protocols, msg, sizeof(msg))) {
 		pgd_set_err(err, errlen, "%s: %s", where, msg);
+		return PGD_CONF_INVALID;
+	}
+	if (conf->secured != NULL && pgd_secured_value(conf->secured) == NULL) {
+		pgd_set_err(err, errlen, "%s: secured '%s' is not no, tls or secured", where,
+		            pgd_printable(conf->secured, shown, sizeof(shown)));
+		return PGD_CONF_INVALID;
+	}
+	if (conf->mechanism != NULL && !pgd_mechanism_check(conf->mechanism)) {
+		pgd_set_err(
+		    err, errlen,
+		    "%s: mechanism '%s' is not a SASL mechanism name (upper case, as PLAIN)", where,
+		    pgd_printable(conf->mechanism, shown, sizeof(shown)));
 		return PGD_CONF_INVALID;
 	}
 	r = template_verdict(pgd_expand(conf->username_format, NULL, &tmp, msg, sizeof(msg)), where,

@@ -17,9 +17,12 @@ enum pgd_db_result {
 	PGD_DB_NO_ROW,       /* no such user */
 	PGD_DB_UNAVAILABLE,  /* could not connect, timed out, or the connection broke */
 	PGD_DB_QUERY_FAILED, /* the server refused the query (syntax, permission, data) */
-	PGD_DB_BAD_RESULT,   /* more than one row, or no password column */
+	PGD_DB_BAD_RESULT,   /* more than one row, no password column, too many renames */
 	PGD_DB_NOMEM,
 };
+
+/* More user/username/domain columns than this in one row: PGD_DB_BAD_RESULT. */
+#define PGD_ROW_MAX_RENAMES 4
 
 /* What a password_query row says about a user; the columns are read by name, as Dovecot does. */
 struct pgd_row {
@@ -32,6 +35,13 @@ struct pgd_row {
 	bool nopassword;        /* a non-NULL "nopassword" column, as nologin */
 	bool account_expired;   /* "account_expired" is true (t, true, y, yes, 1, on) */
 	bool password_expired;  /* "password_expired" is true */
+	/* The "user", "username" and "domain" columns that are not NULL, in result order: Dovecot
+	 * renames the login from each in turn (pgd_login_renamed); a NULL one it skips. */
+	struct {
+		const char *field; /* "user", "username" or "domain" (static) */
+		char *value;
+	} renames[PGD_ROW_MAX_RENAMES];
+	int nrenames;
 	char columns[256]; /* the result's column names, comma-separated (for the check command) */
 };
 

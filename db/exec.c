@@ -230,6 +230,26 @@ static bool truthy(const PGresult *res, const char *column)
 	return false;
 }
 
+/* The columns Dovecot renames the login from, in result order (db.h, struct pgd_row). */
+static bool read_renames(const PGresult *res, struct pgd_row *row, bool *nomem)
+{
+	static const char *const fields[] = {"user", "username", "domain"};
+
+	for (int c = 0; c < PQnfields(res); c++) {
+		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+			if (strcmp(PQfname(res, c), fields[f]) != 0 || PQgetisnull(res, 0, c))
+				continue;
+			if (row->nrenames == PGD_ROW_MAX_RENAMES)
+				return false;
+			row->renames[row->nrenames].field = fields[f];
+			row->renames[row->nrenames].value = strdup(PQgetvalue(res, 0, c));
+			if (row->renames[row->nrenames++].value == NULL)
+				*nomem = true;
+		}
+	}
+	return true;
+}
+
 enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, struct pgd_row *row,
                                    char *err, size_t errlen)
 {
@@ -266,6 +286,12 @@ enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, 
 	row->nopassword = present(res, "nopassword");
 	row->account_expired = truthy(res, "account_expired");
 	row->password_expired = truthy(res, "password_expired");
+	if (!read_renames(res, row, &nomem)) {
+		snprintf(err, errlen, "the row has more than %d user, username and domain columns",
+		         PGD_ROW_MAX_RENAMES);
+		pgd_row_free(row);
+		return PGD_DB_BAD_RESULT;
+	}
 	if (nomem) {
 		pgd_row_free(row);
 		return PGD_DB_NOMEM;
@@ -288,5 +314,7 @@ void pgd_row_free(struct pgd_row *row)
 	free(row->user);
 	free(row->reason);
 	free(row->allow_nets);
+	for (int i = 0; i < row->nrenames; i++)
+		free(row->renames[i].value);
 	memset(row, 0, sizeof(*row));
 }

@@ -4,9 +4,12 @@
  * the plain %-expansion and the username fix-up.
  *
  * Input: template, NUL, user, NUL, service, NUL, remote IP (missing parts are NULL).
- * The property that matters: nothing from the values reaches the SQL text, so binding the
- * same template with these values and with none must give the same verdict, the same SQL and
- * the same number of parameters.
+ * The property that matters: nothing from the user's values reaches the SQL text, so binding
+ * the same template with these values and with the user's blanked (the same service, secured
+ * and mechanism, whose closed-set values may be written into a name) must give the same verdict,
+ * the same SQL and the same number of parameters; and where no closed-set value was written
+ * into the SQL (the SQL is the same under other such values), a check (pgd_query_check, no
+ * values) gives the login's verdict.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pgd_vars vars = {0};
-	struct pgd_query with, without;
+	struct pgd_vars vars = {.secured = "TLS", .mechanism = "PLAIN"}, blank, other;
+	struct pgd_query with, without, alt;
 	enum pgd_query_result rw, rn, rc;
 	char err[256];
 	char *buf, *out = NULL;
@@ -53,15 +56,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vars.service = next_part(buf, size, &pos);
 	vars.rip = next_part(buf, size, &pos);
 	vars.lip = "127.0.0.1";
+	blank = vars;
+	blank.user = "";
+	blank.rip = "";
+	vars.password = "p4ss' OR '1'='1"; /* %w, %{password}: bound like the rest */
 
 	memset(err, 'Z', sizeof(err));
 	rw = pgd_query_bind(tmpl, &vars, &with, err, sizeof(err));
 	if (rw != PGD_QUERY_OK)
 		fuzz_check_message(err, sizeof(err));
-	rn = pgd_query_bind(tmpl, NULL, &without, err, sizeof(err));
+	rn = pgd_query_bind(tmpl, &blank, &without, err, sizeof(err));
 	rc = pgd_query_check(tmpl, err, sizeof(err));
-	if (rw != rn || rn != rc)
+	if (rw != rn)
 		abort();
+	other = (struct pgd_vars){
+	    .user = vars.user, .service = "pop3", .secured = "secured", .mechanism = "LOGIN"};
+	vars.service = "imap";
+	if (pgd_query_bind(tmpl, &vars, &alt, err, sizeof(err)) == PGD_QUERY_OK) {
+		struct pgd_query alt2;
+
+		if (pgd_query_bind(tmpl, &other, &alt2, err, sizeof(err)) == PGD_QUERY_OK &&
+		    strcmp(alt.sql, alt2.sql) == 0 && rc != PGD_QUERY_OK)
+			abort();
+		pgd_query_free(&alt2);
+	}
+	pgd_query_free(&alt);
+	vars.service = blank.service;
 	if (rw == PGD_QUERY_OK) {
 		if (with.sql == NULL || without.sql == NULL || strcmp(with.sql, without.sql) != 0 ||
 		    with.nparams != without.nparams)

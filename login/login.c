@@ -90,15 +90,26 @@ static void row_source(const char *conninfo, const struct pgd_query *q, char out
 	pgd_wipe(md, sizeof(md));
 }
 
-enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *login,
-                                const char *tmpl, const char *hash, struct pgd_query *q)
+/*
+ * pgd_login_bind, with password for %w / %{password} (NULL but for password_query under
+ * password_in_query): a query bound with it is secret (db/exec.c logs no server message that
+ * could quote it), its values wiped when freed. A template using the password bound without one
+ * is refused (conf/load.c lets it only into password_query, which only authenticate runs with
+ * one).
+ */
+static enum pgd_outcome bind_query(const struct pgd_conf *conf, struct pgd_login *login,
+                                   const char *tmpl, const char *hash, const char *password,
+                                   struct pgd_query *q)
 {
 	char protocol[64];
 	struct pgd_vars vars = {.service =
 	                            pgd_service_protocol(conf->service_protocols, login->service,
 	                                                 protocol, sizeof(protocol)),
 	                        .rip = login->rhost,
-	                        .orig_user = login->user};
+	                        .orig_user = login->user,
+	                        .secured = pgd_secured_value(conf->secured),
+	                        .mechanism = conf->mechanism,
+	                        .protocols = conf->service_protocols};
 
 	*q = (struct pgd_query){0};
 	if (login->canonical == NULL) {
@@ -115,8 +126,16 @@ enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *l
 	}
 	vars.user = login->canonical;
 	vars.hash = hash;
+	vars.password = password;
+	if (password == NULL && pgd_query_uses_password(tmpl)) {
+		snprintf(login->detail, sizeof(login->detail),
+		         "the query uses the password (%%w, %%{password}), which only authenticate "
+		         "has: set account_query (and no rehash) with password_in_query");
+		return PGD_LOGIN_CONF_ERROR;
+	}
 	switch (pgd_query_bind(tmpl, &vars, q, login->detail, sizeof(login->detail))) {
 	case PGD_QUERY_OK:
+		q->secret = q->secret || password != NULL;
 		return PGD_LOGIN_OK;
 	case PGD_QUERY_INVALID:
 		return PGD_LOGIN_CONF_ERROR;
@@ -126,14 +145,20 @@ enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *l
 	return PGD_LOGIN_NOMEM;
 }
 
+enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *login,
+                                const char *tmpl, const char *hash, struct pgd_query *q)
+{
+	return bind_query(conf, login, tmpl, hash, NULL, q);
+}
+
 /*
  * Reads the login's row with tmpl (pgd_login_bind); on PGD_LOGIN_OK the caller frees *row.
  * source (may be NULL) gets what the row is read from (row_source) once the query is bound,
  * whatever the database then answers; *dbr (may be NULL) what the database said.
  */
 static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login *login,
-                                  const char *tmpl, struct pgd_row *row, char *source,
-                                  enum pgd_db_result *dbr_out)
+                                  const char *tmpl, const char *password, struct pgd_row *row,
+                                  char *source, enum pgd_db_result *dbr_out)
 {
 	struct pgd_db_options db_opts = pgd_login_db_options(conf);
 	struct pgd_query q;
@@ -143,7 +168,7 @@ static enum pgd_outcome fetch_row(const struct pgd_conf *conf, struct pgd_login 
 	memset(row, 0, sizeof(*row));
 	if (dbr_out != NULL)
 		*dbr_out = PGD_DB_OK;
-	out = pgd_login_bind(conf, login, tmpl, NULL, &q);
+	out = bind_query(conf, login, tmpl, NULL, password, &q);
 	if (out != PGD_LOGIN_OK)
 		return out;
 	db_opts.password_optional = tmpl != conf->password_query;
@@ -393,6 +418,7 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	enum pgd_db_result dbr;
 	char source[SOURCE_LEN] = "";
 	size_t pwlen = strnlen(password, PGD_MAX_PASSWORD_LEN + 1);
+	bool sql_verifies;
 
 	if (pwlen > PGD_MAX_PASSWORD_LEN) {
 		snprintf(login->detail, sizeof(login->detail), "password longer than %d bytes",
@@ -401,20 +427,24 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	}
 	if (pwlen == 0 && !conf->nullok)
 		return PGD_EMPTY_PASSWORD;
-	out = fetch_row(conf, login, conf->password_query, &row,
-	                conf->verify_cache_ttl > 0 ? source : NULL, &dbr);
+	/* password_in_query: the SQL server verifies the password (%w, %{password}); such a
+	 * login never meets the verified-login cache, whose source would digest the password */
+	sql_verifies = conf->password_in_query && pgd_query_uses_password(conf->password_query);
+	out = fetch_row(conf, login, conf->password_query, sql_verifies ? password : NULL, &row,
+	                conf->verify_cache_ttl > 0 && !sql_verifies ? source : NULL, &dbr);
 	/* Unknown users cost one verification too, so that time does not tell who exists. */
 	if (out == PGD_UNKNOWN_USER)
 		verify_dummy(conf, password);
-	if (out != PGD_LOGIN_OK && unreachable(dbr))
+	if (out != PGD_LOGIN_OK && unreachable(dbr) && !sql_verifies)
 		out = outage_answer(conf, login, source, password, out);
 	if (out != PGD_LOGIN_OK)
 		return out;
-	/* Dovecot's nopassword takes any password; only where the admin said so. */
-	if (row.nopassword && conf->allow_nopassword &&
+	/* Dovecot's nopassword takes any password; only where the admin said so (with
+	 * password_in_query, the row only exists when the server verified the password). */
+	if (row.nopassword && (conf->allow_nopassword || sql_verifies) &&
 	    pgd_hash_nopassword_applies(conf->dialect == PGD_DIALECT_V24 ? 24 : 23, row.password))
 		out = PGD_LOGIN_OK;
-	else if (vcache_hit(conf, login, &row, source, password))
+	else if (!sql_verifies && vcache_hit(conf, login, &row, source, password))
 		out = PGD_LOGIN_OK;
 	else
 		out = check_hash(conf, login, &row, password);
@@ -427,6 +457,8 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 	if (out == PGD_LOGIN_OK && row.allow_nets != NULL &&
 	    !pgd_nets_allow(row.allow_nets, login->rhost, login->detail, sizeof(login->detail)))
 		out = PGD_NET_REFUSED;
+	if (out == PGD_LOGIN_OK)
+		out = pgd_login_check_rename(conf, login, &row);
 	if (out == PGD_LOGIN_OK) {
 		login->account_expired = row.account_expired;
 		login->password_expired = row.password_expired;
@@ -437,7 +469,8 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 				out = PGD_LOGIN_NOMEM;
 		}
 	}
-	vcache_after(conf, login, &row, source, password, out);
+	if (!sql_verifies)
+		vcache_after(conf, login, &row, source, password, out);
 	pgd_row_free(&row);
 	return out;
 }
@@ -465,11 +498,13 @@ enum pgd_outcome pgd_login_lookup(const struct pgd_conf *conf, struct pgd_login 
 	struct pgd_row row;
 	const char *tmpl =
 	    pgd_str_set(conf->account_query) ? conf->account_query : conf->password_query;
-	enum pgd_outcome out = fetch_row(conf, login, tmpl, &row, NULL, NULL);
+	enum pgd_outcome out = fetch_row(conf, login, tmpl, NULL, &row, NULL, NULL);
 
 	if (out != PGD_LOGIN_OK)
 		return out;
 	out = account_state(&row, login);
+	if (out == PGD_LOGIN_OK)
+		out = pgd_login_check_rename(conf, login, &row);
 	pgd_row_free(&row);
 	return out;
 }
@@ -487,6 +522,8 @@ void pgd_login_free(struct pgd_login *login)
 {
 	free(login->canonical);
 	login->canonical = NULL;
+	free(login->renamed);
+	login->renamed = NULL;
 	pgd_free_secret(login->stored);
 	login->stored = NULL;
 }

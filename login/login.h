@@ -38,6 +38,9 @@ enum pgd_outcome {
 	 * verify_cache_stale_if_error seconds ago: authenticate succeeds, detail says why the
 	 * database failed. Only when login->outage_ok. */
 	PGD_OUTAGE_CACHED,
+	/* the row's user, username or domain column renames the login (pgd_login_renamed) and
+	 * allow_rename is off, or the new name is unusable; detail names both names */
+	PGD_RENAMED,
 };
 
 /* One login: the caller fills the inputs, pgd_login_* fill the outputs. */
@@ -56,6 +59,7 @@ struct pgd_login {
 	bool account_expired; /* what the row said, for acct_mgmt after authenticate */
 	bool password_expired;
 	bool cached;      /* the verified-login cache answered, without the slow hash */
+	char *renamed;    /* allow_rename: the name the row renamed canonical to; else NULL */
 	char scheme[32];  /* scheme of the stored hash, when one was read */
 	char detail[384]; /* why, for the log line; never a secret */
 };
@@ -99,6 +103,24 @@ enum pgd_outcome pgd_login_run(const struct pgd_conf *conf, struct pgd_login *lo
 
 void pgd_login_free(struct pgd_login *login);
 
+/*
+ * The name Dovecot ends a login with after reading row: canonical renamed by each of the row's
+ * user, username and domain columns in result order (pgd_user_rename). *out is the caller's to
+ * free; *column (may be NULL) names the last column that changed the name, or NULL when none
+ * did (then *out equals canonical). PGD_USER_INVALID with err set when a step leaves an empty,
+ * too long or control-byte name.
+ */
+enum pgd_user_result pgd_login_renamed(const char *canonical, const struct pgd_row *row, char **out,
+                                       const char **column, char *err, size_t errlen);
+
+/*
+ * After the password matched (or, for acct_mgmt, the row was read): PGD_LOGIN_OK when row leaves
+ * login->canonical as it is, or renames it and allow_rename is set (the new name then in
+ * login->renamed); PGD_RENAMED with detail naming both names otherwise (rename.c).
+ */
+enum pgd_outcome pgd_login_check_rename(const struct pgd_conf *conf, struct pgd_login *login,
+                                        const struct pgd_row *row);
+
 /* Shared by login.c and change.c: the database options conf sets; a db result as an outcome. */
 struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf);
 enum pgd_outcome pgd_login_from_db(enum pgd_db_result r);
@@ -113,5 +135,12 @@ enum pgd_outcome pgd_login_from_db(enum pgd_db_result r);
  */
 enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *login,
                                 const char *tmpl, const char *hash, struct pgd_query *q);
+
+/* The length of pgd_login_binding's digest (SHA-256). */
+#define PGD_LOGIN_BINDING_LEN 32
+
+/* binding.c: the digest of what decided login's row under conf; false if it cannot be made. */
+bool pgd_login_binding(const struct pgd_conf *conf, const struct pgd_login *login,
+                       unsigned char out[PGD_LOGIN_BINDING_LEN]);
 
 #endif

@@ -4,6 +4,12 @@
  * identifiers, E'' and U&'' strings, dollar quotes, nested comments) and turns every Dovecot
  * variable into a bound parameter $k, so that nothing a user typed ever reaches the SQL text.
  * Variables are read by template.c; this file decides where a value can stand.
+ *
+ * An identifier cannot be bound. Dovecot pastes a variable glued into one (iRedMail's
+ * enable%Ls%Lc, "enable%{protocol | lower}%{secured | lower}") into the SQL text; so does this
+ * file, but only for the variables whose values come from a closed set, never from the user:
+ * %s (a known protocol, pgd_protocol_closed), %c ("", TLS, secured) and %m (a SASL mechanism
+ * name), each value checked before it is written. Any other variable glued into a word is refused.
  */
 #include "query/query.h"
 
@@ -101,20 +107,95 @@ static bool add_param(struct binder *bd, char *value)
 	return true;
 }
 
+/* The variables whose values come from a closed set, not from the user. */
+static bool closed_var(enum pgd_var_key key)
+{
+	return key == VAR_SERVICE || key == VAR_SECURED || key == VAR_MECHANISM;
+}
+
+/*
+ * Writes the value of the closed-set variable v into the SQL text, glued into an identifier
+ * (quoted: inside "..."). The value must be one of its set and spell identifier characters
+ * only, so that the word stays one word; with bd->vars NULL (a check) it is "" and unchecked.
+ */
+static bool paste_closed(struct binder *bd, const struct pgd_var_ref *v, bool quoted)
+{
+	const struct pgd_vars *vars = bd->vars;
+	struct pgd_buf val = {0};
+	bool ok = true;
+
+	if (!pgd_var_stated(v, vars, bd->err, bd->errlen))
+		return false;
+	if (vars != NULL && v->key == VAR_SERVICE)
+		ok = pgd_protocol_closed(vars->protocols, vars->service);
+	else if (vars != NULL && v->key == VAR_SECURED)
+		ok = strcmp(vars->secured, "") == 0 || strcmp(vars->secured, "TLS") == 0 ||
+		     strcmp(vars->secured, "secured") == 0;
+	else if (vars != NULL && v->key == VAR_MECHANISM)
+		ok = pgd_mechanism_check(vars->mechanism);
+	if (!pgd_var_append(&val, v, vars, bd->err, bd->errlen)) {
+		pgd_buf_free(&val);
+		return false;
+	}
+	if (val.failed) {
+		pgd_buf_free(&val);
+		return bind_nomem(bd);
+	}
+	for (size_t k = 0; ok && k < val.len; k++)
+		ok = (is_ident_char(val.p[k]) || (quoted && val.p[k] == '-')) &&
+		     (unsigned char)val.p[k] < 0x80;
+	/* Unquoted, the value must continue or start a name, never a number ("3x", "5imap") or a
+	 * parameter ("$1imap"); a check, with no value, cannot tell. */
+	if (ok && !quoted && vars != NULL) {
+		size_t w = bd->sql.len;
+
+		while (w > 0 && is_ident_char(bd->sql.p[w - 1]))
+			w--;
+		if (w < bd->sql.len)
+			ok = !(bd->sql.p[w] >= '0' && bd->sql.p[w] <= '9') &&
+			     !(w > 0 && bd->sql.p[w - 1] == '$');
+		else
+			ok = val.len == 0 || !(val.p[0] >= '0' && val.p[0] <= '9');
+	}
+	if (!ok) {
+		pgd_buf_free(&val);
+		pgd_set_err(bd->err, bd->errlen,
+		            "the %s written into the identifier at offset %zu is not one the query "
+		            "may name (%s)",
+		            v->key == VAR_SERVICE   ? "protocol"
+		            : v->key == VAR_SECURED ? "secured value"
+		                                    : "mechanism",
+		            bd->i,
+		            v->key == VAR_SERVICE
+		                ? "a Dovecot protocol or one service_protocols names"
+		                : "letters, digits and _ only");
+		return false;
+	}
+	pgd_buf_add(&bd->sql, val.p != NULL ? val.p : "", val.len);
+	pgd_buf_free(&val);
+	return !bd->sql.failed || bind_nomem(bd);
+}
+
 /*
  * A parameter may not touch an identifier or number: "abc$1" would read as one identifier and
  * "$1" followed by "5" as "$15". Dovecot would have glued the value into the word; there is no
  * bound equivalent, so refuse.
  */
-static bool param_fits(struct binder *bd, size_t next)
+static bool param_glued(struct binder *bd, size_t next)
 {
 	char before = pgd_buf_last(&bd->sql, 0);
 	char after = bd->tmpl[next];
 
-	if (is_ident_char(before) || before == '$' || is_ident_char(after) || after == '$') {
+	return is_ident_char(before) || before == '$' || is_ident_char(after) || after == '$';
+}
+
+static bool param_fits(struct binder *bd, size_t next)
+{
+	if (param_glued(bd, next)) {
 		pgd_set_err(bd->err, bd->errlen,
 		            "the value bound at offset %zu would be glued to a word or number "
-		            "(quote the variable on its own: '%%u')",
+		            "(quote the variable on its own: '%%u'; only %%s, %%c and %%m, whose "
+		            "values come from a closed set, may be part of a name)",
 		            bd->i);
 		return false;
 	}
@@ -146,10 +227,19 @@ static bool copy_region(struct binder *bd, enum region r, size_t (*end)(const ch
 		if (t[bd->i] == '%') {
 			if (!pgd_var_parse(t + bd->i, &v, bd->err, bd->errlen))
 				return false;
+			if (r == IN_IDENT && closed_var(v.key)) {
+				if (!paste_closed(bd, &v, true))
+					return false;
+				bd->i += v.len;
+				continue;
+			}
 			if (v.key != VAR_PERCENT) {
-				pgd_set_err(bd->err, bd->errlen,
-				            "a variable inside %s cannot be bound",
-				            region_names[r]);
+				pgd_set_err(
+				    bd->err, bd->errlen, "a variable inside %s cannot be bound%s",
+				    region_names[r],
+				    r == IN_IDENT ? " (only %s, %c and %m, whose values come "
+				                    "from a closed set, may be part of a name)"
+				                  : "");
 				return false;
 			}
 			pgd_buf_addc(&bd->sql, '%');
@@ -237,7 +327,8 @@ static bool bind_literal(struct binder *bd)
 			return false;
 		}
 		if (t[j] == '%') {
-			if (!pgd_var_parse(t + j, &v, bd->err, bd->errlen))
+			if (!pgd_var_parse(t + j, &v, bd->err, bd->errlen) ||
+			    !pgd_var_stated(&v, bd->vars, bd->err, bd->errlen))
 				return false;
 			if (v.key != VAR_PERCENT)
 				has_vars = true;
@@ -273,7 +364,10 @@ static bool bind_literal(struct binder *bd)
 	for (bd->i = start + 1; bd->i < j;) {
 		if (t[bd->i] == '%') {
 			(void)pgd_var_parse(t + bd->i, &v, NULL, 0);
-			pgd_var_append(&val, &v, bd->vars);
+			if (!pgd_var_append_sql(&val, &v, bd->vars, bd->err, bd->errlen)) {
+				pgd_buf_free(&val);
+				return false;
+			}
 			bd->i += v.len;
 		} else if (t[bd->i] == '\'') {
 			pgd_buf_addc(&val, '\'');
@@ -340,10 +434,24 @@ static bool bind_dollar(struct binder *bd)
 static bool bind_var(struct binder *bd, const struct pgd_var_ref *v)
 {
 	struct pgd_buf val = {0};
+	char before = pgd_buf_last(&bd->sql, 0), after = bd->tmpl[bd->i + v->len];
 
+	if (!pgd_var_stated(v, bd->vars, bd->err, bd->errlen))
+		return false;
+	/* Glued into a word: written into it when its values are a closed set (not beside '$'). */
+	if (closed_var(v->key) && param_glued(bd, bd->i + v->len) && before != '$' &&
+	    after != '$') {
+		if (!paste_closed(bd, v, false))
+			return false;
+		bd->i += v->len;
+		return true;
+	}
 	if (!param_fits(bd, bd->i + v->len))
 		return false;
-	pgd_var_append(&val, v, bd->vars);
+	if (!pgd_var_append_sql(&val, v, bd->vars, bd->err, bd->errlen)) {
+		pgd_buf_free(&val);
+		return false;
+	}
 	if (!add_param(bd, pgd_buf_take(&val)))
 		return false;
 	bd->i += v->len;

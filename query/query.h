@@ -3,8 +3,11 @@
  * From a conf's templates and one login's values to what the database is sent: Dovecot's
  * %-variables become bound parameters, never SQL text. Pure code (no PAM, no libpq), one job a
  * file:
- *   template.c      a 2.3 variable (%u, %Ln, %{user}): read, expanded (pgd_expand)
+ *   template.c      a 2.3 variable (%u, %Ln, %3n, %{user}): read, expanded (pgd_expand)
+ *   modifier.c      2.3's modifiers (%M, %H, ...), width and offset applied to a value
  *   template_v24.c  a 2.4 template ("%{user | lower}") in the 2.3 form (pgd_template_v24)
+ *   filter_v24.c    2.4's filters (| substr(0, 1) | default('x')) read
+ *   filter_run.c    2.4's filters applied to a value
  *   bind.c          the SQL scanner and binder (pgd_query_bind, pgd_query_check)
  *   user.c          the login name's fix-up before any query (pgd_user_normalize)
  *   protocol.c      the protocol %s stands for, from the PAM service (pgd_service_protocol)
@@ -30,6 +33,14 @@ struct pgd_vars {
 	const char *lip;       /* %l %{lip}: local IP */
 	const char *hash;      /* %{hash}: the new stored value (password_update_query) */
 	const char *orig_user; /* %{orig_user}, 2.4's %{original_user}: the name as given */
+	/* What the caller states about the connection (conf keys secured, mechanism): NULL is
+	 * unstated, and a template using the variable then fails to bind (configuration error). */
+	const char *secured;   /* %c %{secured}: "", "TLS" or "secured" (pgd_secured_value) */
+	const char *mechanism; /* %m %{mechanism}: the SASL mechanism, as PLAIN */
+	/* service_protocols (NULL: the default), for the closed set of protocols that %s may
+	 * spell when it is written into an identifier (pgd_protocol_closed) */
+	const char *protocols;
+	const char *password; /* %w %{password}: the password typed; secret (password_in_query) */
 };
 
 /*
@@ -56,8 +67,11 @@ enum pgd_query_result {
 /*
  * Turns a password_query template into SQL text plus bound values. A variable outside quotes
  * becomes $k; a single-quoted literal holding variables ('%u', '%n@%d') becomes one $k whose
- * value is the literal's expanded content; nothing from vars ever reaches q->sql. On success the
- * caller frees q with pgd_query_free; on failure q is left empty.
+ * value is the literal's expanded content. Only a variable of a closed set of values (%s, %c,
+ * %m) glued into an identifier (enable%Ls, "enable%Ls%Lc") is written into q->sql, and only
+ * once its value is checked (a known protocol; a SASL mechanism name): nothing a user typed
+ * ever reaches q->sql. With vars NULL (a check) the values are "" and go unchecked. On success
+ * the caller frees q with pgd_query_free; on failure q is left empty.
  */
 enum pgd_query_result pgd_query_bind(const char *tmpl, const struct pgd_vars *vars,
                                      struct pgd_query *q, char *err, size_t errlen);
@@ -77,6 +91,16 @@ enum pgd_query_result pgd_expand(const char *tmpl, const struct pgd_vars *vars, 
 /* True if the (2.3-form) template uses the domain of the name: %d, %{domain}, any case. */
 bool pgd_query_uses_domain(const char *tmpl);
 
+/* True if the (2.3-form) template uses %c / %{secured}, or %m / %{mechanism}: values only
+ * the conf keys secured and mechanism state. */
+bool pgd_query_uses_secured(const char *tmpl);
+bool pgd_query_uses_mechanism(const char *tmpl);
+/*
+ * True if the (2.3-form) template uses the password typed: %w, %{password} (2.4's
+ * %{password}). Only password_query with password_in_query = yes may (conf/load.c).
+ */
+bool pgd_query_uses_password(const char *tmpl);
+
 /* template_v24.c */
 
 /*
@@ -84,9 +108,11 @@ bool pgd_query_uses_domain(const char *tmpl);
  * same template in the 2.3 form the functions above read ("%Ln"): literal text stays literal
  * ('%' becomes "%%", so 2.4's "%u" stays the text "%u"; "%%{" is the text "%{"), and every
  * %{...} becomes one 2.3 variable, so quoting and binding work as for a 2.3 template.
- * Variables: user, original_user, protocol, remote_ip, local_ip, hash (ours); filters: lower,
- * upper, username, domain (on user and original_user), chained. Anything else is
- * PGD_QUERY_INVALID with err naming it. *out is the caller's to free.
+ * Variables: user, original_user, protocol, remote_ip, local_ip, secured, mechanism, hash
+ * (ours), password; filters: lower, upper, username, domain, default, substr, regexp, md5, sha1,
+ * sha256, sha384, sha512, hex, hexlify, reverse, ldap_dn, chained (those 2.3 cannot spell travel
+ * marked: query_impl.h). Anything else is PGD_QUERY_INVALID with err naming it. *out is the
+ * caller's to free.
  */
 enum pgd_query_result pgd_template_v24(const char *tmpl, char **out, char *err, size_t errlen);
 
@@ -107,6 +133,17 @@ enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format
                                         const char *default_domain, const struct pgd_vars *vars,
                                         char **out, char *err, size_t errlen);
 
+/*
+ * Dovecot's rename of a login by one result column (auth-request.c get_updated_username, 2.3 and
+ * 2.4): field "user" replaces the whole name with value; "username" replaces the part before
+ * the first '@' (value whole when it holds an '@'); "domain" replaces the part after the first
+ * '@', or appends "@value" to a name without one. *out (the caller's to free) is the name after
+ * the step; PGD_USER_INVALID (err says why) when it is empty (Dovecot fails the login), longer
+ * than PGD_MAX_USER_LEN or holds a control byte, or field is none of the three.
+ */
+enum pgd_user_result pgd_user_rename(const char *current, const char *field, const char *value,
+                                     char **out, char *err, size_t errlen);
+
 /* protocol.c */
 
 /* Dovecot's name for the PAM services whose SASL name differs from it (Cyrus's pop3d: "pop"). */
@@ -122,5 +159,21 @@ const char *pgd_service_protocol(const char *map, const char *service, char *out
 
 /* True when map reads as such pairs (lower-case names of at most 32 characters); else err. */
 bool pgd_service_map_check(const char *map, char *err, size_t errlen);
+
+/*
+ * True when proto may be written into SQL text: [a-z0-9]+ and one of Dovecot's protocol names
+ * (imap, pop3, sieve, lmtp, submission, smtp) or a protocol map (as above) names.
+ */
+bool pgd_protocol_closed(const char *map, const char *proto);
+
+/*
+ * The value %c / %{secured} takes for the conf key secured: "no" -> "", "tls" -> "TLS",
+ * "secured" -> "secured" (Dovecot's words for plaintext, TLS, a trusted network without TLS);
+ * NULL for NULL or any other word.
+ */
+const char *pgd_secured_value(const char *setting);
+
+/* True when name reads as a SASL mechanism name (RFC 4422: [A-Z0-9_-], 1 to 20 bytes). */
+bool pgd_mechanism_check(const char *name);
 
 #endif

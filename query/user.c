@@ -114,3 +114,49 @@ enum pgd_user_result pgd_user_normalize(const char *pam_user, const char *format
 	*out = res;
 	return PGD_USER_OK;
 }
+
+enum pgd_user_result pgd_user_rename(const char *current, const char *field, const char *value,
+                                     char **out, char *err, size_t errlen)
+{
+	const char *at = strchr(current, '@');
+	struct pgd_buf b = {0};
+	enum pgd_user_result r;
+
+	*out = NULL;
+	if (strcmp(field, "user") == 0 ||
+	    (strcmp(field, "username") == 0 && strchr(value, '@') != NULL)) {
+		pgd_buf_adds(&b, value);
+	} else if (strcmp(field, "username") == 0) {
+		pgd_buf_adds(&b, value);
+		if (at != NULL)
+			pgd_buf_adds(&b, at);
+	} else if (strcmp(field, "domain") == 0) {
+		pgd_buf_add(&b, current, at != NULL ? (size_t)(at - current) : strlen(current));
+		pgd_buf_addc(&b, '@');
+		pgd_buf_adds(&b, value);
+	} else {
+		pgd_set_err(err, errlen, "no rename by a %s column", field);
+		return PGD_USER_INVALID;
+	}
+	if (b.failed) {
+		pgd_buf_free(&b);
+		pgd_set_err(err, errlen, "out of memory");
+		return PGD_USER_NOMEM;
+	}
+	if (b.len == 0) {
+		pgd_buf_free(&b);
+		pgd_set_err(err, errlen, "the %s column renames the login to an empty name", field);
+		return PGD_USER_INVALID;
+	}
+	*out = pgd_buf_take(&b);
+	if (*out == NULL) {
+		pgd_set_err(err, errlen, "out of memory");
+		return PGD_USER_NOMEM;
+	}
+	r = check_result(*out, err, errlen);
+	if (r != PGD_USER_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}

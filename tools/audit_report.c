@@ -48,6 +48,8 @@ void pgd_audit_report_add(struct pgd_audit_report *rep, const struct pgd_audit_j
 		rep->upgradable++;
 	if (job->cls == CLS_REFUSED && job->refused_weak)
 		rep->refused_weak++;
+	if (job->renamed)
+		rep->renamed++;
 	if (rep->nexamples[job->cls] < rep->max_examples) {
 		pgd_printable_n(job->name, NAME_SHOWN, shown, sizeof(shown), PGD_PRINT_BLANKS);
 		if (strnlen(job->name, NAME_SHOWN + 1) > NAME_SHOWN)
@@ -135,8 +137,10 @@ void pgd_audit_report_json(const struct pgd_audit_report *rep, const struct pgd_
 		}
 		putchar(']');
 	}
-	printf("}, \"upgradable\": %lu, \"refused_weak\": %lu, \"update_scheme\": ",
-	       rep->upgradable, rep->refused_weak);
+	printf("}, \"upgradable\": %lu, \"refused_weak\": %lu, \"renamed\": %lu, "
+	       "\"allow_rename\": %s, \"update_scheme\": ",
+	       rep->upgradable, rep->refused_weak, rep->renamed,
+	       conf->allow_rename ? "true" : "false");
 	json_str(pgd_printable_word(conf->update_scheme, scheme, sizeof(scheme)));
 	printf(", \"rehash\": %s, \"rehash_any_scheme\": %s, \"unnamed_rows\": %lu, \"list\": ",
 	       conf->rehash ? "true" : "false", conf->rehash_any_scheme ? "true" : "false",
@@ -184,6 +188,12 @@ void pgd_audit_report_text(const struct pgd_audit_report *rep, const struct pgd_
 		       pgd_printable_word(conf->update_scheme, scheme, sizeof(scheme)),
 		       conf->rehash ? "rehash = yes replaces each at its next login"
 		                    : "rehash = no keeps them");
+	if (rep->renamed != 0)
+		printf("renamed: %lu rows rename their login (a user, username or domain column "
+		       "names another user): %s\n",
+		       rep->renamed,
+		       conf->allow_rename ? "allow_rename = yes lets them in under the new name"
+		                          : "refused without allow_rename = yes");
 	if (rep->unnamed != 0)
 		printf("list: %lu rows without a name were skipped\n", rep->unnamed);
 	for (int c = 0; c < CLS_COUNT; c++) {

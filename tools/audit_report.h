@@ -35,7 +35,7 @@ struct pgd_audit_job {
 	enum pgd_audit_class cls;
 	char key[PGD_AUDIT_KEY_LEN];
 	char scheme[32];
-	bool decided, upgradable, refused_weak;
+	bool decided, upgradable, refused_weak, renamed;
 };
 
 struct pgd_audit_tally {
@@ -46,7 +46,8 @@ struct pgd_audit_tally {
 /* Start from calloc'ed memory with max_examples set; free with pgd_audit_report_free. */
 struct pgd_audit_report {
 	/* refused_weak: refused by Dovecot 2.4's rules without auth_allow_weak_schemes */
-	unsigned long users, cls[CLS_COUNT], upgradable, unnamed, refused_weak;
+	/* renamed: the row renames the login (its user, username or domain column) */
+	unsigned long users, cls[CLS_COUNT], upgradable, unnamed, refused_weak, renamed;
 	struct pgd_audit_tally keys[CLS_COUNT][PGD_AUDIT_MAX_KEYS + 1]; /* the last: "other" */
 	size_t nkeys[CLS_COUNT];
 	struct pgd_audit_tally schemes[PGD_AUDIT_MAX_KEYS + 1];

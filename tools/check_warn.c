@@ -130,9 +130,12 @@ static bool uses_user(const char *tmpl)
 			continue;
 		}
 		while (*v == 'L' || *v == 'U' || *v == 'T' || *v == 'H' || *v == 'M' || *v == 'D' ||
-		       *v == 'R' || *v == 'X' || *v == '-' || isdigit((unsigned char)*v) ||
-		       *v == '.')
+		       *v == 'R' || *v == 'X' || *v == 'E' || *v == 'N' || *v == '-' ||
+		       isdigit((unsigned char)*v) || *v == '.')
 			v++;
+		/* a 2.4 expression with filters, as query/ marks it: "%{" 0x01 variable 0x01 ... */
+		if (v[0] == '{' && v[1] == '\x01')
+			v += 2;
 		if (*v == 'u' || *v == 'n' || strncmp(v, "{user", 5) == 0 ||
 		    strncmp(v, "{username", 9) == 0 || strncmp(v, "{original_user", 14) == 0 ||
 		    strncmp(v, "{orig_user", 10) == 0)
@@ -212,7 +215,11 @@ static void false_flags(PGconn *conn, const struct pgd_query *q)
 
 void pgd_check_warnings(const struct pgd_conf *conf, const char *user)
 {
-	struct pgd_vars vars = {.service = "check"};
+	/* the query is only described, not run: any protocol a login may pass will do */
+	struct pgd_vars vars = {.service = "imap",
+	                        .secured = pgd_secured_value(conf->secured),
+	                        .mechanism = conf->mechanism,
+	                        .protocols = conf->service_protocols};
 	struct pgd_query q = {0};
 	char err[256], *canonical = NULL;
 	PGconn *conn;

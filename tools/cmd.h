@@ -71,4 +71,14 @@ char *pgd_read_password(const char *prompt, const char *confirm);
 /* The exact bytes of path as a password (nothing removed); NULL after printing why. */
 char *pgd_read_password_file(const char *path);
 
+/*
+ * What --secured and --mechanism state (NULL: not given; either overrides the conf's key, as a
+ * pam.d argument does), checked as the module checks the keys; then, for each query template
+ * that uses %c or %m with nothing stated, a line naming the variable, the key and the option:
+ * an error on stderr when required (the caller stops), else a "warning:" line on stdout.
+ * False on a bad value, or when required and something is missing.
+ */
+bool pgd_cmd_state(struct pgd_conf *conf, const char *secured, const char *mechanism,
+                   bool required);
+
 #endif

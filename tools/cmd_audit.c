@@ -27,6 +27,7 @@
 #include "db/db.h"
 #include "hash.h"
 #include "hash/stored_cost.h"
+#include "login/login.h"
 #include "login/nets.h"
 #include "query/query.h"
 #include "util/str.h"
@@ -47,12 +48,15 @@ static void audit_usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: %s audit [-c CONF] [--json] [--examples N] [--users-query SQL] [-s SERVICE]\n"
+	    "       [--secured WORD] [--mechanism NAME]\n"
 	    "  -c CONF            the module's conf file (default %s)\n"
 	    "  --json             one JSON object on standard output\n"
 	    "  --examples N       up to N login names per class (default 5, at most %d)\n"
 	    "  --users-query SQL  lists the users (default: the conf's iterate_query); returns a\n"
 	    "                     'user' column, or 'username' and 'domain'\n"
 	    "  -s SERVICE         the %%s of the queries (default imap)\n"
+	    "  --secured WORD     the transport SERVICE's pam.d line states: no, tls, secured\n"
+	    "  --mechanism NAME   the SASL mechanism that line states, as PLAIN\n"
 	    "Looks every listed user up as a login would, without a password and without\n"
 	    "hashing, on one read-only connection; never prints a stored value.\n"
 	    "Exit status: 0 every user can log in, 1 some cannot, 2 usage or connection error.\n",
@@ -251,6 +255,34 @@ static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, 
 	}
 }
 
+/* A row that renames the login (pgd_login_renamed): counted, and refused without allow_rename. */
+static void judge_rename(const struct pgd_conf *conf, struct pgd_audit_job *job,
+                         const struct pgd_row *row)
+{
+	const char *column = NULL;
+	char *name = NULL, err[128];
+
+	if (row->nrenames == 0 || job->canonical == NULL)
+		return;
+	if (pgd_login_renamed(job->canonical, row, &name, &column, err, sizeof(err)) !=
+	    PGD_USER_OK) {
+		job->renamed = true;
+		decide(job, CLS_DISABLED, "renamed by the row to an unusable name", "");
+		return;
+	}
+	free(name);
+	if (column == NULL)
+		return;
+	job->renamed = true;
+	if (!conf->allow_rename) {
+		char key[PGD_AUDIT_KEY_LEN];
+
+		snprintf(key, sizeof(key), "renamed by the row's %.8s column (allow_rename = no)",
+		         column);
+		decide(job, CLS_DISABLED, key, "");
+	}
+}
+
 /* One query's answer; a user's password query comes before its account query. */
 static void on_result(void *ctx, size_t i, struct pg_result *res)
 {
@@ -282,6 +314,8 @@ static void on_result(void *ctx, size_t i, struct pg_result *res)
 	case PGD_DB_OK:
 		if (!account)
 			judge_value(run->conf, job, &row);
+		if (!job->renamed)
+			judge_rename(run->conf, job, &row);
 		/* authenticate refuses nologin too; acct_mgmt reads account_query when set */
 		if (account || run->per_user == 1)
 			judge_account(job, &row, res);
@@ -320,7 +354,10 @@ static bool run_batch(struct pgd_audit_db *db, const struct pgd_conf *conf, cons
 		goto out;
 	}
 	for (size_t u = 0; u < n; u++) {
-		struct pgd_vars vars = {.service = service};
+		struct pgd_vars vars = {.service = service,
+		                        .secured = pgd_secured_value(conf->secured),
+		                        .mechanism = conf->mechanism,
+		                        .protocols = conf->service_protocols};
 		char msg[256];
 
 		jobs[u].name = names[u];
@@ -402,7 +439,7 @@ static const char *list_query(const struct pgd_conf *conf, const char *users_que
 
 /* The options of the audit besides -c and -h. */
 struct audit_opts {
-	const char *users_query, *service;
+	const char *users_query, *service, *secured, *mechanism;
 	bool json;
 	unsigned long examples;
 };
@@ -414,6 +451,10 @@ static int audit_option(void *ctx, int option, char *arg)
 
 	if (option == 's') {
 		o->service = arg;
+	} else if (option == 'S') {
+		o->secured = arg;
+	} else if (option == 'M') {
+		o->mechanism = arg;
 	} else if (option == 'j') {
 		o->json = true;
 	} else if (option == 'u') {
@@ -436,6 +477,8 @@ int pgd_cmd_audit(int argc, char **argv)
 	                                         {"json", no_argument, NULL, 'j'},
 	                                         {"examples", required_argument, NULL, 'e'},
 	                                         {"users-query", required_argument, NULL, 'u'},
+	                                         {"secured", required_argument, NULL, 'S'},
+	                                         {"mechanism", required_argument, NULL, 'M'},
 	                                         {NULL, 0, NULL, 0}};
 	const char *path = PGD_DEFAULT_CONF_PATH, *tmpl, *source;
 	struct audit_opts o = {.service = "imap", .examples = 5};
@@ -464,8 +507,15 @@ int pgd_cmd_audit(int argc, char **argv)
 		return PGD_EXIT_USAGE;
 	}
 	rep->max_examples = o.examples;
-	if (!pgd_cmd_load_conf(&conf, path))
+	if (!pgd_cmd_load_conf(&conf, path) || !pgd_cmd_state(&conf, o.secured, o.mechanism, true))
 		goto out;
+	if (conf.password_in_query && pgd_query_uses_password(conf.password_query)) {
+		fprintf(stderr,
+		        "%s: password_query verifies the password in SQL (%%w, "
+		        "%%{password}): no user can be looked up without one\n",
+		        pgd_prog);
+		goto out;
+	}
 	tmpl = list_query(&conf, o.users_query, &source);
 	if (tmpl == NULL) {
 		fprintf(stderr, "%s: ", pgd_prog);
@@ -478,7 +528,10 @@ int pgd_cmd_audit(int argc, char **argv)
 	/* the PAM service's protocol, as a login through it binds %s */
 	o.service =
 	    pgd_service_protocol(conf.service_protocols, o.service, protocol, sizeof(protocol));
-	vars.service = o.service;
+	vars = (struct pgd_vars){.service = o.service,
+	                         .secured = pgd_secured_value(conf.secured),
+	                         .mechanism = conf.mechanism,
+	                         .protocols = conf.service_protocols};
 	if (pgd_query_bind(tmpl, &vars, &list, err, sizeof(err)) != PGD_QUERY_OK) {
 		snprintf(what, sizeof(what), "%s: ", source);
 		pgd_cmd_error(what, err);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * pam-pgsql-dovecot check [-c CONF] [USER]: what a login would see, without a password. Loads
+ * pam-pgsql-dovecot check [-c CONF] [-s SERVICE] [--secured WORD] [--mechanism NAME] [USER]:
+ * what a login would see, without a password. Loads
  * the conf with the module's rules, connects, and for USER runs password_query (and
  * account_query) and describes the row: canonical name, columns, the stored value's scheme
  * and cost against the caps, nologin; warns about the traps (check_warn.c). Never prints the
@@ -25,9 +26,12 @@ static void check_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: %s check [-c CONF] [USER]\n"
-	    "  -c CONF  the module's conf file (default %s)\n"
-	    "  USER     a login name to look up as a login would (no password needed)\n"
+	    "usage: %s check [-c CONF] [-s SERVICE] [--secured WORD] [--mechanism NAME] [USER]\n"
+	    "  -c CONF           the module's conf file (default %s)\n"
+	    "  -s SERVICE        the PAM service a login comes through (default imap)\n"
+	    "  --secured WORD    the transport that service's pam.d line states: no, tls, secured\n"
+	    "  --mechanism NAME  the SASL mechanism that line states, as PLAIN\n"
+	    "  USER              a login name to look up as a login would (no password needed)\n"
 	    "Prints what the module would see; never the stored hash or the database password.\n",
 	    pgd_prog, PGD_DEFAULT_CONF_PATH);
 }
@@ -137,9 +141,38 @@ static const char *account_word(enum pgd_outcome out)
 	                                                                      : NULL;
 }
 
-static bool look_up(const struct pgd_conf *conf, const char *user)
+/* Dovecot's rename of the login by the row (pgd_login_renamed); false when a login is refused. */
+static bool describe_rename(const struct pgd_conf *conf, const char *canonical,
+                            const struct pgd_row *row)
 {
-	struct pgd_login login = {.user = user, .service = "check"};
+	const char *column = NULL;
+	char *name = NULL, err[128];
+
+	switch (pgd_login_renamed(canonical, row, &name, &column, err, sizeof(err))) {
+	case PGD_USER_OK:
+		break;
+	case PGD_USER_INVALID:
+		pgd_cmd_error("rename: refused: ", err);
+		return false;
+	case PGD_USER_NOMEM:
+		pgd_cmd_error("rename: ", "out of memory");
+		return false;
+	}
+	if (column != NULL) {
+		pgd_cmd_field(stdout, "renamed to: ", name);
+		printf("rename: by the %s column; %s\n", column,
+		       conf->allow_rename
+		           ? "allowed (allow_rename = yes): PAM_USER is set to it"
+		           : "logins refused (PAM_SERVICE_ERR): the caller keeps the "
+		             "name given; allow_rename = yes lets them in");
+	}
+	free(name);
+	return column == NULL || conf->allow_rename;
+}
+
+static bool look_up(const struct pgd_conf *conf, const char *user, const char *service)
+{
+	struct pgd_login login = {.user = user, .service = service};
 	struct pgd_db_options opts = db_options(conf, false);
 	struct pgd_query q = {0};
 	struct pgd_row row;
@@ -178,6 +211,7 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	if (row.allow_nets != NULL)
 		pgd_cmd_field(stdout, "allow_nets: ", row.allow_nets);
 	ok = describe_password(conf, user, &row) && !row.nologin;
+	ok = describe_rename(conf, login.canonical, &row) && ok;
 	pgd_row_free(&row);
 	/* pgd_login_lookup normalizes the name again and sets canonical itself */
 	free(login.canonical);
@@ -193,29 +227,55 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	return ok;
 }
 
+/* What a login through one pam.d line states besides the conf: -s, --secured, --mechanism. */
+struct check_opts {
+	const char *service, *secured, *mechanism;
+};
+
+enum { OPT_SECURED = 256, OPT_MECHANISM };
+
+static int check_option(void *ctx, int option, char *arg)
+{
+	struct check_opts *o = ctx;
+
+	if (option == 's')
+		o->service = arg;
+	else if (option == OPT_SECURED)
+		o->secured = arg;
+	else if (option == OPT_MECHANISM)
+		o->mechanism = arg;
+	return -1;
+}
+
 int pgd_cmd_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"service", required_argument, NULL, 's'},
+	    {"secured", required_argument, NULL, OPT_SECURED},
+	    {"mechanism", required_argument, NULL, OPT_MECHANISM},
+	    {NULL, 0, NULL, 0}};
 	const char *path = PGD_DEFAULT_CONF_PATH;
+	struct check_opts o = {.service = "imap"};
 	struct pgd_conf conf;
 	bool ok;
 	int status;
 
-	status = pgd_cmd_options(argc, argv, "+:c:h", longopts, check_usage, &path, NULL, NULL);
+	status =
+	    pgd_cmd_options(argc, argv, "+:c:s:h", longopts, check_usage, &path, check_option, &o);
 	if (status >= 0)
 		return status;
 	if (argc - optind > 1) {
 		check_usage(stderr);
 		return PGD_EXIT_USAGE;
 	}
-	ok = load(&conf, path);
+	ok = load(&conf, path) && pgd_cmd_state(&conf, o.secured, o.mechanism, false);
 	if (ok)
 		pgd_check_warnings(&conf, optind < argc ? argv[optind] : NULL);
 	if (ok)
 		ok = connects(&conf);
 	if (ok && optind < argc)
-		ok = look_up(&conf, argv[optind]);
+		ok = look_up(&conf, argv[optind], o.service);
 	pgd_conf_free(&conf);
 	return ok ? PGD_EXIT_OK : PGD_EXIT_FAIL;
 }

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "conf/conf.h"
+#include "query/query.h"
 #include "util/printable.h"
 #include "util/str.h"
 
@@ -96,4 +97,54 @@ bool pgd_cmd_load_conf(struct pgd_conf *conf, const char *path)
 		return false;
 	}
 	return true;
+}
+
+/* One query template's missing statements, said as pgd_cmd_state promises. */
+static bool stated_for(const struct pgd_conf *conf, const char *name, const char *tmpl,
+                       bool required)
+{
+	static const struct {
+		bool (*uses)(const char *tmpl);
+		const char *var, *key, *values;
+		size_t offset;
+	} needs[] = {
+	    {pgd_query_uses_secured, "%c (%{secured})", "secured", "no, tls or secured",
+	     offsetof(struct pgd_conf, secured)},
+	    {pgd_query_uses_mechanism, "%m (%{mechanism})", "mechanism",
+	     "a SASL mechanism as PLAIN", offsetof(struct pgd_conf, mechanism)},
+	};
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+		const char *value = *(char *const *)((const char *)conf + needs[i].offset);
+
+		if (!pgd_str_set(tmpl) || value != NULL || !needs[i].uses(tmpl))
+			continue;
+		ok = false;
+		fprintf(required ? stderr : stdout,
+		        "%s%s uses %s, which saslauthd does not pass: %s is not set, so a login "
+		        "through a pam.d line without %s= is refused (give --%s %s, the value "
+		        "of that line)\n",
+		        required ? "" : "warning: ", name, needs[i].var, needs[i].key, needs[i].key,
+		        needs[i].key, needs[i].values);
+	}
+	return ok;
+}
+
+bool pgd_cmd_state(struct pgd_conf *conf, const char *secured, const char *mechanism, bool required)
+{
+	char err[512];
+	bool ok;
+
+	if ((secured != NULL &&
+	     pgd_conf_set(conf, "secured", secured, err, sizeof(err)) != PGD_CONF_OK) ||
+	    (mechanism != NULL &&
+	     pgd_conf_set(conf, "mechanism", mechanism, err, sizeof(err)) != PGD_CONF_OK) ||
+	    pgd_conf_validate(conf, err, sizeof(err)) != PGD_CONF_OK) {
+		pgd_cmd_error("", err);
+		return false;
+	}
+	ok = stated_for(conf, "password_query", conf->password_query, required);
+	ok = stated_for(conf, "account_query", conf->account_query, required) && ok;
+	return ok || !required;
 }

@@ -12,7 +12,7 @@ need_env PGD_TOOL PGD_TEST_CONNINFO PGD_TEST_ADMIN
 work=$(mktemp -d /tmp/pgd-audit.XXXXXX)
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -t -A -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" "$@"; }
 cleanup() {
-	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big, audit_caps, audit_rehash, audit_nets CASCADE;
+	sql -c 'DROP TABLE IF EXISTS audit_users, audit_list, audit_log, audit_big, audit_caps, audit_rehash, audit_nets, audit_renames CASCADE;
 	        DROP FUNCTION IF EXISTS audit_touch(text)' >/dev/null 2>&1
 	rm -rf "$work"
 }
@@ -271,6 +271,63 @@ check_json "allow_nets without local: the rows saslauthd can never log in, count
 want(j["classes"] == {"verify": 3, "weak": 0, "refused": 0, "disabled": 2, "unreachable": 0}, repr(j["classes"]))
 want(j["details"]["disabled"] == {"allow_nets without local (saslauthd sets no remote address)": 2}, repr(j["details"]["disabled"]))
 want(sorted(j["examples"]["disabled"]) == ["remote", "v6"], repr(j["examples"]))'
+
+# A query naming the transport (%c, iRedMail's enable<protocol><transport>): the audit states it
+# as the service's pam.d line does, and refuses to guess when it is not given.
+write_conf secured "SELECT userid AS user FROM audit_nets WHERE userid = 'local'" \
+	"SELECT userid AS user, password FROM (SELECT *, 1 AS enableimaptls FROM audit_nets) t WHERE userid = '%u' AND t.\"enable%Ls%Lc\" = 1"
+run secured-unset -c "$work/secured.conf" --json
+expect_rc "%c with no --secured: refused before any lookup" 2
+if grep -q 'password_query uses %c (%{secured}).*give --secured' "$work/secured-unset.err"; then
+	ok "%c with no --secured: the variable, the key and the option named"
+else
+	not_ok "%c with no --secured: not said" "$(cat "$work/secured-unset.err")"
+fi
+run secured-tls -c "$work/secured.conf" --json --secured tls
+check_json "--secured tls: the imap tls column read for every user" "$work/secured-tls.out" '
+want(j["classes"]["verify"] == 1, repr(j["classes"]))'
+run secured-bad -c "$work/secured.conf" --json --secured TLS
+expect_rc "--secured TLS (not a word of the key): refused" 2
+# A row that renames its login (Dovecot's user, username and domain columns): counted, and
+# disabled unless allow_rename = yes; a row naming the login itself is no rename.
+sql >/dev/null <<SQL
+DROP TABLE IF EXISTS audit_renames;
+CREATE TABLE audit_renames (userid text, password text, alias_of text, dom text);
+GRANT SELECT ON audit_renames TO PUBLIC;
+INSERT INTO audit_renames VALUES
+  ('plain', '$sha512', NULL, NULL),
+  ('alias', '$sha512', 'target', NULL),
+  ('Case', '$sha512', NULL, NULL),
+  ('dom', '$sha512', NULL, 'example.org');
+SQL
+write_conf renames "SELECT userid AS user FROM audit_renames" \
+	"SELECT COALESCE(alias_of, userid) AS user, password, dom AS domain FROM audit_renames WHERE lower(userid) = '%u'"
+run renames -c "$work/renames.conf" --json
+check_json "renamed rows: counted, and disabled without allow_rename" "$work/renames.out" '
+want(j["classes"] == {"verify": 1, "weak": 0, "refused": 0, "disabled": 3, "unreachable": 0}, repr(j["classes"]))
+want(j["details"]["disabled"] == {"renamed by the row\x27s user column (allow_rename = no)": 2, "renamed by the row\x27s domain column (allow_rename = no)": 1}, repr(j["details"]["disabled"]))
+want(j["renamed"] == 3 and j["allow_rename"] is False, repr(j["renamed"]))'
+echo "allow_rename = yes" >>"$work/renames.conf"
+run renamesok -c "$work/renames.conf"
+if [ "$rc" = 0 ] && grep -qF "renamed: 3 rows rename their login (a user, username or domain column names another user): allow_rename = yes lets them in under the new name" "$work/renamesok.out"; then
+	ok "renamed rows with allow_rename = yes: counted, and they log in"
+else
+	not_ok "renamed rows with allow_rename = yes: counted, and they log in (exit $rc)"
+	sed 's/^/# /' "$work/renamesok.out" "$work/renamesok.err"
+fi
+
+# password_in_query: a query that needs the password cannot be run for a list of users
+write_conf sqlpw "SELECT userid AS user FROM audit_renames" \
+	"SELECT NULL AS password, 'Y' AS nopassword FROM audit_renames WHERE userid = '%u' AND password = md5('%w')"
+echo "password_in_query = yes" >>"$work/sqlpw.conf"
+run sqlpw -c "$work/sqlpw.conf"
+expect_rc "password_in_query: refused" 2
+if grep -qF "password_query verifies the password in SQL (%w, %{password}): no user can be looked up without one" "$work/sqlpw.err"; then
+	ok "password_in_query: audit says why"
+else
+	not_ok "password_in_query: audit says why"
+	sed 's/^/# /' "$work/sqlpw.err"
+fi
 
 # "upgradable" is the login's own rule (pgd_hash_rehash_verdict): the algorithm a value really
 # uses and its cost. Under default_pass_scheme = CRYPT (Dovecot 2.4.3's default), as a login

@@ -94,4 +94,38 @@ else
 	ok "unknown scheme: no part of its name printed"
 fi
 
+# What saslauthd does not pass (%c, %m): check states it as the service's pam.d line does.
+# iRedMail's per-protocol, per-transport column, glued into a quoted name.
+cat >"$work/glued.conf" <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+password_query = SELECT password FROM (SELECT '{PLAIN}x' AS password, 1 AS enableimaptls, \
+  1 AS enablepop3) t WHERE '%u' <> '' AND t."enable%Ls%Lc" = 1
+CONF
+chmod 600 "$work/glued.conf"
+# glued ARGS... : check with the glued conf, its status in rc, its output in out
+glued() {
+	rc=0
+	out=$("$cmd" check -c "$work/glued.conf" "$@" alice@example.org 2>&1) || rc=$?
+}
+glued
+[ "$rc" = 1 ] && has "%c with secured unset: said, naming the key and the option" \
+	"warning: password_query uses %c (%{secured}), which saslauthd does not pass: secured is not set"
+[ "$rc" = 1 ] || not_ok "%c with secured unset: exit $rc, expected 1" "$(printf %q "$out")"
+glued --secured tls
+if [ "$rc" = 0 ] && [[ $out == *"password: verifiable"* ]]; then
+	ok "--secured tls: the imap tls column is read"
+else
+	not_ok "--secured tls: exit $rc" "$(printf %q "$out")"
+fi
+glued -s pop --secured no
+if [ "$rc" = 0 ]; then ok "-s pop --secured no: pop is pop3, enablepop3 is read"; else
+	not_ok "-s pop --secured no: exit $rc" "$(printf %q "$out")"; fi
+glued --secured no
+[ "$rc" = 1 ] && has "--secured no: enableimap, a column this table lacks" "enableimap"
+glued --secured yes
+[ "$rc" = 1 ] && has "--secured yes: refused, naming the words" "secured 'yes' is not no, tls or secured"
+glued -s cyrus --secured tls
+[ "$rc" = 1 ] && has "-s cyrus: not a protocol, not written into the SQL" "protocol written into"
+
 summary

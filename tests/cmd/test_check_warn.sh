@@ -67,6 +67,22 @@ else
 fi
 warns "char(n) password column" padded '^warning: the password column is char\(n\)'
 warns "password_query without the login name" nouser '^warning: password_query does not use the login name'
+# The login name through a 2.3 modifier, or a 2.4 filter that 2.3 cannot spell: no warning.
+conf escaped "SELECT userid || '@' || domain AS user, password FROM warn_users WHERE userid = '%En' AND domain = '%d'"
+printf 'dovecot_config_version = 2.4.1\n%s\npassdb sql {\n  query = %s\n}\n' \
+	"$(v24_pgsql "$PGD_TEST_CONNINFO")" \
+	"SELECT userid || '@' || domain AS user, password FROM warn_users WHERE userid = '%{user | username | substr(0, 2)}' AND domain = '%{user | domain}'" \
+	>"$work/filtered.conf"
+chmod 600 "$work/filtered.conf"
+for c in escaped filtered; do
+	out=$("$PGD_TOOL" check -c "$work/$c.conf" on@example.org 2>&1)
+	if grep -q 'user: on@example.org' <<<"$out" && ! grep -q 'does not use the login name' <<<"$out"; then
+		ok "the login name through a modifier or filter ($c): no warning"
+	else
+		not_ok "the login name through a modifier or filter ($c): no warning"
+		sed 's/^/# /' <<<"$out"
+	fi
+done
 warns "password_query without a user column" nouser "^warning: password_query returns no 'user' column"
 warns "a remote host without connect_timeout" remote '^warning: connect names a remote host without connect_timeout'
 warns "a remote host with connect_timeout: no warning" remote_timeout ''

@@ -30,6 +30,21 @@ password_query = SELECT userid || '@' || domain AS user, password \\
 password_update_query = UPDATE users SET password = %{hash} WHERE userid = '%n' AND domain = '%d'
 rehash = yes
 CONF
+# carol's row names alice: Dovecot renames that login
+conf rename <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+password_query = SELECT password, CASE WHEN userid = 'carol' THEN 'alice@example.org' \\
+  ELSE userid || '@' || domain END AS user FROM users WHERE userid = '%n' AND domain = '%d'
+CONF
+{ cat "$work/rename.conf"; echo "allow_rename = yes"; } | conf renameok
+conf sqlpw <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+password_in_query = yes
+password_query = SELECT NULL AS password, 'Y' AS nopassword FROM users \\
+  WHERE userid = '%n' AND domain = '%d' AND password = md5('%w')
+CONF
 conf down <<CONF
 driver = pgsql
 connect = host=127.0.0.1 port=1 dbname=mail user=x password=never-printed connect_timeout=2
@@ -83,6 +98,19 @@ check "rehash: SHA512-CRYPT at update_rounds is kept" 0 \
 check "rehash: bcrypt is not ranked below SHA512-CRYPT" 0 \
 	"rehash: kept (an algorithm not ranked below update_scheme's)" \
 	-c "$work/rehash.conf" blf@example.org
+check "a renamed login: both names" 1 "renamed to: alice@example.org" -c "$work/rename.conf" \
+	carol@example.org
+check "a renamed login: refused, and why" 1 \
+	"rename: by the user column; logins refused (PAM_SERVICE_ERR)" -c "$work/rename.conf" \
+	carol@example.org
+check "a renamed login: allow_rename" 0 "rename: by the user column; allowed (allow_rename = yes)" \
+	-c "$work/renameok.conf" carol@example.org
+check "a row naming the login itself is no rename" 0 "account: ok" -c "$work/rename.conf" \
+	alice@example.org
+check "password_in_query: the conf loads" 0 "database: connected" -c "$work/sqlpw.conf"
+check "password_in_query: no lookup without a password" 1 \
+	"the query uses the password (%w, %{password}), which only authenticate has" \
+	-c "$work/sqlpw.conf" alice@example.org
 check "a refused login name" 1 "refused before any query" -c "$work/good.conf" "a'b@example.org"
 check "database down" 1 "database: cannot connect" -c "$work/down.conf"
 check "unknown key" 1 "line 3: unknown key 'pasword_query'" -c "$work/bad.conf"

@@ -95,6 +95,36 @@ service=password_noscheme pamtester_check "password_noscheme '{PLAIN}x': x does 
 service=password_noscheme pamtester_check "password_noscheme '{PLAIN}x': the whole value is the password" \
 	"successfully authenticated" dana@example.org '{PLAIN}x'
 
+# iRedMail's per-protocol, per-transport column ("enable%Ls%Lc"): each pam.d line states the
+# transport saslauthd does not pass (secured=); a line that states none refuses the login, as
+# does a service that is no protocol: PAM_SERVICE_ERR and one line naming why.
+mkdir -p "$work/glued/pam.d"
+cat >"$work/glued.conf" <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+default_pass_scheme = SHA512-CRYPT
+password_query = SELECT password FROM (SELECT u.*, 1 AS enableimaptls, 1 AS enablepop3 \\
+  FROM users u) m WHERE userid = '%n' AND domain = '%d' AND m."enable%Ls%Lc" = 1
+CONF
+chmod 600 "$work/glued.conf"
+for line in "imap secured=tls" "pop secured=no" "sieve" "cyrus secured=tls"; do
+	read -r svc arg <<<"$line"
+	printf 'auth required %s conf=%s nodelay %s\n' "$PGD_MODULE" "$work/glued.conf" "$arg" \
+		>"$work/glued/pam.d/$svc"
+done
+main_work=$work
+work=$work/glued
+service=imap pamtester_check "imap, secured=tls: enableimaptls read, logs in" \
+	"successfully authenticated" alice@example.org 'correct horse battery'
+service=pop pamtester_check "pop, secured=no: Dovecot's pop3, enablepop3 read, logs in" \
+	"successfully authenticated" alice@example.org 'correct horse battery'
+service=sieve pamtester_check "%c with no secured= on the line: refused, naming %c and the key" \
+	"%c (%{secured}) is used but secured is not set" alice@example.org 'correct horse battery'
+service=sieve pamtester_check "... as PAM_SERVICE_ERR" "Error in service module" alice@example.org 'x'
+service=cyrus pamtester_check "service cyrus: not a protocol, never written into the SQL" \
+	"the protocol written into the identifier" alice@example.org 'correct horse battery'
+work=$main_work
+
 if [ "${PGD_TEST_EXTERNAL:-0}" = 1 ]; then
 	ok "database stopped # SKIP external server"
 else

@@ -33,6 +33,15 @@
 	"CASE WHEN active THEN NULL ELSE 'Y' END AS nologin "                                      \
 	"FROM users WHERE userid = '%n' AND domain = '%d'"
 
+#define RENAME_QUERY                                                                               \
+	"SELECT password, CASE WHEN userid = 'carol' THEN 'alice@example.org' "                    \
+	"ELSE userid || '@' || domain END AS user FROM users WHERE userid = '%n' AND domain = "    \
+	"'%d'"
+
+#define SQLPW_QUERY                                                                                \
+	"SELECT NULL AS password, 'Y' AS nopassword FROM sqlpw WHERE userid = '%n' AND "           \
+	"pwmd5 = md5('%w')"
+
 /* One pam.d service and the conf file it points at. */
 struct service {
 	const char *name;
@@ -89,6 +98,30 @@ static const struct service services[] = {
      "driver = pgsql\nconnect = host=127.0.0.1 password cdsecret\n"
      "password_query = " GOOD_QUERY "\n",
      0600, false},
+    /* Dovecot renames a login from the row's user, username and domain columns: carol's row
+     * names alice, and every other row its own name */
+    {"renamed", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " RENAME_QUERY "\n",
+     0600, false},
+    {"renameok", "allow_rename",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_query = " RENAME_QUERY "\n", 0600, false},
+    {"renamedomain", "",
+     "driver = pgsql\nconnect = %CONNECT%\n"
+     "password_query = SELECT password, userid AS username, 'other.org' AS domain "
+     "FROM users WHERE userid = '%n' AND domain = '%d'\n",
+     0600, false},
+    /* password verification by the SQL server (password_in_query): Dovecot's documented form */
+    {"sqlpw", "debug",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_in_query = yes\nverify_cache_ttl = 60\n"
+     "password_query = " SQLPW_QUERY "\n",
+     0600, false},
+    {"sqlpwnokey", "", "driver = pgsql\nconnect = %CONNECT%\npassword_query = " SQLPW_QUERY "\n",
+     0600, false},
+    /* a server error that quotes the bound password: only its SQLSTATE is logged */
+    {"sqlpwerr", "",
+     "driver = pgsql\nconnect = %CONNECT%\npassword_in_query = yes\n"
+     "password_query = SELECT NULL AS password, 'Y' AS nopassword FROM sqlpw "
+     "WHERE userid = '%n' AND '%w'::int = 1\n",
+     0600, false},
     {"argsecret", "connect=host=127.0.0.1",
      "driver = pgsql\nconnect = %CONNECT%\npassword_query = " GOOD_QUERY "\n", 0600, false},
 };
@@ -138,6 +171,25 @@ static const struct login_case cases[] = {
      "refused (Dovecot 2.4: auth_allow_weak_schemes = yes allows it; rehash = yes then "
      "upgrades it at the next login)\n"},
     {"v24", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL},
+    /* a row naming another user: refused (Cyrus would open carol's mailbox, Dovecot alice's),
+     * one line naming both; only once the password matched */
+    {"renamed", "carol@example.org", "carol pw", PAM_SERVICE_ERR,
+     "authentication refused: user=carol@example.org renamed to alice@example.org by the "
+     "row's user column: saslauthd and its callers keep the name given (allow_rename = yes "
+     "lets it log in)\n"},
+    {"renamed", "carol@example.org", "wrong pw", PAM_AUTH_ERR, "authentication failure",
+     .nolog = "renamed"},
+    {"renamed", "alice@example.org", "correct horse battery", PAM_SUCCESS, NULL,
+     .nolog = "renamed"},
+    /* the name bound is the one compared: %Lu lowercased it, the row agrees */
+    {"renamed", "Alice@Example.org", "correct horse battery", PAM_SUCCESS, NULL,
+     .nolog = "renamed"},
+    {"renamedomain", "alice@example.org", "correct horse battery", PAM_SERVICE_ERR,
+     "user=alice@example.org renamed to alice@other.org by the row's domain column"},
+    {"renameok", "carol@example.org", "carol pw", PAM_SUCCESS,
+     "user=carol@example.org renamed to alice@example.org by the row (allow_rename): PAM_USER "
+     "set\n"},
+    {"renameok", "carol@example.org", "wrong pw", PAM_AUTH_ERR, NULL, .nolog = "renamed"},
     {"imap", "bob@example.org", "bob pw", PAM_AUTH_ERR, "nologin"},
     {"imap", "empty@example.org", "", PAM_AUTH_ERR, "empty password refused"},
     {"nullok", "empty@example.org", "x", PAM_AUTH_ERR, NULL},
@@ -254,6 +306,12 @@ static void test_account(void **state)
 	    {"nobody@example.org", "x", PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
 	};
 
+	/* acct_mgmt alone on a renamed row: refused as authenticate refuses it */
+	assert_int_equal(pgd_test_login("renamed", "carol@example.org", "", PAMTEST_ACCOUNT, NULL),
+	                 PAM_SERVICE_ERR);
+	assert_int_equal(pgd_test_login("renamed", "alice@example.org", "", PAMTEST_ACCOUNT, NULL),
+	                 PAM_SUCCESS);
+
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int rc = pgd_test_auth_then_acct("imap", rows[i].user, rows[i].password,
@@ -347,6 +405,59 @@ static void write_auth_only(const char *name)
 	fclose(f);
 }
 
+/*
+ * password_in_query: the server compares (md5 of the bound password, PostgreSQL's built-in),
+ * a row with nopassword and a NULL password logs in, no row is an unknown user; never cached,
+ * never logged, and refused without the key.
+ */
+static void test_password_in_query(void **state)
+{
+	struct {
+		const char *service, *user, *password;
+		int rc;
+		const char *log, *nolog;
+	} rows[] = {
+	    {"sqlpw", "dora@example.org", "Qz8#vTm4", PAM_SUCCESS, "authentication ok",
+	     "verify cache"},
+	    /* again: the verified-login cache is never asked for such a login */
+	    {"sqlpw", "dora@example.org", "Qz8#vTm4", PAM_SUCCESS, "authentication ok",
+	     "verify cache"},
+	    {"sqlpw", "dora@example.org", "Qz8#vTm5", PAM_USER_UNKNOWN, "user unknown", NULL},
+	    {"sqlpw", "nobody@example.org", "Qz8#vTm4", PAM_USER_UNKNOWN, "user unknown", NULL},
+	    {"sqlpwnokey", "dora@example.org", "Qz8#vTm4", PAM_SERVICE_ERR,
+	     "password_query: %w is refused: the password must never reach the database (%w and "
+	     "%{password} only in password_query, with password_in_query = yes)",
+	     NULL},
+	    {"sqlpwerr", "dora@example.org", "Qz8#vTm4", PAM_AUTHINFO_UNAVAIL,
+	     "SQLSTATE 22P02 (invalid_text_representation)", "invalid input"},
+	};
+
+	(void)state;
+	pgd_test_admin_sql("DROP TABLE IF EXISTS sqlpw;"
+	                   "CREATE TABLE sqlpw (userid text, pwmd5 text);"
+	                   "GRANT SELECT ON sqlpw TO PUBLIC;"
+	                   "INSERT INTO sqlpw VALUES ('dora', md5('Qz8#vTm4'));");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *log = NULL;
+		int rc = pgd_test_login(rows[i].service, rows[i].user, rows[i].password,
+		                        PAMTEST_AUTHENTICATE, &log);
+
+		if (rc != rows[i].rc)
+			fail_msg("row %zu: got %s, expected %s; log: %s", i, pam_strerror(NULL, rc),
+			         pam_strerror(NULL, rows[i].rc), log);
+		if (strstr(log, rows[i].log) == NULL)
+			fail_msg("row %zu: log lacks \"%s\": %s", i, rows[i].log, log);
+		if (rows[i].nolog != NULL && strstr(log, rows[i].nolog) != NULL)
+			fail_msg("row %zu: log holds \"%s\": %s", i, rows[i].nolog, log);
+		/* the password, or any 4 bytes of it, in no line */
+		for (size_t k = 0; k + 4 <= strlen(rows[i].password); k++)
+			if (memmem(log, strlen(log), rows[i].password + k, 4) != NULL)
+				fail_msg("row %zu: the password appears in the log: %s", i, log);
+		free(log);
+	}
+	pgd_test_admin_sql("DROP TABLE sqlpw;");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +465,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_account),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_no_account_line),
+	    cmocka_unit_test(test_password_in_query),
 	};
 
 	(void)argc;

@@ -499,6 +499,10 @@ static const struct load_case load_cases[] = {
     LOAD_BAD("verify_cache_stale_if_error without the cache",
              ARGS("conf=@D/good.conf", "verify_cache_stale_if_error=600"),
              "verify_cache_stale_if_error needs verify_cache_ttl", NULL),
+    LOAD_BAD("a 2.3 template cannot spell a translated 2.4 expression",
+             ARGS("conf=@D/good.conf",
+                  "password_query=SELECT p FROM u WHERE n = '%{\x01u\x01| substr(0, 1)}'"),
+             "control byte 0x01 in the template", NULL),
     LOAD_BAD("unknown argument names only its key",
              ARGS("conf=@D/good.conf", "password=ARGV-SECRET"),
              "unknown module argument 'password'", NULL),
@@ -638,6 +642,22 @@ static const struct validate_case validate_cases[] = {
     VALID_BAD("connect empty", VALID_BASE "connect =\n", "connect not set"),
     VALID_BAD("password_query empty", "driver = pgsql\nconnect = dbname=x\npassword_query =\n",
               "password_query not set"),
+    VALID_OK("secured no, tls, secured",
+             VALID_BASE "secured = no\nsecured = tls\nsecured = secured\n"),
+    VALID_OK("iRedMail's glued query loads without a stated transport",
+             VALID_BASE "password_query = SELECT password FROM mailbox WHERE username = '%u' "
+                        "AND mailbox.\"enable%Ls%Lc\" = 1\n"),
+    VALID_BAD("secured yes is not one of its words", VALID_BASE "secured = yes\n",
+              "secured 'yes' is not no, tls or secured"),
+    VALID_BAD("secured TLS (Dovecot's value, not the key's word)", VALID_BASE "secured = TLS\n",
+              "secured 'TLS' is not no, tls or secured"),
+    VALID_OK("mechanism PLAIN", VALID_BASE "mechanism = PLAIN\n"),
+    VALID_BAD("mechanism in lower case", VALID_BASE "mechanism = plain\n",
+              "mechanism 'plain' is not a SASL mechanism name"),
+    VALID_BAD("a user variable glued into a name",
+              VALID_BASE "password_query = SELECT "
+                         "password FROM m WHERE x%n = 1\n",
+              "glued"),
     VALID_BAD("password_query with %w", VALID_BASE "password_query = SELECT '%w'\n",
               "password_query: %w is refused"),
     VALID_BAD("password_query with $1",
@@ -657,6 +677,44 @@ static const struct validate_case validate_cases[] = {
               "username_format: unknown or unsupported variable %x"),
     VALID_BAD("username_format with the password", VALID_BASE "username_format = %u%w\n",
               "username_format: %w is refused"),
+    /* password_in_query: the SQL server verifies the password, through password_query only */
+    VALID_OK("password_in_query: %w in password_query",
+             VALID_BASE "password_in_query = yes\n"
+                        "password_query = SELECT NULL AS password, 'Y' AS nopassword FROM u "
+                        "WHERE u = '%u' AND pw = md5('%w')\n"),
+    VALID_OK("password_in_query: %{password} in password_query",
+             VALID_BASE "password_in_query = yes\n"
+                        "password_query = SELECT 'Y' AS nopassword FROM u WHERE u = '%u' AND "
+                        "pw = md5(%{password})\n"),
+    VALID_OK("password_in_query without the variable", VALID_BASE "password_in_query = yes\n"),
+    VALID_BAD("password_in_query: %{password} without the key",
+              VALID_BASE "password_query = SELECT 1 FROM u WHERE pw = md5(%{password})\n",
+              "password_query: %{password} is refused: the password must never reach the "
+              "database (%w and %{password} only in password_query, with password_in_query = "
+              "yes)"),
+    VALID_BAD("password_in_query: not in account_query",
+              VALID_BASE "password_in_query = yes\n"
+                         "account_query = SELECT 1 FROM u WHERE u = '%u' AND pw = md5('%w')\n",
+              "account_query: %w is refused"),
+    VALID_BAD("password_in_query: not in auth_success_query",
+              VALID_BASE "password_in_query = yes\n"
+                         "auth_success_query = UPDATE u SET x = md5('%w') WHERE u = '%u'\n",
+              "auth_success_query: %w is refused"),
+    VALID_BAD("password_in_query: not in password_update_query",
+              VALID_BASE "password_in_query = yes\n"
+                         "password_update_query = UPDATE u SET pw = %{hash}, x = '%w'\n",
+              "password_update_query: %w is refused"),
+    VALID_BAD("password_in_query: not in username_format",
+              VALID_BASE "password_in_query = yes\nusername_format = %u%w\n",
+              "username_format: %w is refused"),
+    VALID_BAD("password_in_query: not in iterate_query",
+              VALID_BASE "password_in_query = yes\niterate_query = SELECT '%w' AS user\n",
+              "iterate_query: %w is refused"),
+    VALID_BAD("password_in_query: no rehash",
+              VALID_BASE "password_in_query = yes\nrehash = yes\n"
+                         "password_update_query = UPDATE u SET pw = %{hash} WHERE u = '%u'\n"
+                         "password_query = SELECT 'Y' AS nopassword FROM u WHERE pw = '%w'\n",
+              "rehash = yes cannot work with a password_query that verifies the password"),
 };
 
 static void check_validate(void **state)

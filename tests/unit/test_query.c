@@ -167,9 +167,14 @@ static const struct bind_case bind_cases[] = {
             "SELECT password\n  FROM users\n WHERE u = $1\n", 1, ALICE),
 
     /* Refused: the password must never reach the database */
-    BIND_BAD("%w refused", "SELECT 1 WHERE p = '%w'", "%w"),
-    BIND_BAD("%{password} refused", "SELECT 1 WHERE p = %{password}", "%{password}"),
-    BIND_BAD("%Lw refused", "SELECT 1 WHERE p = '%Lw'", "%w"),
+    /* the password (password_in_query; conf/load.c keeps it to password_query): a parameter,
+     * never SQL text, whatever it holds */
+    BIND_OK("%w is one parameter", "SELECT 1 WHERE p = md5('%w')", ALICE,
+            "SELECT 1 WHERE p = md5($1)", 1, "pw' OR '1'='1"),
+    BIND_OK("%{password} unquoted is one parameter", "SELECT 1 WHERE p = %{password}", ALICE,
+            "SELECT 1 WHERE p = $1", 1, "pw' OR '1'='1"),
+    BIND_OK("%Lw lowercases", "SELECT 1 WHERE p = '%Lw'", ALICE, "SELECT 1 WHERE p = $1", 1,
+            "pw' or '1'='1"),
 
     /* Refused: variables and modifiers this module does not expand */
     BIND_BAD("unknown variable %x", "SELECT 1 WHERE u = '%x'", "%x"),
@@ -183,12 +188,22 @@ static const struct bind_case bind_cases[] = {
     BIND_BAD("unterminated %{", "SELECT 1 WHERE u = '%{user'", "unterminated %{"),
     BIND_BAD("lone % at the end", "SELECT 1 WHERE u = 1 %", "end"),
     BIND_BAD("% before a quote (LIKE 'a%')", "SELECT 1 WHERE n LIKE 'a%'", "unknown"),
-    BIND_BAD("%E modifier refused", "SELECT 1 WHERE u = '%Eu'", "%E"),
-    BIND_BAD("%M modifier refused", "SELECT 1 WHERE u = '%Mu'", "%M"),
-    BIND_BAD("%X after %L refused", "SELECT 1 WHERE u = '%LXu'", "%X"),
-    BIND_BAD("width refused", "SELECT 1 WHERE u = '%3n'", "width"),
-    BIND_BAD("offset refused", "SELECT 1 WHERE u = '%.1n'", "width"),
-    BIND_BAD("negative width refused", "SELECT 1 WHERE u = '%-1n'", "width"),
+    BIND_OK("%E escapes a backslash", "SELECT 1 WHERE u = '%Eu'", "a\\b", "SELECT 1 WHERE u = $1",
+            1, "a\\\\b"),
+    BIND_OK("%3n of o'hara: Dovecot cuts the escaped value", "SELECT 1 WHERE u = '%3n'", "o'hara",
+            "SELECT 1 WHERE u = $1", 1, "o'"),
+    BIND_OK("%M is the MD5 in hex", "SELECT 1 WHERE u = '%Mu'", ALICE, "SELECT 1 WHERE u = $1", 1,
+            "fbf7c6aec1d4280b7c2704c1c0478bd6"),
+    BIND_OK("%X of a non-number is 0", "SELECT 1 WHERE u = '%LXu'", ALICE, "SELECT 1 WHERE u = $1",
+            1, "0"),
+    BIND_OK("width keeps the first bytes", "SELECT 1 WHERE u = '%3n'", ALICE,
+            "SELECT 1 WHERE u = $1", 1, "ali"),
+    BIND_OK("%.1n is width 1 at offset 0", "SELECT 1 WHERE u = '%.1n'", ALICE,
+            "SELECT 1 WHERE u = $1", 1, "a"),
+    BIND_OK("offset, then width", "SELECT 1 WHERE u = '%1.2n'", ALICE, "SELECT 1 WHERE u = $1", 1,
+            "li"),
+    BIND_OK("a sign without '.' is dropped, as in Dovecot", "SELECT 1 WHERE u = '%-1n'", ALICE,
+            "SELECT 1 WHERE u = $1", 1, "a"),
 
     /* Refused: places where a value cannot be bound */
     BIND_BAD("variable in a double-quoted identifier", "SELECT \"%u\" FROM t", "identifier"),
@@ -222,8 +237,11 @@ static const struct bind_case bind_cases[] = {
 static void check_bind(void **state)
 {
 	const struct bind_case *c = *state;
-	struct pgd_vars vars = {
-	    .user = c->user, .service = "imap", .rip = "203.0.113.9", .lip = "192.0.2.1"};
+	struct pgd_vars vars = {.user = c->user,
+	                        .service = "imap",
+	                        .rip = "203.0.113.9",
+	                        .lip = "192.0.2.1",
+	                        .password = "pw' OR '1'='1"};
 	struct pgd_query q;
 	char err[256] = "";
 	enum pgd_query_result r;
@@ -331,7 +349,7 @@ static const struct expand_case expand_cases[] = {
            "%\\x5c"),
     EXPAND("unterminated %{user", "%{user", "bob", PGD_QUERY_INVALID, "unterminated"),
     EXPAND("trailing %", "%u%", "bob", PGD_QUERY_INVALID, "end"),
-    EXPAND("%T modifier refused", "%Tu", "bob", PGD_QUERY_INVALID, "%T"),
+    EXPAND("%T cuts trailing blanks", "%Tu", "bob \t", PGD_QUERY_OK, "bob"),
 };
 
 static void check_expand(void **state)
@@ -444,6 +462,83 @@ static void check_user(void **state)
 	free(out);
 }
 
+/*
+ * Dovecot's rename of the login by the row's user, username and domain columns, applied in
+ * column order. Every OK row was checked against the real Dovecot 2.3.19 (`doveadm auth test`
+ * prints the user= it ends with) with the same columns in the same order.
+ */
+struct rename_case {
+	const char *name, *current;
+	const char *steps[3][2]; /* field, value; NULL field ends */
+	enum pgd_user_result want;
+	const char *out; /* the name, or a piece of err */
+};
+
+#define RENAME_OK(n, cur, out, ...)                                                                \
+	{                                                                                          \
+		n, cur, {__VA_ARGS__}, PGD_USER_OK, out                                            \
+	}
+#define RENAME_BAD(n, cur, err, ...)                                                               \
+	{                                                                                          \
+		n, cur, {__VA_ARGS__}, PGD_USER_INVALID, err                                       \
+	}
+
+static const struct rename_case rename_cases[] = {
+    RENAME_OK("user replaces the name", "alice@x.org", "bob@y.org", {"user", "bob@y.org"}),
+    RENAME_OK("user equal to the name", "alice@x.org", "alice@x.org", {"user", "alice@x.org"}),
+    RENAME_OK("user differing in case", "alice@x.org", "Alice@x.org", {"user", "Alice@x.org"}),
+    RENAME_OK("username keeps the domain", "alice@x.org", "bob@x.org", {"username", "bob"}),
+    RENAME_OK("username of a bare name", "alice", "bob", {"username", "bob"}),
+    RENAME_OK("username with @ replaces all", "alice@x.org", "bob@y.org",
+              {"username", "bob@y.org"}),
+    RENAME_OK("domain replaces the domain", "alice@x.org", "alice@z.org", {"domain", "z.org"}),
+    RENAME_OK("domain appended to a bare name", "alice", "alice@z.org", {"domain", "z.org"}),
+    RENAME_OK("empty domain leaves a bare @", "alice@x.org", "alice@", {"domain", ""}),
+    RENAME_OK("username then domain", "alice@x.org", "bob@z.org", {"username", "bob"},
+              {"domain", "z.org"}),
+    RENAME_OK("username@ then domain", "alice", "bob@z.org", {"username", "bob@y.org"},
+              {"domain", "z.org"}),
+    RENAME_OK("domain then user: the last wins", "alice@x.org", "bob", {"domain", "z.org"},
+              {"user", "bob"}),
+    RENAME_OK("domain after the first @", "alice", "a@q", {"username", "a@b@c"}, {"domain", "q"}),
+    RENAME_OK("PostfixAdmin: username AS user", "alice@x.org", "alice@x.org",
+              {"user", "alice@x.org"}),
+    RENAME_OK("Dovecot's default query: username, domain", "alice@x.org", "alice@x.org",
+              {"username", "alice"}, {"domain", "x.org"}),
+    RENAME_BAD("empty user refused (Dovecot fails the login)", "alice@x.org", "empty",
+               {"user", ""}),
+    RENAME_BAD("empty username of a bare name", "alice", "empty", {"username", ""}),
+    RENAME_BAD("control byte refused", "alice", "0x0a", {"user", "bob\nx"}),
+    RENAME_BAD("other column", "alice", "no rename", {"home", "/x"}),
+};
+
+static void check_rename(void **state)
+{
+	const struct rename_case *c = *state;
+	char *name = strdup(c->current), err[256] = "";
+	enum pgd_user_result r = PGD_USER_OK;
+
+	assert_non_null(name);
+	for (size_t i = 0; i < 3 && c->steps[i][0] != NULL && r == PGD_USER_OK; i++) {
+		char *next = (char *)1;
+
+		r = pgd_user_rename(name, c->steps[i][0], c->steps[i][1], &next, err, sizeof(err));
+		free(name);
+		name = r == PGD_USER_OK ? next : NULL;
+		if (r != PGD_USER_OK)
+			assert_null(next);
+	}
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r != PGD_USER_OK) {
+		if (strstr(err, c->out) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->out);
+		return;
+	}
+	assert_string_equal(name, c->out);
+	free(name);
+}
+
 static void user_length_limits(void **state)
 {
 	char name[PGD_MAX_USER_LEN + 2];
@@ -500,17 +595,18 @@ static const struct v24_case v24_cases[] = {
      NULL},
     {"an unknown variable is named", "'%{usr}'", NULL, "unknown or unsupported variable %{usr}",
      NULL, NULL},
-    {"an unknown filter is named", "'%{user | sha256}'", NULL, "unsupported filter sha256", NULL,
-     NULL},
+    {"an unknown filter is named", "'%{user | sha3}'", NULL, "unknown filter sha3", NULL, NULL},
     {"a non-ASCII filter is shown as hex", "'%{user | l\xc3\xb6wer}'", NULL,
-     "unsupported filter l\\xc3\\xb6wer", NULL, NULL},
-    {"a filter with arguments is refused", "'%{user | default('x')}'", NULL, "unsupported filter",
-     NULL, NULL},
-    {"username after domain is refused", "'%{user | domain | username}'", NULL,
-     "filter username after domain", NULL, NULL},
-    {"username on protocol is refused", "%{protocol | username}", NULL,
-     "filter username on %{protocol}", NULL, NULL},
-    {"%{password} is refused", "'%{password}'", NULL, "%{password} is refused", NULL, NULL},
+     "filter l\\xc3\\xb6wer", NULL, NULL},
+    {"a filter with arguments travels marked", "'%{user | default('x')}'",
+     "'%{\x01u\x01| default('x')}'", NULL, "$1", "Alice@Example.org"},
+    {"username after domain travels marked", "'%{user | domain | username}'",
+     "'%{\x01u\x01| domain | username}'", NULL, "$1", "Example.org"},
+    {"username on protocol travels marked", "%{protocol | username}", "%{\x01s\x01| username}",
+     NULL, "$1", "imap"},
+    /* conf/load.c lets it only into password_query, with password_in_query */
+    {"%{password} is the 2.3 %{password}", "crypt('%{password}', pw)", "crypt('%{password}', pw)",
+     NULL, "crypt($1, pw)", ""},
     {"an unterminated %{ is refused", "'%{user'", NULL, "unterminated", NULL, NULL},
 };
 
@@ -544,11 +640,205 @@ static void check_v24(void **state)
 	free(out);
 }
 
+/*
+ * Variables glued into identifiers (iRedMail's enable%Ls%Lc): written into the SQL text only
+ * for a closed set of values (%s a known protocol, %c, %m), checked first; every other
+ * variable stays bound or refused, and a template naming %c / %m with nothing stated refuses.
+ */
+struct glue_case {
+	const char *name;
+	const char *tmpl; /* 2.3 form; with v24 set, a 2.4 template */
+	bool v24;
+	const char *service, *secured, *mechanism, *protocols;
+	enum pgd_query_result want;
+	const char *sql; /* expected SQL, or for errors a substring of err */
+	int nparams;
+	const char *value1; /* $1, when nparams > 0 */
+};
+
+#define IRM23 "SELECT password FROM mailbox WHERE username='%u' AND mailbox.\"enable%Ls%Lc\"=1"
+#define IRM23_SQL(cols) "SELECT password FROM mailbox WHERE username=$1 AND mailbox.\"" cols "\"=1"
+#define IRM24                                                                                      \
+	"SELECT password FROM mailbox WHERE username='%{user | lower}' AND "                       \
+	"mailbox.\"enable%{protocol | lower }%{secured | lower}\"=1"
+
+/* clang-format off */
+#define GLUE_OK(name, tmpl, v24, svc, sec, mech, map, sql, n, v1)                                  \
+	{name, tmpl, v24, svc, sec, mech, map, PGD_QUERY_OK, sql, n, v1}
+#define GLUE_BAD(name, tmpl, svc, sec, mech, map, err)                                             \
+	{name, tmpl, false, svc, sec, mech, map, PGD_QUERY_INVALID, err, 0, NULL}
+/* clang-format on */
+
+static const struct glue_case glue_cases[] = {
+    GLUE_OK("iRedMail 2.3, plaintext: enableimap", IRM23, false, "imap", "", NULL, NULL,
+            IRM23_SQL("enableimap"), 1, ALICE),
+    GLUE_OK("iRedMail 2.3, TLS: enableimaptls", IRM23, false, "imap", "TLS", NULL, NULL,
+            IRM23_SQL("enableimaptls"), 1, ALICE),
+    GLUE_OK("iRedMail 2.3, trusted network: enableimapsecured", IRM23, false, "imap", "secured",
+            NULL, NULL, IRM23_SQL("enableimapsecured"), 1, ALICE),
+    GLUE_OK("iRedMail 2.3, pop3 (Cyrus's pop mapped): enablepop3tls", IRM23, false, "pop3", "TLS",
+            NULL, NULL, IRM23_SQL("enablepop3tls"), 1, ALICE),
+    GLUE_OK("iRedMail 2.4, TLS: enablesmtptls", IRM24, true, "smtp", "TLS", NULL, NULL,
+            IRM23_SQL("enablesmtptls"), 1, ALICE),
+    GLUE_OK("iRedMail 2.4, sieve over plaintext", IRM24, true, "sieve", "", NULL, NULL,
+            IRM23_SQL("enablesieve"), 1, ALICE),
+    GLUE_OK("unquoted word: mailbox.enable%Ls%Lc=1", "SELECT 1 WHERE mailbox.enable%Ls%Lc=1", false,
+            "imap", "TLS", NULL, NULL, "SELECT 1 WHERE mailbox.enableimaptls=1", 0, NULL),
+    GLUE_OK("%Us keeps Dovecot's case filter", "SELECT \"enable_%Us\" FROM t", false, "lmtp", "",
+            NULL, NULL, "SELECT \"enable_LMTP\" FROM t", 0, NULL),
+    GLUE_OK("a protocol service_protocols names", "SELECT enable%s FROM t", false, "smtps", "",
+            NULL, "submission=smtps", "SELECT enablesmtps FROM t", 0, NULL),
+    GLUE_OK("%Lm glued: auth_plain", "SELECT auth_%Lm FROM t", false, "imap", NULL, "PLAIN", NULL,
+            "SELECT auth_plain FROM t", 0, NULL),
+    GLUE_OK("%{mechanism | lower} in a quoted name may hold '-'",
+            "SELECT \"auth_%{mechanism | lower}\" FROM t", true, "imap", NULL, "SCRAM-SHA-1", NULL,
+            "SELECT \"auth_scram-sha-1\" FROM t", 0, NULL),
+    GLUE_OK("%s not glued stays bound", "SELECT 1 WHERE s = %s AND u = '%u'", false, "imap", NULL,
+            NULL, NULL, "SELECT 1 WHERE s = $1 AND u = $2", 2, "imap"),
+    GLUE_OK("'%c' in a literal is bound", "SELECT 1 WHERE t = '%c'", false, "imap", "TLS", NULL,
+            NULL, "SELECT 1 WHERE t = $1", 1, "TLS"),
+    GLUE_OK("%m not glued is bound", "SELECT 1 WHERE m = %m", false, "imap", NULL, "LOGIN", NULL,
+            "SELECT 1 WHERE m = $1", 1, "LOGIN"),
+
+    /* The user's bytes never glued into a name */
+    GLUE_BAD("%u glued into a word stays refused", "SELECT enable%u FROM t", "imap", "", NULL, NULL,
+             "glued"),
+    GLUE_BAD("%n inside a quoted name stays refused", "SELECT \"enable%n\" FROM t", "imap", "",
+             NULL, NULL, "closed set"),
+    GLUE_BAD("%r glued stays refused", "SELECT x%r FROM t", "imap", "", NULL, NULL, "glued"),
+    GLUE_BAD("%{orig_user} in a quoted name stays refused", "SELECT \"%{orig_user}\" FROM t",
+             "imap", "", NULL, NULL, "identifier"),
+    GLUE_BAD("%s glued beside $ is refused", "SELECT x$%s FROM t", "imap", "", NULL, NULL, "glued"),
+
+    /* Hostile or unknown service names: not written into the SQL */
+    GLUE_BAD("service with a quote", IRM23, "imap\"=1 OR \"x", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service with a semicolon", "SELECT enable%s FROM t", "imap;drop", "", NULL, NULL,
+             "protocol"),
+    GLUE_BAD("service with a blank", IRM23, "imap x", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service in upper case", IRM23, "IMAP", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service not a protocol (cyrus)", IRM23, "cyrus", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service pop unmapped (Dovecot says pop3)", IRM23, "pop", "", NULL, NULL, "protocol"),
+    GLUE_BAD("empty service", IRM23, "", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service with a non-ASCII byte", IRM23, "im\xc3\xa4p", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service with a $", "SELECT enable%s FROM t", "imap$1", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service with a comment", IRM23, "imap--", "", NULL, NULL, "protocol"),
+    GLUE_BAD("service_protocols with '-' gives no unquoted name", "SELECT enable%s FROM t", "x-y",
+             "", NULL, "a=x-y", "protocol"),
+    GLUE_BAD("a word may not start with a digit", "SELECT %sx FROM t", "3d", "", NULL, "a=3d",
+             "protocol"),
+    GLUE_BAD("glued after a number: 5imap is no name", "SELECT 5%s FROM t", "imap", "", NULL, NULL,
+             "protocol"),
+    GLUE_BAD("glued after a bound value: $1imap is no name", "SELECT 1 WHERE a = %c%s", "imap", "",
+             NULL, NULL, "protocol"),
+    GLUE_BAD("mechanism with '-' in an unquoted name", "SELECT auth_%Lm FROM t", "imap", NULL,
+             "SCRAM-SHA-1", NULL, "mechanism"),
+    GLUE_BAD("mechanism not a SASL name", "SELECT \"auth_%m\" FROM t", "imap", NULL, "plain\"x",
+             NULL, "mechanism"),
+    GLUE_BAD("secured outside its three values", IRM23, "imap", "TLS\"x", NULL, NULL,
+             "secured value"),
+
+    /* Nothing stated: refused, naming the variable and the key */
+    GLUE_BAD("%c glued, secured unset", IRM23, "imap", NULL, NULL, NULL, "secured is not set"),
+    GLUE_BAD("'%c' in a literal, secured unset", "SELECT 1 WHERE t = '%c'", "imap", NULL, NULL,
+             NULL, "%c (%{secured})"),
+    GLUE_BAD("%c bound, secured unset", "SELECT 1 WHERE t = %c", "imap", NULL, NULL, NULL,
+             "secured = no, tls or secured"),
+    GLUE_BAD("%m glued, mechanism unset", "SELECT auth_%Lm FROM t", "imap", "", NULL, NULL,
+             "mechanism is not set"),
+    GLUE_BAD("%{mechanism} in a literal, mechanism unset", "SELECT 1 WHERE m = '%{mechanism}'",
+             "imap", "", NULL, NULL, "%m (%{mechanism})"),
+};
+
+static void check_glue(void **state)
+{
+	const struct glue_case *c = *state;
+	struct pgd_vars vars = {.user = ALICE,
+	                        .service = c->service,
+	                        .secured = c->secured,
+	                        .mechanism = c->mechanism,
+	                        .protocols = c->protocols};
+	struct pgd_query q;
+	char err[512] = "", *tmpl = NULL;
+	enum pgd_query_result r;
+
+	if (c->v24)
+		assert_int_equal(pgd_template_v24(c->tmpl, &tmpl, err, sizeof(err)), PGD_QUERY_OK);
+	r = pgd_query_bind(tmpl != NULL ? tmpl : c->tmpl, &vars, &q, err, sizeof(err));
+	if (r != c->want)
+		fail_msg("result %d, want %d (err: %s)", r, c->want, err);
+	if (r != PGD_QUERY_OK) {
+		assert_null(q.sql);
+		if (strstr(err, c->sql) == NULL)
+			fail_msg("err '%s' lacks '%s'", err, c->sql);
+	} else {
+		assert_string_equal(q.sql, c->sql);
+		assert_int_equal(q.nparams, c->nparams);
+		if (c->nparams > 0)
+			assert_string_equal(q.values[0], c->value1);
+		pgd_query_free(&q);
+	}
+	free(tmpl);
+}
+
+/* Without values (a conf check), closed-set variables glue as "", user ones are refused. */
+static void glue_check_without_values(void **state)
+{
+	struct pgd_query q;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(pgd_query_check(IRM23, err, sizeof(err)), PGD_QUERY_OK);
+	assert_int_equal(pgd_query_bind(IRM23, NULL, &q, err, sizeof(err)), PGD_QUERY_OK);
+	assert_string_equal(q.sql, IRM23_SQL("enable"));
+	pgd_query_free(&q);
+	assert_int_equal(pgd_query_check("SELECT \"enable%Lu\" FROM t", err, sizeof(err)),
+	                 PGD_QUERY_INVALID);
+	assert_int_equal(pgd_query_check("SELECT enable%d FROM t", err, sizeof(err)),
+	                 PGD_QUERY_INVALID);
+}
+
+/* The words the conf keys take, and the closed set of protocols. */
+static void stated_values(void **state)
+{
+	struct pgd_vars vars = {.user = ALICE, .service = "imap", .secured = "TLS"};
+	char err[512] = "", *out = NULL;
+
+	(void)state;
+	assert_string_equal(pgd_secured_value("no"), "");
+	assert_string_equal(pgd_secured_value("tls"), "TLS");
+	assert_string_equal(pgd_secured_value("secured"), "secured");
+	assert_null(pgd_secured_value("yes"));
+	assert_null(pgd_secured_value("TLS"));
+	assert_null(pgd_secured_value(""));
+	assert_null(pgd_secured_value(NULL));
+	assert_true(pgd_mechanism_check("PLAIN"));
+	assert_true(pgd_mechanism_check("SCRAM-SHA-256"));
+	assert_true(pgd_mechanism_check("DIGEST-MD5"));
+	assert_false(pgd_mechanism_check("plain"));
+	assert_false(pgd_mechanism_check(""));
+	assert_false(pgd_mechanism_check(NULL));
+	assert_false(pgd_mechanism_check("ABCDEFGHIJKLMNOPQRSTU"));
+	assert_true(pgd_protocol_closed(NULL, "pop3"));
+	assert_true(pgd_protocol_closed(NULL, "submission"));
+	assert_false(pgd_protocol_closed(NULL, "pop"));
+	assert_false(pgd_protocol_closed("", "smtps"));
+	assert_true(pgd_protocol_closed("submission=smtps", "smtps"));
+	assert_false(pgd_protocol_closed("smtps=submission", "smtps"));
+	/* plain expansion (username_format) reads them too */
+	assert_int_equal(pgd_expand("%s-%Lc", &vars, &out, err, sizeof(err)), PGD_QUERY_OK);
+	assert_string_equal(out, "imap-tls");
+	free(out);
+	vars.secured = NULL;
+	assert_int_equal(pgd_expand("%c", &vars, &out, err, sizeof(err)), PGD_QUERY_INVALID);
+	assert_non_null(strstr(err, "secured is not set"));
+}
+
 #define NROWS                                                                                      \
 	(sizeof(bind_cases) / sizeof(bind_cases[0]) +                                              \
 	 sizeof(expand_cases) / sizeof(expand_cases[0]) +                                          \
 	 sizeof(user_cases) / sizeof(user_cases[0]) + sizeof(v24_cases) / sizeof(v24_cases[0]) +   \
-	 5)
+	 sizeof(glue_cases) / sizeof(glue_cases[0]) +                                              \
+	 sizeof(rename_cases) / sizeof(rename_cases[0]) + 7)
 
 /* %s is Dovecot's protocol name: Cyrus's "pop" is "pop3" unless the map says otherwise. */
 static void service_protocol(void **state)
@@ -617,11 +907,15 @@ int main(void)
 	PGD_ROWS_ADD_TABLE(&rows, expand_cases, check_expand, "expand");
 	PGD_ROWS_ADD_TABLE(&rows, user_cases, check_user, "user");
 	PGD_ROWS_ADD_TABLE(&rows, v24_cases, check_v24, "2.4");
+	PGD_ROWS_ADD_TABLE(&rows, rename_cases, check_rename, "rename");
 	PGD_ROWS_ADD_TEST(&rows, too_many_variables);
 	PGD_ROWS_ADD_TEST(&rows, bind_null_vars);
 	PGD_ROWS_ADD_TEST(&rows, user_length_limits);
 	PGD_ROWS_ADD_TEST(&rows, uses_domain);
 	PGD_ROWS_ADD_TEST(&rows, service_protocol);
+	PGD_ROWS_ADD_TABLE(&rows, glue_cases, check_glue, "glue");
+	PGD_ROWS_ADD_TEST(&rows, glue_check_without_values);
+	PGD_ROWS_ADD_TEST(&rows, stated_values);
 	if (!pgd_rows_full(&rows))
 		return 1;
 	return cmocka_run_group_tests(query, NULL, NULL);

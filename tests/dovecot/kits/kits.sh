@@ -148,12 +148,21 @@ dovecot_conf() {
 	chmod 644 "$etc/dovecot.conf"
 }
 
-# module_conf CONF: the PAM service files of the four services, the module reading CONF.
+# module_conf CONF: the PAM service files of the four services, the module reading CONF, one
+# folder per transport ($etc/pam.d-plain, -tls, -trusted). Where the kit's files name %c /
+# %{secured}, each states the transport as an admin does on the pam.d line (secured=no, tls,
+# secured: the module cannot see it behind saslauthd); elsewhere the lines are the same.
 module_conf() {
-	local svc
-	mkdir -p "$etc/pam.d"
-	for svc in imap pop sieve smtp; do
-		printf 'auth required %s conf=%s nodelay\n' "$PGD_MODULE" "$1" >"$etc/pam.d/$svc"
+	local svc tls arg
+	declare -A said=([plain]=no [tls]=tls [trusted]=secured)
+	for tls in plain tls trusted; do
+		arg=
+		grep -rqE '%L?c|%\{secured' "$etc" --exclude-dir='pam.d-*' && arg=" secured=${said[$tls]}"
+		mkdir -p "$etc/pam.d-$tls"
+		for svc in imap pop sieve smtp; do
+			printf 'auth required %s conf=%s nodelay%s\n' "$PGD_MODULE" "$1" "$arg" \
+				>"$etc/pam.d-$tls/$svc"
+		done
 	done
 }
 
@@ -179,21 +188,21 @@ run_cases() {
 				proto=$svc
 				[ "$svc" = pop ] && proto=pop3
 				for rip in '' 192.0.2.7; do
-					key="$login $svc $rip $pwname"
-					if [ -z "${mcache[$key]:-}" ]; then
-						mcache[$key]=$(pamtester_verdict "$etc/pam.d" "$svc" "$login" "$pw" "$rip")
-						# no PAM answer: a collision on /tmp/pam.X (oracle.sh); once more
-						[ "${mcache[$key]}" = OTHER ] &&
-							mcache[$key]=$(pamtester_verdict "$etc/pam.d" "$svc" "$login" "$pw" "$rip")
-						mf=$((mf + 1))
-						mfile[$key]=$work/$kit-$setup.$mf.module
-						mv "$work/last.module" "${mfile[$key]}"
-						# the module's log line, as pam_wrapper prints it
-						rcache[$key]=$(grep 'SYSLOG(' "${mfile[$key]}" |
-							grep -v -m1 '_pam_init_handlers' | sed 's/.*SYSLOG([0-9]*): //')
-					fi
-					m=${mcache[$key]}
 					for tls in "${transports[@]}"; do
+						key="$login $svc $rip $pwname $tls"
+						if [ -z "${mcache[$key]:-}" ]; then
+							mcache[$key]=$(pamtester_verdict "$etc/pam.d-$tls" "$svc" "$login" "$pw" "$rip")
+							# no PAM answer: a collision on /tmp/pam.X (oracle.sh); once more
+							[ "${mcache[$key]}" = OTHER ] &&
+								mcache[$key]=$(pamtester_verdict "$etc/pam.d-$tls" "$svc" "$login" "$pw" "$rip")
+							mf=$((mf + 1))
+							mfile[$key]=$work/$kit-$setup.$mf.module
+							mv "$work/last.module" "${mfile[$key]}"
+							# the module's log line, as pam_wrapper prints it
+							rcache[$key]=$(grep 'SYSLOG(' "${mfile[$key]}" |
+								grep -v -m1 '_pam_init_handlers' | sed 's/.*SYSLOG([0-9]*): //')
+						fi
+						m=${mcache[$key]}
 						# what Dovecot's login processes send: secured=tls over TLS,
 						# secured alone from a trusted network (login_trusted_networks,
 						# or the same host) without TLS

@@ -301,9 +301,9 @@ auth_cache_verify_password_with_worker = yes"
 dc_cw=$dc_pid
 
 # The statement's server cost by protocol (phase 5): the same SELECT as Dovecot's query, sent by
-# pgbench as Dovecot 2.3 sends it (simple: the values in the text), as the module sends it today
-# (extended: PQsendQueryParams, an unnamed statement parsed and planned at every login), and
-# prepared once per connection (PQprepare + PQsendQueryPrepared). CPU of the postmaster's process
+# pgbench as Dovecot 2.3 sends it (simple: the values in the text), as the module sends it with
+# prepare = no (extended: PQsendQueryParams, an unnamed statement parsed and planned at every
+# login), and prepared once per connection (PQprepare + PQsendQueryPrepared: prepare = auto). CPU of the postmaster's process
 # tree per statement, the three alternated round by round. Prints a markdown table.
 run_pgbench() {
 	pgbench=$(dirname "$(find /usr/lib/postgresql -path '*/bin/pgbench' | sort -V | tail -1)")/pgbench
@@ -357,7 +357,7 @@ run_pgbench() {
 		print("\n## The statement's server cost (pgbench, 5 connections, 3 alternated rounds): PostgreSQL CPU per statement\n")
 		print("| protocol | " + " | ".join("back to back µs" if r == "0" else f"paced at {r}/s µs" for r in rates) + " |")
 		print("|---|" + "---:|" * len(rates))
-		for m, label in (("simple", "simple (Dovecot 2.3: the values escaped into the text)"), ("extended", "extended, unnamed statement (the module today: PQsendQueryParams)"), ("prepared", "prepared once per connection (PQprepare, PQsendQueryPrepared)")):
+		for m, label in (("simple", "simple (Dovecot 2.3: the values escaped into the text)"), ("extended", "extended, unnamed statement (the module with prepare = no: PQsendQueryParams)"), ("prepared", "prepared once per connection (the module's default, prepare = auto: PQprepare, PQsendQueryPrepared)")):
 		    cells = []
 		    for r in rates:
 		        n, t = agg.get((m, r), (0, 0))

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <security/pam_appl.h>
 
@@ -101,6 +102,9 @@ static int soak(const struct opts *o)
 	bench_confdir_init(&cd);
 	bench_write_module_service(&cd, "pgd-on", o->module,
 	                           bench_write_conf(&cd, "on", o->connect, o->extra_line));
+	/* The module keeps a parsed conf only once its file is 2 s old (conf/cache.c): the run
+	 * measures a worker's steady state, as a conf file written long before would give. */
+	usleep(2100 * 1000);
 	if (o->distinct > 0 && domain == NULL)
 		bench_die("--distinct needs --user USER@DOMAIN");
 	series = bench_out_open(o->out, o->label, "-rss.dat");

@@ -29,6 +29,7 @@ enum opt_type {
 	OPT_BOOL,
 	OPT_IGNORED, /* a Dovecot key that means nothing to a password check */
 	OPT_DOVECOT, /* dovecot_config: read Dovecot 2.4's dovecot.conf here */
+	OPT_WORD,    /* one of its word_keys words: the field (unsigned) gets its index */
 };
 
 struct option {
@@ -37,6 +38,14 @@ struct option {
 	size_t offset;
 	unsigned flags;
 	unsigned long min, max; /* OPT_ULONG only */
+};
+
+/* The words of each OPT_WORD key, in the order of its enum (prepare: enum pgd_conf_prepare). */
+static const struct {
+	const char *name;
+	const char *words[4]; /* NULL-terminated */
+} word_keys[] = {
+    {"prepare", {"auto", "yes", "no", NULL}},
 };
 
 #define FIELD(f) offsetof(struct pgd_conf, f)
@@ -101,6 +110,7 @@ static const struct option options[] = {
     NUMBER(max_argon2_ops, ANYWHERE, 1, 1000),
     FLAG(connection_cache, ANYWHERE),
     NUMBER(query_timeout, ANYWHERE, 1, 300),
+    {"prepare", OPT_WORD, FIELD(prepare), ANYWHERE, 0, 0},
     SECRET(update_connect, FILE_ONLY),
     NUMBER(verify_cache_ttl, ANYWHERE, 0, 86400),
     NUMBER(verify_cache_size, ANYWHERE, 1, 100000),
@@ -206,6 +216,28 @@ static enum pgd_conf_result set_bool(const struct option *opt, bool *field, cons
 	return PGD_CONF_OK;
 }
 
+/* One of opt->words; the error lists them. */
+static enum pgd_conf_result set_word(const struct option *opt, unsigned *field, const char *value,
+                                     char *err, size_t errlen)
+{
+	const char *const *words = NULL;
+	char shown[32];
+
+	for (size_t k = 0; k < sizeof(word_keys) / sizeof(word_keys[0]); k++)
+		if (strcmp(word_keys[k].name, opt->name) == 0)
+			words = word_keys[k].words;
+	for (unsigned i = 0; words != NULL && words[i] != NULL; i++) {
+		if (strcasecmp(value, words[i]) == 0) {
+			*field = i;
+			return PGD_CONF_OK;
+		}
+	}
+	pgd_set_err(err, errlen, "%s: '%s' is not one of %s, %s, %s", opt->name,
+	            pgd_printable(value, shown, sizeof(shown)), words != NULL ? words[0] : "",
+	            words != NULL ? words[1] : "", words != NULL ? words[2] : "");
+	return PGD_CONF_INVALID;
+}
+
 /* A key given where it may not be: a secret as a module argument, a pam.d flag in the file. */
 static enum pgd_conf_result misplaced(const struct option *opt, char *err, size_t errlen)
 {
@@ -253,6 +285,8 @@ enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, c
 		return set_ulong(opt, field, value, err, errlen);
 	case OPT_BOOL:
 		return set_bool(opt, field, value, err, errlen);
+	case OPT_WORD:
+		return set_word(opt, field, value, err, errlen);
 	case OPT_IGNORED:
 		return PGD_CONF_OK;
 	case OPT_DOVECOT:

@@ -25,6 +25,8 @@
 #define PGD_DEFAULT_QUERY_TIMEOUT 5
 /* Entries of the verified-login cache unless verify_cache_size says otherwise. */
 #define PGD_DEFAULT_VERIFY_CACHE_SIZE 1000
+/* prepare = auto|yes|no: prepared statements on a kept connection (db/db.h's enum, same order). */
+enum pgd_conf_prepare { PGD_PREPARE_AUTO, PGD_PREPARE_YES, PGD_PREPARE_NO };
 /* Everything the module knows about what to do; one instance per PAM call. */
 struct pgd_conf {
 	/* module arguments (pam.d) */
@@ -62,6 +64,7 @@ struct pgd_conf {
 	unsigned long max_argon2_ops; /* Argon2 passes; 0: hash.h's default */
 	bool connection_cache;        /* keep one connection per process; default yes */
 	unsigned long query_timeout;  /* seconds; default PGD_DEFAULT_QUERY_TIMEOUT */
+	unsigned prepare;             /* enum pgd_conf_prepare; default auto */
 
 	/* accounts, password changes, upgrade on login, sessions, audit: all optional */
 	char *account_query;         /* acct_mgmt's own query; NULL: reuse password_query */
@@ -105,6 +108,9 @@ enum pgd_conf_result pgd_conf_init(struct pgd_conf *conf);
  */
 enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char **argv, char *err,
                                    size_t errlen);
+
+/* Loads pgd_conf_load answered from its per-process cache (tests and the bench). */
+unsigned long pgd_conf_cache_hits(void);
 
 /*
  * Parses conf file text of len bytes (need not be NUL-terminated); name is used in messages

@@ -25,9 +25,42 @@ static const char *errno_str(int e, char *buf, size_t n)
 #endif
 }
 
+/* The recorder of this thread's loads (pgd_conf_record_files). */
+static _Thread_local struct pgd_conf_files *recorder;
+
+void pgd_conf_record_files(struct pgd_conf_files *rec)
+{
+	recorder = rec;
+}
+
+/* Notes in the recorder that path, as st says, was read and holds text (len bytes). */
+static void record(const char *path, const struct stat *st, const char *text, size_t len)
+{
+	struct pgd_conf_file_id *id;
+
+	if (recorder == NULL || recorder->uncacheable)
+		return;
+	if (recorder->n >= PGD_CONF_MAX_IDS || memmem(text, len, "!include", 8) != NULL) {
+		recorder->uncacheable = true;
+		return;
+	}
+	id = &recorder->ids[recorder->n];
+	id->path = strdup(path);
+	if (id->path == NULL) {
+		recorder->uncacheable = true;
+		return;
+	}
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+	id->ctime = st->st_ctim;
+	recorder->n++;
+}
+
 /* The opened file is a regular file, owned by root or the effective uid, not group or world
- * writable, not over the size cap; err says which check failed. */
-static bool safe_file(int fd, const char *shown, char *err, size_t errlen)
+ * writable, not over the size cap; err says which check failed. *st gets its fstat. */
+static bool safe_file(int fd, const char *shown, struct stat *out, char *err, size_t errlen)
 {
 	char ebuf[128];
 	struct stat st;
@@ -56,6 +89,7 @@ static bool safe_file(int fd, const char *shown, char *err, size_t errlen)
 		pgd_set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
 		return false;
 	}
+	*out = st;
 	return true;
 }
 
@@ -79,20 +113,16 @@ static ssize_t read_capped(int fd, char *b)
 	return (ssize_t)got;
 }
 
-enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *len, char *err,
-                                        size_t errlen)
+/* Opens path safely and checks it (safe_file); -1 with err set when refused. */
+static int open_safely(const char *path, struct stat *st, char *err, size_t errlen)
 {
 	char shown[256], ebuf[128];
-	ssize_t got;
-	char *b;
 	int fd, e;
 
-	*buf = NULL;
-	*len = 0;
 	pgd_printable(path, shown, sizeof(shown));
 	if (path[0] != '/') {
 		pgd_set_err(err, errlen, "%s: not an absolute path", shown);
-		return PGD_CONF_INVALID;
+		return -1;
 	}
 	/* O_NONBLOCK: a FIFO planted at the path must not hang the login. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -102,12 +132,47 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 			pgd_set_err(err, errlen, "%s: is a symlink", shown);
 		else
 			pgd_set_err(err, errlen, "%s: %s", shown, errno_str(e, ebuf, sizeof(ebuf)));
-		return PGD_CONF_INVALID;
+		return -1;
 	}
-	if (!safe_file(fd, shown, err, errlen)) {
+	if (!safe_file(fd, shown, st, err, errlen)) {
 		close(fd);
-		return PGD_CONF_INVALID;
+		return -1;
 	}
+	return fd;
+}
+
+enum pgd_conf_result pgd_conf_check_file(const char *path, struct pgd_conf_file_id *id, char *err,
+                                         size_t errlen)
+{
+	struct stat st;
+	int fd = open_safely(path, &st, err, errlen);
+
+	if (fd < 0)
+		return PGD_CONF_INVALID;
+	close(fd);
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	id->ctime = st.st_ctim;
+	return PGD_CONF_OK;
+}
+
+enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *len, char *err,
+                                        size_t errlen)
+{
+	char shown[256], ebuf[128];
+	struct stat st;
+	ssize_t got;
+	char *b;
+	int fd, e;
+
+	*buf = NULL;
+	*len = 0;
+	pgd_printable(path, shown, sizeof(shown));
+	fd = open_safely(path, &st, err, errlen);
+	if (fd < 0)
+		return PGD_CONF_INVALID;
 	b = malloc(PGD_MAX_CONF_SIZE + 1);
 	if (b == NULL) {
 		close(fd);
@@ -128,6 +193,7 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 	}
 	*buf = b;
 	*len = (size_t)got;
+	record(path, &st, b, *len);
 	return PGD_CONF_OK;
 }
 

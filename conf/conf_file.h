@@ -6,7 +6,9 @@
 #ifndef PGD_CONF_FILE_H
 #define PGD_CONF_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "conf/result.h"
 
@@ -19,6 +21,35 @@
  */
 enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *len, char *err,
                                         size_t errlen);
+
+/* What a file was when it was read: a load's cache (load.c) is good while every file it read
+ * still has the same one. */
+struct pgd_conf_file_id {
+	char *path; /* heap */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+/* The files a thread's loads read (pgd_conf_read_file), for load.c's cache. */
+#define PGD_CONF_MAX_IDS 8
+struct pgd_conf_files {
+	struct pgd_conf_file_id ids[PGD_CONF_MAX_IDS];
+	unsigned n;
+	bool uncacheable; /* more files than ids, out of memory, or an !include (its glob or
+	                   * include_try may name files that do not exist yet) */
+};
+
+/* From now on pgd_conf_read_file in this thread notes what it read in *rec; NULL stops. */
+void pgd_conf_record_files(struct pgd_conf_files *rec);
+
+/*
+ * The checks of pgd_conf_read_file on the file at path, without reading it: on success *id
+ * (path not set) says what the file is now. Same errors.
+ */
+enum pgd_conf_result pgd_conf_check_file(const char *path, struct pgd_conf_file_id *id, char *err,
+                                         size_t errlen);
 
 /*
  * Wipes and frees a buffer of pgd_conf_read_file holding len bytes (the file may hold a

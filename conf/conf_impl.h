@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * What conf.c (the option table and its setter) shares with load.c (the module arguments and
- * the check of the whole) and with the conf fuzzer; not for other callers.
+ * the check of the whole), cache.c (the cache of loaded confs) and the conf fuzzer; not for
+ * other callers.
  */
 #ifndef PGD_CONF_IMPL_H
 #define PGD_CONF_IMPL_H
@@ -39,5 +40,9 @@ enum pgd_conf_result pgd_conf_load_v24(struct pgd_conf *conf, const char *path, 
  */
 enum pgd_conf_result pgd_conf_read_path(struct pgd_conf *conf, const char *path, bool only_v24,
                                         char *err, size_t errlen);
+
+/* pgd_conf_load without its cache (cache.c): every file read and parsed (load.c). */
+enum pgd_conf_result pgd_conf_load_files(struct pgd_conf *conf, int argc, const char **argv,
+                                         char *err, size_t errlen);
 
 #endif

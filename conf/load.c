@@ -2,7 +2,8 @@
 /*
  * Loading a conf: the module arguments (conf= first, then the file in either dialect, then the
  * other arguments), Dovecot 2.4's templates read as 2.4 reads them, and the check of the whole
- * (pgd_conf_validate) before a login may use it. The keys themselves are set by conf.c.
+ * (pgd_conf_validate) before a login may use it. The keys themselves are set by conf.c; the
+ * per-process cache of loaded confs is cache.c's.
  */
 #include "conf/conf.h"
 #include "conf/conf_impl.h"
@@ -178,8 +179,8 @@ static enum pgd_conf_result set_argument(struct pgd_conf *conf, const char *arg,
 	return r;
 }
 
-enum pgd_conf_result pgd_conf_load(struct pgd_conf *conf, int argc, const char **argv, char *err,
-                                   size_t errlen)
+enum pgd_conf_result pgd_conf_load_files(struct pgd_conf *conf, int argc, const char **argv,
+                                         char *err, size_t errlen)
 {
 	const char *path = PGD_DEFAULT_CONF_PATH;
 	enum pgd_conf_result r;

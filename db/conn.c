@@ -4,7 +4,8 @@
  * threads of the process one lookup at a time, noticed and never touched after fork(), closed
  * between the lookups of a process that has not yet ended a PAM transaction; a growing back-off
  * after a failed connect; one retry when a connection broke while idle; the lookup, the
- * statement and the compare-and-swap of a password (pgd_db_lookup, pgd_db_exec, pgd_db_swap).
+ * statement and the compare-and-swap of a password (pgd_db_lookup, pgd_db_exec, pgd_db_swap);
+ * the statements prepared on a kept connection, which a reconnect forgets.
  */
 #include "db/db_impl.h"
 
@@ -54,6 +55,7 @@ struct conn_slot {
 	int64_t retry_at_ms;
 	unsigned backoff_ms;
 	unsigned long refused; /* lookups refused inside back-off windows since the last report */
+	struct pgd_db_stmts stmts; /* prepared on conn */
 };
 
 /*
@@ -92,6 +94,7 @@ static void release(void)
 			drop_inherited(cache.conn);
 	}
 	cache.conn = NULL;
+	pgd_db_stmts_clear(&cache.stmts);
 }
 
 static void swap_slots(void)
@@ -234,30 +237,102 @@ static PGconn *get_conn(const struct pgd_db_options *opts, bool *reused, char *e
 	return conn;
 }
 
+/* Did the server refuse res with SQLSTATE state? */
+static bool refused_with(const PGresult *res, const char *state)
+{
+	const char *s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return s != NULL && strcmp(s, state) == 0;
+}
+
+/* The connection does not keep prepared statements: q, and every later query on it, unprepared. */
+static enum pgd_db_result unprepared(PGconn *conn, const struct pgd_query *q, int64_t deadline,
+                                     PGresult **res, bool *timed_out, char *err, size_t errlen)
+{
+	cache.stmts.off = true;
+	pgd_db_clear(*res);
+	*res = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	return pgd_db_run(conn, q, NULL, deadline, res, timed_out, err, errlen);
+}
+
 /*
- * Runs q on the cached (or a new) connection before deadline. A connection that broke while
- * idle (server restart, idle timeout) is opened anew and q sent once more; a query the server
- * refused, or one that timed out, is not.
+ * Runs q on conn (the cache's) as pgd_db_run does; as a statement prepared on conn the first
+ * time its text runs there when mode allows it and conn is kept (db.h, enum pgd_db_prepare).
+ * *stale: the server refused a prepared statement whose plan the schema made stale ("cached
+ * plan must not change result type", SQLSTATE 0A000), or (mode yes) did not hold the statement
+ * or held its name already (26000, 42P05): a new connection prepares it anew, once.
  */
-static enum pgd_db_result execute(const struct pgd_db_options *opts, const struct pgd_query *q,
-                                  int64_t deadline, PGresult **res, char *err, size_t errlen)
+static enum pgd_db_result run(PGconn *conn, const struct pgd_query *q, enum pgd_db_prepare mode,
+                              bool keep, int64_t deadline, PGresult **res, bool *timed_out,
+                              bool *stale, char *err, size_t errlen)
+{
+	char name[PGD_DB_STMT_NAME_LEN];
+	const char *stmt;
+	enum pgd_db_result r;
+
+	*stale = false;
+	if (mode == PGD_DB_PREPARE_NO || !keep || cache.stmts.off)
+		return pgd_db_run(conn, q, NULL, deadline, res, timed_out, err, errlen);
+	stmt = pgd_db_stmts_find(&cache.stmts, q->sql);
+	if (stmt == NULL) {
+		if (cache.stmts.n >= PGD_DB_MAX_STMTS || !pgd_db_stmt_name(q->sql, name))
+			return pgd_db_run(conn, q, NULL, deadline, res, timed_out, err, errlen);
+		r = pgd_db_prepare(conn, q, name, deadline, res, timed_out, err, errlen);
+		if (r == PGD_DB_QUERY_FAILED && refused_with(*res, "42P05")) {
+			if (mode == PGD_DB_PREPARE_AUTO)
+				return unprepared(conn, q, deadline, res, timed_out, err, errlen);
+			*stale = true;
+		}
+		if (r != PGD_DB_OK)
+			return r;
+		pgd_db_clear(*res);
+		*res = NULL;
+		/* not noted (out of memory): prepared again next time, 42P05 then ends it */
+		pgd_db_stmts_add(&cache.stmts, q->sql, name);
+		stmt = name;
+	}
+	r = pgd_db_run(conn, q, stmt, deadline, res, timed_out, err, errlen);
+	if (r == PGD_DB_QUERY_FAILED && mode == PGD_DB_PREPARE_AUTO && refused_with(*res, "26000"))
+		return unprepared(conn, q, deadline, res, timed_out, err, errlen);
+	*stale = r == PGD_DB_QUERY_FAILED &&
+	         (refused_with(*res, "0A000") || refused_with(*res, "26000"));
+	return r;
+}
+
+/*
+ * Runs q on the cached (or a new) connection before deadline, prepared as mode says. A
+ * connection that broke while idle (server restart, idle timeout), or whose prepared statement
+ * went stale, is opened anew and q sent once more; a query the server refused otherwise, or one
+ * that timed out, is not.
+ */
+static enum pgd_db_result execute(const struct pgd_db_options *opts, enum pgd_db_prepare mode,
+                                  const struct pgd_query *q, int64_t deadline, PGresult **res,
+                                  char *err, size_t errlen)
 {
 	enum pgd_db_result result = PGD_DB_UNAVAILABLE;
+	bool keep = opts->cache && atomic_load(&transactions_ended) > 0;
 
 	*res = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		bool reused, timed_out;
+		bool reused, timed_out, stale;
 		PGconn *conn = get_conn(opts, &reused, err, errlen);
 
 		if (conn == NULL)
 			return PGD_DB_UNAVAILABLE;
-		result = pgd_db_run(conn, q, deadline, res, &timed_out, err, errlen);
+		result = run(conn, q, mode, keep, deadline, res, &timed_out, &stale, err, errlen);
 		if (result == PGD_DB_UNAVAILABLE) {
 			release();
 			if (timed_out)
 				back_off((int64_t)opts->query_timeout_sec * 1000);
 			else if (reused)
 				continue;
+		} else if (stale && attempt == 0) {
+			pgd_db_clear(*res);
+			*res = NULL;
+			release();
+			continue;
 		}
 		break;
 	}
@@ -310,7 +385,7 @@ static enum pgd_db_result call(const char *conninfo, const struct pgd_db_options
 		finish(opts);
 		return PGD_DB_NOMEM;
 	}
-	result = execute(opts, q, deadline, &res, err, errlen);
+	result = execute(opts, opts->prepare, q, deadline, &res, err, errlen);
 	if (result == PGD_DB_OK && row != NULL)
 		result = pgd_db_fill_row(res, opts->password_optional, row, err, errlen);
 	else if (result == PGD_DB_OK && affected != NULL)
@@ -345,7 +420,7 @@ static void abort_transaction(int64_t deadline)
 	bool timed_out = false;
 
 	if (cache.conn != NULL && PQstatus(cache.conn) == CONNECTION_OK &&
-	    pgd_db_run(cache.conn, &rb, deadline, &res, &timed_out, NULL, 0) == PGD_DB_OK) {
+	    pgd_db_run(cache.conn, &rb, NULL, deadline, &res, &timed_out, NULL, 0) == PGD_DB_OK) {
 		pgd_db_clear(res);
 		return;
 	}
@@ -359,7 +434,7 @@ static bool in_transaction(const struct pgd_query *q, int64_t deadline, PGresult
 {
 	bool timed_out;
 
-	if (pgd_db_run(cache.conn, q, deadline, res, &timed_out, err, errlen) == PGD_DB_OK)
+	if (pgd_db_run(cache.conn, q, NULL, deadline, res, &timed_out, err, errlen) == PGD_DB_OK)
 		return true;
 	pgd_db_clear(*res);
 	*res = NULL;
@@ -391,7 +466,7 @@ enum pgd_db_swap_result pgd_db_swap(const char *conninfo, const struct pgd_db_op
 		finish(opts);
 		return PGD_DB_SWAP_FAILED;
 	}
-	if (execute(opts, &begin, deadline, &res, err, errlen) != PGD_DB_OK)
+	if (execute(opts, PGD_DB_PREPARE_NO, &begin, deadline, &res, err, errlen) != PGD_DB_OK)
 		goto done;
 	pgd_db_clear(res);
 	res = NULL;

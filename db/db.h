@@ -45,8 +45,28 @@ struct pgd_row {
 	char columns[256]; /* the result's column names, comma-separated (for the check command) */
 };
 
+/*
+ * Prepared statements (conf key prepare): on a connection the process keeps (see below), a query
+ * text is prepared the first time it runs there and then executed by name, which spares the
+ * server its parse and plan at every login. AUTO: when the connection turns out not to keep them
+ * (a pooler in transaction mode that hands each transaction another server connection:
+ * SQLSTATE 26000 for a statement not there, 42P05 for a name already there), the query is sent
+ * once more unprepared, and so is every later one on that connection. YES: such an error, or a
+ * plan the schema made stale (0A000), reconnects and sends the query once more, prepared; a second
+ * one is the query's failure. NO: never prepared. A connection the process does not keep
+ * (connection_cache no, or before its first transaction ended) never prepares (it would cost a
+ * round trip), nor does pgd_db_swap (its statements run inside a transaction that an error would
+ * abort).
+ */
+enum pgd_db_prepare {
+	PGD_DB_PREPARE_AUTO,
+	PGD_DB_PREPARE_YES,
+	PGD_DB_PREPARE_NO,
+};
+
 struct pgd_db_options {
 	bool cache; /* keep the connection for this process's next lookup (see below) */
+	enum pgd_db_prepare prepare;
 	unsigned query_timeout_sec; /* deadline for the query; also connect_timeout if unset */
 	bool password_optional;     /* the row may lack a password column (account_query) */
 };

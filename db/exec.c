@@ -109,18 +109,12 @@ static void query_error(char *err, size_t errlen, const char *prefix, const stru
 	pgd_db_message(err, errlen, prefix, line);
 }
 
-enum pgd_db_result pgd_db_run(PGconn *conn, const struct pgd_query *q, int64_t deadline,
-                              PGresult **res, bool *timed_out, char *err, size_t errlen)
+/* Waits until deadline for the results of what was just sent for q (pgd_db_run's contract). */
+static enum pgd_db_result wait_result(PGconn *conn, const struct pgd_query *q, int64_t deadline,
+                                      PGresult **res, bool *timed_out, char *err, size_t errlen)
 {
 	PGresult *r;
 
-	*res = NULL;
-	*timed_out = false;
-	if (!PQsendQueryParams(conn, q->sql, q->nparams, NULL, (const char *const *)q->values, NULL,
-	                       NULL, 0)) {
-		pgd_db_message(err, errlen, "query failed: ", PQerrorMessage(conn));
-		return PQstatus(conn) == CONNECTION_OK ? PGD_DB_QUERY_FAILED : PGD_DB_UNAVAILABLE;
-	}
 	for (;;) {
 		while (PQisBusy(conn)) {
 			struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
@@ -165,6 +159,40 @@ enum pgd_db_result pgd_db_run(PGconn *conn, const struct pgd_query *q, int64_t d
 		return PGD_DB_QUERY_FAILED;
 	}
 	return PGD_DB_OK;
+}
+
+enum pgd_db_result pgd_db_run(PGconn *conn, const struct pgd_query *q, const char *stmt,
+                              int64_t deadline, PGresult **res, bool *timed_out, char *err,
+                              size_t errlen)
+{
+	const char *const *values = (const char *const *)q->values;
+	int sent;
+
+	*res = NULL;
+	*timed_out = false;
+	if (stmt != NULL)
+		sent = PQsendQueryPrepared(conn, stmt, q->nparams, values, NULL, NULL, 0);
+	else
+		sent = PQsendQueryParams(conn, q->sql, q->nparams, NULL, values, NULL, NULL, 0);
+	if (!sent) {
+		pgd_db_message(err, errlen, "query failed: ", PQerrorMessage(conn));
+		return PQstatus(conn) == CONNECTION_OK ? PGD_DB_QUERY_FAILED : PGD_DB_UNAVAILABLE;
+	}
+	return wait_result(conn, q, deadline, res, timed_out, err, errlen);
+}
+
+enum pgd_db_result pgd_db_prepare(PGconn *conn, const struct pgd_query *q, const char *stmt,
+                                  int64_t deadline, PGresult **res, bool *timed_out, char *err,
+                                  size_t errlen)
+{
+	*res = NULL;
+	*timed_out = false;
+	/* no types given: the server infers them, as for PQsendQueryParams */
+	if (!PQsendPrepare(conn, stmt, q->sql, 0, NULL)) {
+		pgd_db_message(err, errlen, "query failed: ", PQerrorMessage(conn));
+		return PQstatus(conn) == CONNECTION_OK ? PGD_DB_QUERY_FAILED : PGD_DB_UNAVAILABLE;
+	}
+	return wait_result(conn, q, deadline, res, timed_out, err, errlen);
 }
 
 static char *dup_value(const PGresult *res, const char *column, bool *nomem)

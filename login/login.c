@@ -25,7 +25,14 @@
 
 struct pgd_db_options pgd_login_db_options(const struct pgd_conf *conf)
 {
+	static const enum pgd_db_prepare prepare[] = {
+	    [PGD_PREPARE_AUTO] = PGD_DB_PREPARE_AUTO,
+	    [PGD_PREPARE_YES] = PGD_DB_PREPARE_YES,
+	    [PGD_PREPARE_NO] = PGD_DB_PREPARE_NO,
+	};
+
 	return (struct pgd_db_options){.cache = conf->connection_cache,
+	                               .prepare = prepare[conf->prepare],
 	                               .query_timeout_sec = (unsigned)conf->query_timeout};
 }
 

@@ -21,6 +21,10 @@ CREATE TABLE users (userid text, domain text, password text);
 GRANT SELECT ON users TO PUBLIC;
 INSERT INTO users VALUES ('alice', 'example.org',
   '{SHA512-CRYPT}$6$SuTxbpG2nK2JiDHH$mGRTeNfTVw3IxcoPmMgQpeh5o99f6pLfTjVbQALl2vfjbsJJPJvpkC.oFaouAA7WBZv5w9RO56ab/xMdDTpS./');
+-- pam_loop's users: uN@example.org, password pw-N
+CREATE TABLE loop_users (userid text, domain text, password text);
+GRANT SELECT ON loop_users TO PUBLIC;
+INSERT INTO loop_users SELECT 'u' || i, 'example.org', '{PLAIN}pw-' || i FROM generate_series(1, 50) i;
 SQL
 replicas_standby
 
@@ -61,6 +65,12 @@ max_client_conn = 20
 default_pool_size = 2
 logfile = $work/bouncer/pgbouncer.log
 INI
+# PgBouncer 1.21 and later keep a client's prepared statements when max_prepared_statements > 0
+# (200 by default from 1.22): 0 makes them lose them as 1.18 (Debian 12) does.
+bouncer_version=$(/usr/sbin/pgbouncer --version | awk 'NR == 1 { print $2 }')
+if [ "$(printf '1.21\n%s\n' "$bouncer_version" | sort -V | head -1)" = 1.21 ]; then
+	printf 'max_prepared_statements = 0\n' >>"$work/bouncer/pgbouncer.ini"
+fi
 printf '"pgd_auth" "%s"\n' "$password" >"$work/bouncer/userlist.txt"
 chown -R postgres: "$work/bouncer"
 chmod 600 "$work/bouncer/userlist.txt"
@@ -77,6 +87,17 @@ service() { # NAME CONNINFO
 }
 service multihost "host=127.0.0.1,127.0.0.1 port=$p1,$p2 target_session_attrs=any $role"
 service bouncer "host=127.0.0.1 port=$p3 $role"
+# Two query texts whose parameters come in opposite orders: run by the other's name, a lookup
+# would find no row.
+service_loop() { # NAME QUERY
+	printf 'driver = pgsql\nconnect = host=127.0.0.1 port=%s %s\nquery_timeout = 10\n' "$p3" \
+		"$role" >"$work/$1.conf"
+	printf 'prepare = auto\npassword_query = %s\n' "$2" >>"$work/$1.conf"
+	chmod 600 "$work/$1.conf"
+	printf 'auth required %s conf=%s nodelay\n' "$PGD_MODULE" "$work/$1.conf" >"$work/pam.d/$1"
+}
+service_loop loopa "SELECT password FROM loop_users WHERE userid = '%n' AND domain = '%d'"
+service_loop loopb "SELECT password FROM loop_users WHERE domain = '%d' AND userid = '%n'"
 service tls "host=127.0.0.1 port=$p1 sslmode=verify-full sslrootcert=$work/tls/ca.crt $role"
 service tlsother "host=127.0.0.1 port=$p1 sslmode=verify-full sslrootcert=$work/tls/other.crt $role"
 
@@ -118,6 +139,36 @@ if awk '$1 == "mail" && $2 >= 4 { xact = 1 } $1 == "pool_mode" && $2 == "transac
 else
 	not_ok "PgBouncer served the queries, in transaction mode"
 	diag "$stats"
+fi
+
+# prepare = auto behind PgBouncer in transaction mode with 2 server connections: six processes
+# of 300 transactions each (two query texts), every answer checked; the server refuses the
+# statements a server connection does not hold (26000) or holds already (42P05), and the
+# module sends those queries again unprepared.
+lost_before=$(grep -cE 'prepared statement "pgd_[0-9a-f]+" (does not exist|already exists)' "$plog")
+pids=()
+for i in 1 2 3 4 5 6; do
+	svc=loopa
+	[ $((i % 2)) -eq 0 ] && svc=loopb
+	"$PGD_PAM_LOOP" "$work/pam.d" "$svc" 50 300 >"$work/loop$i.out" 2>&1 &
+	pids+=($!)
+done
+loops_ok=1
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}" || loops_ok=
+done
+lost=$(($(grep -cE 'prepared statement "pgd_[0-9a-f]+" (does not exist|already exists)' \
+	"$plog") - lost_before))
+if [ -n "$loops_ok" ] && [ "$(cat "$work"/loop?.out | grep -c '^answers 300 wrong 0$')" -eq 6 ]; then
+	ok "PgBouncer $bouncer_version, prepare = auto: 1800 answers in 6 processes, none wrong"
+else
+	not_ok "PgBouncer $bouncer_version, prepare = auto: 1800 answers in 6 processes, none wrong"
+	diag "$(cat "$work"/loop?.out)"
+fi
+if [ "$lost" -ge 1 ]; then
+	ok "PgBouncer lost prepared statements under the module ($lost times), which fell back"
+else
+	not_ok "PgBouncer lost prepared statements under the module ($lost times), which fell back"
 fi
 
 check "TLS verify-full with the server's CA" "successfully authenticated" tls "$pw"

@@ -76,6 +76,8 @@ static const char *field_text(const struct pgd_conf *c, const char *field, char 
 		snprintf(buf, n, "%s", c->rehash_any_scheme ? "yes" : "no");
 	else if (strcmp(field, "connection_cache") == 0)
 		snprintf(buf, n, "%s", c->connection_cache ? "yes" : "no");
+	else if (strcmp(field, "prepare") == 0)
+		snprintf(buf, n, "%s", (const char *[]){"auto", "yes", "no"}[c->prepare]);
 	else if (strcmp(field, "flags") == 0)
 		snprintf(buf, n, "%d%d%d%d%d", c->debug, c->nodelay, c->nullok, c->use_first_pass,
 		         c->try_first_pass);
@@ -213,6 +215,11 @@ static const struct parse_case parse_cases[] = {
              {"connection_cache", "yes"}),
     PARSE_BAD("connection_cache: not a boolean", "connection_cache = off\n",
               "connection_cache: expected yes or no", NULL),
+    PARSE_OK("prepare: auto by default", "", {"prepare", "auto"}),
+    PARSE_OK("prepare = no", "prepare = no\n", {"prepare", "no"}),
+    PARSE_OK("prepare = yes, any case", "prepare = YES\n", {"prepare", "yes"}),
+    PARSE_BAD("prepare: not a word it knows", "prepare = on\n",
+              "prepare: 'on' is not one of auto, yes, no", NULL),
     PARSE_BAD("query_timeout: zero", "query_timeout = 0\n", "query_timeout", NULL),
     PARSE_BAD("query_timeout: above 300", "query_timeout = 301\n", "query_timeout", NULL),
     PARSE_OK("verify cache and update_connect defaults", "", {"verify_cache_ttl", "0"},

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-process cache of loaded confs (conf/cache.c): a conf left alone is parsed once and
+ * answered from the cache afterwards; an edit (even one that keeps the size), a replaced file or
+ * an included file's change is seen at the next load; the safe open's checks run at every load
+ * (a file made group-writable is refused at once); other module arguments are another entry;
+ * a Dovecot 2.4 tree with an !include is never cached; threads load at once.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+
+static char dir[] = "/tmp/pgd-conf-cache.XXXXXX";
+static char path[256], arg[300];
+
+#define BASE "driver = pgsql\nconnect = host=/run/postgresql dbname=mail\n"
+#define QUERY_A "password_query = SELECT password FROM users WHERE userid = '%u'\n"
+#define QUERY_B "password_query = SELECT password FROM users WHERE userid = '%n'\n"
+
+static void write_file(const char *p, const char *text, mode_t mode)
+{
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+/* The cache keeps no file changed in the last 2 s (a change within one timestamp tick). */
+static void settle(void)
+{
+	usleep(2100 * 1000);
+}
+
+/* pgd_conf_load with argv; the result, *query a copy of its password_query (or NULL). */
+static enum pgd_conf_result load(int argc, const char **argv, char **query, char *err,
+                                 size_t errlen)
+{
+	struct pgd_conf conf;
+	enum pgd_conf_result r;
+
+	assert_int_equal(pgd_conf_init(&conf), PGD_CONF_OK);
+	err[0] = '\0';
+	r = pgd_conf_load(&conf, argc, argv, err, errlen);
+	if (query != NULL)
+		*query = r == PGD_CONF_OK ? strdup(conf.password_query) : NULL;
+	pgd_conf_free(&conf);
+	return r;
+}
+
+static void assert_query(const char *want)
+{
+	const char *argv[] = {arg};
+	char err[512], *q = NULL;
+
+	if (load(1, argv, &q, err, sizeof(err)) != PGD_CONF_OK)
+		fail_msg("load: %s", err);
+	assert_string_equal(q, want);
+	free(q);
+}
+
+static void test_parsed_once_then_edits_seen(void **state)
+{
+	unsigned long hits;
+
+	(void)state;
+	write_file(path, BASE QUERY_A, 0600);
+	settle();
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	hits = pgd_conf_cache_hits();
+	for (int i = 0; i < 5; i++)
+		assert_query("SELECT password FROM users WHERE userid = '%u'");
+	assert_int_equal(pgd_conf_cache_hits(), hits + 5);
+	/* the same size, another text: seen at once */
+	write_file(path, BASE QUERY_B, 0600);
+	assert_query("SELECT password FROM users WHERE userid = '%n'");
+	assert_query("SELECT password FROM users WHERE userid = '%n'");
+	assert_int_equal(pgd_conf_cache_hits(), hits + 5);
+	/* replaced by another file (rename), then left alone: cached again */
+	write_file("/tmp/pgd-conf-cache-new.conf", BASE QUERY_A, 0600);
+	assert_int_equal(rename("/tmp/pgd-conf-cache-new.conf", path), 0);
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	settle();
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	assert_int_equal(pgd_conf_cache_hits(), hits + 6);
+}
+
+static void test_checks_run_at_every_load(void **state)
+{
+	const char *argv[] = {arg};
+	char err[512];
+
+	(void)state;
+	write_file(path, BASE QUERY_A, 0600);
+	settle();
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	assert_int_equal(chmod(path, 0620), 0);
+	assert_int_equal(load(1, argv, NULL, err, sizeof(err)), PGD_CONF_INVALID);
+	assert_non_null(strstr(err, "group or world writable"));
+	assert_int_equal(chmod(path, 0606), 0);
+	assert_int_equal(load(1, argv, NULL, err, sizeof(err)), PGD_CONF_INVALID);
+	assert_non_null(strstr(err, "group or world writable"));
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	/* a symlink in the file's place */
+	assert_int_equal(rename(path, "/tmp/pgd-conf-cache-moved.conf"), 0);
+	assert_int_equal(symlink("/tmp/pgd-conf-cache-moved.conf", path), 0);
+	assert_int_equal(load(1, argv, NULL, err, sizeof(err)), PGD_CONF_INVALID);
+	assert_non_null(strstr(err, "is a symlink"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(load(1, argv, NULL, err, sizeof(err)), PGD_CONF_INVALID);
+	assert_int_equal(rename("/tmp/pgd-conf-cache-moved.conf", path), 0);
+}
+
+static void test_arguments_are_part_of_the_key(void **state)
+{
+	const char *plain[] = {arg}, *debug[] = {arg, "debug"};
+	const char *over[] = {arg, "password_query=SELECT password FROM u WHERE n = '%u'"};
+	char err[512], *q = NULL;
+
+	(void)state;
+	write_file(path, BASE QUERY_A, 0600);
+	settle();
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(load(1, plain, &q, err, sizeof(err)), PGD_CONF_OK);
+		assert_string_equal(q, "SELECT password FROM users WHERE userid = '%u'");
+		free(q);
+		assert_int_equal(load(2, over, &q, err, sizeof(err)), PGD_CONF_OK);
+		assert_string_equal(q, "SELECT password FROM u WHERE n = '%u'");
+		free(q);
+		assert_int_equal(load(2, debug, &q, err, sizeof(err)), PGD_CONF_OK);
+		free(q);
+	}
+}
+
+static void test_dovecot_include_never_cached(void **state)
+{
+	char main_path[300], inc_path[300], text[1024], a[320];
+	const char *argv[] = {a};
+	unsigned long hits;
+	char err[512], *q = NULL;
+
+	(void)state;
+	snprintf(main_path, sizeof(main_path), "%s/dovecot.conf", dir);
+	snprintf(inc_path, sizeof(inc_path), "%s/sql.conf.ext", dir);
+	snprintf(a, sizeof(a), "conf=%s", main_path);
+	snprintf(text, sizeof(text),
+	         "dovecot_config_version = 2.4.1\n"
+	         "sql_driver = pgsql\n"
+	         "pgsql localhost {\n  parameters {\n    dbname = mail\n  }\n}\n"
+	         "!include sql.conf.ext\n");
+	write_file(main_path, text, 0600);
+	write_file(inc_path,
+	           "passdb sql {\n  query = SELECT password FROM users WHERE userid = "
+	           "'%{user}'\n}\n",
+	           0600);
+	settle();
+	hits = pgd_conf_cache_hits();
+	for (int i = 0; i < 3; i++) {
+		if (load(1, argv, &q, err, sizeof(err)) != PGD_CONF_OK)
+			fail_msg("load: %s", err);
+		free(q);
+	}
+	assert_int_equal(pgd_conf_cache_hits(), hits);
+}
+
+static void *loader(void *p)
+{
+	const char *argv[] = {arg};
+	char err[512], *q = NULL;
+	intptr_t bad = 0;
+
+	(void)p;
+	for (int i = 0; i < 200; i++) {
+		if (load(1, argv, &q, err, sizeof(err)) != PGD_CONF_OK ||
+		    strcmp(q, "SELECT password FROM users WHERE userid = '%u'") != 0)
+			bad++;
+		free(q);
+	}
+	return (void *)bad;
+}
+
+static void test_threads(void **state)
+{
+	pthread_t t[8];
+
+	(void)state;
+	write_file(path, BASE QUERY_A, 0600);
+	settle();
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, loader, NULL), 0);
+	for (int i = 0; i < 8; i++) {
+		void *bad;
+
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_int_equal((intptr_t)bad, 0);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/pam_pgsql_dovecot.conf", dir);
+	snprintf(arg, sizeof(arg), "conf=%s", path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char p[300];
+
+	(void)state;
+	unlink(path);
+	snprintf(p, sizeof(p), "%s/dovecot.conf", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/sql.conf.ext", dir);
+	unlink(p);
+	rmdir(dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parsed_once_then_edits_seen),
+	    cmocka_unit_test(test_checks_run_at_every_load),
+	    cmocka_unit_test(test_arguments_are_part_of_the_key),
+	    cmocka_unit_test(test_dovecot_include_never_cached),
+	    cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

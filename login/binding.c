@@ -12,7 +12,25 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
+
+#include "login/sha256.h"
+
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *pgd_sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
 
 bool pgd_login_binding(const struct pgd_conf *conf, const struct pgd_login *login,
                        unsigned char out[PGD_LOGIN_BINDING_LEN])
@@ -34,7 +52,7 @@ bool pgd_login_binding(const struct pgd_conf *conf, const struct pgd_login *logi
 	};
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int len = 0;
-	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, pgd_sha256(), NULL) == 1;
 
 	for (size_t i = 0; ok && i < sizeof(fields) / sizeof(fields[0]); i++) {
 		/* 0 for NULL, length + 1 for a string: NULL and "" differ */

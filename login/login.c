@@ -14,6 +14,7 @@
 #include "hash/hash_policy.h"
 #include "login/nets.h"
 #include "query/query.h"
+#include "login/sha256.h"
 #include "login/verify_cache.h"
 #include "util/secret.h"
 #include "util/str.h"
@@ -74,7 +75,7 @@ static void row_source(const char *conninfo, const struct pgd_query *q, char out
 	unsigned char md[32];
 	unsigned int len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, pgd_sha256(), NULL) == 1 &&
 	          digest_field(ctx, conninfo) && digest_field(ctx, q->sql);
 
 	for (int i = 0; ok && i < q->nparams; i++)

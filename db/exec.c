@@ -202,6 +202,10 @@ static bool truthy(const PGresult *res, const char *column)
 	return false;
 }
 
+/* Dovecot 2.4.2's channel-binding fields: a login without that client certificate fails. */
+static const char *const fp_columns[] = {"check_client_fp", "check_client_cert_fp",
+                                         "check_client_pubkey_fp"};
+
 enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, struct pgd_row *row,
                                    char *err, size_t errlen)
 {
@@ -234,6 +238,11 @@ enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, 
 	row->user = dup_value(res, "user", &nomem);
 	row->reason = dup_value(res, "reason", &nomem);
 	row->allow_nets = dup_value(res, "allow_nets", &nomem);
+	row->allow_real_nets = dup_value(res, "allow_real_nets", &nomem);
+	row->fail = present(res, "fail");
+	for (size_t i = 0; i < sizeof(fp_columns) / sizeof(fp_columns[0]); i++)
+		if (row->client_fp == NULL && present(res, fp_columns[i]))
+			row->client_fp = fp_columns[i];
 	row->nologin = present(res, "nologin");
 	row->nopassword = present(res, "nopassword");
 	row->account_expired = truthy(res, "account_expired");
@@ -260,5 +269,6 @@ void pgd_row_free(struct pgd_row *row)
 	free(row->user);
 	free(row->reason);
 	free(row->allow_nets);
+	free(row->allow_real_nets);
 	memset(row, 0, sizeof(*row));
 }

@@ -128,6 +128,7 @@ static const char *const account_words[PGD_OUTAGE_CACHED + 1] = {
     [PGD_ACCT_EXPIRED] = "expired (PAM_ACCT_EXPIRED)",
     [PGD_NOLOGIN] = "disabled: nologin (PAM_PERM_DENIED)",
     [PGD_NET_REFUSED] = "refused by allow_nets without a remote address (PAM_PERM_DENIED)",
+    [PGD_ROW_REFUSED] = "refused by a row field (PAM_PERM_DENIED)",
     [PGD_PASSWORD_EXPIRED] = "password expired (PAM_NEW_AUTHTOK_REQD)",
 };
 

@@ -127,7 +127,7 @@ static const char *const account_words[PGD_OUTAGE_CACHED + 1] = {
     [PGD_LOGIN_OK] = "ok",
     [PGD_ACCT_EXPIRED] = "expired (PAM_ACCT_EXPIRED)",
     [PGD_NOLOGIN] = "disabled: nologin (PAM_PERM_DENIED)",
-    [PGD_NET_REFUSED] = "refused by allow_nets without a remote address (PAM_PERM_DENIED)",
+    [PGD_NET_REFUSED] = "refused without a remote address (PAM_PERM_DENIED)",
     [PGD_ROW_REFUSED] = "refused by a row field (PAM_PERM_DENIED)",
     [PGD_PASSWORD_EXPIRED] = "password expired (PAM_NEW_AUTHTOK_REQD)",
 };
@@ -178,16 +178,30 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	printf("nologin: %s\n", row.nologin ? "set (logins refused)" : "no");
 	if (row.allow_nets != NULL)
 		pgd_cmd_field(stdout, "allow_nets: ", row.allow_nets);
-	ok = describe_password(conf, user, &row) && !row.nologin;
+	if (row.allow_real_nets != NULL)
+		pgd_cmd_field(stdout, "allow_real_nets: ", row.allow_real_nets);
+	if (row.fail)
+		printf("fail: set (logins refused)\n");
+	if (row.client_fp != NULL)
+		printf("%s: set (logins refused: a login through PAM has no TLS client "
+		       "certificate)\n",
+		       row.client_fp);
+	ok = describe_password(conf, user, &row) && !row.nologin && !row.fail &&
+	     row.client_fp == NULL;
 	pgd_row_free(&row);
 	/* pgd_login_lookup normalizes the name again and sets canonical itself */
 	free(login.canonical);
 	login.canonical = NULL;
 	out = pgd_login_lookup(conf, &login);
-	if (account_word(out) != NULL)
+	if (account_word(out) != NULL && (out == PGD_NET_REFUSED || out == PGD_ROW_REFUSED)) {
+		printf("account: %s%s: ", account_word(out),
+		       conf->account_query != NULL ? " (account_query)" : "");
+		pgd_put_printable(stdout, login.detail);
+		putchar('\n');
+	} else if (account_word(out) != NULL) {
 		printf("account: %s%s\n", account_word(out),
 		       conf->account_query != NULL ? " (account_query)" : "");
-	else
+	} else
 		pgd_cmd_error("account check: ", login.detail);
 	ok = ok && out == PGD_LOGIN_OK;
 	pgd_login_free(&login);

@@ -50,6 +50,15 @@ static const struct {
      "the passdb answers only the users it matches"},
     {"mechanisms_filter", (const char *const[]){"", NULL},
      "the passdb answers only the SASL mechanisms it names, which PAM does not know"},
+    /* Dovecot 2.3's names (a 2.3 tree, v23_tree.c; 2.4 has none of them) */
+    {"mechanisms", (const char *const[]){"", NULL},
+     "the passdb answers only the SASL mechanisms it names, which PAM does not know"},
+    {"override_fields", (const char *const[]){"", NULL},
+     "it sets or overrides the fields of every row (allow_nets, nologin, ...); return them "
+     "from the query"},
+    {"default_fields", (const char *const[]){"", NULL},
+     "it sets the fields of every row that lacks them (allow_nets, nologin, ...); return "
+     "them from the query"},
 };
 
 /* rd's error: "FILE line N: " and msg, whose parts from the file went through
@@ -173,6 +182,7 @@ bool pgd_v24_filter_key(struct pgd_v24_reader *rd, const struct pgd_v24_where *w
 	static const char *const auth_keys[] = {
 	    "auth_username_format",      "auth_default_domain",     "auth_username_chars",
 	    "auth_username_translation", "auth_allow_weak_schemes", "sql_driver",
+	    "auth_default_realm",
 	};
 	const char *type = NULL;
 	char key[64], msg[300];

@@ -25,8 +25,9 @@ static void check_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: %s check [-c CONF] [USER]\n"
+	    "usage: %s check [-c CONF] [-d DOVECOT_CONF] [USER]\n"
 	    "  -c CONF  the module's conf file (default %s)\n"
+	    "  -d DOVECOT_CONF  Dovecot 2.3's dovecot.conf, as the module argument dovecot_conf=\n"
 	    "  USER     a login name to look up as a login would (no password needed)\n"
 	    "Prints what the module would see; never the stored hash or the database password.\n",
 	    pgd_prog, PGD_DEFAULT_CONF_PATH);
@@ -208,6 +209,16 @@ static bool look_up(const struct pgd_conf *conf, const char *user)
 	return ok;
 }
 
+/* -d DOVECOT_CONF */
+static int dovecot_opt(void *ctx, int c, char *arg)
+{
+	(void)ctx;
+	if (c != 'd')
+		return PGD_EXIT_USAGE;
+	pgd_cmd_dovecot_conf = arg;
+	return -1;
+}
+
 int pgd_cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
@@ -217,7 +228,8 @@ int pgd_cmd_check(int argc, char **argv)
 	bool ok;
 	int status;
 
-	status = pgd_cmd_options(argc, argv, "+:c:h", longopts, check_usage, &path, NULL, NULL);
+	status =
+	    pgd_cmd_options(argc, argv, "+:c:d:h", longopts, check_usage, &path, dovecot_opt, NULL);
 	if (status >= 0)
 		return status;
 	if (argc - optind > 1) {

@@ -70,6 +70,22 @@ struct v24_case {
 	}
 /* clang-format on */
 
+/* A 2.3 dovecot-sql.conf.ext (sql.conf, what conf= names) and the dovecot.conf tree that
+ * dovecot_conf names beside it. */
+#define SQL23                                                                                      \
+	"driver = pgsql\nconnect = host=localhost dbname=mails user=dovecot password=SECRET\n"     \
+	"password_query = SELECT password FROM users WHERE userid = '%n'\n"
+#define PASSDB23 "passdb {\n  driver = sql\n  args = @D/sql.conf\n}\n"
+/* clang-format off */
+#define V23_TREE(title, text, want_, e, ...)                                                      \
+	{                                                                                          \
+		.name = title,                                                                     \
+		.files = {{"sql.conf", SQL23, 0, NULL}, {"dovecot.conf", text, 0, NULL}},          \
+		.args = {"dovecot_conf=@D/dovecot.conf"}, .want = want_, .err = e,                 \
+		.checks = {__VA_ARGS__}                                                            \
+	}
+/* clang-format on */
+
 /* d.conf alone, refused with e in the message. */
 /* clang-format off */
 #define V24_BAD(title, text, e)                                                                    \
@@ -348,6 +364,78 @@ static const struct v24_case cases[] = {
     V24_BAD("auth_policy_server_url is refused",
             HEAD PG "auth_policy_server_url = http://policy.example.org/\n" PASSDB(Q),
             "d.conf line 10: auth_policy_server_url is not supported"),
+    /* Dovecot 2.3's dovecot.conf tree beside dovecot-sql.conf.ext (dovecot_conf, v23_tree.c) */
+    V23_TREE("2.3: the auth settings come from dovecot.conf",
+             "auth_username_format = %Ln\nauth_default_realm = example.org\n"
+             "auth_username_chars = abc@.\n" PASSDB23,
+             PGD_CONF_OK, NULL, {"dialect", "Dovecot 2.3 dovecot-sql.conf.ext"},
+             {"username_format", "%Ln"}, {"default_domain", "example.org"},
+             {"username_chars", "abc@."}),
+    {"2.3: includes are followed, a missing !include_try is no error",
+     {{"sql.conf", SQL23, 0, NULL},
+      {"dovecot.conf", "!include auth.conf.ext\n!include_try local.conf\n", 0, NULL},
+      {"auth.conf.ext", "auth_username_format = %Lu@x\n" PASSDB23, 0, NULL}},
+     {"dovecot_conf=@D/dovecot.conf", NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"username_format", "%Lu@x"}}},
+    {"2.3: a module argument after dovecot_conf= overrides it",
+     {{"sql.conf", SQL23, 0, NULL},
+      {"dovecot.conf", "auth_username_format = %Ln\n" PASSDB23, 0, NULL}},
+     {"dovecot_conf=@D/dovecot.conf", "username_format=%Lu", NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"username_format", "%Lu"}}},
+    V23_TREE("2.3: a master passdb (auth-master.conf.ext) is read past",
+             "passdb {\n  driver = passwd-file\n  master = yes\n  args = /etc/dovecot/masters\n  "
+             "pass = yes\n  result_success = continue\n}\n" PASSDB23,
+             PGD_CONF_OK, NULL, {"username_format", "%Lu"}),
+    V23_TREE("2.3: the pam passdb of auth-system.conf.ext is refused",
+             "passdb {\n  driver = pam\n}\n" PASSDB23, PGD_CONF_INVALID,
+             "@D/dovecot.conf line 1: passdb {} (driver pam) is not supported"),
+    V23_TREE("2.3: the deny passdb of auth-deny.conf.ext is refused",
+             "passdb {\n  driver = passwd-file\n  deny = yes\n  args = /etc/dovecot/deny-users\n"
+             "}\n" PASSDB23,
+             PGD_CONF_INVALID, "dovecot.conf line 3: passdb {}: deny = yes is not supported"),
+    V23_TREE("2.3: override_fields in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  override_fields = "
+             "allow_nets=192.0.2.0/24\n}\n",
+             PGD_CONF_INVALID,
+             "dovecot.conf line 4: passdb {}: override_fields = allow_nets=192.0.2.0/24 is not "
+             "supported"),
+    V23_TREE("2.3: default_fields in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  default_fields = nologin=y\n  args = @D/sql.conf\n}\n",
+             PGD_CONF_INVALID, "dovecot.conf line 3: passdb {}: default_fields = nologin=y"),
+    V23_TREE("2.3: mechanisms in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  mechanisms = plain\n}\n",
+             PGD_CONF_INVALID, "dovecot.conf line 4: passdb {}: mechanisms = plain is not"),
+    V23_TREE("2.3: username_filter in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  username_filter = *@a.org\n}\n",
+             PGD_CONF_INVALID, "username_filter = *@a.org is not supported"),
+    V23_TREE("2.3: result_success = continue in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  result_success = continue\n}\n",
+             PGD_CONF_INVALID, "result_success = continue is not supported"),
+    V23_TREE("2.3: no users' sql passdb is refused", "auth_username_format = %Ln\n",
+             PGD_CONF_INVALID, "no passdb with driver = sql"),
+    V23_TREE("2.3: a sql passdb reading another file is refused",
+             "passdb {\n  driver = sql\n  args = /etc/dovecot/dovecot-sql.conf.ext\n}\n",
+             PGD_CONF_INVALID,
+             "dovecot.conf line 1: passdb sql reads args = /etc/dovecot/dovecot-sql.conf.ext; "
+             "the module reads @D/sql.conf"),
+    V23_TREE("2.3: auth_username_translation is refused",
+             "auth_username_translation = @@\n" PASSDB23, PGD_CONF_INVALID,
+             "dovecot.conf line 1: auth_username_translation is not supported"),
+    V23_TREE("2.3: an auth setting inside a protocol filter is refused",
+             PASSDB23 "protocol imap {\n  auth_username_format = %n\n}\n", PGD_CONF_INVALID,
+             "dovecot.conf line 6: auth_username_format inside a 'protocol' filter"),
+    V23_TREE("2.3: a 2.4 file given as dovecot_conf is refused", HEAD PASSDB23, PGD_CONF_INVALID,
+             "dovecot.conf line 1: a Dovecot 2.4 dovecot.conf"),
+    {"2.3: dovecot_conf beside a 2.4 conf= is refused",
+     {{"d.conf", HEAD PG PASSDB(Q), 0, NULL}, {"dovecot.conf", PASSDB23, 0, NULL}},
+     {"dovecot_conf=@D/dovecot.conf", NULL},
+     PGD_CONF_INVALID,
+     "dovecot_conf is for a Dovecot 2.3 setup",
+     {{NULL, NULL}}},
     V24_BAD("no passdb sql query", HEAD PG "passdb sql {\n}\n", "passdb sql { query = ... }"),
     V24_BAD("no pgsql block", HEAD "sql_driver = pgsql\n" PASSDB(Q), "no pgsql HOST { } block"),
     V24_BAD("a 2.3 key in a 2.4 file is refused with its line",

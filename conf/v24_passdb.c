@@ -146,6 +146,17 @@ bool pgd_v24_passdb_key(struct pgd_v24_reader *rd, const struct pgd_v24_where *w
 	return true;
 }
 
+/* The filters of Dovecot 2.4 that apply settings to some logins only. */
+static bool is_filter(const char *type)
+{
+	static const char *const filters[] = {"protocol", "local", "remote", "local_name"};
+
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (strcmp(type, filters[i]) == 0)
+			return true;
+	return false;
+}
+
 bool pgd_v24_passdb_section(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
                             const struct pgd_v24_line *ln, enum pgd_v24_kind in)
 {
@@ -158,22 +169,15 @@ bool pgd_v24_passdb_section(struct pgd_v24_reader *rd, const struct pgd_v24_wher
 		              "a fields { } block is not supported: it sets or overrides the "
 		              "fields of every row (allow_nets, nologin, ...); return them from "
 		              "the query");
+	if (in == K_PASSDB && is_filter(ln->key))
+		return refuse(rd, w, false,
+		              "a filter block inside a passdb is not supported: its settings "
+		              "would apply to some logins only");
 	if (k != NULL && strcmp(k, "mechanisms_filter") == 0)
 		return refuse(rd, w, in == K_ROOT,
 		              "mechanisms_filter is not supported: the passdb answers only the "
 		              "SASL mechanisms it names, which PAM does not know");
 	return true;
-}
-
-/* The filters of Dovecot 2.4 that apply settings to some logins only. */
-static bool is_filter(const char *type)
-{
-	static const char *const filters[] = {"protocol", "local", "remote", "local_name"};
-
-	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
-		if (strcmp(type, filters[i]) == 0)
-			return true;
-	return false;
 }
 
 bool pgd_v24_filter_key(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,

@@ -358,6 +358,10 @@ static const struct v24_case cases[] = {
     V24_BAD("a passdb setting inside a remote filter is refused",
             HEAD PG PASSDB(Q) "remote 192.0.2.0/24 {\n  passdb_result_failure = return-ok\n}\n",
             "d.conf line 14: passdb_result_failure inside a 'remote' filter"),
+    V24_BAD("a filter inside the sql passdb is refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  protocol imap {\n    query = SELECT 1\n  "
+                    "}\n}\n",
+            "d.conf line 12: passdb sql: a filter block inside a passdb is not supported"),
     V24_BAD("auth_username_translation is refused",
             HEAD PG "auth_username_translation = +@\n" PASSDB(Q),
             "d.conf line 10: auth_username_translation is not supported"),

@@ -28,7 +28,8 @@
 #include "util/err.h"
 #include "util/printable.h"
 
-/* The rule values that keep the only passdb's verdict; NULL: any value but those refuses. */
+/* Per setting, the values (NULL-terminated) that keep the only passdb's verdict; any other
+ * value is refused, and why. */
 static const struct {
 	const char *key;
 	const char *const *fine;

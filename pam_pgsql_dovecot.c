@@ -161,6 +161,13 @@ static int report(pam_handle_t *pamh, const struct pgd_conf *conf, enum pgd_outc
 		}
 		log_failure(pamh, login->user, detail);
 		return PAM_AUTH_ERR;
+	case PGD_ROW_REFUSED:
+		if (account) {
+			pam_syslog(pamh, LOG_NOTICE, "account refused for user=%s: %s", u, detail);
+			return PAM_PERM_DENIED;
+		}
+		log_failure(pamh, login->user, detail);
+		return PAM_AUTH_ERR;
 	case PGD_ACCT_EXPIRED:
 		pam_syslog(pamh, LOG_NOTICE, "account expired for user=%s", u);
 		return PAM_ACCT_EXPIRED;

@@ -27,9 +27,10 @@ enum opt_type {
 	OPT_SECRET, /* a string that may hold a password: wiped, never echoed */
 	OPT_ULONG,
 	OPT_BOOL,
-	OPT_IGNORED, /* a Dovecot key that means nothing to a password check */
-	OPT_DOVECOT, /* dovecot_config: read Dovecot 2.4's dovecot.conf here */
-	OPT_WORD,    /* one of its word_keys words: the field (unsigned) gets its index */
+	OPT_IGNORED,   /* a Dovecot key that means nothing to a password check */
+	OPT_DOVECOT,   /* dovecot_config: read Dovecot 2.4's dovecot.conf here */
+	OPT_DOVECOT23, /* dovecot_conf: Dovecot 2.3's dovecot.conf, for its auth settings */
+	OPT_WORD,      /* one of its word_keys words: the field (unsigned) gets its index */
 };
 
 struct option {
@@ -94,6 +95,8 @@ static const struct option options[] = {
     /* Our own file may name Dovecot 2.4's, which is then read where the key stands. */
     {"dovecot_config", OPT_DOVECOT, 0, FILE_ONLY, 0, 0},
     {"dovecot_config_version", OPT_STR, FIELD(config_version), FILE_ONLY, 0, 0},
+    /* Dovecot 2.3's dovecot.conf beside conf=: its auth settings and passdbs */
+    {"dovecot_conf", OPT_DOVECOT23, 0, ANYWHERE, 0, 0},
     FLAG(allow_weak_schemes, ANYWHERE),
     TEXT(username_format, ANYWHERE),
     TEXT(username_chars, ANYWHERE),
@@ -252,6 +255,32 @@ static enum pgd_conf_result misplaced(const struct option *opt, char *err, size_
 	return PGD_CONF_INVALID;
 }
 
+static struct pgd_conf_setter setter_of(struct pgd_conf *conf);
+
+/* dovecot_conf = PATH: Dovecot 2.3's tree, beside the dovecot-sql.conf.ext conf= names. */
+static enum pgd_conf_result read_dovecot23(struct pgd_conf *conf, const char *path, char *err,
+                                           size_t errlen)
+{
+	struct pgd_conf_setter set = setter_of(conf);
+	enum pgd_conf_result r;
+	char *buf;
+	size_t len;
+
+	if (conf->dialect == PGD_DIALECT_V24) {
+		pgd_set_err(err, errlen,
+		            "dovecot_conf is for a Dovecot 2.3 setup: a 2.4 dovecot.conf is conf= "
+		            "itself");
+		return PGD_CONF_INVALID;
+	}
+	r = pgd_conf_read_file(path, &buf, &len, err, errlen);
+	if (r != PGD_CONF_OK)
+		return r;
+	r = pgd_v23_tree_read(&set, path, buf, len, conf->path != NULL ? conf->path : "", err,
+	                      errlen);
+	pgd_conf_free_file(buf, len);
+	return r;
+}
+
 /* The one setter (conf_impl.h). */
 enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, const char *value,
                                        unsigned from, char *err, size_t errlen)
@@ -292,6 +321,8 @@ enum pgd_conf_result pgd_conf_set_from(struct pgd_conf *conf, const char *key, c
 	case OPT_DOVECOT:
 		/* dovecot_config = PATH in our own file: read where the key stands. */
 		return pgd_conf_read_path(conf, value, true, err, errlen);
+	case OPT_DOVECOT23:
+		return read_dovecot23(conf, value, err, errlen);
 	}
 	return PGD_CONF_INVALID;
 }

@@ -25,4 +25,14 @@ enum pgd_conf_result pgd_v23_read(const struct pgd_conf_setter *set, const char 
 enum pgd_conf_result pgd_v24_read(const struct pgd_conf_setter *set, const char *path,
                                   const char *text, size_t len, char *err, size_t errlen);
 
+/*
+ * Dovecot 2.3's dovecot.conf tree (v23_tree.c, with the 2.4 reader's lexer): the auth settings
+ * (auth_username_format, auth_default_realm, auth_username_chars) are handed to set; a passdb
+ * or setting that would change a login and that the module does not apply is an error with
+ * its file and line; the users' sql passdb must read sql_path (its args).
+ */
+enum pgd_conf_result pgd_v23_tree_read(const struct pgd_conf_setter *set, const char *path,
+                                       const char *text, size_t len, const char *sql_path,
+                                       char *err, size_t errlen);
+
 #endif

@@ -34,9 +34,12 @@ struct pgd_v24_section {
 
 struct pgd_v24_passdb {
 	char *driver;
-	char *query;
+	char *query; /* in a 2.3 tree (v23_tree.c): the passdb's args */
 	char *scheme;
-	bool master; /* master = yes: consulted only for master logins, which PAM has none of */
+	bool master;     /* master = yes: consulted only for master logins, which PAM has none of */
+	char begin[240]; /* "FILE line N" of the block's first line, printable */
+	char refuse[480]; /* the first construct of the block the module cannot apply (file,
+	                   * line, why): the error if the block is the users' passdb */
 };
 
 struct pgd_v24_reader {
@@ -62,6 +65,11 @@ struct pgd_v24_reader {
 	char *root_scheme;  /* passdb_default_password_scheme outside any block */
 	char *driver;       /* sql_driver */
 	char *version;      /* dovecot_config_version */
+	/* a Dovecot 2.3 dovecot.conf tree (v23_tree.c), read with the same lexer for its auth
+	 * settings and passdbs; sql_path is the dovecot-sql.conf.ext the module reads, which
+	 * the users' sql passdb must name in its args */
+	bool v23;
+	const char *sql_path;
 };
 
 /* A file and line, for messages ("NAME line N: "). */
@@ -101,6 +109,31 @@ bool pgd_v24_key_line(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
 bool pgd_v24_section_begin(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
                            const struct pgd_v24_line *ln);
 bool pgd_v24_section_end(struct pgd_v24_reader *rd, const struct pgd_v24_where *w);
+
+/*
+ * v24_passdb.c: what beside the users' sql passdb can change a login's verdict. key: a key
+ * line in a passdb block, or at the top level (root) where a passdb_ key applies to every
+ * passdb; *taken says it was one of those settings. section: a block opened in a passdb
+ * block or at the top level (in). filter_key: a key inside a protocol/local/remote filter.
+ * begin/end: a passdb block opens and closes (end refuses a block that is not a master
+ * passdb and that is not of driver sql, or that holds a construct key or section refused).
+ */
+bool pgd_v24_passdb_key(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
+                        const struct pgd_v24_line *ln, bool root, bool *taken);
+bool pgd_v24_passdb_section(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
+                            const struct pgd_v24_line *ln, enum pgd_v24_kind in);
+bool pgd_v24_filter_key(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
+                        const struct pgd_v24_line *ln);
+void pgd_v24_passdb_begin(struct pgd_v24_reader *rd, const struct pgd_v24_where *w);
+bool pgd_v24_passdb_end(struct pgd_v24_reader *rd);
+
+/* v23_tree.c: the same for a Dovecot 2.3 tree (rd->v23), and its end. */
+bool pgd_v23_key_line(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
+                      const struct pgd_v24_line *ln);
+bool pgd_v23_section_begin(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
+                           const struct pgd_v24_line *ln);
+bool pgd_v23_section_end(struct pgd_v24_reader *rd, const struct pgd_v24_where *w);
+bool pgd_v23_finish(struct pgd_v24_reader *rd, const char *path);
 
 /* The whole tree is read (path is its top file): hands what it said to the setter. */
 bool pgd_v24_finish(struct pgd_v24_reader *rd, const char *path);

@@ -217,8 +217,12 @@ static bool key_root(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
                      const struct pgd_v24_line *ln)
 {
 	char *value;
-	bool ok;
+	bool ok, taken;
 
+	if (!pgd_v24_passdb_key(rd, w, ln, true, &taken))
+		return false;
+	if (taken)
+		return true;
 	/* Dovecot 2.4 refuses these too: a 2.3 file given 2.4 blocks or includes. */
 	if (strcmp(ln->key, "driver") == 0 || strcmp(ln->key, "connect") == 0 ||
 	    strcmp(ln->key, "password_query") == 0 || strcmp(ln->key, "default_pass_scheme") == 0)
@@ -247,7 +251,12 @@ static bool key_passdb(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
                        const struct pgd_v24_line *ln)
 {
 	const char *k = block_key(ln->key, "passdb");
+	bool taken;
 
+	if (!pgd_v24_passdb_key(rd, w, ln, false, &taken))
+		return false;
+	if (taken)
+		return true;
 	if (strcmp(k, "driver") == 0)
 		return take_into(rd, w, ln, &rd->cur.driver, false);
 	if (strcmp(k, "query") == 0)
@@ -360,7 +369,7 @@ bool pgd_v24_key_line(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
 	case K_PARAMS:
 		return key_pgsql(rd, w, ln, kind);
 	case K_OTHER:
-		break;
+		return pgd_v24_filter_key(rd, w, ln);
 	}
 	return true;
 }
@@ -385,6 +394,7 @@ static bool begin_passdb(struct pgd_v24_reader *rd, const struct pgd_v24_where *
 		                   "the passdb of the top level only",
 		                   s->type);
 	passdb_free(&rd->cur);
+	pgd_v24_passdb_begin(rd, w);
 	return keep_copy(rd, &rd->cur.driver, ln->value);
 }
 
@@ -420,6 +430,8 @@ bool pgd_v24_section_begin(struct pgd_v24_reader *rd, const struct pgd_v24_where
 
 	if (rd->top + 1 >= PGD_V24_MAX_SECTIONS)
 		return pgd_v24_err(rd, w, "blocks nested deeper than %d", PGD_V24_MAX_SECTIONS);
+	if (!pgd_v24_passdb_section(rd, w, ln, in))
+		return false;
 	if (strcmp(ln->key, "passdb") == 0) {
 		kind = K_PASSDB;
 		ok = begin_passdb(rd, w, ln);
@@ -444,6 +456,8 @@ bool pgd_v24_section_begin(struct pgd_v24_reader *rd, const struct pgd_v24_where
 /* The passdb block ends: the first of driver sql that is not a master passdb is the users'. */
 static bool end_passdb(struct pgd_v24_reader *rd, const struct pgd_v24_where *w)
 {
+	if (!pgd_v24_passdb_end(rd))
+		return false;
 	if (!rd->cur.master && rd->cur.driver != NULL && strcmp(rd->cur.driver, "sql") == 0) {
 		if (rd->have_sql)
 			return pgd_v24_err(rd, w,

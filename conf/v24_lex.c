@@ -256,11 +256,12 @@ static bool take_line(struct pgd_v24_reader *rd, const struct pgd_v24_where *w, 
 	case L_KEYVALUE:
 	case L_KEYFILE:
 	case L_KEYVARIABLE:
-		return pgd_v24_key_line(rd, w, &ln);
+		return rd->v23 ? pgd_v23_key_line(rd, w, &ln) : pgd_v24_key_line(rd, w, &ln);
 	case L_SECTION_BEGIN:
-		return pgd_v24_section_begin(rd, w, &ln);
+		return rd->v23 ? pgd_v23_section_begin(rd, w, &ln)
+		               : pgd_v24_section_begin(rd, w, &ln);
 	case L_SECTION_END:
-		return pgd_v24_section_end(rd, w);
+		return rd->v23 ? pgd_v23_section_end(rd, w) : pgd_v24_section_end(rd, w);
 	case L_INCLUDE:
 	case L_INCLUDE_TRY:
 		return do_include(rd, w, ln.value, ln.type == L_INCLUDE_TRY);
@@ -280,7 +281,7 @@ static bool read_tree(struct pgd_v24_reader *rd, const char *path, const char *t
 	bool ok = true;
 	char *line;
 
-	if (!pgd_lines_open(&lr, &pgd_lines_v24, text, len))
+	if (!pgd_lines_open(&lr, rd->v23 ? &pgd_lines_v23 : &pgd_lines_v24, text, len))
 		return pgd_v24_nomem(rd);
 	while (ok && (got = pgd_lines_next(&lr, &line)) == PGD_LINES_LINE) {
 		w.line = lr.start;
@@ -297,11 +298,18 @@ static bool read_tree(struct pgd_v24_reader *rd, const char *path, const char *t
 	return ok;
 }
 
-enum pgd_conf_result pgd_v24_read(const struct pgd_conf_setter *set, const char *path,
-                                  const char *text, size_t len, char *err, size_t errlen)
+/* Either dialect's tree: sql_path is NULL for 2.4. */
+static enum pgd_conf_result read_dialect(const struct pgd_conf_setter *set, const char *path,
+                                         const char *text, size_t len, const char *sql_path,
+                                         char *err, size_t errlen)
 {
-	struct pgd_v24_reader rd = {
-	    .set = set, .err = err, .errlen = errlen, .files = 1, .total = len};
+	struct pgd_v24_reader rd = {.set = set,
+	                            .err = err,
+	                            .errlen = errlen,
+	                            .files = 1,
+	                            .total = len,
+	                            .v23 = sql_path != NULL,
+	                            .sql_path = sql_path};
 	bool ok;
 
 	if (err != NULL && errlen > 0)
@@ -309,9 +317,23 @@ enum pgd_conf_result pgd_v24_read(const struct pgd_conf_setter *set, const char 
 	rd.open_paths[0] = path;
 	rd.stack[0].kind = K_ROOT;
 	snprintf(rd.stack[0].type, sizeof(rd.stack[0].type), "(top)");
-	ok = read_tree(&rd, path, text, len) && pgd_v24_finish(&rd, path);
+	ok = read_tree(&rd, path, text, len) &&
+	     (rd.v23 ? pgd_v23_finish(&rd, path) : pgd_v24_finish(&rd, path));
 	pgd_v24_reader_free(&rd);
 	if (ok)
 		return PGD_CONF_OK;
 	return err != NULL && strcmp(err, "out of memory") == 0 ? PGD_CONF_NOMEM : PGD_CONF_INVALID;
+}
+
+enum pgd_conf_result pgd_v24_read(const struct pgd_conf_setter *set, const char *path,
+                                  const char *text, size_t len, char *err, size_t errlen)
+{
+	return read_dialect(set, path, text, len, NULL, err, errlen);
+}
+
+enum pgd_conf_result pgd_v23_tree_read(const struct pgd_conf_setter *set, const char *path,
+                                       const char *text, size_t len, const char *sql_path,
+                                       char *err, size_t errlen)
+{
+	return read_dialect(set, path, text, len, sql_path != NULL ? sql_path : "", err, errlen);
 }

@@ -31,10 +31,15 @@ struct pgd_row {
 	char *user;             /* the "user" column, NULL when absent or NULL */
 	char *reason;           /* Dovecot's "reason" (why nologin), NULL when absent or NULL */
 	char *allow_nets;       /* Dovecot's "allow_nets", NULL when absent or NULL */
-	bool nologin;           /* a non-NULL "nologin" column, whatever its value (Dovecot 2.3) */
-	bool nopassword;        /* a non-NULL "nopassword" column, as nologin */
-	bool account_expired;   /* "account_expired" is true (t, true, y, yes, 1, on) */
-	bool password_expired;  /* "password_expired" is true */
+	char *allow_real_nets;  /* Dovecot's "allow_real_nets", as allow_nets */
+	bool fail;              /* a non-NULL "fail" column: Dovecot fails the lookup */
+	/* the first of check_client_fp, check_client_cert_fp, check_client_pubkey_fp that is
+	 * not NULL (Dovecot >= 2.4.2 refuses a login without that TLS client certificate) */
+	const char *client_fp;
+	bool nologin;          /* a non-NULL "nologin" column, whatever its value (Dovecot 2.3) */
+	bool nopassword;       /* a non-NULL "nopassword" column, as nologin */
+	bool account_expired;  /* "account_expired" is true (t, true, y, yes, 1, on) */
+	bool password_expired; /* "password_expired" is true */
 	/* The "user", "username" and "domain" columns that are not NULL, in result order: Dovecot
 	 * renames the login from each in turn (pgd_login_renamed); a NULL one it skips. */
 	struct {

@@ -250,6 +250,10 @@ static bool read_renames(const PGresult *res, struct pgd_row *row, bool *nomem)
 	return true;
 }
 
+/* Dovecot 2.4.2's channel-binding fields: a login without that client certificate fails. */
+static const char *const fp_columns[] = {"check_client_fp", "check_client_cert_fp",
+                                         "check_client_pubkey_fp"};
+
 enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, struct pgd_row *row,
                                    char *err, size_t errlen)
 {
@@ -282,6 +286,11 @@ enum pgd_db_result pgd_db_fill_row(const PGresult *res, bool password_optional, 
 	row->user = dup_value(res, "user", &nomem);
 	row->reason = dup_value(res, "reason", &nomem);
 	row->allow_nets = dup_value(res, "allow_nets", &nomem);
+	row->allow_real_nets = dup_value(res, "allow_real_nets", &nomem);
+	row->fail = present(res, "fail");
+	for (size_t i = 0; i < sizeof(fp_columns) / sizeof(fp_columns[0]); i++)
+		if (row->client_fp == NULL && present(res, fp_columns[i]))
+			row->client_fp = fp_columns[i];
 	row->nologin = present(res, "nologin");
 	row->nopassword = present(res, "nopassword");
 	row->account_expired = truthy(res, "account_expired");
@@ -316,5 +325,6 @@ void pgd_row_free(struct pgd_row *row)
 	free(row->allow_nets);
 	for (int i = 0; i < row->nrenames; i++)
 		free(row->renames[i].value);
+	free(row->allow_real_nets);
 	memset(row, 0, sizeof(*row));
 }

@@ -336,8 +336,8 @@ static struct pgd_vcache_login outage_view(const struct pgd_login *login,
  */
 static bool row_unrestricted(const struct pgd_row *row)
 {
-	return !row->nologin && row->allow_nets == NULL && !row->account_expired &&
-	       !row->password_expired;
+	return !row->nologin && row->allow_nets == NULL && row->allow_real_nets == NULL &&
+	       !row->account_expired && !row->password_expired;
 }
 
 /*
@@ -411,6 +411,39 @@ static enum pgd_outcome outage_answer(const struct pgd_conf *conf, struct pgd_lo
 	return PGD_OUTAGE_CACHED;
 }
 
+/*
+ * The row fields by which Dovecot fails a lookup whatever the password: allow_nets and
+ * allow_real_nets (both against PAM_RHOST: behind saslauthd, sshd or su no proxy stands
+ * between, so the real remote address is the remote address), fail, and the check_client_*_fp
+ * of Dovecot >= 2.4.2, which need a TLS client certificate no PAM caller can show.
+ */
+static enum pgd_outcome row_fields(const struct pgd_row *row, struct pgd_login *login)
+{
+	char why[sizeof(login->detail) - 16];
+
+	if (row->allow_nets != NULL &&
+	    !pgd_nets_allow(row->allow_nets, login->rhost, login->detail, sizeof(login->detail)))
+		return PGD_NET_REFUSED;
+	if (row->allow_real_nets != NULL &&
+	    !pgd_nets_allow(row->allow_real_nets, login->rhost, why, sizeof(why))) {
+		/* pgd_nets_allow names allow_nets */
+		snprintf(login->detail, sizeof(login->detail), "allow_real_nets%s",
+		         strncmp(why, "allow_nets", 10) == 0 ? why + 10 : why);
+		return PGD_NET_REFUSED;
+	}
+	if (row->fail) {
+		snprintf(login->detail, sizeof(login->detail), "the row sets fail");
+		return PGD_ROW_REFUSED;
+	}
+	if (row->client_fp != NULL) {
+		snprintf(login->detail, sizeof(login->detail),
+		         "the row sets %s: a login through PAM has no TLS client certificate",
+		         row->client_fp);
+		return PGD_ROW_REFUSED;
+	}
+	return PGD_LOGIN_OK;
+}
+
 enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login *login,
                                   const char *password)
 {
@@ -455,9 +488,8 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 		if (row.reason != NULL)
 			snprintf(login->detail, sizeof(login->detail), "%s", row.reason);
 	}
-	if (out == PGD_LOGIN_OK && row.allow_nets != NULL &&
-	    !pgd_nets_allow(row.allow_nets, login->rhost, login->detail, sizeof(login->detail)))
-		out = PGD_NET_REFUSED;
+	if (out == PGD_LOGIN_OK)
+		out = row_fields(&row, login);
 	if (out == PGD_LOGIN_OK)
 		out = pgd_login_check_rename(conf, login, &row);
 	if (out == PGD_LOGIN_OK) {
@@ -479,6 +511,8 @@ enum pgd_outcome pgd_login_verify(const struct pgd_conf *conf, struct pgd_login 
 /* What a row says about an account, in pam_unix's order of checks. */
 static enum pgd_outcome account_state(const struct pgd_row *row, struct pgd_login *login)
 {
+	enum pgd_outcome out;
+
 	if (row->account_expired)
 		return PGD_ACCT_EXPIRED;
 	if (row->nologin) {
@@ -486,9 +520,9 @@ static enum pgd_outcome account_state(const struct pgd_row *row, struct pgd_logi
 			snprintf(login->detail, sizeof(login->detail), "%s", row->reason);
 		return PGD_NOLOGIN;
 	}
-	if (row->allow_nets != NULL &&
-	    !pgd_nets_allow(row->allow_nets, login->rhost, login->detail, sizeof(login->detail)))
-		return PGD_NET_REFUSED;
+	out = row_fields(row, login);
+	if (out != PGD_LOGIN_OK)
+		return out;
 	if (row->password_expired)
 		return PGD_PASSWORD_EXPIRED;
 	return PGD_LOGIN_OK;

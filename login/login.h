@@ -30,6 +30,7 @@ enum pgd_outcome {
 	PGD_LOGIN_CONF_ERROR, /* the conf is unusable for this login (e.g. a bad username_format) */
 	PGD_LOGIN_NOMEM,
 	PGD_NET_REFUSED,      /* allow_nets does not list the remote address */
+	PGD_ROW_REFUSED,      /* the row sets fail, or check_client_*_fp (no client certificate) */
 	PGD_ACCT_EXPIRED,     /* account_expired is true */
 	PGD_PASSWORD_EXPIRED, /* password_expired is true: a new password is needed */
 	PGD_UPDATE_FAILED,    /* password_update_query changed no row, or no hash could be made */

@@ -58,6 +58,8 @@ int pgd_cmd_options(int argc, char **argv, const char *shortopts, const struct o
  * stderr and returns false when it cannot. The caller frees conf with pgd_conf_free. */
 struct pgd_conf;
 bool pgd_cmd_load_conf(struct pgd_conf *conf, const char *path);
+/* When set (check -d), pgd_cmd_load_conf also gives the module argument dovecot_conf=. */
+extern const char *pgd_cmd_dovecot_conf;
 
 /*
  * Reads a password into a fresh heap string the caller frees with pgd_free_secret():

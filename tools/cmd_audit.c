@@ -230,7 +230,7 @@ static void judge_value(const struct pgd_conf *conf, struct pgd_audit_job *job,
 	decide(job, CLS_VERIFY, detail, NULL);
 }
 
-/* nologin, allow_nets, expiry: what acct_mgmt (and authenticate's nologin) would refuse. */
+/* nologin, fail, allow_nets, expiry...: what acct_mgmt (and authenticate) would refuse. */
 static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, const PGresult *res)
 {
 	if (row->account_expired) {
@@ -246,6 +246,15 @@ static void judge_account(struct pgd_audit_job *job, const struct pgd_row *row, 
 		else
 			decide(job, CLS_DISABLED, "nologin",
 			       row->reason != NULL ? " (with a reason)" : "");
+	} else if (row->fail) {
+		decide(job, CLS_DISABLED, "fail (Dovecot fails the lookup)", "");
+	} else if (row->client_fp != NULL) {
+		decide(job, CLS_DISABLED,
+		       "check_client_*_fp (a login through PAM has no TLS client certificate)", "");
+	} else if (row->allow_real_nets != NULL &&
+	           !pgd_nets_allow(row->allow_real_nets, NULL, NULL, 0)) {
+		decide(job, CLS_DISABLED,
+		       "allow_real_nets without local (saslauthd sets no remote address)", "");
 	} else if (row->allow_nets != NULL && !pgd_nets_allow(row->allow_nets, NULL, NULL, 0)) {
 		/* as a login through saslauthd, which never sets PAM_RHOST: only "local" matches */
 		decide(job, CLS_DISABLED,
@@ -316,10 +325,11 @@ static void on_result(void *ctx, size_t i, struct pg_result *res)
 			judge_value(run->conf, job, &row);
 		if (!job->renamed)
 			judge_rename(run->conf, job, &row);
-		/* authenticate refuses nologin too; acct_mgmt reads account_query when set */
+		/* authenticate refuses nologin, fail, check_client_*_fp too; acct_mgmt reads
+		 * account_query when set */
 		if (account || run->per_user == 1)
 			judge_account(job, &row, res);
-		else if (row.nologin)
+		else if (row.nologin || row.fail || row.client_fp != NULL)
 			judge_account(job, &row, res);
 		break;
 	case PGD_DB_NO_ROW:

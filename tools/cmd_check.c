@@ -26,8 +26,10 @@ static void check_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: %s check [-c CONF] [-s SERVICE] [--secured WORD] [--mechanism NAME] [USER]\n"
+	    "usage: %s check [-c CONF] [-d DOVECOT_CONF] [-s SERVICE] [--secured WORD] "
+	    "[--mechanism NAME] [USER]\n"
 	    "  -c CONF           the module's conf file (default %s)\n"
+	    "  -d DOVECOT_CONF   Dovecot 2.3's dovecot.conf, as the module argument dovecot_conf=\n"
 	    "  -s SERVICE        the PAM service a login comes through (default imap)\n"
 	    "  --secured WORD    the transport that service's pam.d line states: no, tls, secured\n"
 	    "  --mechanism NAME  the SASL mechanism that line states, as PLAIN\n"
@@ -131,7 +133,8 @@ static const char *const account_words[PGD_OUTAGE_CACHED + 1] = {
     [PGD_LOGIN_OK] = "ok",
     [PGD_ACCT_EXPIRED] = "expired (PAM_ACCT_EXPIRED)",
     [PGD_NOLOGIN] = "disabled: nologin (PAM_PERM_DENIED)",
-    [PGD_NET_REFUSED] = "refused by allow_nets without a remote address (PAM_PERM_DENIED)",
+    [PGD_NET_REFUSED] = "refused without a remote address (PAM_PERM_DENIED)",
+    [PGD_ROW_REFUSED] = "refused by a row field (PAM_PERM_DENIED)",
     [PGD_PASSWORD_EXPIRED] = "password expired (PAM_NEW_AUTHTOK_REQD)",
 };
 
@@ -210,24 +213,39 @@ static bool look_up(const struct pgd_conf *conf, const char *user, const char *s
 	printf("nologin: %s\n", row.nologin ? "set (logins refused)" : "no");
 	if (row.allow_nets != NULL)
 		pgd_cmd_field(stdout, "allow_nets: ", row.allow_nets);
-	ok = describe_password(conf, user, &row) && !row.nologin;
+	if (row.allow_real_nets != NULL)
+		pgd_cmd_field(stdout, "allow_real_nets: ", row.allow_real_nets);
+	if (row.fail)
+		printf("fail: set (logins refused)\n");
+	if (row.client_fp != NULL)
+		printf("%s: set (logins refused: a login through PAM has no TLS client "
+		       "certificate)\n",
+		       row.client_fp);
+	ok = describe_password(conf, user, &row) && !row.nologin && !row.fail &&
+	     row.client_fp == NULL;
 	ok = describe_rename(conf, login.canonical, &row) && ok;
 	pgd_row_free(&row);
 	/* pgd_login_lookup normalizes the name again and sets canonical itself */
 	free(login.canonical);
 	login.canonical = NULL;
 	out = pgd_login_lookup(conf, &login);
-	if (account_word(out) != NULL)
+	if (account_word(out) != NULL && (out == PGD_NET_REFUSED || out == PGD_ROW_REFUSED)) {
+		printf("account: %s%s: ", account_word(out),
+		       conf->account_query != NULL ? " (account_query)" : "");
+		pgd_put_printable(stdout, login.detail);
+		putchar('\n');
+	} else if (account_word(out) != NULL) {
 		printf("account: %s%s\n", account_word(out),
 		       conf->account_query != NULL ? " (account_query)" : "");
-	else
+	} else
 		pgd_cmd_error("account check: ", login.detail);
 	ok = ok && out == PGD_LOGIN_OK;
 	pgd_login_free(&login);
 	return ok;
 }
 
-/* What a login through one pam.d line states besides the conf: -s, --secured, --mechanism. */
+/* What a login through one pam.d line states besides the conf: -s, --secured, --mechanism;
+ * and -d DOVECOT_CONF. */
 struct check_opts {
 	const char *service, *secured, *mechanism;
 };
@@ -244,6 +262,8 @@ static int check_option(void *ctx, int option, char *arg)
 		o->secured = arg;
 	else if (option == OPT_MECHANISM)
 		o->mechanism = arg;
+	else if (option == 'd')
+		pgd_cmd_dovecot_conf = arg;
 	return -1;
 }
 
@@ -261,8 +281,8 @@ int pgd_cmd_check(int argc, char **argv)
 	bool ok;
 	int status;
 
-	status =
-	    pgd_cmd_options(argc, argv, "+:c:s:h", longopts, check_usage, &path, check_option, &o);
+	status = pgd_cmd_options(argc, argv, "+:c:d:s:h", longopts, check_usage, &path,
+	                         check_option, &o);
 	if (status >= 0)
 		return status;
 	if (argc - optind > 1) {

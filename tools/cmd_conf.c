@@ -82,17 +82,22 @@ int pgd_cmd_options(int argc, char **argv, const char *shortopts, const struct o
 	return -1;
 }
 
+const char *pgd_cmd_dovecot_conf;
+
 bool pgd_cmd_load_conf(struct pgd_conf *conf, const char *path)
 {
-	char arg[4200], err[512];
-	const char *argv[1] = {arg};
+	char arg[4200], arg23[4200], err[512];
+	const char *argv[2] = {arg, arg23};
 
 	if (pgd_conf_init(conf) != PGD_CONF_OK) {
 		fprintf(stderr, "%s: out of memory\n", pgd_prog);
 		return false;
 	}
 	snprintf(arg, sizeof(arg), "conf=%s", path);
-	if (pgd_conf_load(conf, 1, argv, err, sizeof(err)) != PGD_CONF_OK) {
+	if (pgd_cmd_dovecot_conf != NULL)
+		snprintf(arg23, sizeof(arg23), "dovecot_conf=%s", pgd_cmd_dovecot_conf);
+	if (pgd_conf_load(conf, pgd_cmd_dovecot_conf != NULL ? 2 : 1, argv, err, sizeof(err)) !=
+	    PGD_CONF_OK) {
 		pgd_cmd_error("", err);
 		return false;
 	}

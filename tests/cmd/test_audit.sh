@@ -329,6 +329,26 @@ else
 	sed 's/^/# /' "$work/sqlpw.err"
 fi
 
+# The row fields by which Dovecot fails a lookup whatever the password: fail, check_client_*_fp
+# (no TLS client certificate through PAM), allow_real_nets (as allow_nets, without an address).
+sql >/dev/null <<SQL
+CREATE TABLE audit_fields (userid text, password text, fail text, fp text, real_nets text);
+GRANT SELECT ON audit_fields TO PUBLIC;
+INSERT INTO audit_fields VALUES
+  ('plain', '$sha512', NULL, NULL, NULL),
+  ('failed', '$sha512', 'y', NULL, NULL),
+  ('failed-empty', '$sha512', '', NULL, NULL),
+  ('fp', '$sha512', NULL, 'ab:cd', NULL),
+  ('real-remote', '$sha512', NULL, NULL, '192.0.2.0/24'),
+  ('real-local', '$sha512', NULL, NULL, 'local');
+SQL
+write_conf fields "SELECT userid AS user FROM audit_fields" \
+	"SELECT userid AS user, password, fail, fp AS check_client_fp, real_nets AS allow_real_nets FROM audit_fields WHERE userid = '%u'"
+run fields -c "$work/fields.conf" --json
+check_json "fail, check_client_fp, allow_real_nets without local: counted as disabled" "$work/fields.out" '
+want(j["classes"] == {"verify": 2, "weak": 0, "refused": 0, "disabled": 4, "unreachable": 0}, repr(j["classes"]))
+want(j["details"]["disabled"] == {"fail (Dovecot fails the lookup)": 2, "check_client_*_fp (a login through PAM has no TLS client certificate)": 1, "allow_real_nets without local (saslauthd sets no remote address)": 1}, repr(j["details"]["disabled"]))'
+
 # "upgradable" is the login's own rule (pgd_hash_rehash_verdict): the algorithm a value really
 # uses and its cost. Under default_pass_scheme = CRYPT (Dovecot 2.4.3's default), as a login
 # reads them: only the weaker values count; rehash_any_scheme adds the other adaptive families,

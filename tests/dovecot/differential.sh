@@ -3,7 +3,8 @@
 # The real Dovecot as the oracle. Starts the Dovecot installed here (2.3 or 2.4, by
 # `dovecot --version`) with a private base_dir, no login listeners and its own SQL passdb on the
 # test cluster; fills a table with rows made by that release's own `doveadm pw` (every scheme)
-# plus unprefixed, weak, malformed, NULL, nologin, nopassword and allow_nets rows; then for every
+# plus unprefixed, weak, malformed, NULL, nologin, nopassword, allow_nets, allow_real_nets, fail
+# and check_client_fp rows; then for every
 # case (configs x users x right/wrong password, with and without a remote address, and an
 # unknown user) asks `doveadm auth test` and the module (pamtester through libpam and
 # pam_wrapper, the real .so, reading the very file Dovecot reads) and compares the verdicts:
@@ -15,6 +16,11 @@
 #   NOLOGIN   Dovecot: succeeded with nologin (its login process refuses it)
 #                                                module: PAM_AUTH_ERR with "nologin"
 #   NETS      Dovecot: "allow_nets check failed" module: PAM_AUTH_ERR with "allow_nets"
+#             (or allow_real_nets: the same check, against the same address behind PAM)
+#   FAILED    Dovecot: auth failed (the row's fail field) module: PAM_AUTH_ERR "the row sets fail"
+#   FP_STRICTER Dovecot 2.3 and 2.4.1: succeeded (they do not know check_client_fp; 2.4.2 does and
+#             refuses a login without that client certificate)
+#                                                module: PAM_AUTH_ERR "the row sets check_client_fp"
 #   STRICTER  Dovecot: "Password mismatch" for a stored value no password can match (an empty
 #             value, an unprefixed one that is no crypt string under a crypt scheme)
 #                                                module: PAM_AUTH_ERR with "cannot verify"
@@ -47,8 +53,10 @@ trap 'exit 1' INT TERM
 # --- rows ---------------------------------------------------------------------------------
 rows=$work/rows.tsv
 : >"$rows"
-row() { # row USERID PASSWORD(or \N) NOLOGIN NOPASSWORD ALLOW_NETS
-	printf '%s\texample.org\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"
+null='\N'
+row() { # row USERID PASSWORD(or \N) NOLOGIN NOPASSWORD ALLOW_NETS [FAIL ALLOW_REAL_NETS FP]
+	printf '%s\texample.org\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" \
+		"${6-$null}" "${7-$null}" "${8-$null}" >>"$rows"
 }
 strip() { printf '%s' "${1#\{*\}}"; }
 schemes=$(doveadm pw -l)
@@ -86,13 +94,19 @@ row nets-other "$sha512" '\N' '\N' '198.51.100.0/24'
 row nets-local "$sha512" '\N' '\N' 'local'
 row nets-both "$sha512" '\N' '\N' '198.51.100.0/24, local'
 row nets-empty "$sha512" '\N' '\N' ''
+row fail-set "$sha512" '\N' '\N' '\N' y
+row fail-empty "$sha512" '\N' '\N' '\N' ''
+row realnets-match "$sha512" '\N' '\N' '\N' '\N' '192.0.2.0/24'
+row realnets-other "$sha512" '\N' '\N' '\N' '\N' '198.51.100.0/24'
+row realnets-local "$sha512" '\N' '\N' '\N' '\N' 'local'
+row fp-set "$sha512" '\N' '\N' '\N' '\N' '\N' 'ab:cd:ef'
 # a plaintext password that looks like a scheme prefix: its "right" password is the whole value
 row brace-pw "{PLAIN}$right" '\N' '\N' '\N'
 psql -q -v ON_ERROR_STOP=1 "$PGD_TEST_ADMIN" >/dev/null <<SQL || exit 1
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS pgd_diff;
 CREATE TABLE pgd_diff (userid text, domain text, password text, nologin text,
-  nopassword text, allow_nets text);
+  nopassword text, allow_nets text, fail text, allow_real_nets text, check_client_fp text);
 GRANT SELECT ON pgd_diff TO PUBLIC;
 \\copy pgd_diff FROM '$rows'
 SQL
@@ -101,8 +115,8 @@ users=$(cut -f1 "$rows")
 [ -n "${PGD_DIFF_USERS:-}" ] && users=$PGD_DIFF_USERS
 
 # --- configurations -----------------------------------------------------------------------
-query23="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets FROM pgd_diff WHERE userid = '%n' AND domain = '%d'"
-query24="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets FROM pgd_diff WHERE userid = '%{user | username}' AND domain = '%{user | domain}'"
+query23="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets, fail, allow_real_nets, check_client_fp FROM pgd_diff WHERE userid = '%n' AND domain = '%d'"
+query24="SELECT userid AS username, domain, password, nologin, nopassword, allow_nets, fail, allow_real_nets, check_client_fp FROM pgd_diff WHERE userid = '%{user | username}' AND domain = '%{user | domain}'"
 common="$(oracle_common "pgd-diff-$$")
 auth_mechanisms = plain"
 # write_conf NAME DEFAULT_SCHEME(or -) WEAK(yes/no): the file Dovecot runs with and the
@@ -219,6 +233,11 @@ for cfg in "${configs[@]}"; do
 					# password can match the stored value (tests/README.md says which).
 					echo "ok $n - $name: MISMATCH, module stricter (logs the stored value as unusable)"
 					count[STRICTER]=$((${count[STRICTER]:-0} + 1))
+				elif [ "$d" = OK ] && [ "$m" = FP ]; then
+					# Dovecot 2.4.2 refuses a login without that client certificate,
+					# which no PAM login has; this Dovecot does not know the field.
+					echo "ok $n - $name: OK, module refuses check_client_fp (Dovecot 2.4.2's meaning)"
+					count[FP_STRICTER]=$((${count[FP_STRICTER]:-0} + 1))
 				elif [ "$d" = NETS ] && [ "$m" = MISMATCH ] && [ $pwname = wrong ]; then
 					# Dovecot refuses the network before it looks at the password;
 					# the module checks the password first. The same PAM code.
@@ -237,7 +256,7 @@ for cfg in "${configs[@]}"; do
 done
 echo "1..$n"
 summary="# Dovecot $version: $n cases, $failed disagree;"
-for v in OK MISMATCH UNKNOWN REFUSED NOLOGIN NETS STRICTER NETS_ORDER; do
+for v in OK MISMATCH UNKNOWN REFUSED NOLOGIN NETS FAILED STRICTER NETS_ORDER FP_STRICTER; do
 	summary+=" $v ${count[$v]:-0}"
 done
 echo "$summary"

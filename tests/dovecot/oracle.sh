@@ -18,12 +18,15 @@
 #   oracle_stop              stops it (safe when none runs)
 #   oracle_verdict CONF USER PASSWORD SESSION [-x KEY=VALUE...]
 #                            `doveadm auth test` with no anvil penalty; prints one word (OK
-#                            NOLOGIN NETS UNKNOWN MISMATCH TEMPFAIL REFUSED OTHER), what it saw
+#                            NOLOGIN NETS UNKNOWN MISMATCH TEMPFAIL REFUSED FAILED OTHER;
+#                            FAILED: "auth failed" with no reason logged, as for a row's
+#                            fail field), what it saw
 #                            in $work/last.dovecot
 #   pamtester_verdict DIR SERVICE USER PASSWORD RIP
 #                            pamtester through pam_wrapper with DIR's service files (the real
 #                            .so), PAM_RHOST when RIP is set; prints one word (OK UNKNOWN
-#                            REFUSED NOLOGIN NETS MISMATCH CONFIG UNAVAIL OTHER), its output in
+#                            REFUSED NOLOGIN NETS FAILED FP MISMATCH CONFIG UNAVAIL OTHER;
+#                            FAILED: the row sets fail, FP: check_client_*_fp), its output in
 #                            $work/last.module
 
 # shellcheck disable=SC2034 # pg, right, wrong: for the caller
@@ -120,7 +123,7 @@ oracle_verdict() {
 	printf '%s\n%s\n' "$out" "$lines" >"$work/last.dovecot"
 	if [[ $out == *"auth succeeded"* ]]; then
 		if grep -q '^  nologin' <<<"$out"; then echo NOLOGIN; else echo OK; fi
-	elif [[ $lines == *"allow_nets check failed"* ]]; then
+	elif [[ $lines == *"allow_nets check failed"* || $lines == *"allow_real_nets check failed"* ]]; then
 		echo NETS
 	elif [[ $lines == *"unknown user"* ]]; then
 		echo UNKNOWN
@@ -130,6 +133,8 @@ oracle_verdict() {
 		echo TEMPFAIL
 	elif [[ $lines == *": Error: "* || $lines == *"Empty password"* || $lines == *"No password"* ]]; then
 		echo REFUSED
+	elif [[ $out == *"auth failed"* ]]; then
+		echo FAILED
 	else
 		echo OTHER
 	fi
@@ -160,7 +165,9 @@ pamtester_verdict() {
 		case $out in
 		*"cannot verify user="*) echo REFUSED ;;
 		*"(account disabled: nologin"*) echo NOLOGIN ;;
-		*"(allow_nets: "*) echo NETS ;;
+		*"(allow_nets: "* | *"(allow_real_nets: "*) echo NETS ;;
+		*"(the row sets fail)"*) echo FAILED ;;
+		*"(the row sets check_client_"*) echo FP ;;
 		*) echo MISMATCH ;;
 		esac
 	elif [[ $out == *"Error in service module"* ]]; then

@@ -45,6 +45,12 @@ password_in_query = yes
 password_query = SELECT NULL AS password, 'Y' AS nopassword FROM users \\
   WHERE userid = '%n' AND domain = '%d' AND password = md5('%w')
 CONF
+conf fields <<CONF
+driver = pgsql
+connect = $PGD_TEST_CONNINFO
+password_query = SELECT password, 'y' AS fail, 'ab:cd' AS check_client_cert_fp, \\
+  '192.0.2.0/24' AS allow_real_nets FROM users WHERE userid = '%n' AND domain = '%d'
+CONF
 conf down <<CONF
 driver = pgsql
 connect = host=127.0.0.1 port=1 dbname=mail user=x password=never-printed connect_timeout=2
@@ -81,6 +87,14 @@ check "a user: columns" 0 "columns: user, password, nologin" -c "$work/good.conf
 check "a user: the canonical name" 0 "user: alice@example.org" -c "$work/good.conf" \
 	ALICE@Example.ORG
 check "nologin user" 1 "nologin: set" -c "$work/good.conf" bob@example.org
+check "a row with fail: refused" 1 "fail: set (logins refused)" -c "$work/fields.conf" alice@example.org
+check "a row with check_client_cert_fp: refused" 1 "check_client_cert_fp: set (logins refused" \
+	-c "$work/fields.conf" alice@example.org
+check "a row with allow_real_nets: shown" 1 "allow_real_nets: 192.0.2.0/24" -c "$work/fields.conf" \
+	alice@example.org
+check "a row field refusal: the account line says which" 1 \
+	"account: refused without a remote address (PAM_PERM_DENIED): allow_real_nets: remote address not known" \
+	-c "$work/fields.conf" alice@example.org
 check "unknown user" 1 "PAM_USER_UNKNOWN" -c "$work/good.conf" nobody@example.org
 check "malformed stored value" 1 "the module would refuse the stored value" \
 	-c "$work/good.conf" malformed@example.org

@@ -70,6 +70,22 @@ struct v24_case {
 	}
 /* clang-format on */
 
+/* A 2.3 dovecot-sql.conf.ext (sql.conf, what conf= names) and the dovecot.conf tree that
+ * dovecot_conf names beside it. */
+#define SQL23                                                                                      \
+	"driver = pgsql\nconnect = host=localhost dbname=mails user=dovecot password=SECRET\n"     \
+	"password_query = SELECT password FROM users WHERE userid = '%n'\n"
+#define PASSDB23 "passdb {\n  driver = sql\n  args = @D/sql.conf\n}\n"
+/* clang-format off */
+#define V23_TREE(title, text, want_, e, ...)                                                      \
+	{                                                                                          \
+		.name = title,                                                                     \
+		.files = {{"sql.conf", SQL23, 0, NULL}, {"dovecot.conf", text, 0, NULL}},          \
+		.args = {"dovecot_conf=@D/dovecot.conf"}, .want = want_, .err = e,                 \
+		.checks = {__VA_ARGS__}                                                            \
+	}
+/* clang-format on */
+
 /* d.conf alone, refused with e in the message. */
 /* clang-format off */
 #define V24_BAD(title, text, e)                                                                    \
@@ -174,7 +190,7 @@ static const struct v24_case cases[] = {
                 "namespace inbox {\n  inbox = yes\n  mailbox Sent {\n    special_use = \\Sent\n  "
                 "}\n}\n"
                 "protocol !indexer-worker {\n  mail_vsize_bg_after_count = 0\n}\n"
-                "passdb pam {\n}\nuserdb sql {\n  query = SELECT nonsense %{nope}\n}\n"
+                "userdb sql {\n  query = SELECT nonsense %{nope}\n}\n"
                 "group @x y {\n  k = v\n}\n" PG PASSDB(Q),
            {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
     {"our own file names Dovecot's and adds our keys",
@@ -269,6 +285,162 @@ static const struct v24_case cases[] = {
     V24_BAD("master = 0 is not a boolean (Dovecot 2.4 refuses it too)",
             HEAD PG "passdb sql {\n  master = 0\n  query = " Q "\n}\n",
             "d.conf line 11: master: Invalid boolean value: 0 (use yes or no)"),
+    /* What beside the users' passdb changes a login's verdict (v24_passdb.c) */
+    V24_BAD("a pam passdb before the sql one is refused, not read past",
+            HEAD PG "passdb pam {\n}\n" PASSDB(Q),
+            "d.conf line 10: passdb pam (driver pam) is not supported"),
+    V24_BAD("a passwd-file passdb after the sql one is refused",
+            HEAD PG PASSDB(Q) "passdb users {\n  driver = passwd-file\n  passwd_file_path = "
+                              "/etc/dovecot/users\n}\n",
+            "d.conf line 13: passdb users (driver passwd-file) is not supported"),
+    V24_BAD("a static passdb is refused",
+            HEAD PG "passdb static {\n  driver = static\n}\n" PASSDB(Q),
+            "d.conf line 10: passdb static (driver static)"),
+    V24_BAD("a lua passdb is refused",
+            HEAD PG PASSDB(Q) "passdb lua {\n  lua_file = /etc/dovecot/auth.lua\n}\n",
+            "d.conf line 13: passdb lua (driver lua)"),
+    V24_BAD("a checkpassword passdb is refused", HEAD PG PASSDB(Q) "passdb checkpassword {\n}\n",
+            "passdb checkpassword (driver "),
+    V24_BAD("an oauth2 passdb is refused", HEAD PG PASSDB(Q) "passdb oauth2 {\n}\n",
+            "d.conf line 13: passdb oauth2 (driver oauth2)"),
+    V24_OK("a master passwd-file passdb (iRedMail) and oauth2 settings (Modoboa) are read past",
+           HEAD PG "passdb passwd-file {\n  master = yes\n  passwd_file_path = "
+                   "/etc/dovecot/dovecot-master-users\n  result_success = continue\n  "
+                   "username_filter = *@example.org\n  fields {\n    nologin = y\n  }\n}\n"
+                   "oauth2 {\n  introspection_mode = post\n}\n" PASSDB(Q),
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_BAD("a fields block (2.4's override_fields) in the sql passdb is refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  fields {\n    allow_nets = 192.0.2.0/24\n  "
+                    "}\n}\n",
+            "d.conf line 12: passdb sql: a fields { } block is not supported"),
+    V24_BAD("a passdb_fields block at the top level is refused",
+            HEAD PG "passdb_fields {\n  nologin = y\n}\n" PASSDB(Q),
+            "d.conf line 10: a fields { } block is not supported"),
+    V24_BAD("username_filter in the sql passdb is refused",
+            HEAD PG "passdb sql {\n  username_filter = *@example.org\n  query = " Q "\n}\n",
+            "d.conf line 11: passdb sql: username_filter = *@example.org is not supported"),
+    V24_BAD("passdb_username_filter at the top level is refused",
+            HEAD PG "passdb_username_filter = *@example.org\n" PASSDB(Q),
+            "d.conf line 10: username_filter = *@example.org is not supported"),
+    V24_BAD("mechanisms_filter in the sql passdb is refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  passdb_mechanisms_filter = plain\n}\n",
+            "d.conf line 12: passdb sql: mechanisms_filter = plain is not supported"),
+    V24_BAD("a mechanisms_filter block is refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  mechanisms_filter {\n    plain = yes\n  "
+                    "}\n}\n",
+            "d.conf line 12: passdb sql: mechanisms_filter is not supported"),
+    V24_BAD("result_success = continue on the users' passdb fails every login: refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  result_success = continue\n}\n",
+            "d.conf line 12: passdb sql: result_success = continue is not supported"),
+    V24_BAD("result_failure = return-ok lets a wrong password in: refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  result_failure = return-ok\n}\n",
+            "result_failure = return-ok is not supported"),
+    V24_BAD("result_internalfail = continue-ok: refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  result_internalfail = continue-ok\n}\n",
+            "result_internalfail = continue-ok is not supported"),
+    V24_BAD("skip = unauthenticated: refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  skip = unauthenticated\n}\n",
+            "skip = unauthenticated is not supported"),
+    V24_BAD("fields_import_all = no: refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  fields_import_all = no\n}\n",
+            "fields_import_all = no is not supported"),
+    V24_BAD("a top-level passdb_result_success applies to the users' passdb: refused",
+            HEAD PG "passdb_result_success = return\n" PASSDB(Q),
+            "d.conf line 10: result_success = return is not supported"),
+    V24_OK("the rules that keep the only passdb's verdict are read",
+           HEAD PG "passdb sql {\n  query = " Q "\n  result_success = continue-ok\n  "
+                   "result_failure = return-fail\n  result_internalfail = continue\n  "
+                   "skip = authenticated\n  fields_import_all = yes\n  use_cache = no\n}\n"
+                   "passdb_result_success = return-ok\n",
+           {"password_query", "SELECT password FROM users WHERE userid = '%u'"}),
+    V24_BAD("an auth setting inside a protocol filter is refused",
+            HEAD PG "protocol imap {\n  auth_username_format = %{user | lower}\n}\n" PASSDB(Q),
+            "d.conf line 11: auth_username_format inside a 'protocol' filter is not supported"),
+    V24_BAD("a passdb setting inside a remote filter is refused",
+            HEAD PG PASSDB(Q) "remote 192.0.2.0/24 {\n  passdb_result_failure = return-ok\n}\n",
+            "d.conf line 14: passdb_result_failure inside a 'remote' filter"),
+    V24_BAD("a filter inside the sql passdb is refused",
+            HEAD PG "passdb sql {\n  query = " Q "\n  protocol imap {\n    query = SELECT 1\n  "
+                    "}\n}\n",
+            "d.conf line 12: passdb sql: a filter block inside a passdb is not supported"),
+    V24_BAD("auth_username_translation is refused",
+            HEAD PG "auth_username_translation = +@\n" PASSDB(Q),
+            "d.conf line 10: auth_username_translation is not supported"),
+    V24_BAD("auth_policy_server_url is refused",
+            HEAD PG "auth_policy_server_url = http://policy.example.org/\n" PASSDB(Q),
+            "d.conf line 10: auth_policy_server_url is not supported"),
+    /* Dovecot 2.3's dovecot.conf tree beside dovecot-sql.conf.ext (dovecot_conf, v23_tree.c) */
+    V23_TREE("2.3: the auth settings come from dovecot.conf",
+             "auth_username_format = %Ln\nauth_default_realm = example.org\n"
+             "auth_username_chars = abc@.\n" PASSDB23,
+             PGD_CONF_OK, NULL, {"dialect", "Dovecot 2.3 dovecot-sql.conf.ext"},
+             {"username_format", "%Ln"}, {"default_domain", "example.org"},
+             {"username_chars", "abc@."}),
+    {"2.3: includes are followed, a missing !include_try is no error",
+     {{"sql.conf", SQL23, 0, NULL},
+      {"dovecot.conf", "!include auth.conf.ext\n!include_try local.conf\n", 0, NULL},
+      {"auth.conf.ext", "auth_username_format = %Lu@x\n" PASSDB23, 0, NULL}},
+     {"dovecot_conf=@D/dovecot.conf", NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"username_format", "%Lu@x"}}},
+    {"2.3: a module argument after dovecot_conf= overrides it",
+     {{"sql.conf", SQL23, 0, NULL},
+      {"dovecot.conf", "auth_username_format = %Ln\n" PASSDB23, 0, NULL}},
+     {"dovecot_conf=@D/dovecot.conf", "username_format=%Lu", NULL},
+     PGD_CONF_OK,
+     NULL,
+     {{"username_format", "%Lu"}}},
+    V23_TREE("2.3: a master passdb (auth-master.conf.ext) is read past",
+             "passdb {\n  driver = passwd-file\n  master = yes\n  args = /etc/dovecot/masters\n  "
+             "pass = yes\n  result_success = continue\n}\n" PASSDB23,
+             PGD_CONF_OK, NULL, {"username_format", "%Lu"}),
+    V23_TREE("2.3: the pam passdb of auth-system.conf.ext is refused",
+             "passdb {\n  driver = pam\n}\n" PASSDB23, PGD_CONF_INVALID,
+             "@D/dovecot.conf line 1: passdb {} (driver pam) is not supported"),
+    V23_TREE("2.3: the deny passdb of auth-deny.conf.ext is refused",
+             "passdb {\n  driver = passwd-file\n  deny = yes\n  args = /etc/dovecot/deny-users\n"
+             "}\n" PASSDB23,
+             PGD_CONF_INVALID, "dovecot.conf line 3: passdb {}: deny = yes is not supported"),
+    V23_TREE("2.3: override_fields in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  override_fields = "
+             "allow_nets=192.0.2.0/24\n}\n",
+             PGD_CONF_INVALID,
+             "dovecot.conf line 4: passdb {}: override_fields = allow_nets=192.0.2.0/24 is not "
+             "supported"),
+    V23_TREE("2.3: default_fields in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  default_fields = nologin=y\n  args = @D/sql.conf\n}\n",
+             PGD_CONF_INVALID, "dovecot.conf line 3: passdb {}: default_fields = nologin=y"),
+    V23_TREE("2.3: mechanisms in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  mechanisms = plain\n}\n",
+             PGD_CONF_INVALID, "dovecot.conf line 4: passdb {}: mechanisms = plain is not"),
+    V23_TREE("2.3: username_filter in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  username_filter = *@a.org\n}\n",
+             PGD_CONF_INVALID, "username_filter = *@a.org is not supported"),
+    V23_TREE("2.3: result_success = continue in the sql passdb is refused",
+             "passdb {\n  driver = sql\n  args = @D/sql.conf\n  result_success = continue\n}\n",
+             PGD_CONF_INVALID, "result_success = continue is not supported"),
+    V23_TREE("2.3: no users' sql passdb is refused", "auth_username_format = %Ln\n",
+             PGD_CONF_INVALID, "no passdb with driver = sql"),
+    V23_TREE("2.3: a sql passdb reading another file is refused",
+             "passdb {\n  driver = sql\n  args = /etc/dovecot/dovecot-sql.conf.ext\n}\n",
+             PGD_CONF_INVALID,
+             "dovecot.conf line 1: passdb sql reads args = /etc/dovecot/dovecot-sql.conf.ext; "
+             "the module reads @D/sql.conf"),
+    V23_TREE("2.3: auth_username_translation is refused",
+             "auth_username_translation = @@\n" PASSDB23, PGD_CONF_INVALID,
+             "dovecot.conf line 1: auth_username_translation is not supported"),
+    V23_TREE("2.3: an auth setting inside a protocol filter is refused",
+             PASSDB23 "protocol imap {\n  auth_username_format = %n\n}\n", PGD_CONF_INVALID,
+             "dovecot.conf line 6: auth_username_format inside a 'protocol' filter"),
+    V23_TREE("2.3: a 2.4 file given as dovecot_conf is refused", HEAD PASSDB23, PGD_CONF_INVALID,
+             "dovecot.conf line 1: a Dovecot 2.4 dovecot.conf"),
+    {"2.3: dovecot_conf beside a 2.4 conf= is refused",
+     {{"d.conf", HEAD PG PASSDB(Q), 0, NULL}, {"dovecot.conf", PASSDB23, 0, NULL}},
+     {"dovecot_conf=@D/dovecot.conf", NULL},
+     PGD_CONF_INVALID,
+     "dovecot_conf is for a Dovecot 2.3 setup",
+     {{NULL, NULL}}},
     V24_BAD("no passdb sql query", HEAD PG "passdb sql {\n}\n", "passdb sql { query = ... }"),
     V24_BAD("no pgsql block", HEAD "sql_driver = pgsql\n" PASSDB(Q), "no pgsql HOST { } block"),
     V24_BAD("a 2.3 key in a 2.4 file is refused with its line",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The safe open of conf files and of the files they include, and which dialect a text is in. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,19 +26,38 @@ static const char *errno_str(int e, char *buf, size_t n)
 #endif
 }
 
-/* The recorder of this thread's loads (pgd_conf_record_files). */
-static _Thread_local struct pgd_conf_files *recorder;
+/*
+ * The recorder of this thread's loads (pgd_conf_record_files), as thread-specific data rather
+ * than _Thread_local: a dlopen()ed module's _Thread_local block is dynamic TLS, which
+ * LeakSanitizer's tracer crashes on at exit (glibc 2.36), and valgrind reads no better.
+ */
+static pthread_once_t recorder_once = PTHREAD_ONCE_INIT;
+static pthread_key_t recorder_key;
+static bool recorder_ok;
+
+static void recorder_init(void)
+{
+	recorder_ok = pthread_key_create(&recorder_key, NULL) == 0;
+}
 
 void pgd_conf_record_files(struct pgd_conf_files *rec)
 {
-	recorder = rec;
+	pthread_once(&recorder_once, recorder_init);
+	/* without a key nothing is recorded, and cache.c then finds the load uncacheable */
+	if (recorder_ok)
+		(void)pthread_setspecific(recorder_key, rec);
+	else if (rec != NULL)
+		rec->uncacheable = true;
 }
 
 /* Notes in the recorder that path, as st says, was read and holds text (len bytes). */
 static void record(const char *path, const struct stat *st, const char *text, size_t len)
 {
+	struct pgd_conf_files *recorder;
 	struct pgd_conf_file_id *id;
 
+	pthread_once(&recorder_once, recorder_init);
+	recorder = recorder_ok ? pthread_getspecific(recorder_key) : NULL;
 	if (recorder == NULL || recorder->uncacheable)
 		return;
 	if (recorder->n >= PGD_CONF_MAX_IDS || memmem(text, len, "!include", 8) != NULL) {

@@ -474,14 +474,10 @@ struct rename_case {
 	const char *out; /* the name, or a piece of err */
 };
 
-#define RENAME_OK(n, cur, out, ...)                                                                \
-	{                                                                                          \
-		n, cur, {__VA_ARGS__}, PGD_USER_OK, out                                            \
-	}
-#define RENAME_BAD(n, cur, err, ...)                                                               \
-	{                                                                                          \
-		n, cur, {__VA_ARGS__}, PGD_USER_INVALID, err                                       \
-	}
+/* clang-format off */
+#define RENAME_OK(n, cur, out, ...) {n, cur, {__VA_ARGS__}, PGD_USER_OK, out}
+#define RENAME_BAD(n, cur, err, ...) {n, cur, {__VA_ARGS__}, PGD_USER_INVALID, err}
+/* clang-format on */
 
 static const struct rename_case rename_cases[] = {
     RENAME_OK("user replaces the name", "alice@x.org", "bob@y.org", {"user", "bob@y.org"}),

@@ -33,26 +33,13 @@ struct filter_case {
 	} kind;
 };
 
-#define V23(name, tmpl, user, want)                                                                \
-	{                                                                                          \
-		name, false, tmpl, user, want, WANT_VALUE                                          \
-	}
-#define V24(name, tmpl, user, want)                                                                \
-	{                                                                                          \
-		name, true, tmpl, user, want, WANT_VALUE                                           \
-	}
-#define BAD24(name, tmpl, err)                                                                     \
-	{                                                                                          \
-		name, true, tmpl, A, err, WANT_CONF_ERROR                                          \
-	}
-#define FAIL23(name, tmpl, user, err)                                                              \
-	{                                                                                          \
-		name, false, tmpl, user, err, WANT_LOGIN_ERROR                                     \
-	}
-#define FAIL24(name, tmpl, user, err)                                                              \
-	{                                                                                          \
-		name, true, tmpl, user, err, WANT_LOGIN_ERROR                                      \
-	}
+/* clang-format off */
+#define V23(name, tmpl, user, want) {name, false, tmpl, user, want, WANT_VALUE}
+#define V24(name, tmpl, user, want) {name, true, tmpl, user, want, WANT_VALUE}
+#define BAD24(name, tmpl, err) {name, true, tmpl, A, err, WANT_CONF_ERROR}
+#define FAIL23(name, tmpl, user, err) {name, false, tmpl, user, err, WANT_LOGIN_ERROR}
+#define FAIL24(name, tmpl, user, err) {name, true, tmpl, user, err, WANT_LOGIN_ERROR}
+/* clang-format on */
 
 static const struct filter_case cases[] = {
     V23("%H: Dovecot's string hash in hex", "%Hu", A, "249f67"),

@@ -23,6 +23,7 @@
 #include "conf/conf.h"
 #include "db/db.h"
 #include "login/login.h"
+#include "util/pin.h"
 #include "util/printable.h"
 #include "util/secret.h"
 #include "util/str.h"
@@ -100,6 +101,13 @@ static int load_conf(pam_handle_t *pamh, struct pgd_conf *conf, int argc, const 
 			pam_syslog(pamh, LOG_DEBUG, "conf %s: %s",
 			           pgd_printable(conf->path, path, sizeof(path)),
 			           pgd_conf_dialect_name(conf->dialect));
+		if (conf->pin_modules) {
+			int pinned = pgd_pin_modules();
+
+			if (conf->debug && pinned > 0)
+				pam_syslog(pamh, LOG_DEBUG,
+				           "pin_modules: %d PAM modules kept loaded", pinned);
+		}
 		return PAM_SUCCESS;
 	}
 	case PGD_CONF_INVALID:

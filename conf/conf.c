@@ -128,6 +128,7 @@ static const struct option options[] = {
     FLAG(allow_nopassword, ANYWHERE),
     FLAG(allow_rename, ANYWHERE),
     FLAG(password_in_query, ANYWHERE),
+    FLAG(pin_modules, ANYWHERE),
     TEXT(session_open_query, ANYWHERE),
     TEXT(session_close_query, ANYWHERE),
     TEXT(auth_success_query, ANYWHERE),

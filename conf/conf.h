@@ -77,6 +77,7 @@ struct pgd_conf {
 	bool allow_nopassword;       /* honour a nopassword column */
 	bool allow_rename;      /* a row's user/username/domain may rename the login (PAM_USER) */
 	bool password_in_query; /* password_query may bind %w / %{password} (SQL-side check) */
+	bool pin_modules; /* keep the process's PAM modules loaded after pam_end (util/pin.h) */
 	char *session_open_query;
 	char *session_close_query;
 	char *auth_success_query;

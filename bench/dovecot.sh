@@ -9,14 +9,15 @@
 # machine.txt, and the profiles).
 #
 # Daemons (all started here, stopped by pid on every exit path):
-#   sasl-prod  saslauthd -a pam -r -n 5 with a real /etc/pam.d/pgd-bench-XXXXXX service file (the
-#              one file this writes outside its temporary folder, removed by the exit trap): what
-#              production runs
-#   sasl-pin   the same as sasl-prod with bench/pin_modules.so preloaded: the modules of
-#              /etc/pam.d/other, which libpam loads at every pam_start and unloads at pam_end,
-#              kept loaded (an experiment: what pinning them would save)
-#   sasl-wrap  the same saslauthd under pam_wrapper (the service file in a folder), as
-#              bench/run.sh, vcache.sh, flood.sh and outage.sh measure it
+#   sasl-prod  saslauthd -a pam -r -n 5 (daemonized, no -d or -V: as Debian starts it) with a real
+#              /etc/pam.d/pgd-bench-XXXXXX service file (this and the next are the files this
+#              writes outside its temporary folder, removed by the exit trap): what production
+#              runs, the module's lines as they are
+#   sasl-pin   the same with pin_modules=yes on the lines (/etc/pam.d/pgd-bench-XXXXXX-pin), as
+#              the README's saslauthd lines have it: the PAM modules libpam loads at every
+#              pam_start (the service's and /etc/pam.d/other's) stay loaded after pam_end
+#   sasl-wrap  the same saslauthd, the module's lines as they are, under pam_wrapper (the service
+#              file in a folder), as bench/run.sh, vcache.sh, flood.sh and outage.sh measure it
 #   dovecot    /usr/sbin/dovecot -F -c CONF with a private base_dir, state_dir and log, no
 #              protocols (no login listener): its master, auth, config, log, anvil and stats;
 #              passdb sql on the same conf file, auth_mechanisms = plain, auth_cache_size = 0
@@ -81,9 +82,13 @@ chmod 711 "$work"
 pg=$work/pg
 # libpam lowercases the service name before it opens /etc/pam.d/NAME
 svc=pgd-bench-$(printf %s "${work##*.}" | tr '[:upper:]' '[:lower:]')
+svc_pin=$svc-pin
 pamd=/etc/pam.d/$svc
+pamd_pin=/etc/pam.d/$svc_pin
 pids=()
-[ ! -e "$pamd" ] || { echo "$pamd exists already" >&2; exit 1; }
+for f in "$pamd" "$pamd_pin"; do
+	[ ! -e "$f" ] || { echo "$f exists already" >&2; exit 1; }
+done
 cleanup() {
 	local rc=$? f
 	if [ "$rc" != 0 ]; then
@@ -92,7 +97,7 @@ cleanup() {
 		done
 	fi
 	[ -z "${DC_HOLD:-}" ] || sleep "$DC_HOLD"
-	rm -f "$pamd"
+	rm -f "$pamd" "$pamd_pin"
 	stop_daemons || :
 	sleep 0.5
 	for f in /tmp/pam.?; do
@@ -189,50 +194,43 @@ pam_lines() {
 	printf 'auth required %s conf=%s nodelay %s\naccount required %s conf=%s %s\n' \
 		"$module" "$conf" "$1" "$module" "$conf" "$1"
 }
+# Both /etc/pam.d files: $svc's lines as they are, $svc_pin's with pin_modules=yes; $1 as above.
+write_pamd() {
+	pam_lines "$1" >"$pamd"
+	pam_lines "pin_modules=yes $1" >"$pamd_pin"
+}
 cache_opts="verify_cache_ttl=3600 verify_cache_size=10000"
 
 sasl=$(PATH=$PATH:/usr/sbin:/sbin command -v saslauthd)
 PAM_WRAPPER_SO=$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so
-# The modules /etc/pam.d/other names (its @include files followed), as paths, colon-separated.
-other_modules() {
-	local secdir
-	secdir=$(dirname "$(find /lib /usr/lib -path '*/security/pam_permit.so' 2>/dev/null | head -1)")
-	expand() {
-		local l
-		while read -r l; do
-			case $l in
-			'' | '#'*) ;;
-			@include*) expand <"/etc/pam.d/${l#@include }" ;;
-			*) echo "$l" ;;
-			esac
-		done
-	}
-	expand </etc/pam.d/other | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /\.so$/) { print $i; break } }' |
-		sort -u | while read -r m; do
-		case $m in /*) echo "$m" ;; *) echo "$secdir/$m" ;; esac
-	done | paste -sd:
+# saslauthd as Debian's init script starts it (no -d: it detaches and logs nothing per
+# success), in a session of its own; $1 the arm, then VAR=VALUE words for its environment. Sets
+# sasl_pid to the pid it writes (its master).
+start_sasl() {
+	local arm=$1 run=$work/mux-$1
+	shift
+	mkdir -p "$run"
+	env "$@" setsid "$sasl" -a pam -m "$run" -r -n "$WORKERS" >"$work/sasl-$arm.log" 2>&1 </dev/null
+	for _ in $(seq 1 100); do
+		[ -S "$run/mux" ] && [ -s "$run/saslauthd.pid" ] && break
+		sleep 0.1
+	done
+	sasl_pid=$(head -1 "$run/saslauthd.pid" 2>/dev/null) || :
+	[ -S "$run/mux" ] && [ -n "$sasl_pid" ] && kill -0 "$sasl_pid" 2>/dev/null ||
+		{ echo "saslauthd ($arm) did not start" >&2; cat "$work/sasl-$arm.log" >&2; exit 1; }
+	pids+=("$sasl_pid")
 }
-say "saslauthd -a pam -r -n $WORKERS three times: /etc/pam.d/$svc (and again with the modules of /etc/pam.d/other pinned), and pam_wrapper"
-pam_lines "" >"$pamd"
-mkdir -p "$work/mux-prod" "$work/mux-pin" "$work/mux-wrap" "$work/pam-wrap"
-setsid "$sasl" -a pam -d -m "$work/mux-prod" -r -n "$WORKERS" >"$work/sasl-prod.log" 2>&1 \
-	</dev/null &
-sasl_prod=$!
-pids+=("$sasl_prod")
-pinned=$(other_modules)
-echo "pinned in sasl-pin: $pinned" >"$out/pinned.txt"
-env LD_PRELOAD="$bin/pin_modules.so" PGD_PIN_MODULES="$pinned" \
-	setsid "$sasl" -a pam -d -m "$work/mux-pin" -r -n "$WORKERS" >"$work/sasl-pin.log" 2>&1 </dev/null &
-sasl_pin=$!
-pids+=("$sasl_pin")
+say "saslauthd -a pam -r -n $WORKERS three times: /etc/pam.d/$svc, /etc/pam.d/$svc_pin (pin_modules=yes), and pam_wrapper"
+write_pamd ""
+mkdir -p "$work/pam-wrap"
+start_sasl prod
+sasl_prod=$sasl_pid
+start_sasl pin
+sasl_pin=$sasl_pid
 pam_lines "" >"$work/pam-wrap/$svc"
-start_saslauthd "$work/pam-wrap" "$work/mux-wrap" "$work/sasl-wrap.log" \
-	PAM_WRAPPER_DEBUGLEVEL=0 -r -n "$WORKERS" || { cat "$work/sasl-wrap.log" >&2; exit 1; }
-sasl_wrap=$daemon_pid
-for m in prod pin; do
-	for _ in $(seq 1 100); do [ -S "$work/mux-$m/mux" ] && break; sleep 0.1; done
-	[ -S "$work/mux-$m/mux" ] || { cat "$work/sasl-$m.log" >&2; exit 1; }
-done
+start_sasl wrap LD_PRELOAD="$PAM_WRAPPER_SO" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam-wrap" \
+	PAM_WRAPPER_DEBUGLEVEL=0
+sasl_wrap=$sasl_pid
 
 # A Dovecot of our own: $1 name, $2 extra settings. Sets dc_pid.
 start_dovecot() {
@@ -374,6 +372,7 @@ socket_of() {
 	dovecot*) echo "--proto dovecot --socket $work/$1/run/auth-client --defer-fail" ;;
 	esac
 }
+service_of() { if [ "$1" = sasl-pin ]; then echo "$svc_pin"; else echo "$svc"; fi; }
 pid_of() {
 	case $1 in
 	sasl-prod) echo "$sasl_prod" ;; sasl-pin) echo "$sasl_pin" ;; sasl-wrap) echo "$sasl_wrap" ;;
@@ -415,7 +414,7 @@ slice() {
 	# shellcheck disable=SC2046
 	# A slice with a wrong answer or a transport error is kept (its JSON counts them) and named
 	# at the end, where the run then fails: the other slices still measure.
-	run "$bin/auth_load" $(socket_of "$arm") --service "$svc" --user u --realm example.org \
+	run "$bin/auth_load" $(socket_of "$arm") --service "$(service_of "$arm")" --user u --realm example.org \
 		--password "$pw" -c "$CLIENTS" --users 1000 --new-from "$new_from" \
 		--cpu "daemon=$(pid_of "$arm")" --cpu "postgres=$postmaster" --out "$out" \
 		--label "$label" "$@" || failed+=("$label")
@@ -441,7 +440,7 @@ done
 
 phase 2 && {
 say "Phase 2, the 90/5/5 mix with each side's cache: $WARM s of warm-up each, $SLICES rounds"
-pam_lines "$cache_opts" >"$pamd"
+write_pamd "$cache_opts"
 # Not sasl-wrap: pam_wrapper reads its copy of the service folder, made when saslauthd started,
 # so the cache lines would not reach it (its "mix" slices measured the uncached module).
 mixarms=(sasl-prod sasl-pin dovecot-cache)
@@ -462,11 +461,11 @@ phase 3 && {
 say "Phase 3: password change and nologin"
 check() { # $1 arm; reads "USER PASSWORD" lines
 	# shellcheck disable=SC2046
-	"$bin/auth_load" $(socket_of "$1") --service "$svc" --realm example.org --check
+	"$bin/auth_load" $(socket_of "$1") --service "$(service_of "$1")" --realm example.org --check
 }
 users_with() { for i in $(seq 0 99); do echo "c$i $1"; done; }
 : >"$out/checks.txt"
-for arm in sasl-prod dovecot-cache dovecot-cache-worker; do
+for arm in sasl-prod sasl-pin dovecot-cache dovecot-cache-worker; do
 	psql -qX "$PGD_TEST_ADMIN" -c "UPDATE users SET password = '$hash' WHERE userid LIKE 'c%'" \
 		>/dev/null
 	warm_ok=0
@@ -487,7 +486,7 @@ done
 
 if phase 4 && [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 	say "Phase 4: perf record -g under the uncached load, $PROFILE_SECONDS s per arm"
-	pam_lines "" >"$pamd"
+	write_pamd ""
 	for arm in sasl-prod sasl-pin sasl-wrap dovecot; do
 		slice "$arm" "prof-$arm" --mix 100,0 --seconds $((PROFILE_SECONDS + 4)) --warmup 1 \
 			--out "$work" >/dev/null &

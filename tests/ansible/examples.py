@@ -161,6 +161,10 @@ for svc in ("imap", "sieve", "smtp"):
     lines = auth_lines(example.get(svc, ""))
     check(f"pam.d.example: /etc/pam.d/{svc}'s auth line has nodelay",
           lines and all("nodelay" in l[3:] for l in lines), lines)
+for svc in ("imap", "sieve", "smtp"):
+    lines = auth_lines(example.get(svc, ""))
+    check(f"pam.d.example: /etc/pam.d/{svc}'s auth line keeps the PAM modules loaded (pin_modules=yes)",
+          lines and all("pin_modules=yes" in l[3:] for l in lines), lines)
 interactive = [s for s in example if s not in sasl_services]
 check("pam.d.example: the interactive stacks (sshd) keep the 2 s delay",
       interactive and all(l and "nodelay" not in l[0][3:]
@@ -173,6 +177,9 @@ rendered = re.sub(r"\{%.*?%\}", "", rendered)
 role_auth = auth_lines("\n".join(render(rendered)))
 check("the role's pam.d template: the auth line has nodelay",
       len(role_auth) == 1 and "nodelay" in role_auth[0][3:], role_auth)
+check("the role's pam.d template: the auth line has pin_modules=yes by default",
+      defaults.get("pam_pgsql_dovecot_pin_modules") is True and len(role_auth) == 1
+      and "pin_modules=yes" in role_auth[0][3:], role_auth)
 check("the role's services are all saslauthd's",
       all(s in sasl_services for s in defaults["pam_pgsql_dovecot_services"]),
       defaults["pam_pgsql_dovecot_services"])

@@ -44,6 +44,9 @@ static const struct pgd_test_service services[] = {
                  "query_timeout = 120\n" QUERY},
     {"thrnocache", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_thrnocache\n"
                    "query_timeout = 120\nconnection_cache = no\n" QUERY},
+    /* every thread's first logins look for modules to keep loaded at once (util/pin.c) */
+    {"thrpin", "driver = pgsql\nconnect = %CONNECT% application_name=pgd_thrpin\n"
+               "query_timeout = 120\npin_modules = yes\n" QUERY},
     /* audit queries that always fail: every login reports a side failure */
     {"thrside",
      "driver = pgsql\nconnect = %CONNECT% application_name=pgd_thrside\n"
@@ -192,6 +195,14 @@ static void test_threads_share_one_connection(void **state)
 	assert_int_equal(authenticate("thrcache", "plain@example.org", "plain pw"), PAM_SUCCESS);
 }
 
+/* pin_modules in every thread's logins: each answered right, the process goes on working. */
+static void test_threads_pin_modules(void **state)
+{
+	(void)state;
+	assert_int_equal(stress("thrpin", THREADS, LOGINS / 4), 0);
+	assert_int_equal(authenticate("thrpin", "plain@example.org", "plain pw"), PAM_SUCCESS);
+}
+
 /* A connection per login (connect, query, close), 4 threads at once. */
 static void test_threads_without_cache(void **state)
 {
@@ -265,6 +276,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_threads_share_one_connection),
 	    cmocka_unit_test(test_threads_without_cache),
+	    cmocka_unit_test(test_threads_pin_modules),
 	    cmocka_unit_test(test_threads_side_failures),
 	    cmocka_unit_test(test_environment_left_alone),
 	};

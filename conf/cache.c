@@ -81,7 +81,7 @@ static const size_t string_fields[] = {
 };
 #define N_STRINGS (sizeof(string_fields) / sizeof(string_fields[0]))
 /* A string field added to struct pgd_conf must be added above, or a copy would share it. */
-_Static_assert(sizeof(void *) != 8 || sizeof(struct pgd_conf) == 304,
+_Static_assert(sizeof(void *) != 8 || sizeof(struct pgd_conf) == 344,
                "struct pgd_conf changed: list its strings in string_fields (conf/cache.c)");
 
 static char **string_at(struct pgd_conf *conf, size_t i)

@@ -286,23 +286,26 @@ static void side_failure(pam_handle_t *pamh, enum side what, const struct pgd_lo
 }
 
 /*
- * What authenticate leaves for acct_mgmt in the same transaction, and what it is bound to: a
- * digest of everything that decided which row was read (the conf's server, query and name
- * rules, the conf file named, what the pam.d line states of the connection, and the login's
- * user, service and remote host).
+ * What authenticate leaves for acct_mgmt in the same transaction, and what it is bound to:
+ * everything that decided which row was read (the conf's server, query and name rules, the
+ * conf file named, what the pam.d line states of the connection, and the login's user,
+ * service and remote host; login/binding.c).
  */
 struct authenticated {
-	unsigned char binding[PGD_LOGIN_BINDING_LEN];
+	struct pgd_login_binding binding;
 	bool account_expired;
 	bool password_expired;
 };
 
 static void free_authenticated(pam_handle_t *pamh, void *data, int error_status)
 {
+	struct authenticated *a = data;
+
 	(void)pamh;
 	(void)error_status;
-	pgd_wipe(data, sizeof(struct authenticated));
-	free(data);
+	pgd_login_binding_free(&a->binding);
+	pgd_wipe(a, sizeof(*a));
+	free(a);
 }
 
 static void remember(pam_handle_t *pamh, const struct pgd_conf *conf, const struct pgd_login *login)
@@ -313,7 +316,7 @@ static void remember(pam_handle_t *pamh, const struct pgd_conf *conf, const stru
 		return;
 	a->account_expired = login->account_expired;
 	a->password_expired = login->password_expired;
-	if (!pgd_login_binding(conf, login, a->binding) ||
+	if (!pgd_login_binding_make(&a->binding, conf, login) ||
 	    pam_set_data(pamh, AUTHENTICATED, a, free_authenticated) != PAM_SUCCESS)
 		free_authenticated(pamh, a, 0);
 }
@@ -325,17 +328,13 @@ static void remember(pam_handle_t *pamh, const struct pgd_conf *conf, const stru
 static const struct authenticated *remembered(pam_handle_t *pamh, const struct pgd_conf *conf,
                                               const struct pgd_login *login)
 {
-	unsigned char mine[PGD_LOGIN_BINDING_LEN];
 	const void *data = NULL;
 	const struct authenticated *a;
-	bool same;
 
 	if (pam_get_data(pamh, AUTHENTICATED, &data) != PAM_SUCCESS || data == NULL)
 		return NULL;
 	a = data;
-	same = pgd_login_binding(conf, login, mine) && pgd_ct_memeq(mine, a->binding, sizeof(mine));
-	pgd_wipe(mine, sizeof(mine));
-	return same ? a : NULL;
+	return pgd_login_binding_matches(&a->binding, conf, login) ? a : NULL;
 }
 
 /* Fills the login's inputs from PAM; returns PAM_SUCCESS or the code to give back. */

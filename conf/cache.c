@@ -24,9 +24,14 @@
  * The cache of loaded confs: a process that serves many logins (a saslauthd worker) reads and
  * parses its conf once, not at every login. An entry belongs to the module arguments (and the
  * effective uid, which the owner check depends on) and holds what each file the load read was:
- * device, inode, size, mtime and ctime. Every load still opens each of those files as a first
- * load would (absolute path, no symlink, regular file, owner, mode, size) and compares; any
- * difference, or any refused check, makes it a first load again, with that load's errors. Not
+ * device, inode, size, mtime and ctime. Every load still checks each of those files as a first
+ * load would (absolute path, no symlink, regular file, owner, mode, size), from one lstat
+ * (conf_file.c's pgd_conf_check_file: the safe open's own checks) and compares; any
+ * difference, or any refused check, makes it a first load again, with that load's errors. The
+ * one check of a first load not made again is the open's read permission: the file's mode,
+ * owner and ACL are those it was read with (its ctime is the same) and the effective uid is
+ * part of the key, so only a process that changed its groups or capabilities between two
+ * loads could tell. Not
  * cached: a load that read a file changed less than RACY_NS before (a change within the
  * timestamps' granularity would go unseen; a file is cached once it has been left alone that
  * long), one that read more than PGD_CONF_MAX_IDS files, and a Dovecot 2.4 tree with an
@@ -76,7 +81,7 @@ static const size_t string_fields[] = {
 };
 #define N_STRINGS (sizeof(string_fields) / sizeof(string_fields[0]))
 /* A string field added to struct pgd_conf must be added above, or a copy would share it. */
-_Static_assert(sizeof(void *) != 8 || sizeof(struct pgd_conf) == 304,
+_Static_assert(sizeof(void *) != 8 || sizeof(struct pgd_conf) == 344,
                "struct pgd_conf changed: list its strings in string_fields (conf/cache.c)");
 
 static char **string_at(struct pgd_conf *conf, size_t i)
@@ -131,7 +136,8 @@ static bool same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-/* Does every file of e pass the safe open's checks and still look as it did when read? */
+/* Does every file of e pass the safe open's checks (as one lstat sees them) and still look as
+ * it did when read? */
 static bool still_valid(const struct cached *e)
 {
 	for (unsigned i = 0; i < e->files.n; i++) {

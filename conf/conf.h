@@ -27,6 +27,8 @@
 #define PGD_DEFAULT_VERIFY_CACHE_SIZE 1000
 /* prepare = auto|yes|no: prepared statements on a kept connection (db/db.h's enum, same order). */
 enum pgd_conf_prepare { PGD_PREPARE_AUTO, PGD_PREPARE_YES, PGD_PREPARE_NO };
+/* The length of struct pgd_conf's lookup_digest (SHA-256). */
+#define PGD_CONF_DIGEST_LEN 32
 /* Everything the module knows about what to do; one instance per PAM call. */
 struct pgd_conf {
 	/* module arguments (pam.d) */
@@ -90,6 +92,16 @@ struct pgd_conf {
 	/* seconds since the database last confirmed an entry during which it may answer while
 	 * the database cannot be reached; 0 (default): never; needs verify_cache_ttl */
 	unsigned long verify_cache_stale_if_error;
+
+	/* What decides which row a login reads, as pgd_conf_load left it: the SHA-256 of path,
+	 * driver, connect, password_query, username_format, username_chars, default_domain,
+	 * secured, mechanism and service_protocols (conf/load.c). Made once per loaded conf (a
+	 * cached conf carries it), so that a login compares 32 bytes, not the fields; a digest,
+	 * since connect may hold the database password. lookup_digest_set is false when it could
+	 * not be made or the conf was not loaded by pgd_conf_load. Stale if one of those fields
+	 * is changed after the load. */
+	unsigned char lookup_digest[PGD_CONF_DIGEST_LEN];
+	bool lookup_digest_set;
 };
 
 /* "Dovecot 2.3 dovecot-sql.conf.ext" or "Dovecot 2.4 dovecot.conf", for log lines. */

@@ -78,39 +78,61 @@ static void record(const char *path, const struct stat *st, const char *text, si
 	recorder->n++;
 }
 
-/* The opened file is a regular file, owned by root or the effective uid, not group or world
- * writable, not over the size cap; err says which check failed. *st gets its fstat. */
-static bool safe_file(int fd, const char *shown, struct stat *out, char *err, size_t errlen)
+/*
+ * The checks the safe open makes of what a stat says, in one place for both of its uses: st is
+ * the fstat of a file opened with O_NOFOLLOW (a load) or the lstat of path (the cache's check
+ * of a file already loaded; conf/cache.c). Not a symlink, a regular file, owned by root or the
+ * effective uid, not group or world writable, not over the size cap; err says which check
+ * failed, naming path.
+ */
+static bool acceptable(const char *path, const struct stat *st, char *err, size_t errlen)
 {
-	char ebuf[128];
-	struct stat st;
+	const char *why = NULL;
+	char shown[256], text[64];
 
-	if (fstat(fd, &st) != 0) {
-		pgd_set_err(err, errlen, "%s: %s", shown, errno_str(errno, ebuf, sizeof(ebuf)));
-		return false;
+	if (S_ISLNK(st->st_mode)) {
+		why = "is a symlink"; /* what the O_NOFOLLOW open says of one (ELOOP) */
+	} else if (!S_ISREG(st->st_mode)) {
+		why = "not a regular file";
+	} else if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(text, sizeof(text), "not owned by root or uid %u", (unsigned)geteuid());
+		why = geteuid() == 0 ? "not owned by root" : text;
+	} else if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		why = "group or world writable";
+	} else if (st->st_size > PGD_MAX_CONF_SIZE) {
+		snprintf(text, sizeof(text), "larger than %d bytes", PGD_MAX_CONF_SIZE);
+		why = text;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		pgd_set_err(err, errlen, "%s: not a regular file", shown);
-		return false;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		if (geteuid() == 0)
-			pgd_set_err(err, errlen, "%s: not owned by root", shown);
-		else
-			pgd_set_err(err, errlen, "%s: not owned by root or uid %u", shown,
-			            (unsigned)geteuid());
-		return false;
-	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		pgd_set_err(err, errlen, "%s: group or world writable", shown);
-		return false;
-	}
-	if (st.st_size > PGD_MAX_CONF_SIZE) {
-		pgd_set_err(err, errlen, "%s: larger than %d bytes", shown, PGD_MAX_CONF_SIZE);
-		return false;
-	}
-	*out = st;
-	return true;
+	if (why == NULL)
+		return true;
+	pgd_set_err(err, errlen, "%s: %s", pgd_printable(path, shown, sizeof(shown)), why);
+	return false;
+}
+
+/* The safe open's checks of the path itself: absolute (a relative one would be the caller's
+ * working directory's). */
+static bool absolute(const char *path, char *err, size_t errlen)
+{
+	char shown[256];
+
+	if (path[0] == '/')
+		return true;
+	pgd_set_err(err, errlen, "%s: not an absolute path",
+	            pgd_printable(path, shown, sizeof(shown)));
+	return false;
+}
+
+/* err := why path could not be opened or stat'ed (errno e); ELOOP is the final component
+ * being a symlink, under O_NOFOLLOW and AT_SYMLINK_NOFOLLOW alike. */
+static void path_error(const char *path, int e, char *err, size_t errlen)
+{
+	char shown[256], ebuf[128];
+
+	pgd_printable(path, shown, sizeof(shown));
+	if (e == ELOOP)
+		pgd_set_err(err, errlen, "%s: is a symlink", shown);
+	else
+		pgd_set_err(err, errlen, "%s: %s", shown, errno_str(e, ebuf, sizeof(ebuf)));
 }
 
 /* Reads fd into b (PGD_MAX_CONF_SIZE + 1 bytes) up to one byte past the cap, so that a file that
@@ -133,28 +155,26 @@ static ssize_t read_capped(int fd, char *b)
 	return (ssize_t)got;
 }
 
-/* Opens path safely and checks it (safe_file); -1 with err set when refused. */
+/* Opens path safely and checks it (acceptable); *st gets its fstat. -1 with err set when
+ * refused. */
 static int open_safely(const char *path, struct stat *st, char *err, size_t errlen)
 {
-	char shown[256], ebuf[128];
-	int fd, e;
+	int fd;
 
-	pgd_printable(path, shown, sizeof(shown));
-	if (path[0] != '/') {
-		pgd_set_err(err, errlen, "%s: not an absolute path", shown);
+	if (!absolute(path, err, errlen))
 		return -1;
-	}
 	/* O_NONBLOCK: a FIFO planted at the path must not hang the login. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		e = errno;
-		if (e == ELOOP)
-			pgd_set_err(err, errlen, "%s: is a symlink", shown);
-		else
-			pgd_set_err(err, errlen, "%s: %s", shown, errno_str(e, ebuf, sizeof(ebuf)));
+		path_error(path, errno, err, errlen);
 		return -1;
 	}
-	if (!safe_file(fd, shown, st, err, errlen)) {
+	if (fstat(fd, st) != 0) {
+		path_error(path, errno, err, errlen);
+		close(fd);
+		return -1;
+	}
+	if (!acceptable(path, st, err, errlen)) {
 		close(fd);
 		return -1;
 	}
@@ -165,11 +185,15 @@ enum pgd_conf_result pgd_conf_check_file(const char *path, struct pgd_conf_file_
                                          size_t errlen)
 {
 	struct stat st;
-	int fd = open_safely(path, &st, err, errlen);
 
-	if (fd < 0)
+	if (!absolute(path, err, errlen))
 		return PGD_CONF_INVALID;
-	close(fd);
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		path_error(path, errno, err, errlen);
+		return PGD_CONF_INVALID;
+	}
+	if (!acceptable(path, &st, err, errlen))
+		return PGD_CONF_INVALID;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
 	id->size = st.st_size;

@@ -45,8 +45,11 @@ struct pgd_conf_files {
 void pgd_conf_record_files(struct pgd_conf_files *rec);
 
 /*
- * The checks of pgd_conf_read_file on the file at path, without reading it: on success *id
- * (path not set) says what the file is now. Same errors.
+ * The checks of pgd_conf_read_file on the file at path, without opening it (one lstat): on
+ * success *id (path not set) says what the file is now. Same checks and errors, but for the
+ * read permission the open needs, which a stat cannot see: cache.c compares *id's ctime with
+ * that of the load which read the file, so the file's mode, owner and ACL are as they were
+ * when it was read.
  */
 enum pgd_conf_result pgd_conf_check_file(const char *path, struct pgd_conf_file_id *id, char *err,
                                          size_t errlen);

@@ -20,9 +20,13 @@
 #include "query/query.h"
 #include "util/err.h"
 #include "util/printable.h"
+#include "util/secret.h"
+#include "util/sha256.h"
 #include "util/str.h"
 
 #define FIELD(f) offsetof(struct pgd_conf, f)
+
+_Static_assert(PGD_CONF_DIGEST_LEN == PGD_SHA256_LEN, "the lookup digest is a SHA-256");
 
 /* Every template a conf holds: the queries (checked by pgd_query_check), username_format
  * (checked by pgd_expand) and iterate_query (the audit's: bound, and checked, when it runs; a
@@ -179,6 +183,29 @@ static enum pgd_conf_result set_argument(struct pgd_conf *conf, const char *arg,
 	return r;
 }
 
+/* conf->lookup_digest := the digest of the fields that decide which row a login reads (conf.h);
+ * lookup_digest_set says whether it could be made (out of memory: no login is bound to it). */
+static void set_lookup_digest(struct pgd_conf *conf)
+{
+	const char *const fields[] = {
+	    conf->path,
+	    conf->driver,
+	    conf->connect,
+	    conf->password_query,
+	    conf->username_format,
+	    conf->username_chars,
+	    conf->default_domain,
+	    conf->secured,
+	    conf->mechanism,
+	    conf->service_protocols,
+	};
+
+	conf->lookup_digest_set =
+	    pgd_sha256_fields(fields, sizeof(fields) / sizeof(fields[0]), conf->lookup_digest);
+	if (!conf->lookup_digest_set)
+		pgd_wipe(conf->lookup_digest, sizeof(conf->lookup_digest));
+}
+
 enum pgd_conf_result pgd_conf_load_files(struct pgd_conf *conf, int argc, const char **argv,
                                          char *err, size_t errlen)
 {
@@ -208,7 +235,11 @@ enum pgd_conf_result pgd_conf_load_files(struct pgd_conf *conf, int argc, const 
 		r = templates_marked(conf, err, errlen);
 	if (r == PGD_CONF_OK && conf->dialect == PGD_DIALECT_V24)
 		r = templates_v24(conf, err, errlen);
-	return r == PGD_CONF_OK ? pgd_conf_validate(conf, err, errlen) : r;
+	if (r == PGD_CONF_OK)
+		r = pgd_conf_validate(conf, err, errlen);
+	if (r == PGD_CONF_OK)
+		set_lookup_digest(conf);
+	return r;
 }
 
 /* A conf is refused: err gets "WHERE: what". */

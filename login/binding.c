@@ -1,67 +1,59 @@
 // SPDX-License-Identifier: MIT
 /*
- * What binds the answer authenticate leaves for acct_mgmt to the login it was made for: a
- * SHA-256 digest of everything that decided which row was read (the conf's server, query and
- * name rules, the conf file named, what the pam.d line states of the connection, and the
- * login's user, service and remote host). Each field goes in with its length, so that no two
- * lists of fields give the same input.
+ * What binds the answer authenticate leaves for acct_mgmt to the login it was made for:
+ * everything that decided which row was read. The conf's part (its server, query and name
+ * rules, the conf file named, what the pam.d line states of the connection) is the conf's
+ * lookup digest, made once per loaded conf (conf.h); the login's part (user, service, remote
+ * host) is kept as copies and compared by value: none of them is a secret.
  */
 #include "login/login.h"
 
 #include <stdbool.h>
-#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include <pthread.h>
+#include "util/secret.h"
 
-#include <openssl/evp.h>
-
-#include "login/sha256.h"
-
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_md;
-
-static void sha256_fetch(void)
+/* *copy := a heap copy of s (NULL stays NULL); false when out of memory. */
+static bool copy_str(char **copy, const char *s)
 {
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	*copy = s != NULL ? strdup(s) : NULL;
+	return s == NULL || *copy != NULL;
 }
 
-const EVP_MD *pgd_sha256(void)
+/* NULL and "" differ, as they did in the digest this comparison replaces. */
+static bool same_str(const char *a, const char *b)
 {
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_md != NULL ? sha256_md : EVP_sha256();
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
-bool pgd_login_binding(const struct pgd_conf *conf, const struct pgd_login *login,
-                       unsigned char out[PGD_LOGIN_BINDING_LEN])
+bool pgd_login_binding_make(struct pgd_login_binding *b, const struct pgd_conf *conf,
+                            const struct pgd_login *login)
 {
-	const char *const fields[] = {
-	    conf->path,
-	    conf->driver,
-	    conf->connect,
-	    conf->password_query,
-	    conf->username_format,
-	    conf->username_chars,
-	    conf->default_domain,
-	    login->user,
-	    login->service,
-	    login->rhost,
-	    conf->secured,
-	    conf->mechanism,
-	    conf->service_protocols,
-	};
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int len = 0;
-	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, pgd_sha256(), NULL) == 1;
+	memset(b, 0, sizeof(*b));
+	if (!conf->lookup_digest_set)
+		return false;
+	memcpy(b->conf, conf->lookup_digest, sizeof(b->conf));
+	if (copy_str(&b->user, login->user) && copy_str(&b->service, login->service) &&
+	    copy_str(&b->rhost, login->rhost))
+		return true;
+	pgd_login_binding_free(b);
+	return false;
+}
 
-	for (size_t i = 0; ok && i < sizeof(fields) / sizeof(fields[0]); i++) {
-		/* 0 for NULL, length + 1 for a string: NULL and "" differ */
-		uint64_t n = fields[i] != NULL ? (uint64_t)strlen(fields[i]) + 1 : 0;
+bool pgd_login_binding_matches(const struct pgd_login_binding *b, const struct pgd_conf *conf,
+                               const struct pgd_login *login)
+{
+	return conf->lookup_digest_set &&
+	       pgd_ct_memeq(b->conf, conf->lookup_digest, sizeof(b->conf)) &&
+	       same_str(b->user, login->user) && same_str(b->service, login->service) &&
+	       same_str(b->rhost, login->rhost);
+}
 
-		ok = EVP_DigestUpdate(ctx, &n, sizeof(n)) == 1 &&
-		     (n <= 1 || EVP_DigestUpdate(ctx, fields[i], (size_t)(n - 1)) == 1);
-	}
-	ok = ok && EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == PGD_LOGIN_BINDING_LEN;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+void pgd_login_binding_free(struct pgd_login_binding *b)
+{
+	free(b->user);
+	free(b->service);
+	free(b->rhost);
+	pgd_wipe(b, sizeof(*b));
 }

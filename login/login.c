@@ -14,7 +14,7 @@
 #include "hash/hash_policy.h"
 #include "login/nets.h"
 #include "query/query.h"
-#include "login/sha256.h"
+#include "util/sha256.h"
 #include "login/verify_cache.h"
 #include "util/secret.h"
 #include "util/str.h"

@@ -137,11 +137,27 @@ enum pgd_outcome pgd_login_from_db(enum pgd_db_result r);
 enum pgd_outcome pgd_login_bind(const struct pgd_conf *conf, struct pgd_login *login,
                                 const char *tmpl, const char *hash, struct pgd_query *q);
 
-/* The length of pgd_login_binding's digest (SHA-256). */
-#define PGD_LOGIN_BINDING_LEN 32
+/*
+ * binding.c: what ties an answer to the login it was made for (authenticate's row, reused by
+ * acct_mgmt): conf's lookup digest (conf.h) and copies of the login's user, service and
+ * remote host.
+ */
+struct pgd_login_binding {
+	unsigned char conf[PGD_CONF_DIGEST_LEN];
+	char *user, *service, *rhost; /* heap copies; NULL where the login had none */
+};
 
-/* binding.c: the digest of what decided login's row under conf; false if it cannot be made. */
-bool pgd_login_binding(const struct pgd_conf *conf, const struct pgd_login *login,
-                       unsigned char out[PGD_LOGIN_BINDING_LEN]);
+/* *b := the binding of login under conf; false (and nothing in *b to free) when out of memory
+ * or conf has no lookup digest. Otherwise the caller frees it with pgd_login_binding_free. */
+bool pgd_login_binding_make(struct pgd_login_binding *b, const struct pgd_conf *conf,
+                            const struct pgd_login *login);
+
+/* Was b made for this login's user, service and remote host under a conf that reads the same
+ * row (the same lookup digest)? */
+bool pgd_login_binding_matches(const struct pgd_login_binding *b, const struct pgd_conf *conf,
+                               const struct pgd_login *login);
+
+/* Frees b's copies and zeroes it. */
+void pgd_login_binding_free(struct pgd_login_binding *b);
 
 #endif

@@ -185,7 +185,7 @@ static int converse(int n, const struct pam_message **msg, struct pam_response *
 }
 
 /* FLIP runs flip_sql on the admin connection, RHOST sets PAM_RHOST to flip_rhost. */
-enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, FLIP, RHOST, END };
+enum step { AUTH, ACCT, CHAUTHTOK, OPEN, CLOSE, FLIP, RHOST, USER, END };
 
 /* The libpam call of each step that is one. */
 static int (*const pam_call[])(pam_handle_t *, int) = {
@@ -195,6 +195,7 @@ static int (*const pam_call[])(pam_handle_t *, int) = {
 
 static const char *flip_sql;
 static const char *flip_rhost;
+static const char *flip_user;
 
 static void sql(const char *text);
 
@@ -220,6 +221,8 @@ static void transaction(const char *service, const char *user, const char *rhost
 			rcs[i] = PAM_SUCCESS;
 		} else if (steps[i] == RHOST) {
 			rcs[i] = pam_set_item(pamh, PAM_RHOST, flip_rhost);
+		} else if (steps[i] == USER) {
+			rcs[i] = pam_set_item(pamh, PAM_USER, flip_user);
 		} else {
 			rcs[i] = pam_call[steps[i]](pamh, PAM_SILENT);
 		}
@@ -437,7 +440,7 @@ static void test_account_after_authenticate(void **state)
 
 /*
  * What authenticate read is reused by acct_mgmt on the same conf only: another conf, other
- * lookup arguments or another PAM_RHOST look the user up again.
+ * lookup arguments, another PAM_RHOST or another PAM_USER look the user up again.
  */
 static void test_account_bound_to_its_conf(void **state)
 {
@@ -445,6 +448,7 @@ static void test_account_bound_to_its_conf(void **state)
 	const enum step auth_acct_steps[] = {AUTH, ACCT, END};
 	const enum step flip_steps[] = {AUTH, FLIP, ACCT, END};
 	const enum step rhost_steps[] = {AUTH, FLIP, RHOST, ACCT, END};
+	const enum step user_steps[] = {AUTH, USER, ACCT, END};
 	int rc[4];
 
 	(void)state;
@@ -473,6 +477,12 @@ static void test_account_bound_to_its_conf(void **state)
 	assert_int_equal(rc[0], PAM_SUCCESS);
 	assert_int_equal(rc[3], PAM_ACCT_EXPIRED);
 	sql("UPDATE acct_users SET expired = false WHERE userid = 'flip'");
+	/* PAM_USER changed between the two: the new user's own row */
+	flip_user = "expired";
+	answers[0] = "ok pw";
+	transaction("a-then-a-debug", "ok", NULL, answers, user_steps, rc, NULL);
+	assert_int_equal(rc[0], PAM_SUCCESS);
+	assert_int_equal(rc[2], PAM_ACCT_EXPIRED);
 }
 
 static void test_nopassword(void **state)

@@ -2,7 +2,8 @@
 /*
  * The conf a process has parsed once (conf/cache.c), seen through logins in one process: an
  * edit of the conf file between two logins (one that keeps its size) applies to the next login,
- * and a conf file made group- or world-writable is refused at the next login, cached or not.
+ * and a conf file made group- or world-writable, replaced by a symlink or given to another user
+ * is refused at the next login, cached or not.
  *
  * Environment: as test_pam (PGD_MODULE, PGD_TEST_CONNINFO, PAM_WRAPPER_SERVICE_DIR).
  */
@@ -103,6 +104,50 @@ static void test_writable_conf_refused_at_once(void **state)
 	assert_int_equal(login("plain pw"), PAM_SUCCESS);
 }
 
+/* A login refused for the conf, whose one log line says why. */
+static void assert_refused_for(const char *why)
+{
+	char *log = NULL;
+
+	assert_int_equal(pgd_test_login("confcache", "plain@example.org", "plain pw",
+	                                PAMTEST_AUTHENTICATE, &log),
+	                 PAM_SERVICE_ERR);
+	if (strstr(log, "configuration error") == NULL || strstr(log, why) == NULL)
+		fail_msg("refused, but the log does not say \"%s\": %s", why, log);
+	free(log);
+}
+
+/* Between two logins of one process, the cached conf replaced by a symlink to itself, then
+ * given to another user: the next login is refused, as the first login of a process is. */
+static void test_symlinked_or_chowned_conf_refused(void **state)
+{
+	char moved[600];
+
+	(void)state;
+	snprintf(moved, sizeof(moved), "%s.moved", conf_path);
+	write_conf(HEAD FOUND, 0600);
+	settle();
+	assert_int_equal(login("plain pw"), PAM_SUCCESS);
+	assert_int_equal(login("plain pw"), PAM_SUCCESS);
+	assert_int_equal(rename(conf_path, moved), 0);
+	assert_int_equal(symlink(moved, conf_path), 0);
+	assert_refused_for("is a symlink");
+	assert_int_equal(unlink(conf_path), 0);
+	assert_int_equal(rename(moved, conf_path), 0);
+	assert_int_equal(login("plain pw"), PAM_SUCCESS);
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	settle();
+	assert_int_equal(login("plain pw"), PAM_SUCCESS);
+	assert_int_equal(login("plain pw"), PAM_SUCCESS);
+	assert_int_equal(chown(conf_path, 12345, (gid_t)-1), 0);
+	assert_refused_for("not owned by root");
+	assert_int_equal(chown(conf_path, 0, (gid_t)-1), 0);
+	assert_int_equal(login("plain pw"), PAM_SUCCESS);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -115,6 +160,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_edit_between_logins_applies),
 	    cmocka_unit_test(test_writable_conf_refused_at_once),
+	    cmocka_unit_test(test_symlinked_or_chowned_conf_refused),
 	};
 
 	(void)argc;

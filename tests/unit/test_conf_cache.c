@@ -3,7 +3,9 @@
  * The per-process cache of loaded confs (conf/cache.c): a conf left alone is parsed once and
  * answered from the cache afterwards; an edit (even one that keeps the size), a replaced file or
  * an included file's change is seen at the next load; the safe open's checks run at every load
- * (a file made group-writable is refused at once); other module arguments are another entry;
+ * (a file made group-writable is refused at once; a symlink, a FIFO or another owner in a cached
+ * file's place is refused with a first load's error, and the one-lstat check of a cached file
+ * refuses what the read refuses, with its words); other module arguments are another entry;
  * a Dovecot 2.4 tree with an !include is never cached; threads load at once.
  */
 #include <pthread.h>
@@ -20,6 +22,7 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "conf/conf_file.h"
 
 static char dir[] = "/tmp/pgd-conf-cache.XXXXXX";
 static char path[256], arg[300];
@@ -124,6 +127,126 @@ static void test_checks_run_at_every_load(void **state)
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(load(1, argv, NULL, err, sizeof(err)), PGD_CONF_INVALID);
 	assert_int_equal(rename("/tmp/pgd-conf-cache-moved.conf", path), 0);
+}
+
+/* The conf at path, loaded once and then answered from the cache. */
+static void cached_conf(void)
+{
+	unsigned long hits;
+
+	write_file(path, BASE QUERY_A, 0600);
+	settle();
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	hits = pgd_conf_cache_hits();
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	assert_int_equal(pgd_conf_cache_hits(), hits + 1);
+}
+
+/*
+ * The load after a cached one is refused with the error a first load gives (the same text as
+ * the load after it, which no cache entry answers any more), and nothing came from the cache.
+ */
+static void assert_refused_as_first_load(const char *why)
+{
+	const char *argv[] = {arg};
+	char err[512], again[512];
+	unsigned long hits = pgd_conf_cache_hits();
+
+	assert_int_equal(load(1, argv, NULL, err, sizeof(err)), PGD_CONF_INVALID);
+	if (strstr(err, why) == NULL)
+		fail_msg("refused, but not for \"%s\": %s", why, err);
+	assert_int_equal(load(1, argv, NULL, again, sizeof(again)), PGD_CONF_INVALID);
+	assert_string_equal(err, again);
+	assert_int_equal(pgd_conf_cache_hits(), hits);
+}
+
+/* A cached conf's file is checked with one lstat; a file the safe open refuses is refused. */
+static void test_cached_file_refused_as_first_load(void **state)
+{
+	char moved[300];
+
+	(void)state;
+	snprintf(moved, sizeof(moved), "%s/moved.conf", dir);
+	/* a symlink to the very file it replaces */
+	cached_conf();
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(symlink(moved, path), 0);
+	assert_refused_as_first_load("is a symlink");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rename(moved, path), 0);
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+	/* a FIFO in its place: refused, no hang */
+	cached_conf();
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_refused_as_first_load("not a regular file");
+	assert_int_equal(unlink(path), 0);
+	/* owned by another user (root can give a file away) */
+	cached_conf();
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	assert_int_equal(chown(path, 12345, (gid_t)-1), 0);
+	assert_refused_as_first_load("not owned by root");
+	assert_int_equal(chown(path, 0, (gid_t)-1), 0);
+	assert_query("SELECT password FROM users WHERE userid = '%u'");
+}
+
+/* The check of a cached file (one lstat) and the read of a first load agree on p. */
+static void assert_check_says_what_read_says(const char *p, enum pgd_conf_result want,
+                                             const char *why)
+{
+	struct pgd_conf_file_id id;
+	char check_err[512] = "", read_err[512] = "", *buf = NULL;
+	size_t len = 0;
+	enum pgd_conf_result checked = pgd_conf_check_file(p, &id, check_err, sizeof(check_err));
+	enum pgd_conf_result read = pgd_conf_read_file(p, &buf, &len, read_err, sizeof(read_err));
+
+	pgd_conf_free_file(buf, len);
+	if (checked != want || read != want)
+		fail_msg("%s: check %d (%s), read %d (%s), want %d", p, checked, check_err, read,
+		         read_err, want);
+	assert_string_equal(check_err, read_err);
+	if (why != NULL && strstr(read_err, why) == NULL)
+		fail_msg("%s: refused, but not for \"%s\": %s", p, why, read_err);
+}
+
+static void test_check_and_read_refuse_alike(void **state)
+{
+	char p[300], big[PGD_MAX_CONF_SIZE + 2];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/alike.conf", dir);
+	write_file(p, BASE QUERY_A, 0600);
+	assert_check_says_what_read_says(p, PGD_CONF_OK, NULL);
+	assert_check_says_what_read_says("relative/alike.conf", PGD_CONF_INVALID,
+	                                 "not an absolute path");
+	assert_check_says_what_read_says("/nonexistent-pgd/alike.conf", PGD_CONF_INVALID,
+	                                 "No such file or directory");
+	assert_int_equal(chmod(p, 0620), 0);
+	assert_check_says_what_read_says(p, PGD_CONF_INVALID, "group or world writable");
+	assert_int_equal(chmod(p, 0602), 0);
+	assert_check_says_what_read_says(p, PGD_CONF_INVALID, "group or world writable");
+	assert_int_equal(chmod(p, 0600), 0);
+	memset(big, '#', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	write_file(p, big, 0600);
+	assert_check_says_what_read_says(p, PGD_CONF_INVALID, "larger than");
+	assert_check_says_what_read_says(dir, PGD_CONF_INVALID, "not a regular file");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(path, p), 0);
+	assert_check_says_what_read_says(p, PGD_CONF_INVALID, "is a symlink");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_check_says_what_read_says(p, PGD_CONF_INVALID, "not a regular file");
+	assert_int_equal(unlink(p), 0);
+	if (geteuid() == 0) {
+		write_file(p, BASE QUERY_A, 0600);
+		assert_int_equal(chown(p, 12345, (gid_t)-1), 0);
+		assert_check_says_what_read_says(p, PGD_CONF_INVALID, "not owned by root");
+		assert_int_equal(unlink(p), 0);
+	}
 }
 
 static void test_arguments_are_part_of_the_key(void **state)
@@ -231,6 +354,8 @@ static int teardown(void **state)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/sql.conf.ext", dir);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/moved.conf", dir);
+	unlink(p);
 	rmdir(dir);
 	return 0;
 }
@@ -240,6 +365,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parsed_once_then_edits_seen),
 	    cmocka_unit_test(test_checks_run_at_every_load),
+	    cmocka_unit_test(test_cached_file_refused_as_first_load),
+	    cmocka_unit_test(test_check_and_read_refuse_alike),
 	    cmocka_unit_test(test_arguments_are_part_of_the_key),
 	    cmocka_unit_test(test_dovecot_include_never_cached),
 	    cmocka_unit_test(test_threads),

@@ -34,8 +34,10 @@
  * loads could tell. Not
  * cached: a load that read a file changed less than RACY_NS before (a change within the
  * timestamps' granularity would go unseen; a file is cached once it has been left alone that
- * long), one that read more than PGD_CONF_MAX_IDS files, and a Dovecot 2.4 tree with an
- * !include (its globs and include_try may name files that do not exist yet). Guarded by a lock
+ * long), and one that read more than PGD_CONF_MAX_IDS files. An include tree (Dovecot 2.4's, or
+ * 2.3's dovecot_conf) is cached with the folders its globs and include_try listed: a file added,
+ * removed or renamed in one changes its mtime; a glob in a folder part of an include's path
+ * makes the tree uncacheable. Guarded by a lock
  * (threaded callers); a fork()ed child keeps the entries, which stay right for it.
  */
 #define CACHE_SLOTS 4
@@ -145,6 +147,11 @@ static bool still_valid(const struct cached *e)
 		struct pgd_conf_file_id now;
 		char msg[256];
 
+		if (then->dir) {
+			if (!pgd_conf_dir_unchanged(then))
+				return false;
+			continue;
+		}
 		if (pgd_conf_check_file(then->path, &now, msg, sizeof(msg)) != PGD_CONF_OK ||
 		    now.dev != then->dev || now.ino != then->ino || now.size != then->size ||
 		    !same_time(now.mtime, then->mtime) || !same_time(now.ctime, then->ctime))

@@ -50,8 +50,8 @@ void pgd_conf_record_files(struct pgd_conf_files *rec)
 		rec->uncacheable = true;
 }
 
-/* Notes in the recorder that path, as st says, was read and holds text (len bytes). */
-static void record(const char *path, const struct stat *st, const char *text, size_t len)
+/* Notes in the recorder that path, as st says, was read (a file) or listed (a folder, dir). */
+static void record(const char *path, const struct stat *st, bool dir)
 {
 	struct pgd_conf_files *recorder;
 	struct pgd_conf_file_id *id;
@@ -60,7 +60,7 @@ static void record(const char *path, const struct stat *st, const char *text, si
 	recorder = recorder_ok ? pthread_getspecific(recorder_key) : NULL;
 	if (recorder == NULL || recorder->uncacheable)
 		return;
-	if (recorder->n >= PGD_CONF_MAX_IDS || memmem(text, len, "!include", 8) != NULL) {
+	if (recorder->n >= PGD_CONF_MAX_IDS || path == NULL) {
 		recorder->uncacheable = true;
 		return;
 	}
@@ -70,12 +70,34 @@ static void record(const char *path, const struct stat *st, const char *text, si
 		recorder->uncacheable = true;
 		return;
 	}
+	id->dir = dir;
 	id->dev = st->st_dev;
 	id->ino = st->st_ino;
 	id->size = st->st_size;
 	id->mtime = st->st_mtim;
 	id->ctime = st->st_ctim;
 	recorder->n++;
+}
+
+void pgd_conf_record_dir(const char *dir)
+{
+	struct stat st;
+
+	/* stat, not lstat: a symlinked folder's target is what the glob listed */
+	if (dir == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		record(NULL, NULL, true);
+	else
+		record(dir, &st, true);
+}
+
+bool pgd_conf_dir_unchanged(const struct pgd_conf_file_id *dir)
+{
+	struct stat st;
+
+	return stat(dir->path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == dir->dev &&
+	       st.st_ino == dir->ino && st.st_size == dir->size &&
+	       st.st_mtim.tv_sec == dir->mtime.tv_sec && st.st_mtim.tv_nsec == dir->mtime.tv_nsec &&
+	       st.st_ctim.tv_sec == dir->ctime.tv_sec && st.st_ctim.tv_nsec == dir->ctime.tv_nsec;
 }
 
 /*
@@ -237,7 +259,7 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
 	}
 	*buf = b;
 	*len = (size_t)got;
-	record(path, &st, b, *len);
+	record(path, &st, false);
 	return PGD_CONF_OK;
 }
 

@@ -26,23 +26,40 @@ enum pgd_conf_result pgd_conf_read_file(const char *path, char **buf, size_t *le
  * still has the same one. */
 struct pgd_conf_file_id {
 	char *path; /* heap */
+	bool dir;   /* a folder an include's glob or include_try listed, not a file read */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime, ctime;
 };
 
-/* The files a thread's loads read (pgd_conf_read_file), for load.c's cache. */
-#define PGD_CONF_MAX_IDS 8
+/*
+ * The files a thread's loads read (pgd_conf_read_file), and the folders whose listing decided
+ * which files an include read (pgd_conf_record_dir), for load.c's cache. Debian 13's stock
+ * /etc/dovecot tree, as the guide leaves it, is about 20 of them.
+ */
+#define PGD_CONF_MAX_IDS 64
 struct pgd_conf_files {
 	struct pgd_conf_file_id ids[PGD_CONF_MAX_IDS];
 	unsigned n;
-	bool uncacheable; /* more files than ids, out of memory, or an !include (its glob or
-	                   * include_try may name files that do not exist yet) */
+	bool uncacheable; /* more files than ids, out of memory, an include whose folders are
+	                   * globbed, or a folder that could not be stat'ed */
 };
 
 /* From now on pgd_conf_read_file in this thread notes what it read in *rec; NULL stops. */
 void pgd_conf_record_files(struct pgd_conf_files *rec);
+
+/*
+ * Notes in this thread's recorder (if any) that an include listed the folder dir (a glob in the
+ * last component, or an include_try that may find a file there later): what stat(2) says of it,
+ * so that an entry added, removed or renamed there (which changes its mtime), or another folder
+ * in its place, makes the cached load stale. NULL: the load cannot be cached (an include whose
+ * folder part is globbed).
+ */
+void pgd_conf_record_dir(const char *dir);
+
+/* Is dir, as pgd_conf_record_dir noted it, still the same folder with the same entries? */
+bool pgd_conf_dir_unchanged(const struct pgd_conf_file_id *dir);
 
 /*
  * The checks of pgd_conf_read_file on the file at path, without opening it (one lstat): on

@@ -215,6 +215,29 @@ static bool include_one(struct pgd_v24_reader *rd, const struct pgd_v24_where *w
 	return ok;
 }
 
+/*
+ * For the conf cache (conf/cache.c): the folder whose listing decides which files the include
+ * path full reads, when one does: a glob in its last component, or an include_try (whose file
+ * may appear later). A plain !include reads one file, which the cache checks as it checks every
+ * file read. A glob in a folder component cannot be followed: the load is not cached.
+ */
+static void note_listing(const char *full, bool try)
+{
+	const char *slash = strrchr(full, '/');
+	char *dir;
+
+	if (slash == NULL)
+		return; /* not absolute: the read that follows refuses it */
+	if (strpbrk(slash + 1, "*?[{") == NULL && !try)
+		return;
+	dir = strndup(full, slash == full ? 1 : (size_t)(slash - full));
+	if (dir == NULL || strpbrk(dir, "*?[{") != NULL)
+		pgd_conf_record_dir(NULL);
+	else
+		pgd_conf_record_dir(dir);
+	free(dir);
+}
+
 /* !include / !include_try: the pattern relative to the including file, globbed, sorted. */
 static bool do_include(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
                        const char *pattern, bool try)
@@ -230,6 +253,7 @@ static bool do_include(struct pgd_v24_reader *rd, const struct pgd_v24_where *w,
 		free(full);
 		return pgd_v24_err(rd, w, "includes nested deeper than %d", PGD_V24_MAX_DEPTH);
 	}
+	note_listing(full, try);
 	gr = glob(full, GLOB_BRACE, NULL, &g);
 	free(full);
 	if (gr == GLOB_NOMATCH)

@@ -6,7 +6,8 @@
  * (a file made group-writable is refused at once; a symlink, a FIFO or another owner in a cached
  * file's place is refused with a first load's error, and the one-lstat check of a cached file
  * refuses what the read refuses, with its words); other module arguments are another entry;
- * a Dovecot 2.4 tree with an !include is never cached; threads load at once.
+ * a Dovecot 2.4 include tree is cached, and a file added where its glob or include_try looks is
+ * read at once; a glob in a folder part is never cached; threads load at once.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -270,35 +271,90 @@ static void test_arguments_are_part_of_the_key(void **state)
 	}
 }
 
-static void test_dovecot_include_never_cached(void **state)
+/* Loads argv once; fails the test unless the result is want (and, when OK, query A). */
+static void load_expect(const char **argv, enum pgd_conf_result want, const char *err_part)
 {
-	char main_path[300], inc_path[300], text[1024], a[320];
+	char err[512], *q = NULL;
+	enum pgd_conf_result r = load(1, argv, &q, err, sizeof(err));
+
+	if (r != want)
+		fail_msg("load gave %d, not %d: %s", (int)r, (int)want, err);
+	if (err_part != NULL && strstr(err, err_part) == NULL)
+		fail_msg("'%s' not in: %s", err_part, err);
+	if (r == PGD_CONF_OK)
+		assert_string_equal(q, "SELECT password FROM users WHERE userid = '%u'");
+	free(q);
+}
+
+/*
+ * A Dovecot 2.4 tree with includes, as Debian's (a plain !include, a glob over a folder, an
+ * !include_try of a missing file), is cached, and a file added where a glob or an include_try
+ * looks is read at the next load: here a passdb pam, which every load refuses.
+ */
+static void test_dovecot_include_tree_cached(void **state)
+{
+	char main_path[300], inc_path[300], confd[300], fpath[400], text[1024], a[320];
 	const char *argv[] = {a};
 	unsigned long hits;
-	char err[512], *q = NULL;
 
 	(void)state;
 	snprintf(main_path, sizeof(main_path), "%s/dovecot.conf", dir);
 	snprintf(inc_path, sizeof(inc_path), "%s/sql.conf.ext", dir);
+	snprintf(confd, sizeof(confd), "%s/conf.d", dir);
 	snprintf(a, sizeof(a), "conf=%s", main_path);
+	assert_int_equal(mkdir(confd, 0755), 0);
 	snprintf(text, sizeof(text),
 	         "dovecot_config_version = 2.4.1\n"
 	         "sql_driver = pgsql\n"
 	         "pgsql localhost {\n  parameters {\n    dbname = mail\n  }\n}\n"
-	         "!include sql.conf.ext\n");
+	         "!include sql.conf.ext\n!include conf.d/*.conf\n!include_try local.conf\n");
 	write_file(main_path, text, 0600);
 	write_file(inc_path,
 	           "passdb sql {\n  query = SELECT password FROM users WHERE userid = "
 	           "'%{user}'\n}\n",
 	           0600);
+	snprintf(fpath, sizeof(fpath), "%s/10-a.conf", confd);
+	write_file(fpath, "# nothing here\n", 0600);
 	settle();
 	hits = pgd_conf_cache_hits();
-	for (int i = 0; i < 3; i++) {
-		if (load(1, argv, &q, err, sizeof(err)) != PGD_CONF_OK)
-			fail_msg("load: %s", err);
-		free(q);
-	}
+	for (int i = 0; i < 3; i++)
+		load_expect(argv, PGD_CONF_OK, NULL);
+	assert_int_equal(pgd_conf_cache_hits(), hits + 2);
+
+	/* a file the glob now matches, at once */
+	snprintf(fpath, sizeof(fpath), "%s/20-pam.conf", confd);
+	write_file(fpath, "passdb pam {\n}\n", 0600);
+	load_expect(argv, PGD_CONF_INVALID, "passdb pam");
+	load_expect(argv, PGD_CONF_INVALID, "passdb pam");
+	assert_int_equal(unlink(fpath), 0);
+	load_expect(argv, PGD_CONF_OK, NULL);
+	settle();
+	load_expect(argv, PGD_CONF_OK, NULL);
+	hits = pgd_conf_cache_hits();
+	load_expect(argv, PGD_CONF_OK, NULL);
+	assert_int_equal(pgd_conf_cache_hits(), hits + 1);
+
+	/* the file an include_try names, created, at once */
+	snprintf(fpath, sizeof(fpath), "%s/local.conf", dir);
+	write_file(fpath, "passdb pam {\n}\n", 0600);
+	load_expect(argv, PGD_CONF_INVALID, "passdb pam");
+	assert_int_equal(unlink(fpath), 0);
+
+	/* a glob in a folder part of the fpath: never cached */
+	snprintf(text, sizeof(text),
+	         "dovecot_config_version = 2.4.1\n"
+	         "sql_driver = pgsql\n"
+	         "pgsql localhost {\n  parameters {\n    dbname = mail\n  }\n}\n"
+	         "!include sql.conf.ext\n!include conf.*/*.conf\n");
+	write_file(main_path, text, 0600);
+	settle();
+	hits = pgd_conf_cache_hits();
+	for (int i = 0; i < 3; i++)
+		load_expect(argv, PGD_CONF_OK, NULL);
 	assert_int_equal(pgd_conf_cache_hits(), hits);
+	snprintf(fpath, sizeof(fpath), "%s/10-a.conf", confd);
+	assert_int_equal(unlink(fpath), 0);
+	assert_int_equal(rmdir(confd), 0);
 }
 
 static void *loader(void *p)
@@ -368,7 +424,7 @@ int main(void)
 	    cmocka_unit_test(test_cached_file_refused_as_first_load),
 	    cmocka_unit_test(test_check_and_read_refuse_alike),
 	    cmocka_unit_test(test_arguments_are_part_of_the_key),
-	    cmocka_unit_test(test_dovecot_include_never_cached),
+	    cmocka_unit_test(test_dovecot_include_tree_cached),
 	    cmocka_unit_test(test_threads),
 	};
 

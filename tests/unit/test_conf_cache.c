@@ -271,6 +271,11 @@ static void test_arguments_are_part_of_the_key(void **state)
 	}
 }
 
+/* A Dovecot 2.4 dovecot.conf's first lines: the version and the server. */
+#define V24_HEAD                                                                                   \
+	"dovecot_config_version = 2.4.1\nsql_driver = pgsql\n"                                     \
+	"pgsql localhost {\n  parameters {\n    dbname = mail\n  }\n}\n"
+
 /* Loads argv once; fails the test unless the result is want (and, when OK, query A). */
 static void load_expect(const char **argv, enum pgd_conf_result want, const char *err_part)
 {
@@ -303,10 +308,8 @@ static void test_dovecot_include_tree_cached(void **state)
 	snprintf(confd, sizeof(confd), "%s/conf.d", dir);
 	snprintf(a, sizeof(a), "conf=%s", main_path);
 	assert_int_equal(mkdir(confd, 0755), 0);
-	snprintf(text, sizeof(text),
-	         "dovecot_config_version = 2.4.1\n"
-	         "sql_driver = pgsql\n"
-	         "pgsql localhost {\n  parameters {\n    dbname = mail\n  }\n}\n"
+	snprintf(text, sizeof(text), "%s",
+	         V24_HEAD
 	         "!include sql.conf.ext\n!include conf.d/*.conf\n!include_try local.conf\n");
 	write_file(main_path, text, 0600);
 	write_file(inc_path,
@@ -340,12 +343,9 @@ static void test_dovecot_include_tree_cached(void **state)
 	load_expect(argv, PGD_CONF_INVALID, "passdb pam");
 	assert_int_equal(unlink(fpath), 0);
 
-	/* a glob in a folder part of the fpath: never cached */
-	snprintf(text, sizeof(text),
-	         "dovecot_config_version = 2.4.1\n"
-	         "sql_driver = pgsql\n"
-	         "pgsql localhost {\n  parameters {\n    dbname = mail\n  }\n}\n"
-	         "!include sql.conf.ext\n!include conf.*/*.conf\n");
+	/* a glob in a folder part of the path: never cached */
+	snprintf(text, sizeof(text), "%s",
+	         V24_HEAD "!include sql.conf.ext\n!include conf.*/*.conf\n");
 	write_file(main_path, text, 0600);
 	settle();
 	hits = pgd_conf_cache_hits();

@@ -138,23 +138,21 @@ static bool same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-/* Does every file of e pass the safe open's checks (as one lstat sees them) and still look as
- * it did when read? */
+/* Does every file of e pass the safe open's checks (as one lstat sees them), and every folder
+ * its includes listed stay a folder, and each still look as it did when read? */
 static bool still_valid(const struct cached *e)
 {
 	for (unsigned i = 0; i < e->files.n; i++) {
 		const struct pgd_conf_file_id *then = &e->files.ids[i];
 		struct pgd_conf_file_id now;
 		char msg[256];
+		bool seen = then->dir ? pgd_conf_check_dir(then->path, &now)
+		                      : pgd_conf_check_file(then->path, &now, msg, sizeof(msg)) ==
+		                            PGD_CONF_OK;
 
-		if (then->dir) {
-			if (!pgd_conf_dir_unchanged(then))
-				return false;
-			continue;
-		}
-		if (pgd_conf_check_file(then->path, &now, msg, sizeof(msg)) != PGD_CONF_OK ||
-		    now.dev != then->dev || now.ino != then->ino || now.size != then->size ||
-		    !same_time(now.mtime, then->mtime) || !same_time(now.ctime, then->ctime))
+		if (!seen || now.dev != then->dev || now.ino != then->ino ||
+		    now.size != then->size || !same_time(now.mtime, then->mtime) ||
+		    !same_time(now.ctime, then->ctime))
 			return false;
 	}
 	return true;

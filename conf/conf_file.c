@@ -90,14 +90,18 @@ void pgd_conf_record_dir(const char *dir)
 		record(dir, &st, true);
 }
 
-bool pgd_conf_dir_unchanged(const struct pgd_conf_file_id *dir)
+bool pgd_conf_check_dir(const char *dir, struct pgd_conf_file_id *id)
 {
 	struct stat st;
 
-	return stat(dir->path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == dir->dev &&
-	       st.st_ino == dir->ino && st.st_size == dir->size &&
-	       st.st_mtim.tv_sec == dir->mtime.tv_sec && st.st_mtim.tv_nsec == dir->mtime.tv_nsec &&
-	       st.st_ctim.tv_sec == dir->ctime.tv_sec && st.st_ctim.tv_nsec == dir->ctime.tv_nsec;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return false;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	id->ctime = st.st_ctim;
+	return true;
 }
 
 /*

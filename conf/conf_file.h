@@ -58,8 +58,9 @@ void pgd_conf_record_files(struct pgd_conf_files *rec);
  */
 void pgd_conf_record_dir(const char *dir);
 
-/* Is dir, as pgd_conf_record_dir noted it, still the same folder with the same entries? */
-bool pgd_conf_dir_unchanged(const struct pgd_conf_file_id *dir);
+/* What stat(2) says of the folder dir now, as pgd_conf_record_dir notes it (path not set);
+ * false when it is not a folder or cannot be stat'ed. */
+bool pgd_conf_check_dir(const char *dir, struct pgd_conf_file_id *id);
 
 /*
  * The checks of pgd_conf_read_file on the file at path, without opening it (one lstat): on

@@ -141,13 +141,15 @@ int pgd_pin_modules(void)
 {
 	struct walk *w = calloc(1, sizeof(*w));
 	int pinned = 0;
+	uintptr_t self;
 
 	if (w == NULL)
 		return -1;
 	pthread_mutex_lock(&pin_lock);
 	dl_iterate_phdr(visit, w);
+	self = w->n > 0 ? self_base() : UINTPTR_MAX;
 	for (size_t i = 0; i < w->n; i++) {
-		enum pin_result r = pin_one(&w->found[i], self_base());
+		enum pin_result r = pin_one(&w->found[i], self);
 
 		if (r == PIN_PINNED)
 			pinned++;
